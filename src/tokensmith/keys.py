@@ -1,0 +1,417 @@
+"""Keys bound to exactly one algorithm: generation, JWK/PEM import and export, thumbprints.
+
+A :class:`Key` is the unit everything else handles. It is bound to one JWS ``alg`` when it is
+created, so a token header can only *pick* a key, never change what the key is used for: an
+RSA public key can never be fed to HMAC, an ES256 key never verifies ES384. Strength floors are
+enforced on every way in (generation, JWK, PEM, raw secret). The signature algorithms
+themselves are PyJWT's (``jwt.algorithms``), prepared once per key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from jwt import algorithms as jwa
+
+from .errors import InvalidKey, WeakKey
+
+__all__ = [
+    "ASYMMETRIC_ALGORITHMS",
+    "SUPPORTED_ALGORITHMS",
+    "SYMMETRIC_ALGORITHMS",
+    "Key",
+    "b64url_decode",
+    "b64url_encode",
+]
+
+SYMMETRIC_ALGORITHMS: Final = frozenset({"HS256", "HS384", "HS512"})
+"""The HMAC algorithms tokensmith supports."""
+
+ASYMMETRIC_ALGORITHMS: Final = frozenset(
+    {
+        "RS256",
+        "RS384",
+        "RS512",
+        "PS256",
+        "PS384",
+        "PS512",
+        "ES256",
+        "ES384",
+        "ES512",
+        "EdDSA",
+    }
+)
+"""The public-key algorithms tokensmith supports."""
+
+SUPPORTED_ALGORITHMS: Final = SYMMETRIC_ALGORITHMS | ASYMMETRIC_ALGORITHMS
+"""Every algorithm a :class:`Key` may be bound to. ``none`` is not, and never will be."""
+
+_HMAC_MIN_BYTES: Final = {"HS256": 32, "HS384": 48, "HS512": 64}
+_EC_CURVES: Final[dict[str, type[ec.EllipticCurve]]] = {
+    "ES256": ec.SECP256R1,
+    "ES384": ec.SECP384R1,
+    "ES512": ec.SECP521R1,
+}
+_EC_CRV_NAMES: Final = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
+_RSA_MIN_BITS: Final = 2048
+_RSA_DEFAULT_BITS: Final = 2048
+_KTY: Final = {"HS": "oct", "RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
+_PEM_MARKERS: Final = (b"-----BEGIN", b"ssh-rsa", b"ssh-ed25519", b"ecdsa-sha2-")
+_ALGORITHMS: Final = jwa.get_default_algorithms()
+
+KeyUse = Literal["sig"]
+
+
+def b64url_encode(data: bytes) -> str:
+    """Unpadded base64url (RFC 7515 §2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(data: str) -> bytes:
+    """Strict unpadded base64url: refuses padding, foreign characters and non-canonical tails.
+
+    Raises :class:`ValueError`; callers translate it into their own error class.
+    """
+    if len(data) % 4 == 1:
+        raise ValueError("impossible base64url length")
+    raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+    # Re-encoding is the cheapest exact canonicality test (at C speed): it rejects padding,
+    # '+', '/', whitespace, any other character the lenient decoder skipped, and set tail bits.
+    if base64.urlsafe_b64encode(raw).rstrip(b"=") != data.encode("ascii", "replace"):
+        raise ValueError("non-canonical base64url")
+    return raw
+
+
+def _kty_for(alg: str) -> str:
+    return _KTY[alg[:2]]
+
+
+def _check_alg(alg: object) -> str:
+    if not isinstance(alg, str) or alg not in SUPPORTED_ALGORITHMS:
+        shown = alg if isinstance(alg, str) and len(alg) <= 16 else type(alg).__name__
+        raise InvalidKey(f"unsupported algorithm {shown!r} (supported: {_alg_list()})")
+    return alg
+
+
+def _alg_list() -> str:
+    return ", ".join(sorted(SUPPORTED_ALGORITHMS))
+
+
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
+class Key:
+    """A signing or verification key bound to exactly one algorithm.
+
+    Build one with :meth:`generate`, :meth:`from_secret`, :meth:`from_jwk` or :meth:`from_pem`;
+    the constructor is not public API. Lifecycle times (seconds since the epoch, ``None`` for
+    unbounded) are used by :class:`~tokensmith.KeySet`: ``not_before`` is when the key may start
+    signing, ``retire_at`` when it stops signing, ``not_after`` when it stops verifying.
+    """
+
+    kid: str
+    alg: str
+    _material: Any
+    _verifier: Any
+    is_private: bool
+    not_before: float | None = None
+    retire_at: float | None = None
+    not_after: float | None = None
+
+    # --- construction ------------------------------------------------------------------------
+
+    @classmethod
+    def generate(
+        cls,
+        alg: str = "ES256",
+        *,
+        kid: str | None = None,
+        curve: Literal["Ed25519", "Ed448"] = "Ed25519",
+        rsa_bits: int = _RSA_DEFAULT_BITS,
+    ) -> Key:
+        """Generate a fresh private key for ``alg`` (``curve`` picks the EdDSA curve)."""
+        alg = _check_alg(alg)
+        material: Any
+        if alg in SYMMETRIC_ALGORITHMS:
+            material = secrets.token_bytes(_HMAC_MIN_BYTES[alg])
+        elif alg[:2] in ("RS", "PS"):
+            if rsa_bits < _RSA_MIN_BITS:
+                raise WeakKey(f"RSA keys must be at least {_RSA_MIN_BITS} bits")
+            material = rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
+        elif alg[:2] == "ES":
+            material = ec.generate_private_key(_EC_CURVES[alg]())
+        elif curve == "Ed25519":
+            material = ed25519.Ed25519PrivateKey.generate()
+        elif curve == "Ed448":
+            material = ed448.Ed448PrivateKey.generate()
+        else:
+            raise InvalidKey("EdDSA curve must be 'Ed25519' or 'Ed448'")
+        return cls._build(alg, material, kid)
+
+    @classmethod
+    def from_secret(cls, secret: bytes, alg: str = "HS256", *, kid: str | None = None) -> Key:
+        """An HMAC key from raw secret bytes (at least the hash size, never under 256 bits)."""
+        alg = _check_alg(alg)
+        if alg not in SYMMETRIC_ALGORITHMS:
+            raise InvalidKey(f"{alg} is not an HMAC algorithm; use from_pem or from_jwk")
+        if not isinstance(secret, bytes | bytearray):
+            raise InvalidKey("an HMAC secret must be bytes")
+        return cls._build(alg, bytes(secret), kid)
+
+    @classmethod
+    def from_jwk(cls, jwk: Mapping[str, Any] | str, *, alg: str | None = None) -> Key:
+        """Import a public or private JWK (RFC 7517).
+
+        The algorithm comes from the JWK's ``alg`` member or the ``alg`` argument; when both
+        are given they must agree. A key without either is refused: tokensmith never guesses
+        which algorithm a key is for.
+        """
+        if isinstance(jwk, str):
+            try:
+                parsed = json.loads(jwk)
+            except (ValueError, RecursionError):
+                raise InvalidKey("JWK is not valid JSON") from None
+        else:
+            parsed = jwk
+        if not isinstance(parsed, Mapping):
+            raise InvalidKey("JWK must be a JSON object")
+        data = dict(parsed)
+        jwk_alg = data.get("alg")
+        if jwk_alg is not None and alg is not None and jwk_alg != alg:
+            raise InvalidKey("JWK 'alg' does not match the requested algorithm")
+        chosen = _check_alg(jwk_alg if jwk_alg is not None else alg)
+        use = data.get("use")
+        if use is not None and use != "sig":
+            raise InvalidKey("JWK 'use' is not 'sig'")
+        kty = data.get("kty")
+        if kty != _kty_for(chosen):
+            raise InvalidKey(f"JWK 'kty' does not fit {chosen}")
+        if chosen == "EdDSA" and data.get("crv") not in ("Ed25519", "Ed448"):
+            raise InvalidKey("EdDSA JWK 'crv' must be 'Ed25519' or 'Ed448'")
+        if chosen in _EC_CRV_NAMES and data.get("crv") != _EC_CRV_NAMES[chosen]:
+            raise InvalidKey(f"{chosen} requires curve {_EC_CRV_NAMES[chosen]}")
+        kid = data.get("kid")
+        if kid is not None and (not isinstance(kid, str) or not kid):
+            raise InvalidKey("JWK 'kid' must be a non-empty string")
+        try:
+            material = _ALGORITHMS[chosen].from_jwk(data)
+        except Exception:  # PyJWT raises InvalidKeyError, ValueError, KeyError, binascii.Error
+            raise InvalidKey(f"{chosen} JWK could not be parsed") from None
+        return cls._build(chosen, material, kid)
+
+    @classmethod
+    def from_pem(
+        cls,
+        pem: bytes | str,
+        alg: str,
+        *,
+        kid: str | None = None,
+        password: bytes | None = None,
+    ) -> Key:
+        """Import a PEM private key (PKCS#8 or traditional) or public key (SubjectPublicKeyInfo)."""
+        alg = _check_alg(alg)
+        if alg in SYMMETRIC_ALGORITHMS:
+            raise InvalidKey("HMAC keys are raw secrets; use from_secret")
+        data = pem.encode("ascii", "replace") if isinstance(pem, str) else bytes(pem)
+        material: Any
+        try:
+            if b"PRIVATE KEY" in data:
+                material = serialization.load_pem_private_key(data, password=password)
+            else:
+                material = serialization.load_pem_public_key(data)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            raise InvalidKey(f"PEM could not be loaded as a {alg} key") from None
+        return cls._build(alg, material, kid)
+
+    @classmethod
+    def _build(cls, alg: str, material: Any, kid: str | None) -> Key:
+        """Check strength and type, prepare the verifier once, and compute the default kid."""
+        is_private = _check_material(alg, material)
+        if alg in SYMMETRIC_ALGORITHMS:
+            verifier = material
+        elif is_private:
+            verifier = material.public_key()
+        else:
+            verifier = material
+        key = cls(kid or "", alg, material, verifier, is_private)
+        if not kid:
+            object.__setattr__(key, "kid", key.thumbprint())
+        return key
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def with_lifecycle(
+        self,
+        *,
+        not_before: float | None = None,
+        retire_at: float | None = None,
+        not_after: float | None = None,
+    ) -> Key:
+        """A copy of this key with the given activation, retirement and expiry times."""
+        for name, value in (
+            ("not_before", not_before),
+            ("retire_at", retire_at),
+            ("not_after", not_after),
+        ):
+            if value is not None and not math.isfinite(value):
+                raise InvalidKey(f"{name} must be a finite number of seconds")
+        return Key(
+            self.kid,
+            self.alg,
+            self._material,
+            self._verifier,
+            self.is_private,
+            not_before,
+            retire_at,
+            not_after,
+        )
+
+    def public_key(self) -> Key:
+        """The public half (same kid, alg and lifecycle). HMAC keys have none."""
+        if self.alg in SYMMETRIC_ALGORITHMS:
+            raise InvalidKey("an HMAC key has no public half")
+        if not self.is_private:
+            return self
+        return Key(
+            self.kid,
+            self.alg,
+            self._verifier,
+            self._verifier,
+            False,
+            self.not_before,
+            self.retire_at,
+            self.not_after,
+        )
+
+    @property
+    def is_symmetric(self) -> bool:
+        """True for HMAC keys (which must never be published)."""
+        return self.alg in SYMMETRIC_ALGORITHMS
+
+    @property
+    def can_sign(self) -> bool:
+        """True when this key holds private (or secret) material."""
+        return self.is_private
+
+    # --- crypto ------------------------------------------------------------------------------
+
+    def sign(self, message: bytes) -> bytes:
+        """Sign ``message`` with this key's algorithm."""
+        if not self.is_private:
+            raise InvalidKey("a public key cannot sign")
+        signature: bytes = _ALGORITHMS[self.alg].sign(message, self._material)
+        return signature
+
+    def verify(self, message: bytes, signature: bytes) -> bool:
+        """True when ``signature`` is valid for ``message`` under this key and algorithm."""
+        return bool(_ALGORITHMS[self.alg].verify(message, self._verifier, signature))
+
+    # --- export ------------------------------------------------------------------------------
+
+    def to_jwk(self, *, private: bool = False) -> dict[str, Any]:
+        """Export as a JWK with ``kid``, ``alg`` and ``use``.
+
+        Public members only unless ``private=True``. HMAC keys can only be exported with
+        ``private=True``, since their only member is the secret.
+        """
+        if private and not self.is_private:
+            raise InvalidKey("this key has no private material to export")
+        if not private and self.is_symmetric:
+            raise InvalidKey("an HMAC key has no public form; export with private=True")
+        source = self._material if private else self._verifier
+        jwk: dict[str, Any] = dict(_ALGORITHMS[self.alg].to_jwk(source, as_dict=True))
+        jwk.pop("key_ops", None)
+        jwk["kid"] = self.kid
+        jwk["alg"] = self.alg
+        jwk["use"] = "sig"
+        return jwk
+
+    def to_pem(self, *, private: bool = False, password: bytes | None = None) -> bytes:
+        """Export as PEM: SubjectPublicKeyInfo, or PKCS#8 (encrypted when ``password`` is given)."""
+        if self.is_symmetric:
+            raise InvalidKey("HMAC keys have no PEM form")
+        if not private:
+            pem: bytes = self._verifier.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            return pem
+        if not self.is_private:
+            raise InvalidKey("this key has no private material to export")
+        encryption: serialization.KeySerializationEncryption = (
+            serialization.BestAvailableEncryption(password)
+            if password
+            else serialization.NoEncryption()
+        )
+        private_pem: bytes = self._material.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        )
+        return private_pem
+
+    def thumbprint(self) -> str:
+        """RFC 7638 JWK thumbprint (SHA-256, base64url) over the required public members."""
+        source = self._material if self.is_symmetric else self._verifier
+        full = _ALGORITHMS[self.alg].to_jwk(source, as_dict=True)
+        required = {
+            "oct": ("k", "kty"),
+            "RSA": ("e", "kty", "n"),
+            "EC": ("crv", "kty", "x", "y"),
+            "OKP": ("crv", "kty", "x"),
+        }[full["kty"]]
+        canonical = json.dumps({m: full[m] for m in required}, separators=(",", ":"))
+        return b64url_encode(hashlib.sha256(canonical.encode("utf-8")).digest())
+
+    def __repr__(self) -> str:
+        kind = "secret" if self.is_symmetric else ("private" if self.is_private else "public")
+        return f"Key(kid={self.kid!r}, alg={self.alg!r}, {kind})"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("Key objects are not picklable; export them explicitly")
+
+
+def _check_material(alg: str, material: Any) -> bool:
+    """Enforce the type and strength floor for ``alg``; return whether the key is private."""
+    if alg in SYMMETRIC_ALGORITHMS:
+        if not isinstance(material, bytes):
+            raise InvalidKey(f"{alg} needs a secret of bytes")
+        minimum = _HMAC_MIN_BYTES[alg]
+        if len(material) < minimum:
+            raise WeakKey(f"{alg} secrets must be at least {minimum * 8} bits")
+        if material.lstrip().startswith(_PEM_MARKERS):
+            raise InvalidKey("that HMAC secret looks like a PEM or SSH key; refusing it")
+        return True
+    family = alg[:2]
+    if family in ("RS", "PS"):
+        if isinstance(material, rsa.RSAPrivateKey):
+            private = True
+        elif isinstance(material, rsa.RSAPublicKey):
+            private = False
+        else:
+            raise InvalidKey(f"{alg} needs an RSA key")
+        if material.key_size < _RSA_MIN_BITS:
+            raise WeakKey(f"RSA keys must be at least {_RSA_MIN_BITS} bits")
+        return private
+    if family == "ES":
+        if isinstance(material, ec.EllipticCurvePrivateKey):
+            private = True
+        elif isinstance(material, ec.EllipticCurvePublicKey):
+            private = False
+        else:
+            raise InvalidKey(f"{alg} needs an EC key")
+        if not isinstance(material.curve, _EC_CURVES[alg]):
+            raise InvalidKey(f"{alg} requires curve {_EC_CRV_NAMES[alg]}")
+        return private
+    if isinstance(material, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
+        return True
+    if isinstance(material, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        return False
+    raise InvalidKey("EdDSA needs an Ed25519 or Ed448 key")

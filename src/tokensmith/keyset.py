@@ -1,0 +1,285 @@
+"""The rotation model: an immutable set of keys with activation, retirement and expiry times.
+
+Rotation is data, not an event. Every key carries three instants:
+
+* ``not_before`` — it may sign from then on (it is *pending* before, yet already published);
+* ``retire_at`` — it stops signing (it is *retired* after, still verifying);
+* ``not_after`` — it stops verifying and is dropped.
+
+Any replica reading the same set computes the same signing key at the same instant (the newest
+key already active; ties broken by kid), so no coordination is needed. :meth:`KeySet.maintain`
+applies a :class:`RotationPolicy` at any time and is idempotent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .errors import (
+    AlgorithmMismatch,
+    AmbiguousKey,
+    ConfigurationError,
+    InvalidKey,
+    NoSigningKey,
+    UnknownKey,
+)
+from .keys import Key
+
+__all__ = ["KeySet", "KeyState", "RotationPolicy", "key_state", "maintenance_due"]
+
+KeyState = Literal["pending", "active", "retired", "expired"]
+"""Where a key is in its life at a given instant."""
+
+_MAX_KID_LENGTH = 256
+
+
+@dataclass(frozen=True, slots=True)
+class RotationPolicy:
+    """How often a key set rotates and how long keys live around a rotation.
+
+    * ``rotate_every`` — seconds a key signs before its successor takes over;
+    * ``publish_ahead`` — seconds a successor is published (in the JWKS) before it signs, so
+      every validator caching the JWKS has it in time; keep it ≥ their cache lifetime;
+    * ``verify_for`` — seconds a retired key keeps verifying; must be ≥ the longest lifetime of a
+      token it signed (the :class:`~tokensmith.Signer` refuses to issue tokens that would
+      outlive it);
+    * ``alg`` — algorithm for generated keys; ``generate`` can be replaced (e.g. for an HSM).
+    """
+
+    rotate_every: float = 30 * 86400.0
+    publish_ahead: float = 86400.0
+    verify_for: float = 86400.0
+    alg: str = "ES256"
+    generate: Callable[[str], Key] = Key.generate
+
+    def __post_init__(self) -> None:
+        for name in ("rotate_every", "publish_ahead", "verify_for"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigurationError(f"RotationPolicy.{name} must be a number of seconds")
+            if not math.isfinite(value) or value <= 0:
+                raise ConfigurationError(f"RotationPolicy.{name} must be positive and finite")
+        if self.publish_ahead > self.rotate_every:
+            raise ConfigurationError("RotationPolicy.publish_ahead may not exceed rotate_every")
+
+
+def key_state(key: Key, now: float) -> KeyState:
+    """The state of ``key`` at ``now``."""
+    if key.not_after is not None and now >= key.not_after:
+        return "expired"
+    if key.not_before is not None and now < key.not_before:
+        return "pending"
+    if key.retire_at is not None and now >= key.retire_at:
+        return "retired"
+    return "active"
+
+
+def _activation(key: Key) -> float:
+    return key.not_before if key.not_before is not None else -math.inf
+
+
+class KeySet:
+    """An immutable collection of keys; every change returns a new set.
+
+    Immutability makes stores simple: a store swaps one reference, and a reader holding the old
+    set keeps a consistent view.
+    """
+
+    __slots__ = ("_by_kid", "_keys")
+
+    def __init__(self, keys: Iterable[Key] = ()) -> None:
+        ordered = sorted(keys, key=lambda k: (_activation(k), k.kid))
+        by_kid: dict[str, Key] = {}
+        for key in ordered:
+            if not isinstance(key, Key):
+                raise InvalidKey("a KeySet holds Key objects only")
+            if key.kid in by_kid:
+                raise InvalidKey(f"duplicate kid {key.kid!r} in key set")
+            by_kid[key.kid] = key
+        self._keys: tuple[Key, ...] = tuple(ordered)
+        self._by_kid = by_kid
+
+    @classmethod
+    def generate(cls, alg: str = "ES256", *, kid: str | None = None) -> KeySet:
+        """A set holding one freshly generated key, active from now on and never retiring."""
+        return cls([Key.generate(alg, kid=kid)])
+
+    # --- queries -----------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, kid: object) -> bool:
+        return kid in self._by_kid
+
+    def __repr__(self) -> str:
+        return f"KeySet({[k.kid for k in self._keys]!r})"
+
+    def get(self, kid: str) -> Key | None:
+        """The key with this kid, whatever its state, or ``None``."""
+        return self._by_kid.get(kid)
+
+    def state(self, kid: str, now: float) -> KeyState:
+        """The state of the key ``kid`` at ``now``."""
+        key = self._by_kid.get(kid)
+        if key is None:
+            raise UnknownKey("no key with that kid in the set")
+        return key_state(key, now)
+
+    def signing_key(self, now: float) -> Key:
+        """The newest private key already active at ``now`` (deterministic across replicas)."""
+        for key in reversed(self._keys):
+            if key.is_private and key_state(key, now) == "active":
+                return key
+        raise NoSigningKey("no key in the set may sign at this instant")
+
+    def verification_key(self, kid: str | None, alg: str, now: float) -> Key:
+        """The key that may verify a token whose header has this ``kid`` and ``alg``.
+
+        A key matches only if its kid is equal *and* it is bound to ``alg``. Without a kid, a key
+        is chosen only when exactly one non-expired key is bound to ``alg``. Pending keys verify
+        (they are published, and replicas' clocks differ slightly); expired keys never do.
+        """
+        if kid is not None:
+            key = self._by_kid.get(kid) if len(kid) <= _MAX_KID_LENGTH else None
+            if key is None or key_state(key, now) == "expired":
+                raise UnknownKey("no usable key for the token's kid")
+            if key.alg != alg:
+                raise AlgorithmMismatch("the token's kid names a key bound to another alg")
+            return key
+        candidates = [k for k in self._keys if k.alg == alg and key_state(k, now) != "expired"]
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            raise UnknownKey("the token has no kid and no key is bound to its alg")
+        raise AmbiguousKey("the token has no kid and several keys could verify it")
+
+    def published(self, now: float) -> list[Key]:
+        """Keys a validator should know at ``now``: pending, active and retired, not expired."""
+        return [k for k in self._keys if key_state(k, now) != "expired"]
+
+    def jwks(self, now: float) -> dict[str, Any]:
+        """The public JWKS (RFC 7517) of :meth:`published` keys; HMAC keys are never included."""
+        return {
+            "keys": [k.to_jwk() for k in self.published(now) if not k.is_symmetric],
+        }
+
+    def algorithms(self) -> frozenset[str]:
+        """The algorithms the keys in this set are bound to."""
+        return frozenset(k.alg for k in self._keys)
+
+    # --- changes (each returns a new set) ----------------------------------------------------
+
+    def add(self, key: Key) -> KeySet:
+        """A new set with ``key`` added."""
+        return KeySet([*self._keys, key])
+
+    def remove(self, kid: str) -> KeySet:
+        """A new set without the key ``kid`` (e.g. after a compromise); it stops verifying now."""
+        if kid not in self._by_kid:
+            raise UnknownKey("no key with that kid in the set")
+        return KeySet(k for k in self._keys if k.kid != kid)
+
+    def prune(self, now: float) -> KeySet:
+        """A new set without expired keys."""
+        return KeySet(k for k in self._keys if key_state(k, now) != "expired")
+
+    def next_change(self, now: float) -> float:
+        """The next instant after ``now`` at which any key changes state (``inf`` if none)."""
+        instants = [
+            t
+            for k in self._keys
+            for t in (k.not_before, k.retire_at, k.not_after)
+            if t is not None and t > now
+        ]
+        return min(instants, default=math.inf)
+
+    def maintain(self, policy: RotationPolicy, now: float) -> KeySet:
+        """Apply ``policy`` at ``now``; calling it again at the same instant changes nothing.
+
+        Guarantees, whenever it is called at least every ``publish_ahead`` seconds:
+
+        * a key can sign at ``now`` (only the very first key signs without being published
+          ahead, since there was nothing before it);
+        * the successor of the signing key is published at least ``publish_ahead`` before it
+          signs: if maintenance comes late, the current key's retirement is postponed rather
+          than activating an unpublished key;
+        * a retired key verifies for ``verify_for`` after its retirement; expired keys are gone.
+        """
+        keys = [k for k in self._keys if key_state(k, now) != "expired"]
+        signers = [k for k in keys if k.is_private]
+        if not any(key_state(k, now) == "active" for k in signers):
+            fresh = _scheduled(policy, policy.generate(policy.alg), now)
+            keys.append(fresh)
+            signers.append(fresh)
+        tail = max(signers, key=lambda k: (_activation(k), k.kid))
+        if tail.retire_at is None:  # a key made without a schedule joins the rotation
+            keys.remove(tail)
+            retire = max(_activation(tail), now) + policy.rotate_every
+            tail = tail.with_lifecycle(
+                not_before=tail.not_before, retire_at=retire, not_after=retire + policy.verify_for
+            )
+            keys.append(tail)
+        tail_retire = tail.retire_at if tail.retire_at is not None else math.inf
+        if tail_retire - now <= policy.publish_ahead:
+            start = max(tail_retire, now + policy.publish_ahead)
+            if start > tail_retire:
+                keys.remove(tail)
+                keys.append(
+                    tail.with_lifecycle(
+                        not_before=tail.not_before,
+                        retire_at=start,
+                        not_after=start + policy.verify_for,
+                    )
+                )
+            keys.append(_scheduled(policy, policy.generate(policy.alg), start))
+        return KeySet(keys)
+
+    def rotate(self, policy: RotationPolicy, now: float) -> KeySet:
+        """Start a rotation now: publish a successor that signs from ``now + publish_ahead``.
+
+        The current signing key retires at that instant and verifies ``verify_for`` longer.
+        """
+        current = self.maintain(policy, now)
+        signer = current.signing_key(now)
+        start = now + policy.publish_ahead
+        pending = [k for k in current if k.is_private and key_state(k, now) == "pending"]
+        if pending and _activation(pending[-1]) <= start:
+            return current  # a successor is already published and due no later than asked
+        keys = [k for k in current if k.kid != signer.kid and k not in pending]
+        keys.append(
+            signer.with_lifecycle(
+                not_before=signer.not_before,
+                retire_at=start,
+                not_after=start + policy.verify_for,
+            )
+        )
+        keys.append(_scheduled(policy, policy.generate(policy.alg), start))
+        return KeySet(keys)
+
+
+def _scheduled(policy: RotationPolicy, key: Key, start: float) -> Key:
+    retire = start + policy.rotate_every
+    return key.with_lifecycle(
+        not_before=start, retire_at=retire, not_after=retire + policy.verify_for
+    )
+
+
+def maintenance_due(keyset: KeySet, policy: RotationPolicy, now: float) -> float:
+    """The next instant at which :meth:`KeySet.maintain` would change ``keyset``.
+
+    Stores call ``maintain`` only once this instant has passed, keeping ``signing_key()`` cheap.
+    """
+    signers = [k for k in keyset if k.is_private]
+    if not signers or not any(key_state(k, now) == "active" for k in signers):
+        return now
+    tail = max(signers, key=lambda k: (_activation(k), k.kid))
+    if tail.retire_at is None:
+        return now
+    return min(keyset.next_change(now), tail.retire_at - policy.publish_ahead)

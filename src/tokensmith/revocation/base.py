@@ -1,0 +1,98 @@
+"""The revocation interface every backend implements, and the rules they share.
+
+Entries are keyed on ``(issuer, jti)``, never on the token string (several encodings of one
+signature may exist). Subject and session revocations are *watermarks*: every token of that
+subject (session) issued at or before ``before`` is revoked. ``iat`` has one-second resolution,
+so a token issued in the same second as the cutoff counts as revoked (``iat <= ceil(before)``),
+and a token without ``iat`` under a watermark is revoked (fail closed). Every entry carries an
+``expires_at`` after which no token it covers can still validate, so lists never grow without
+bound.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol, runtime_checkable
+
+from ..claims import VerifiedToken
+from ..errors import ConfigurationError
+
+__all__ = ["AsyncRevocationList", "RevocationList", "covered_by_watermark", "revoke_token"]
+
+
+@runtime_checkable
+class RevocationList(Protocol):
+    """What a validator consults, and what an application calls to revoke."""
+
+    def is_revoked(self, token: VerifiedToken) -> bool:
+        """True when the token is revoked by jti, subject watermark or session watermark."""
+        ...
+
+    def revoke(self, jti: str, *, issuer: str, expires_at: float) -> None:
+        """Revoke one token until ``expires_at`` (its ``exp``; the entry can go after that)."""
+        ...
+
+    def revoke_subject(
+        self, subject: str, *, issuer: str, before: float, expires_at: float
+    ) -> None:
+        """Revoke every token of ``subject`` issued at or before ``before``.
+
+        ``expires_at`` is when the last such token expires (``before`` + the longest ttl).
+        """
+        ...
+
+    def revoke_session(
+        self, session_id: str, *, issuer: str, expires_at: float, before: float = math.inf
+    ) -> None:
+        """Revoke every token carrying ``sid == session_id`` (issued at or before ``before``)."""
+        ...
+
+
+@runtime_checkable
+class AsyncRevocationList(Protocol):
+    """The async twin of :class:`RevocationList`, for network backends."""
+
+    async def is_revoked(self, token: VerifiedToken) -> bool:
+        """True when the token is revoked."""
+        ...
+
+    async def revoke(self, jti: str, *, issuer: str, expires_at: float) -> None:
+        """Revoke one token until ``expires_at``."""
+        ...
+
+    async def revoke_subject(
+        self, subject: str, *, issuer: str, before: float, expires_at: float
+    ) -> None:
+        """Revoke every token of ``subject`` issued at or before ``before``."""
+        ...
+
+    async def revoke_session(
+        self, session_id: str, *, issuer: str, expires_at: float, before: float = math.inf
+    ) -> None:
+        """Revoke every token of a session."""
+        ...
+
+
+def covered_by_watermark(issued_at: float | None, before: float) -> bool:
+    """The watermark rule shared by every backend (see the module docstring)."""
+    if issued_at is None:
+        return True
+    return issued_at <= (before if math.isinf(before) else math.ceil(before))
+
+
+def revoke_token(revocations: RevocationList, token: VerifiedToken) -> None:
+    """Revoke a verified token by its ``(issuer, jti)`` until it would have expired."""
+    if token.jti is None:
+        raise ConfigurationError("this token has no jti; revoke its subject or session instead")
+    expires_at = token.expires_at if token.expires_at is not None else math.inf
+    revocations.revoke(token.jti, issuer=token.issuer or "", expires_at=expires_at)
+
+
+def check_entry(name: str, value: object, expires_at: object) -> None:
+    """Argument checks shared by backends: a non-empty id and a real expiry."""
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(f"{name} must be a non-empty string")
+    if isinstance(expires_at, bool) or not isinstance(expires_at, int | float):
+        raise ConfigurationError("expires_at must be a time in seconds")
+    if math.isnan(expires_at):
+        raise ConfigurationError("expires_at must be a time in seconds")

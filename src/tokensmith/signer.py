@@ -1,0 +1,244 @@
+"""Issue signed tokens (compact JWS) with the registered claims set for you."""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from .claims import fingerprint
+from .errors import ConfigurationError, ReservedClaim
+from .keys import b64url_encode
+from .stores.base import KeyStore
+
+__all__ = ["REGISTERED_CLAIMS", "IssuedToken", "Signer"]
+
+REGISTERED_CLAIMS: Final = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "scope"})
+"""Claims the signer sets itself; custom ``claims`` may not override them."""
+
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A token together with what the issuer usually wants to record about it.
+
+    ``repr()`` shows the fingerprint, never the token.
+    """
+
+    token: str = field(repr=False)
+    jti: str
+    subject: str | None
+    issued_at: int
+    expires_at: int
+    key_id: str
+    claims: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """A short, loggable hash of the token (see :func:`tokensmith.fingerprint`)."""
+        return fingerprint(self.token)
+
+    @property
+    def expires_in(self) -> int:
+        """Lifetime in seconds, as an OAuth ``expires_in``."""
+        return self.expires_at - self.issued_at
+
+    def __str__(self) -> str:
+        return f"IssuedToken(jti={self.jti!r}, fingerprint={self.fingerprint!r})"
+
+
+class Signer:
+    """Issues tokens signed by the key store's current signing key.
+
+    ``iss``, ``iat``, ``exp`` and a random ``jti`` (128 bits) are always set; ``kid`` and
+    ``typ`` go in the header. The lifetime never exceeds what the signing key can verify: a
+    token that would outlive its key's ``not_after`` is refused rather than issued broken.
+    """
+
+    def __init__(
+        self,
+        keys: KeyStore,
+        *,
+        issuer: str,
+        ttl: float = 3600,
+        token_type: str = "JWT",
+        max_ttl: float = 366 * 86400,
+        clock: Callable[[], float] = time.time,
+        jti_factory: Callable[[], str] | None = None,
+    ) -> None:
+        if not isinstance(issuer, str) or not issuer:
+            raise ConfigurationError("issuer must be a non-empty string")
+        _check_ttl(ttl, max_ttl)
+        if not isinstance(token_type, str) or not token_type:
+            raise ConfigurationError("token_type must be a non-empty string")
+        self._keys = keys
+        self._issuer = issuer
+        self._ttl = ttl
+        self._max_ttl = max_ttl
+        self._typ = token_type
+        self._clock = clock
+        self._new_jti = jti_factory or _random_jti
+        self._headers: dict[tuple[str, str, str], str] = {}
+
+    @property
+    def issuer(self) -> str:
+        """The ``iss`` this signer writes."""
+        return self._issuer
+
+    def issue(
+        self,
+        subject: str | None,
+        *,
+        audience: str | Iterable[str] | None = None,
+        scopes: Iterable[str] | None = None,
+        claims: Mapping[str, Any] | None = None,
+        ttl: float | None = None,
+        not_before: float | None = None,
+        token_type: str | None = None,
+        jti: str | None = None,
+    ) -> str:
+        """Issue a token and return it (see :meth:`issue_token` for the full record)."""
+        return self.issue_token(
+            subject,
+            audience=audience,
+            scopes=scopes,
+            claims=claims,
+            ttl=ttl,
+            not_before=not_before,
+            token_type=token_type,
+            jti=jti,
+        ).token
+
+    def issue_token(
+        self,
+        subject: str | None,
+        *,
+        audience: str | Iterable[str] | None = None,
+        scopes: Iterable[str] | None = None,
+        claims: Mapping[str, Any] | None = None,
+        ttl: float | None = None,
+        not_before: float | None = None,
+        token_type: str | None = None,
+        jti: str | None = None,
+    ) -> IssuedToken:
+        """Issue a token; returns it with its ``jti``, times and key id.
+
+        ``scopes`` are written as one space-separated ``scope`` claim (RFC 8693 / RFC 9068).
+        ``claims`` may add any claim except those in :data:`REGISTERED_CLAIMS`
+        (:class:`~tokensmith.errors.ReservedClaim` otherwise). ``not_before`` is an absolute
+        time for ``nbf``. ``token_type`` overrides the ``typ`` header.
+        """
+        payload: dict[str, Any] = {"iss": self._issuer}
+        if subject is not None:
+            if not isinstance(subject, str) or not subject:
+                raise ConfigurationError("subject must be a non-empty string or None")
+            payload["sub"] = subject
+        if audience is not None:
+            payload["aud"] = _audience(audience)
+        now = int(self._clock())
+        lifetime = self._ttl if ttl is None else ttl
+        if ttl is not None:
+            _check_ttl(ttl, self._max_ttl)
+        exp = now + math.ceil(lifetime)
+        payload["iat"] = now
+        payload["exp"] = exp
+        if not_before is not None:
+            if isinstance(not_before, bool) or not isinstance(not_before, int | float):
+                raise ConfigurationError("not_before must be a time in seconds")
+            if not math.isfinite(not_before) or not_before >= exp:
+                raise ConfigurationError("not_before must be finite and before the expiry")
+            payload["nbf"] = int(not_before)
+        token_id = self._new_jti() if jti is None else jti
+        if not isinstance(token_id, str) or not token_id:
+            raise ConfigurationError("jti must be a non-empty string")
+        payload["jti"] = token_id
+        if scopes is not None:
+            payload["scope"] = _scope_string(scopes)
+        if claims:
+            clash = REGISTERED_CLAIMS.intersection(claims)
+            if clash:
+                raise ReservedClaim(
+                    f"custom claims may not set {sorted(clash)}; use the issue() arguments"
+                )
+            payload.update(claims)
+
+        key = self._keys.signing_key()
+        if key.not_after is not None and exp > key.not_after:
+            raise ConfigurationError(
+                "token lifetime exceeds the signing key's verification window; "
+                "raise RotationPolicy.verify_for or lower the ttl"
+            )
+        typ = self._typ if token_type is None else token_type
+        header = self._header(key.alg, key.kid, typ)
+        try:
+            body = b64url_encode(_JSON(payload).encode("utf-8"))
+        except (TypeError, ValueError):
+            raise ConfigurationError("claims must be JSON-serialisable (finite numbers)") from None
+        signing_input = f"{header}.{body}"
+        signature = b64url_encode(key.sign(signing_input.encode("ascii")))
+        return IssuedToken(
+            token=f"{signing_input}.{signature}",
+            jti=token_id,
+            subject=subject,
+            issued_at=now,
+            expires_at=exp,
+            key_id=key.kid,
+            claims=payload,
+        )
+
+    def _header(self, alg: str, kid: str, typ: str) -> str:
+        """Encoded headers are few (one per key and type), so they are built once."""
+        cache_key = (alg, kid, typ)
+        encoded = self._headers.get(cache_key)
+        if encoded is None:
+            if not isinstance(typ, str) or not typ:
+                raise ConfigurationError("token_type must be a non-empty string")
+            encoded = b64url_encode(_JSON({"alg": alg, "kid": kid, "typ": typ}).encode())
+            if len(self._headers) > 64:
+                self._headers.clear()
+            self._headers[cache_key] = encoded
+        return encoded
+
+    def __repr__(self) -> str:
+        return f"Signer(issuer={self._issuer!r}, ttl={self._ttl!r})"
+
+
+def _random_jti() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def _check_ttl(ttl: object, max_ttl: float) -> None:
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float):
+        raise ConfigurationError("ttl must be a number of seconds")
+    if not math.isfinite(ttl) or ttl <= 0:
+        raise ConfigurationError("ttl must be positive and finite")
+    if ttl > max_ttl:
+        raise ConfigurationError("ttl exceeds max_ttl")
+
+
+def _audience(audience: str | Iterable[str]) -> str | list[str]:
+    if isinstance(audience, str):
+        if not audience:
+            raise ConfigurationError("audience must be non-empty")
+        return audience
+    values = list(audience)
+    if not values or not all(isinstance(a, str) and a for a in values):
+        raise ConfigurationError("audience must be a string or a non-empty list of strings")
+    return values[0] if len(values) == 1 else values
+
+
+def _scope_string(scopes: Iterable[str]) -> str:
+    if isinstance(scopes, str):
+        scopes = scopes.split()
+    values: list[str] = []
+    for scope in scopes:
+        if not isinstance(scope, str) or not scope or any(c.isspace() for c in scope):
+            raise ConfigurationError("each scope must be a non-empty string without spaces")
+        if scope not in values:
+            values.append(scope)
+    return " ".join(values)

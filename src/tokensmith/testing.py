@@ -1,0 +1,447 @@
+"""Test helpers for applications and backend authors: a controllable clock, contract suites.
+
+``FakeClock`` replaces ``time.time`` wherever tokensmith takes a ``clock=`` argument, so expiry,
+rotation and TTL rules can be tested to the second without sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import math
+import threading
+from collections.abc import Awaitable, Callable
+from types import MappingProxyType
+from typing import Any
+
+from .claims import VerifiedToken
+from .errors import ConfigurationError, UnknownKey
+from .keyset import RotationPolicy
+from .revocation.base import AsyncRevocationList, RevocationList
+from .signer import Signer
+from .stores.base import KeyStore
+from .validator import Validator
+
+__all__ = [
+    "AsyncRevocationListContract",
+    "FakeClock",
+    "KeyStoreContract",
+    "RevocationListContract",
+    "verified_token",
+]
+
+
+class FakeClock:
+    """A clock that only moves when told to. Call it to read the time.
+
+    >>> clock = FakeClock(1_000.0)
+    >>> clock.advance(30)
+    >>> clock()
+    1030.0
+    """
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self._now = float(now)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward (or backward, with a negative value)."""
+        with self._lock:
+            self._now += seconds
+
+    def set(self, now: float) -> None:
+        """Jump to an absolute time."""
+        with self._lock:
+            self._now = float(now)
+
+    def __repr__(self) -> str:
+        return f"FakeClock({self._now!r})"
+
+
+# --- building blocks for contract tests ------------------------------------------------------
+
+
+def verified_token(
+    *,
+    jti: str | None = "jti-1",
+    subject: str | None = "user-1",
+    issuer: str | None = "https://issuer.test",
+    issued_at: float | None = None,
+    expires_at: float | None = None,
+    session_id: str | None = None,
+    audience: tuple[str, ...] = ("api",),
+) -> VerifiedToken:
+    """A :class:`~tokensmith.VerifiedToken` built directly, for testing revocation backends."""
+    claims: dict[str, Any] = {}
+    for name, value in (
+        ("jti", jti),
+        ("sub", subject),
+        ("iss", issuer),
+        ("iat", issued_at),
+        ("exp", expires_at),
+        ("sid", session_id),
+    ):
+        if value is not None:
+            claims[name] = value
+    return VerifiedToken(
+        header=MappingProxyType({"alg": "HS256", "kid": "test"}),
+        claims=MappingProxyType(claims),
+        subject=subject,
+        issuer=issuer,
+        audience=audience,
+        scopes=frozenset(),
+        expires_at=expires_at,
+        issued_at=issued_at,
+        not_before=None,
+        jti=jti,
+        key_id="test",
+        algorithm="HS256",
+        _raw="",
+    )
+
+
+class _AsyncFacade:
+    """Presents a sync revocation list through the async interface, so one scenario serves both."""
+
+    def __init__(self, inner: RevocationList) -> None:
+        self._inner = inner
+
+    def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if callable(close):
+            close()
+
+    async def is_revoked(self, token: VerifiedToken) -> bool:
+        return self._inner.is_revoked(token)
+
+    async def revoke(self, jti: str, *, issuer: str, expires_at: float) -> None:
+        self._inner.revoke(jti, issuer=issuer, expires_at=expires_at)
+
+    async def revoke_subject(
+        self, subject: str, *, issuer: str, before: float, expires_at: float
+    ) -> None:
+        self._inner.revoke_subject(subject, issuer=issuer, before=before, expires_at=expires_at)
+
+    async def revoke_session(
+        self, session_id: str, *, issuer: str, expires_at: float, before: float = math.inf
+    ) -> None:
+        self._inner.revoke_session(session_id, issuer=issuer, expires_at=expires_at, before=before)
+
+
+_ISS = "https://issuer.test"
+
+
+class AsyncRevocationListContract:
+    """The behaviour every async revocation backend must have.
+
+    Subclass it in a test module and implement :meth:`make_revocation_list`; pytest then runs
+    every ``test_*`` method against your backend. Each test runs in its own event loop.
+    """
+
+    def make_revocation_list(self, clock: FakeClock) -> Awaitable[AsyncRevocationList]:
+        """Return (a coroutine producing) a fresh, empty list that reads time from ``clock``."""
+        raise NotImplementedError
+
+    def _run(self, scenario: Callable[[AsyncRevocationList, FakeClock], Awaitable[None]]) -> None:
+        async def main() -> None:
+            clock = FakeClock()
+            revocations = await self.make_revocation_list(clock)
+            try:
+                await scenario(revocations, clock)
+            finally:
+                close: Any = getattr(revocations, "aclose", None) or getattr(
+                    revocations, "close", None
+                )
+                if callable(close):
+                    result = close()
+                    if inspect.isawaitable(result):
+                        await result
+
+        asyncio.run(main())
+
+    def test_new_list_revokes_nothing(self) -> None:
+        async def scenario(rl: AsyncRevocationList, clock: FakeClock) -> None:
+            now = clock()
+            assert not await rl.is_revoked(verified_token(issued_at=now, expires_at=now + 60))
+
+        self._run(scenario)
+
+    def test_revoke_by_jti(self) -> None:
+        async def scenario(rl: AsyncRevocationList, clock: FakeClock) -> None:
+            now = clock()
+            token = verified_token(jti="a", issued_at=now, expires_at=now + 60)
+            await rl.revoke("a", issuer=_ISS, expires_at=now + 60)
+            assert await rl.is_revoked(token)
+            other = verified_token(jti="b", issued_at=now, expires_at=now + 60)
+            assert not await rl.is_revoked(other)
+
+        self._run(scenario)
+
+    def test_jti_is_scoped_to_issuer(self) -> None:
+        async def scenario(rl: AsyncRevocationList, clock: FakeClock) -> None:
+            now = clock()
+            await rl.revoke("a", issuer="https://other.test", expires_at=now + 60)
+            token = verified_token(jti="a", issued_at=now, expires_at=now + 60)
+            assert not await rl.is_revoked(token)
+
+        self._run(scenario)
+
+    def test_jti_entry_expires_with_the_token(self) -> None:
+        async def scenario(rl: AsyncRevocationList, clock: FakeClock) -> None:
+            now = clock()
+            token = verified_token(jti="a", issued_at=now, expires_at=now + 60)
+            await rl.revoke("a", issuer=_ISS, expires_at=now + 60)
+            clock.advance(59)
+            assert await rl.is_revoked(token)
+            clock.advance(3600)  # far past exp + any grace: the entry may be gone
+            assert not await rl.is_revoked(token)
+
+        self._run(scenario)
+
+    def test_already_expired_entry_is_not_needed(self) -> None:
+        async def scenario(rl: AsyncRevocationList, clock: FakeClock) -> None:
+            now = clock()
+            await rl.revoke("old", issuer=_ISS, expires_at=now - 7200)
+            token = verified_token(jti="old", issued_at=now - 7300, expires_at=now - 7200)
+            assert not await rl.is_revoked(token)
+
+        self._run(scenario)
+
+    def test_subject_watermark(self) -> None:
+        async def scenario(rl: AsyncRevocationList, clock: FakeClock) -> None:
+            now = clock()
+            cutoff = now + 0.5
+            await rl.revoke_subject("alice", issuer=_ISS, before=cutoff, expires_at=now + 3600)
+            before = verified_token(subject="alice", issued_at=now - 10, expires_at=now + 50)
+            same_second = verified_token(subject="alice", issued_at=now + 1, expires_at=now + 60)
+            after = verified_token(subject="alice", issued_at=now + 2, expires_at=now + 60)
+            bob = verified_token(subject="bob", issued_at=now - 10, expires_at=now + 50)
+            assert await rl.is_revoked(before)
+            assert await rl.is_revoked(same_second)  # iat <= ceil(cutoff)
+            assert not await rl.is_revoked(after)
+            assert not await rl.is_revoked(bob)
+
+        self._run(scenario)
+
+    def test_subject_watermark_without_iat_fails_closed(self) -> None:
+        async def scenario(rl: AsyncRevocationList, clock: FakeClock) -> None:
+            now = clock()
+            await rl.revoke_subject("alice", issuer=_ISS, before=now, expires_at=now + 3600)
+            assert await rl.is_revoked(verified_token(subject="alice", expires_at=now + 60))
+
+        self._run(scenario)
+
+    def test_subject_watermark_is_scoped_to_issuer(self) -> None:
+        async def scenario(rl: AsyncRevocationList, clock: FakeClock) -> None:
+            now = clock()
+            await rl.revoke_subject(
+                "alice", issuer="https://other.test", before=now, expires_at=now + 3600
+            )
+            token = verified_token(subject="alice", issued_at=now - 5, expires_at=now + 60)
+            assert not await rl.is_revoked(token)
+
+        self._run(scenario)
+
+    def test_watermark_only_moves_forward(self) -> None:
+        async def scenario(rl: AsyncRevocationList, clock: FakeClock) -> None:
+            now = clock()
+            await rl.revoke_subject("alice", issuer=_ISS, before=now, expires_at=now + 3600)
+            await rl.revoke_subject("alice", issuer=_ISS, before=now - 100, expires_at=now + 10)
+            token = verified_token(subject="alice", issued_at=now - 50, expires_at=now + 60)
+            assert await rl.is_revoked(token)
+            clock.advance(600)  # the first call's expiry still holds
+            assert await rl.is_revoked(token)
+
+        self._run(scenario)
+
+    def test_session_revocation(self) -> None:
+        async def scenario(rl: AsyncRevocationList, clock: FakeClock) -> None:
+            now = clock()
+            await rl.revoke_session("s1", issuer=_ISS, expires_at=now + 3600)
+            in_session = verified_token(session_id="s1", issued_at=now + 5, expires_at=now + 60)
+            other = verified_token(session_id="s2", issued_at=now, expires_at=now + 60)
+            no_session = verified_token(issued_at=now, expires_at=now + 60)
+            assert await rl.is_revoked(in_session)
+            assert not await rl.is_revoked(other)
+            assert not await rl.is_revoked(no_session)
+
+        self._run(scenario)
+
+    def test_session_revocation_with_cutoff(self) -> None:
+        async def scenario(rl: AsyncRevocationList, clock: FakeClock) -> None:
+            now = clock()
+            await rl.revoke_session("s1", issuer=_ISS, expires_at=now + 3600, before=now)
+            old = verified_token(session_id="s1", issued_at=now - 5, expires_at=now + 60)
+            new = verified_token(session_id="s1", issued_at=now + 5, expires_at=now + 60)
+            assert await rl.is_revoked(old)
+            assert not await rl.is_revoked(new)
+
+        self._run(scenario)
+
+    def test_latest_watermark_applies(self) -> None:
+        async def scenario(rl: AsyncRevocationList, clock: FakeClock) -> None:
+            now = clock()
+            await rl.revoke_subject("alice", issuer=_ISS, before=now - 100, expires_at=now + 3600)
+            await rl.revoke_session("s1", issuer=_ISS, before=now + 100, expires_at=now + 3600)
+            token = verified_token(
+                subject="alice", session_id="s1", issued_at=now, expires_at=now + 60
+            )
+            assert await rl.is_revoked(token)
+
+        self._run(scenario)
+
+    def test_watermark_expires(self) -> None:
+        async def scenario(rl: AsyncRevocationList, clock: FakeClock) -> None:
+            now = clock()
+            await rl.revoke_subject("alice", issuer=_ISS, before=now, expires_at=now + 60)
+            token = verified_token(subject="alice", issued_at=now - 5, expires_at=now + 60)
+            clock.advance(7200)
+            assert not await rl.is_revoked(token)
+
+        self._run(scenario)
+
+    def test_bad_arguments_are_configuration_errors(self) -> None:
+        async def scenario(rl: AsyncRevocationList, clock: FakeClock) -> None:
+            now = clock()
+            calls: list[Callable[[], Awaitable[None]]] = [
+                lambda: rl.revoke("", issuer=_ISS, expires_at=now + 1),
+                lambda: rl.revoke_subject("", issuer=_ISS, before=now, expires_at=now + 1),
+                lambda: rl.revoke_session("", issuer=_ISS, expires_at=now + 1),
+                lambda: rl.revoke("x", issuer=_ISS, expires_at=math.nan),
+            ]
+            for call in calls:
+                try:
+                    await call()
+                except ConfigurationError:
+                    continue
+                raise AssertionError("a bad argument was accepted")
+
+        self._run(scenario)
+
+
+class RevocationListContract(AsyncRevocationListContract):
+    """The behaviour every (sync) revocation backend must have.
+
+    Subclass it and implement :meth:`make_sync_revocation_list`; the scenarios are the same as
+    :class:`AsyncRevocationListContract`'s.
+    """
+
+    def make_sync_revocation_list(self, clock: FakeClock) -> RevocationList:
+        """Return a fresh, empty list that reads time from ``clock``."""
+        raise NotImplementedError
+
+    async def make_revocation_list(self, clock: FakeClock) -> AsyncRevocationList:
+        return _AsyncFacade(self.make_sync_revocation_list(clock))
+
+
+class KeyStoreContract:
+    """The behaviour every :class:`~tokensmith.KeyStore` must have.
+
+    Implement :meth:`make_key_store`; it receives the clock and a rotation policy the store
+    must apply (stores that cannot rotate by themselves may rotate on :meth:`rotate_hook`).
+    Set ``shared = True`` when two stores made by the factory share one backend.
+    """
+
+    shared: bool = False
+    policy = RotationPolicy(rotate_every=3600, publish_ahead=600, verify_for=900, alg="ES256")
+
+    def make_key_store(self, clock: FakeClock, policy: RotationPolicy) -> KeyStore:
+        """Return a store (empty or pre-filled) that reads time from ``clock``."""
+        raise NotImplementedError
+
+    def _pair(self, store: KeyStore, clock: FakeClock) -> tuple[Signer, Validator]:
+        signer = Signer(store, issuer=_ISS, ttl=600, clock=clock)
+        validator = Validator(store, issuer=_ISS, audience="api", clock=clock)
+        return signer, validator
+
+    def test_signing_key_is_private_and_verifiable(self) -> None:
+        clock = FakeClock()
+        store = self.make_key_store(clock, self.policy)
+        key = store.signing_key()
+        assert key.can_sign
+        found = store.verification_key(key.kid, key.alg)
+        assert found.kid == key.kid
+        assert found.alg == key.alg
+
+    def test_unknown_kid_and_wrong_alg_are_refused(self) -> None:
+        clock = FakeClock()
+        store = self.make_key_store(clock, self.policy)
+        key = store.signing_key()
+        other = "HS256" if key.alg != "HS256" else "ES256"
+        try:
+            store.verification_key(key.kid, other)
+        except UnknownKey:
+            pass
+        else:
+            raise AssertionError("a key was returned for another alg")
+        try:
+            store.verification_key("no-such-kid", key.alg)
+        except UnknownKey:
+            pass
+        else:
+            raise AssertionError("an unknown kid was accepted")
+
+    def test_jwks_has_no_private_members(self) -> None:
+        clock = FakeClock()
+        store = self.make_key_store(clock, self.policy)
+        signing = store.signing_key()
+        document = store.jwks()
+        assert isinstance(document.get("keys"), list)
+        for jwk in document["keys"]:
+            assert not {"d", "p", "q", "dp", "dq", "qi", "k"} & set(jwk)
+        if not signing.is_symmetric:
+            assert signing.kid in {jwk["kid"] for jwk in document["keys"]}
+
+    def test_round_trip(self) -> None:
+        clock = FakeClock()
+        store = self.make_key_store(clock, self.policy)
+        signer, validator = self._pair(store, clock)
+        token = signer.issue("user-1", audience="api")
+        assert validator.validate(token).subject == "user-1"
+
+    def test_rotation_never_refuses_a_live_token(self) -> None:
+        clock = FakeClock()
+        store = self.make_key_store(clock, self.policy)
+        signer, validator = self._pair(store, clock)
+        live: list[tuple[str, float]] = []
+        kids = set()
+        for _ in range(int(4 * self.policy.rotate_every // 300)):
+            issued = signer.issue_token("user-1", audience="api")
+            kids.add(issued.key_id)
+            live.append((issued.token, issued.expires_at))
+            live = [(t, exp) for t, exp in live if exp > clock() + 1]
+            for token, _exp in live:
+                validator.validate(token)
+            clock.advance(300)
+        assert len(kids) >= 3, "the store did not rotate"
+
+    def test_published_before_signing(self) -> None:
+        clock = FakeClock()
+        store = self.make_key_store(clock, self.policy)
+        first = store.signing_key().kid
+        published: dict[str, float] = {}
+        signers: set[str] = set()
+        for _ in range(int(3 * self.policy.rotate_every // 60)):
+            now = clock()
+            for jwk in store.jwks()["keys"]:
+                published.setdefault(jwk["kid"], now)
+            kid = store.signing_key().kid
+            signers.add(kid)
+            if kid != first:
+                assert kid in published, "a key signed before it was published"
+                assert now - published[kid] >= self.policy.publish_ahead - 60
+            clock.advance(60)
+        assert len(signers) >= 3, "the store did not rotate"
+
+    def test_instances_sharing_a_backend_agree(self) -> None:
+        if not self.shared:
+            return
+        clock = FakeClock()
+        first = self.make_key_store(clock, self.policy)
+        second = self.make_key_store(clock, self.policy)
+        for _ in range(10):
+            assert first.signing_key().kid == second.signing_key().kid
+            clock.advance(self.policy.rotate_every / 4)

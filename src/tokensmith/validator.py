@@ -1,0 +1,656 @@
+"""Validate tokens against a policy built once: the hot path of every request.
+
+The core is pure and synchronous: parse → pick key → verify → check claims. :meth:`validate` and
+:meth:`avalidate` share it and differ only in how they await the key source and the
+revocation list. Every refusal is a :class:`~tokensmith.errors.TokenError` subclass; an
+unanswerable backend is :class:`~tokensmith.errors.BackendUnavailable`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Final, cast
+
+from .claims import VerifiedToken, parse_scopes
+from .errors import (
+    AlgorithmMismatch,
+    AlgorithmNotAllowed,
+    BackendUnavailable,
+    ClaimCheckFailed,
+    ConfigurationError,
+    ExpiredToken,
+    ImmatureToken,
+    InsufficientScope,
+    InvalidAudience,
+    InvalidClaim,
+    InvalidEncoding,
+    InvalidIssuer,
+    InvalidJSON,
+    InvalidSignature,
+    InvalidTokenType,
+    IssuedInFuture,
+    MalformedToken,
+    MissingClaim,
+    TokenRevoked,
+    TokensmithError,
+    TokenTooLarge,
+    TokenTooOld,
+    UnknownKey,
+    UnsupportedHeader,
+)
+from .keys import SUPPORTED_ALGORITHMS, Key, b64url_decode
+
+__all__ = [
+    "DEFAULT_LEEWAY",
+    "DEFAULT_MAX_TOKEN_SIZE",
+    "DEFAULT_TOKEN_TYPES",
+    "MAX_LEEWAY",
+    "UNCHECKED",
+    "ClaimCheck",
+    "Policy",
+    "Validator",
+]
+
+DEFAULT_LEEWAY: Final = 30.0
+"""Default clock skew tolerance in seconds for ``exp``, ``nbf`` and ``iat``."""
+
+MAX_LEEWAY: Final = 300.0
+"""The largest leeway a policy may configure (five minutes)."""
+
+DEFAULT_MAX_TOKEN_SIZE: Final = 8192
+"""Tokens longer than this (characters) are refused before any decoding."""
+
+DEFAULT_TOKEN_TYPES: Final[frozenset[str | None]] = frozenset({None, "jwt", "at+jwt"})
+"""``typ`` values accepted by default: none, ``JWT`` and RFC 9068 ``at+jwt`` (case-insensitive).
+
+Anything else (``refresh+jwt``, ``dpop+jwt``, ``secevent+jwt``, client assertions...) is a
+different kind of JWT and is refused, so one kind cannot be replayed as another.
+"""
+
+# Largest NumericDate accepted: 9999-12-31T23:59:59Z. Beyond it no real token lives, and
+# Python ints that large would not convert to float.
+_MAX_NUMERIC_DATE: Final = 253402300799
+_MAX_KID: Final = 256
+_HEADER_CACHE_SIZE: Final = 512
+
+
+class _Unchecked:
+    """Sentinel type of :data:`UNCHECKED`."""
+
+    _instance: _Unchecked | None = None
+
+    def __new__(cls) -> _Unchecked:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNCHECKED"
+
+
+UNCHECKED: Final = _Unchecked()
+"""Pass as ``issuer=``, ``audience=`` or ``token_types=`` to opt out of that check, by name."""
+
+ClaimCheck = Callable[[VerifiedToken], object]
+"""A custom check: raise a :class:`~tokensmith.errors.TokenError` or return ``False`` to refuse."""
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The validation policy, checked and compiled once by :class:`Validator`.
+
+    Field meanings are documented on :class:`Validator`. ``None`` for ``issuers`` /
+    ``audiences`` / ``token_types`` means the check was opted out of with :data:`UNCHECKED`.
+    """
+
+    issuers: frozenset[str] | None
+    audiences: frozenset[str] | None
+    algorithms: frozenset[str]
+    leeway: float
+    max_age: float | None
+    required_claims: frozenset[str]
+    token_types: frozenset[str | None] | None
+    scopes: frozenset[str]
+    checks: tuple[ClaimCheck, ...]
+    max_token_size: int
+    require_exp: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Header:
+    """What the core needs from a header that passed its checks (cached by segment)."""
+
+    alg: str
+    kid: str | None
+    header: MappingProxyType[str, Any]
+
+
+@dataclass(slots=True)
+class _Parsed:
+    header: _Header
+    signing_input: str
+    payload_raw: bytes
+    signature: bytes
+    token: str
+
+
+class Validator:
+    """Validates tokens from one or more trusted issuers for one or more audiences.
+
+    Secure by default: the signature, ``exp``, ``iss`` and ``aud`` are always checked;
+    ``issuer=UNCHECKED`` / ``audience=UNCHECKED`` / ``require_exp=False`` opt out, by name.
+
+    :param keys: a :class:`~tokensmith.KeySource` (or async one, then use :meth:`avalidate`).
+    :param issuer: the trusted ``iss`` (a string or several), or :data:`UNCHECKED`.
+    :param audience: this service's ``aud`` (any one must match), or :data:`UNCHECKED`.
+    :param algorithms: allowed ``alg`` values; default every supported one, and in any case a key
+        only verifies the algorithm it is bound to. ``none`` is never allowed.
+    :param leeway: clock skew tolerance in seconds (0 to :data:`MAX_LEEWAY`).
+    :param max_age: refuse tokens whose ``iat`` is older than this many seconds.
+    :param required_claims: claims that must be present.
+    :param token_types: accepted ``typ`` header values (``None`` in the set accepts a missing
+        ``typ``); default :data:`DEFAULT_TOKEN_TYPES`.
+    :param scopes: scopes every token must carry; :meth:`validate` can require more per call.
+    :param checks: custom checks run on the :class:`VerifiedToken` after the standard ones.
+    :param revocation: a revocation list consulted after every other check passed.
+    :param clock: returns the current time in seconds (injected for tests).
+    :param max_token_size: longer tokens are refused before decoding.
+    :param require_exp: refuse tokens without ``exp`` (default ``True``).
+    """
+
+    __slots__ = (
+        "_async_keys",
+        "_async_revocation",
+        "_clock",
+        "_header_cache",
+        "_keys",
+        "_revocation",
+        "policy",
+    )
+
+    def __init__(
+        self,
+        keys: Any,
+        *,
+        issuer: str | Iterable[str] | _Unchecked,
+        audience: str | Iterable[str] | _Unchecked,
+        algorithms: Iterable[str] | None = None,
+        leeway: float = DEFAULT_LEEWAY,
+        max_age: float | None = None,
+        required_claims: Iterable[str] = (),
+        token_types: Iterable[str | None] | _Unchecked = DEFAULT_TOKEN_TYPES,
+        scopes: Iterable[str] = (),
+        checks: Iterable[ClaimCheck] = (),
+        revocation: Any = None,
+        clock: Callable[[], float] = time.time,
+        max_token_size: int = DEFAULT_MAX_TOKEN_SIZE,
+        require_exp: bool = True,
+    ) -> None:
+        if not callable(getattr(keys, "verification_key", None)):
+            raise ConfigurationError("keys must provide verification_key(kid, alg)")
+        if revocation is not None and not callable(getattr(revocation, "is_revoked", None)):
+            raise ConfigurationError("revocation must provide is_revoked(token)")
+        if not callable(clock):
+            raise ConfigurationError("clock must be callable")
+        self.policy = Policy(
+            issuers=_string_set("issuer", issuer),
+            audiences=_string_set("audience", audience),
+            algorithms=_algorithms(algorithms),
+            leeway=_seconds("leeway", leeway, allow_zero=True, maximum=MAX_LEEWAY),
+            max_age=None if max_age is None else _seconds("max_age", max_age),
+            required_claims=_names("required_claims", required_claims),
+            token_types=_token_types(token_types),
+            scopes=_scope_set(scopes),
+            checks=_checks(checks),
+            max_token_size=_size(max_token_size),
+            require_exp=_flag("require_exp", require_exp),
+        )
+        self._keys = keys
+        self._async_keys = inspect.iscoroutinefunction(keys.verification_key)
+        self._revocation = revocation
+        self._async_revocation = revocation is not None and inspect.iscoroutinefunction(
+            revocation.is_revoked
+        )
+        self._clock = clock
+        self._header_cache: dict[str, _Header] = {}
+
+    def __repr__(self) -> str:
+        p = self.policy
+        return (
+            f"Validator(issuer={sorted(p.issuers) if p.issuers is not None else UNCHECKED!r}, "
+            f"audience={sorted(p.audiences) if p.audiences is not None else UNCHECKED!r})"
+        )
+
+    # --- public faces ------------------------------------------------------------------------
+
+    def validate(self, token: str | bytes, *, scopes: Iterable[str] = ()) -> VerifiedToken:
+        """Validate ``token`` and return its verified view, or raise why it was refused.
+
+        ``scopes`` are required in addition to the policy's scopes (refusal:
+        :class:`~tokensmith.errors.InsufficientScope`, HTTP 403).
+        """
+        if self._async_keys or self._async_revocation:
+            raise ConfigurationError("this validator has async backends; use avalidate()")
+        parsed = self._parse(token)
+        key = self._checked_key(_sync_key(self._keys, parsed.header))
+        verified = self._verify(parsed, key)
+        if self._revocation is not None:
+            _check_revoked(_sync_revoked(self._revocation, verified))
+        self._check_scopes(verified, scopes)
+        return verified
+
+    async def avalidate(self, token: str | bytes, *, scopes: Iterable[str] = ()) -> VerifiedToken:
+        """The async twin of :meth:`validate`: same core, awaits I/O-bound backends."""
+        parsed = self._parse(token)
+        if self._async_keys:
+            key = self._checked_key(await _async_key(self._keys, parsed.header))
+        else:
+            key = self._checked_key(_sync_key(self._keys, parsed.header))
+        verified = self._verify(parsed, key)
+        if self._revocation is not None:
+            if self._async_revocation:
+                _check_revoked(await _async_revoked(self._revocation, verified))
+            else:
+                _check_revoked(_sync_revoked(self._revocation, verified))
+        self._check_scopes(verified, scopes)
+        return verified
+
+    # --- the core ----------------------------------------------------------------------------
+
+    def _parse(self, token: str | bytes) -> _Parsed:
+        """Structure, size, encoding and header checks; no key, no clock."""
+        if not isinstance(token, str):
+            if not isinstance(token, bytes | bytearray):
+                raise MalformedToken("a token must be a string")
+            if len(token) > self.policy.max_token_size:
+                raise TokenTooLarge(f"token longer than {self.policy.max_token_size} bytes")
+            try:
+                token = bytes(token).decode("ascii")
+            except UnicodeDecodeError:
+                raise MalformedToken("a token must be ASCII") from None
+        if len(token) > self.policy.max_token_size:
+            raise TokenTooLarge(f"token longer than {self.policy.max_token_size} characters")
+        first = token.find(".")
+        second = token.find(".", first + 1)
+        if first <= 0 or second < 0 or token.find(".", second + 1) >= 0:
+            raise _structure_error(token)
+        header_segment = token[:first]
+        header = self._header_cache.get(header_segment)
+        if header is None:
+            header = self._parse_header(header_segment)
+            if len(self._header_cache) >= _HEADER_CACHE_SIZE:
+                self._header_cache.clear()
+            self._header_cache[header_segment] = header
+        signature_segment = token[second + 1 :]
+        if not signature_segment:
+            raise MalformedToken("the token has no signature")
+        try:
+            payload_raw = b64url_decode(token[first + 1 : second])
+            signature = b64url_decode(signature_segment)
+        except ValueError:
+            raise InvalidEncoding("a segment is not canonical unpadded base64url") from None
+        return _Parsed(header, token[:second], payload_raw, signature, token)
+
+    def _parse_header(self, segment: str) -> _Header:
+        try:
+            raw = b64url_decode(segment)
+        except ValueError:
+            raise InvalidEncoding("the header is not canonical unpadded base64url") from None
+        header = _json_object(raw, "header")
+        alg = header.get("alg")
+        if not isinstance(alg, str):
+            raise AlgorithmNotAllowed("the header has no 'alg'")
+        if alg not in self.policy.algorithms:
+            raise AlgorithmNotAllowed(
+                "alg 'none' is never accepted"
+                if alg.lower() == "none"
+                else "the header's alg is not allowed by this policy"
+            )
+        if "crit" in header:
+            raise UnsupportedHeader(
+                "the header lists critical extensions ('crit'); none are supported"
+            )
+        if header.get("b64", True) is not True:
+            raise UnsupportedHeader("unencoded payloads ('b64') are not supported")
+        cty = header.get("cty")
+        if cty is not None and (
+            not isinstance(cty, str) or cty.lower() in ("jwt", "application/jwt")
+        ):
+            raise UnsupportedHeader("nested tokens ('cty': JWT) are not accepted")
+        kid = header.get("kid")
+        if kid is not None and (not isinstance(kid, str) or not kid or len(kid) > _MAX_KID):
+            raise UnknownKey("the header's kid is not a usable key id")
+        types = self.policy.token_types
+        if types is not None:
+            typ = header.get("typ")
+            if typ is not None and not isinstance(typ, str):
+                raise InvalidTokenType("the typ header is not a string")
+            if _normal_type(typ) not in types:
+                raise InvalidTokenType("the token's typ is not accepted by this policy")
+        return _Header(alg, kid, MappingProxyType(header))
+
+    def _checked_key(self, key: object) -> Key:
+        """Defence in depth against custom key sources: the key must be bound to the alg."""
+        if not isinstance(key, Key):
+            raise BackendUnavailable("the key source returned something that is not a Key")
+        return key
+
+    def _verify(self, parsed: _Parsed, key: Key) -> VerifiedToken:
+        """Signature, then claims. The payload JSON is parsed only once it is authentic."""
+        header = parsed.header
+        if key.alg != header.alg:
+            raise AlgorithmMismatch("the key source offered a key bound to another alg")
+        if header.kid is not None and key.kid != header.kid:
+            raise UnknownKey("the key source offered a key with another kid")
+        if not key.verify(parsed.signing_input.encode("ascii"), parsed.signature):
+            raise InvalidSignature("the signature does not verify")
+        claims = _json_object(parsed.payload_raw, "payload")
+        verified = self._check_claims(claims, parsed, key)
+        for check in self.policy.checks:
+            _run_check(check, verified)
+        return verified
+
+    def _check_claims(self, claims: dict[str, Any], parsed: _Parsed, key: Key) -> VerifiedToken:
+        policy = self.policy
+        now = self._clock()
+        leeway = policy.leeway
+
+        exp = _numeric_date(claims, "exp")
+        if exp is None:
+            if policy.require_exp:
+                raise MissingClaim("the token has no 'exp'", claim="exp")
+        elif now >= exp + leeway:
+            raise ExpiredToken("the token has expired", claim="exp")
+
+        nbf = _numeric_date(claims, "nbf")
+        if nbf is not None and nbf > now + leeway:
+            raise ImmatureToken("the token is not valid yet", claim="nbf")
+
+        iat = _numeric_date(claims, "iat")
+        if iat is not None and iat > now + leeway:
+            raise IssuedInFuture("the token was issued in the future", claim="iat")
+        if policy.max_age is not None:
+            if iat is None:
+                raise MissingClaim("the policy has max_age and the token has no 'iat'", claim="iat")
+            if now - iat > policy.max_age + leeway:
+                raise TokenTooOld("the token is older than the policy's max_age", claim="iat")
+
+        iss = claims.get("iss")
+        if iss is not None and not isinstance(iss, str):
+            raise InvalidClaim("'iss' must be a string", claim="iss")
+        if policy.issuers is not None:
+            if iss is None:
+                raise MissingClaim("the token has no 'iss'", claim="iss")
+            if iss not in policy.issuers:
+                raise InvalidIssuer("the token's issuer is not trusted", claim="iss")
+
+        aud = claims.get("aud")
+        audience: tuple[str, ...]
+        if aud is None:
+            audience = ()
+        elif isinstance(aud, str):
+            audience = (aud,)
+        elif isinstance(aud, list) and aud and all(isinstance(a, str) for a in aud):
+            audience = tuple(aud)
+        else:
+            raise InvalidClaim("'aud' must be a string or a non-empty list of strings", claim="aud")
+        if policy.audiences is not None:
+            if not audience:
+                raise MissingClaim("the token has no 'aud'", claim="aud")
+            if policy.audiences.isdisjoint(audience):
+                raise InvalidAudience("the token is not meant for this audience", claim="aud")
+
+        sub = claims.get("sub")
+        if sub is not None and not isinstance(sub, str):
+            raise InvalidClaim("'sub' must be a string", claim="sub")
+        jti = claims.get("jti")
+        if jti is not None and not isinstance(jti, str):
+            raise InvalidClaim("'jti' must be a string", claim="jti")
+        for name in policy.required_claims:
+            if name not in claims:
+                raise MissingClaim(f"the token has no {name!r}", claim=name)
+        scopes = parse_scopes(claims)
+        if scopes is None:
+            raise InvalidClaim(
+                "'scope' must be a string and 'scp' a list of strings", claim="scope"
+            )
+
+        return VerifiedToken(
+            header=parsed.header.header,
+            claims=MappingProxyType(claims),
+            subject=sub,
+            issuer=iss,
+            audience=audience,
+            scopes=scopes,
+            expires_at=exp,
+            issued_at=iat,
+            not_before=nbf,
+            jti=jti,
+            key_id=key.kid,
+            algorithm=key.alg,
+            _raw=parsed.token,
+        )
+
+    def _check_scopes(self, verified: VerifiedToken, extra: Iterable[str]) -> None:
+        required = self.policy.scopes
+        if extra:
+            required = required | _scope_set(extra)
+        if required and not required.issubset(verified.scopes):
+            missing = required - verified.scopes
+            raise InsufficientScope(
+                f"the token lacks required scope(s): {' '.join(sorted(missing))}",
+                required=required,
+            )
+
+
+# --- helpers for the core ---------------------------------------------------------------------
+
+
+def _structure_error(token: str) -> MalformedToken:
+    stripped = token.lstrip()
+    if stripped.startswith("{"):
+        return MalformedToken("JWS JSON serialization is not accepted; use the compact form")
+    if token.count(".") == 4:
+        return MalformedToken("a JWE (five segments) is not accepted where a JWS is expected")
+    return MalformedToken("a token must have exactly three non-empty segments")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate member name")
+    return result
+
+
+_DECODER: Final = json.JSONDecoder(
+    object_pairs_hook=_unique_members, parse_constant=_reject_constant
+)
+
+
+def _json_object(raw: bytes, what: str) -> dict[str, Any]:
+    try:
+        text = raw.decode("utf-8")
+        value = _DECODER.decode(text)
+    except (ValueError, RecursionError):  # includes UnicodeDecodeError and JSONDecodeError
+        raise InvalidJSON(f"the {what} is not valid JSON with unique member names") from None
+    if not isinstance(value, dict):
+        raise InvalidJSON(f"the {what} is not a JSON object")
+    return cast(dict[str, Any], value)
+
+
+def _numeric_date(claims: dict[str, Any], name: str) -> float | None:
+    value = claims.get(name)
+    if value is None:
+        if name in claims:
+            raise InvalidClaim(f"{name!r} must be a number of seconds", claim=name)
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidClaim(f"{name!r} must be a number of seconds", claim=name)
+    if not 0 <= value <= _MAX_NUMERIC_DATE:  # NaN fails both comparisons
+        raise InvalidClaim(f"{name!r} is out of range", claim=name)
+    return float(value)
+
+
+def _normal_type(typ: str | None) -> str | None:
+    if typ is None:
+        return None
+    typ = typ.lower()
+    return typ[12:] if typ.startswith("application/") else typ
+
+
+def _run_check(check: ClaimCheck, verified: VerifiedToken) -> None:
+    try:
+        result = check(verified)
+    except TokensmithError:
+        raise
+    except Exception as exc:  # a bug in a custom check must refuse, not crash the handler
+        raise ClaimCheckFailed(f"custom check failed with {type(exc).__name__}") from exc
+    if result is False:
+        raise ClaimCheckFailed("a custom check refused the token")
+
+
+def _sync_key(keys: Any, header: _Header) -> object:
+    try:
+        return keys.verification_key(header.kid, header.alg)
+    except TokensmithError:
+        raise
+    except LookupError:
+        raise UnknownKey("the key source has no key for the token's kid") from None
+    except Exception as exc:
+        raise BackendUnavailable(f"the key source failed with {type(exc).__name__}") from exc
+
+
+async def _async_key(keys: Any, header: _Header) -> object:
+    try:
+        return await keys.verification_key(header.kid, header.alg)
+    except TokensmithError:
+        raise
+    except LookupError:
+        raise UnknownKey("the key source has no key for the token's kid") from None
+    except Exception as exc:
+        raise BackendUnavailable(f"the key source failed with {type(exc).__name__}") from exc
+
+
+def _sync_revoked(revocation: Any, verified: VerifiedToken) -> object:
+    try:
+        return revocation.is_revoked(verified)
+    except TokensmithError:
+        raise
+    except Exception as exc:
+        raise BackendUnavailable(f"the revocation list failed with {type(exc).__name__}") from exc
+
+
+async def _async_revoked(revocation: Any, verified: VerifiedToken) -> object:
+    try:
+        return await revocation.is_revoked(verified)
+    except TokensmithError:
+        raise
+    except Exception as exc:
+        raise BackendUnavailable(f"the revocation list failed with {type(exc).__name__}") from exc
+
+
+def _check_revoked(revoked: object) -> None:
+    if revoked:
+        raise TokenRevoked("the token has been revoked")
+
+
+# --- policy compilation -----------------------------------------------------------------------
+
+
+def _string_set(name: str, value: object) -> frozenset[str] | None:
+    if value is UNCHECKED:
+        return None
+    if value is None:
+        raise ConfigurationError(
+            f"{name} is required; pass {name}=UNCHECKED to opt out of the check explicitly"
+        )
+    values = [value] if isinstance(value, str) else _iterable(name, value)
+    if not values or not all(isinstance(v, str) and v for v in values):
+        raise ConfigurationError(f"{name} must be a non-empty string or list of strings")
+    return frozenset(cast(list[str], values))
+
+
+def _iterable(name: str, value: object) -> list[object]:
+    if isinstance(value, bytes | bytearray | dict) or not isinstance(value, Iterable):
+        raise ConfigurationError(f"{name} must be a string or a collection of strings")
+    return list(value)
+
+
+def _algorithms(value: Iterable[str] | None) -> frozenset[str]:
+    if value is None:
+        return SUPPORTED_ALGORITHMS
+    algs = _iterable("algorithms", value)
+    if not algs:
+        raise ConfigurationError("algorithms may not be empty")
+    for alg in algs:
+        if not isinstance(alg, str) or alg not in SUPPORTED_ALGORITHMS:
+            raise ConfigurationError(
+                "algorithms may only name supported algorithms ('none' never is)"
+            )
+    return frozenset(cast(list[str], algs))
+
+
+def _seconds(
+    name: str, value: object, *, allow_zero: bool = False, maximum: float = math.inf
+) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigurationError(f"{name} must be a finite number of seconds")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigurationError(f"{name} must be positive")
+    if value > maximum:
+        raise ConfigurationError(f"{name} may not exceed {maximum:g} seconds")
+    return float(value)
+
+
+def _names(name: str, value: Iterable[str]) -> frozenset[str]:
+    values = _iterable(name, value)
+    if not all(isinstance(v, str) and v for v in values):
+        raise ConfigurationError(f"{name} must be a collection of claim names")
+    return frozenset(cast(list[str], values))
+
+
+def _token_types(value: Iterable[str | None] | _Unchecked) -> frozenset[str | None] | None:
+    if value is UNCHECKED:
+        return None
+    values = _iterable("token_types", value)
+    if not values or not all(v is None or (isinstance(v, str) and v) for v in values):
+        raise ConfigurationError("token_types must be a non-empty collection of strings or None")
+    return frozenset(_normal_type(cast(str | None, v)) for v in values)
+
+
+def _scope_set(value: Iterable[str]) -> frozenset[str]:
+    if isinstance(value, str):
+        return frozenset(value.split())
+    values = _iterable("scopes", value)
+    if not all(isinstance(v, str) and v and not any(c.isspace() for c in v) for v in values):
+        raise ConfigurationError("scopes must be strings without whitespace")
+    return frozenset(cast(list[str], values))
+
+
+def _checks(value: Iterable[ClaimCheck]) -> tuple[ClaimCheck, ...]:
+    checks = tuple(_iterable("checks", value))
+    if not all(callable(c) for c in checks):
+        raise ConfigurationError("checks must be callables")
+    return cast(tuple[ClaimCheck, ...], checks)
+
+
+def _size(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 64 <= value <= 1 << 20:
+        raise ConfigurationError("max_token_size must be an int between 64 and 1 MiB")
+    return value
+
+
+def _flag(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{name} must be True or False")
+    return value
