@@ -22,7 +22,9 @@ class RedisServer:
     def __init__(self) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            raise RuntimeError("redis-server is not installed (python3 tools/run.py test installs it)")
+            raise RuntimeError(
+                "redis-server is not installed (python3 tools/run.py test installs it)"
+            )
         self.binary = binary
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="tokensmith-redis-")

@@ -91,11 +91,12 @@ class KeySet:
     __slots__ = ("_by_kid", "_keys")
 
     def __init__(self, keys: Iterable[Key] = ()) -> None:
-        ordered = sorted(keys, key=lambda k: (_activation(k), k.kid))
+        given = list(keys)
+        if not all(isinstance(k, Key) for k in given):
+            raise InvalidKey("a KeySet holds Key objects only")
+        ordered = sorted(given, key=lambda k: (_activation(k), k.kid))
         by_kid: dict[str, Key] = {}
         for key in ordered:
-            if not isinstance(key, Key):
-                raise InvalidKey("a KeySet holds Key objects only")
             if key.kid in by_kid:
                 raise InvalidKey(f"duplicate kid {key.kid!r} in key set")
             by_kid[key.kid] = key
@@ -214,31 +215,27 @@ class KeySet:
         """
         keys = [k for k in self._keys if key_state(k, now) != "expired"]
         signers = [k for k in keys if k.is_private]
-        if not any(key_state(k, now) == "active" for k in signers):
-            fresh = _scheduled(policy, policy.generate(policy.alg), now)
-            keys.append(fresh)
-            signers.append(fresh)
-        tail = max(signers, key=lambda k: (_activation(k), k.kid))
-        if tail.retire_at is None:  # a key made without a schedule joins the rotation
-            keys.remove(tail)
-            retire = max(_activation(tail), now) + policy.rotate_every
-            tail = tail.with_lifecycle(
-                not_before=tail.not_before, retire_at=retire, not_after=retire + policy.verify_for
-            )
-            keys.append(tail)
-        tail_retire = tail.retire_at if tail.retire_at is not None else math.inf
-        if tail_retire - now <= policy.publish_ahead:
-            start = max(tail_retire, now + policy.publish_ahead)
-            if start > tail_retire:
-                keys.remove(tail)
-                keys.append(
-                    tail.with_lifecycle(
+        if signers:
+            tail = max(signers, key=lambda k: (_activation(k), k.kid))
+            if tail.retire_at is None:  # a key made without a schedule joins the rotation
+                retire = max(_activation(tail), now) + policy.rotate_every
+                keys[keys.index(tail)] = tail = tail.with_lifecycle(
+                    not_before=tail.not_before,
+                    retire_at=retire,
+                    not_after=retire + policy.verify_for,
+                )
+            retire_at = tail.retire_at if tail.retire_at is not None else math.inf
+            if key_state(tail, now) != "pending" and retire_at - now <= policy.publish_ahead:
+                start = max(retire_at, now + policy.publish_ahead)
+                if start > retire_at:  # late: postpone (or undo) the retirement
+                    keys[keys.index(tail)] = tail.with_lifecycle(
                         not_before=tail.not_before,
                         retire_at=start,
                         not_after=start + policy.verify_for,
                     )
-                )
-            keys.append(_scheduled(policy, policy.generate(policy.alg), start))
+                keys.append(_scheduled(policy, policy.generate(policy.alg), start))
+        if not any(k.is_private and key_state(k, now) == "active" for k in keys):
+            keys.append(_scheduled(policy, policy.generate(policy.alg), now))
         return KeySet(keys)
 
     def rotate(self, policy: RotationPolicy, now: float) -> KeySet:

@@ -280,6 +280,9 @@ class Validator:
         second = token.find(".", first + 1)
         if first <= 0 or second < 0 or token.find(".", second + 1) >= 0:
             raise _structure_error(token)
+        signature_segment = token[second + 1 :]
+        if not signature_segment:
+            raise MalformedToken("the token has no signature")
         header_segment = token[:first]
         header = self._header_cache.get(header_segment)
         if header is None:
@@ -287,9 +290,6 @@ class Validator:
             if len(self._header_cache) >= _HEADER_CACHE_SIZE:
                 self._header_cache.clear()
             self._header_cache[header_segment] = header
-        signature_segment = token[second + 1 :]
-        if not signature_segment:
-            raise MalformedToken("the token has no signature")
         try:
             payload_raw = b64url_decode(token[first + 1 : second])
             signature = b64url_decode(signature_segment)
