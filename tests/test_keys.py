@@ -152,7 +152,7 @@ def test_ec_curve_must_match_the_algorithm() -> None:
 
 
 @pytest.mark.parametrize(
-    "pem_alg, wrong_alg",
+    ("pem_alg", "wrong_alg"),
     [("ES256", "RS256"), ("RS256", "ES256"), ("EdDSA", "PS256"), ("RS256", "EdDSA")],
 )
 def test_key_type_must_fit_the_algorithm(
@@ -163,7 +163,7 @@ def test_key_type_must_fit_the_algorithm(
 
 
 @pytest.mark.parametrize(
-    "jwk, alg",
+    ("jwk", "alg"),
     [
         ({"kty": "oct", "k": b64url_encode(b"x" * 32)}, None),  # no alg anywhere
         ({"kty": "oct", "k": b64url_encode(b"x" * 32), "alg": "none"}, None),
