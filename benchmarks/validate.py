@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
 import hmac
 import json
 import platform
@@ -56,7 +55,7 @@ def floor_verifier(key: Key) -> Callable[[str], object]:
     if alg == "HS256":
 
         def verify(message: bytes, signature: bytes) -> None:
-            expected = hmac.new(public, message, hashlib.sha256).digest()
+            expected = hmac.digest(public, message, "sha256")
             if not hmac.compare_digest(expected, signature):
                 raise ValueError("bad signature")
 
@@ -103,7 +102,7 @@ def floor_signer(key: Key) -> Callable[[dict[str, object]], str]:
     if alg == "HS256":
 
         def sign(message: bytes) -> bytes:
-            return hmac.new(private, message, hashlib.sha256).digest()
+            return hmac.digest(private, message, "sha256")
 
     elif alg == "RS256":
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 __all__ = ["VerifiedToken", "fingerprint", "parse_scopes"]
 
@@ -41,14 +40,32 @@ def parse_scopes(claims: Mapping[str, Any]) -> frozenset[str] | None:
     return frozenset(scopes)
 
 
-@dataclass(frozen=True, slots=True)
-class VerifiedToken:
-    """A token whose signature and claims passed the validator's policy.
+_FIELDS: Final = (
+    "header",
+    "claims",
+    "subject",
+    "issuer",
+    "audience",
+    "scopes",
+    "expires_at",
+    "issued_at",
+    "not_before",
+    "jti",
+    "key_id",
+    "algorithm",
+    "_raw",
+)
 
-    ``claims`` and ``header`` are the decoded JSON objects; the other fields are typed
-    shortcuts. The raw token is kept only to compute :attr:`fingerprint` and is never shown by
-    ``repr()``.
+
+class VerifiedToken:
+    """A token whose signature and claims passed the validator's policy. Read-only.
+
+    ``claims`` and ``header`` are the decoded JSON objects (read-only mappings); the other
+    attributes are typed shortcuts. The raw token is kept only to compute :attr:`fingerprint`
+    and is never shown by ``repr()``.
     """
+
+    __slots__ = _FIELDS
 
     header: Mapping[str, Any]
     claims: Mapping[str, Any]
@@ -62,7 +79,61 @@ class VerifiedToken:
     jti: str | None
     key_id: str
     algorithm: str
-    _raw: str = field(repr=False, compare=False)
+    _raw: str
+
+    def __init__(
+        self,
+        *,
+        header: Mapping[str, Any],
+        claims: Mapping[str, Any],
+        subject: str | None,
+        issuer: str | None,
+        audience: tuple[str, ...],
+        scopes: frozenset[str],
+        expires_at: float | None,
+        issued_at: float | None,
+        not_before: float | None,
+        jti: str | None,
+        key_id: str,
+        algorithm: str,
+        _raw: str = "",
+    ) -> None:
+        _fill(
+            self,
+            header,
+            claims,
+            subject,
+            issuer,
+            audience,
+            scopes,
+            expires_at,
+            issued_at,
+            not_before,
+            jti,
+            key_id,
+            algorithm,
+            _raw,
+        )
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("VerifiedToken is read-only")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("VerifiedToken is read-only")
+
+    def __repr__(self) -> str:
+        return (
+            f"VerifiedToken(subject={self.subject!r}, issuer={self.issuer!r}, "
+            f"audience={self.audience!r}, scopes={sorted(self.scopes)!r}, jti={self.jti!r}, "
+            f"key_id={self.key_id!r}, expires_at={self.expires_at!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, VerifiedToken):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in _FIELDS if n != "_raw")
+
+    __hash__ = None  # type: ignore[assignment]
 
     @property
     def session_id(self) -> str | None:
@@ -93,3 +164,89 @@ class VerifiedToken:
     def has_scopes(self, *required: str) -> bool:
         """True when every scope in ``required`` was granted."""
         return self.scopes.issuperset(required)
+
+
+# Slot setters bound once, so the validator builds a read-only object at the cost of a
+# mutable one (a frozen dataclass costs several times more on the hot path).
+(
+    _set_header,
+    _set_claims,
+    _set_subject,
+    _set_issuer,
+    _set_audience,
+    _set_scopes,
+    _set_expires_at,
+    _set_issued_at,
+    _set_not_before,
+    _set_jti,
+    _set_key_id,
+    _set_algorithm,
+    _set_raw,
+) = (VerifiedToken.__dict__[_name].__set__ for _name in _FIELDS)
+_new = object.__new__
+
+
+def _fill(
+    target: VerifiedToken,
+    header: Mapping[str, Any],
+    claims: Mapping[str, Any],
+    subject: str | None,
+    issuer: str | None,
+    audience: tuple[str, ...],
+    scopes: frozenset[str],
+    expires_at: float | None,
+    issued_at: float | None,
+    not_before: float | None,
+    jti: str | None,
+    key_id: str,
+    algorithm: str,
+    raw: str,
+) -> VerifiedToken:
+    _set_header(target, header)
+    _set_claims(target, claims)
+    _set_subject(target, subject)
+    _set_issuer(target, issuer)
+    _set_audience(target, audience)
+    _set_scopes(target, scopes)
+    _set_expires_at(target, expires_at)
+    _set_issued_at(target, issued_at)
+    _set_not_before(target, not_before)
+    _set_jti(target, jti)
+    _set_key_id(target, key_id)
+    _set_algorithm(target, algorithm)
+    _set_raw(target, raw)
+    return target
+
+
+def _verified(
+    header: Mapping[str, Any],
+    claims: Mapping[str, Any],
+    subject: str | None,
+    issuer: str | None,
+    audience: tuple[str, ...],
+    scopes: frozenset[str],
+    expires_at: float | None,
+    issued_at: float | None,
+    not_before: float | None,
+    jti: str | None,
+    key_id: str,
+    algorithm: str,
+    raw: str,
+) -> VerifiedToken:
+    """The validator's constructor: positional, in ``_FIELDS`` order, no keyword parsing."""
+    return _fill(
+        _new(VerifiedToken),
+        header,
+        claims,
+        subject,
+        issuer,
+        audience,
+        scopes,
+        expires_at,
+        issued_at,
+        not_before,
+        jti,
+        key_id,
+        algorithm,
+        raw,
+    )

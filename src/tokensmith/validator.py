@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, cast
 
-from .claims import VerifiedToken, parse_scopes
+from .claims import VerifiedToken, _verified, parse_scopes
 from .errors import (
     AlgorithmMismatch,
     AlgorithmNotAllowed,
@@ -357,92 +357,113 @@ class Validator:
         return verified
 
     def _check_claims(self, claims: dict[str, Any], parsed: _Parsed, key: Key) -> VerifiedToken:
+        """Every registered-claim rule of the policy; the common case costs a few lookups."""
         policy = self.policy
         now = self._clock()
         leeway = policy.leeway
+        get = claims.get
 
-        exp = _numeric_date(claims, "exp")
+        exp = get("exp")
         if exp is None:
+            if "exp" in claims:
+                raise InvalidClaim("'exp' must be a number of seconds", claim="exp")
             if policy.require_exp:
                 raise MissingClaim("the token has no 'exp'", claim="exp")
-        elif now >= exp + leeway:
-            raise ExpiredToken("the token has expired", claim="exp")
+        else:
+            exp = _numeric_date(exp, "exp")
+            if now >= exp + leeway:
+                raise ExpiredToken("the token has expired", claim="exp")
 
-        nbf = _numeric_date(claims, "nbf")
-        if nbf is not None and nbf > now + leeway:
-            raise ImmatureToken("the token is not valid yet", claim="nbf")
+        nbf = get("nbf")
+        if nbf is not None or "nbf" in claims:
+            nbf = _numeric_date(nbf, "nbf")
+            if nbf > now + leeway:
+                raise ImmatureToken("the token is not valid yet", claim="nbf")
 
-        iat = _numeric_date(claims, "iat")
-        if iat is not None and iat > now + leeway:
-            raise IssuedInFuture("the token was issued in the future", claim="iat")
+        iat = get("iat")
+        if iat is not None or "iat" in claims:
+            iat = _numeric_date(iat, "iat")
+            if iat > now + leeway:
+                raise IssuedInFuture("the token was issued in the future", claim="iat")
         if policy.max_age is not None:
             if iat is None:
                 raise MissingClaim("the policy has max_age and the token has no 'iat'", claim="iat")
             if now - iat > policy.max_age + leeway:
                 raise TokenTooOld("the token is older than the policy's max_age", claim="iat")
 
-        iss = claims.get("iss")
-        if iss is not None and not isinstance(iss, str):
+        iss = get("iss")
+        if iss.__class__ is not str and iss is not None:
             raise InvalidClaim("'iss' must be a string", claim="iss")
-        if policy.issuers is not None:
+        issuers = policy.issuers
+        if issuers is not None and iss not in issuers:
             if iss is None:
                 raise MissingClaim("the token has no 'iss'", claim="iss")
-            if iss not in policy.issuers:
-                raise InvalidIssuer("the token's issuer is not trusted", claim="iss")
+            raise InvalidIssuer("the token's issuer is not trusted", claim="iss")
 
-        aud = claims.get("aud")
+        aud = get("aud")
         audience: tuple[str, ...]
-        if aud is None:
-            audience = ()
-        elif isinstance(aud, str):
+        if aud.__class__ is str:
             audience = (aud,)
-        elif isinstance(aud, list) and aud and all(isinstance(a, str) for a in aud):
+        elif aud is None:
+            audience = ()
+        elif isinstance(aud, list) and aud and all(a.__class__ is str for a in aud):
             audience = tuple(aud)
         else:
             raise InvalidClaim("'aud' must be a string or a non-empty list of strings", claim="aud")
-        if policy.audiences is not None:
+        audiences = policy.audiences
+        if audiences is not None and audiences.isdisjoint(audience):
             if not audience:
                 raise MissingClaim("the token has no 'aud'", claim="aud")
-            if policy.audiences.isdisjoint(audience):
-                raise InvalidAudience("the token is not meant for this audience", claim="aud")
+            raise InvalidAudience("the token is not meant for this audience", claim="aud")
 
-        sub = claims.get("sub")
-        if sub is not None and not isinstance(sub, str):
+        sub = get("sub")
+        if sub.__class__ is not str and sub is not None:
             raise InvalidClaim("'sub' must be a string", claim="sub")
-        jti = claims.get("jti")
-        if jti is not None and not isinstance(jti, str):
+        jti = get("jti")
+        if jti.__class__ is not str and jti is not None:
             raise InvalidClaim("'jti' must be a string", claim="jti")
         for name in policy.required_claims:
             if name not in claims:
                 raise MissingClaim(f"the token has no {name!r}", claim=name)
-        scopes = parse_scopes(claims)
-        if scopes is None:
-            raise InvalidClaim(
-                "'scope' must be a string and 'scp' a list of strings", claim="scope"
-            )
+        scope = get("scope")
+        if scope.__class__ is str and "scp" not in claims:
+            scopes = frozenset(scope.split())
+        else:
+            parsed_scopes = parse_scopes(claims)
+            if parsed_scopes is None:
+                raise InvalidClaim(
+                    "'scope' must be a string and 'scp' a list of strings", claim="scope"
+                )
+            scopes = parsed_scopes
 
-        return VerifiedToken(
-            header=parsed.header.header,
-            claims=MappingProxyType(claims),
-            subject=sub,
-            issuer=iss,
-            audience=audience,
-            scopes=scopes,
-            expires_at=exp,
-            issued_at=iat,
-            not_before=nbf,
-            jti=jti,
-            key_id=key.kid,
-            algorithm=key.alg,
-            _raw=parsed.token,
+        return _verified(
+            parsed.header.header,
+            MappingProxyType(claims),
+            sub,
+            iss,
+            audience,
+            scopes,
+            exp,
+            iat,
+            nbf,
+            jti,
+            key.kid,
+            key.alg,
+            parsed.token,
         )
 
     def _check_scopes(self, verified: VerifiedToken, extra: Iterable[str]) -> None:
         required = self.policy.scopes
         if extra:
+            if extra.__class__ is str:
+                extra = extra.split()
+            if required.issubset(verified.scopes) and verified.scopes.issuperset(extra):
+                return
             required = required | _scope_set(extra)
-        if required and not required.issubset(verified.scopes):
-            missing = required - verified.scopes
+        elif not required or required.issubset(verified.scopes):
+            return
+        missing = required - verified.scopes
+        if missing:
             raise InsufficientScope(
                 f"the token lacks required scope(s): {' '.join(sorted(missing))}",
                 required=required,
@@ -477,24 +498,32 @@ _DECODER: Final = json.JSONDecoder(
 )
 
 
+_SCAN: Final[Callable[[str, int], tuple[Any, int]]] = _DECODER.scan_once  # type: ignore[attr-defined]
+
+
 def _json_object(raw: bytes, what: str) -> dict[str, Any]:
+    """Exactly one JSON object, UTF-8, unique member names, no NaN/Infinity constants.
+
+    The common case (no surrounding whitespace) goes straight to the C scanner.
+    """
     try:
         text = raw.decode("utf-8")
-        value = _DECODER.decode(text)
-    except (ValueError, RecursionError):  # includes UnicodeDecodeError and JSONDecodeError
+        if text[:1] == "{":
+            value, end = _SCAN(text, 0)
+            if end != len(text) and text[end:].strip(" \t\r\n"):
+                raise ValueError("data after the JSON value")
+        else:
+            value = _DECODER.decode(text)
+    except (ValueError, RecursionError, StopIteration):  # UnicodeDecodeError is a ValueError
         raise InvalidJSON(f"the {what} is not valid JSON with unique member names") from None
-    if not isinstance(value, dict):
+    if value.__class__ is not dict:
         raise InvalidJSON(f"the {what} is not a JSON object")
     return cast(dict[str, Any], value)
 
 
-def _numeric_date(claims: dict[str, Any], name: str) -> float | None:
-    value = claims.get(name)
-    if value is None:
-        if name in claims:
-            raise InvalidClaim(f"{name!r} must be a number of seconds", claim=name)
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+def _numeric_date(value: object, name: str) -> float:
+    """A NumericDate must be a finite JSON number (not a boolean) between 0 and year 9999."""
+    if value.__class__ is not int and value.__class__ is not float:
         raise InvalidClaim(f"{name!r} must be a number of seconds", claim=name)
     if not 0 <= value <= _MAX_NUMERIC_DATE:  # NaN fails both comparisons
         raise InvalidClaim(f"{name!r} is out of range", claim=name)
