@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import secrets
@@ -103,16 +104,7 @@ class Signer:
         jti: str | None = None,
     ) -> str:
         """Issue a token and return it (see :meth:`issue_token` for the full record)."""
-        return self.issue_token(
-            subject,
-            audience=audience,
-            scopes=scopes,
-            claims=claims,
-            ttl=ttl,
-            not_before=not_before,
-            token_type=token_type,
-            jti=jti,
-        ).token
+        return self._issue(subject, audience, scopes, claims, ttl, not_before, token_type, jti)[0]
 
     def issue_token(
         self,
@@ -133,6 +125,31 @@ class Signer:
         (:class:`~tokensmith.errors.ReservedClaim` otherwise). ``not_before`` is an absolute
         time for ``nbf``. ``token_type`` overrides the ``typ`` header.
         """
+        token, token_id, now, exp, kid, payload = self._issue(
+            subject, audience, scopes, claims, ttl, not_before, token_type, jti
+        )
+        return IssuedToken(
+            token=token,
+            jti=token_id,
+            subject=subject,
+            issued_at=now,
+            expires_at=exp,
+            key_id=kid,
+            claims=payload,
+        )
+
+    def _issue(
+        self,
+        subject: str | None,
+        audience: str | Iterable[str] | None,
+        scopes: Iterable[str] | None,
+        claims: Mapping[str, Any] | None,
+        ttl: float | None,
+        not_before: float | None,
+        token_type: str | None,
+        jti: str | None,
+    ) -> tuple[str, str, int, int, str, dict[str, Any]]:
+        """The one implementation behind :meth:`issue` and :meth:`issue_token`."""
         payload: dict[str, Any] = {"iss": self._issuer}
         if subject is not None:
             if not isinstance(subject, str) or not subject:
@@ -181,15 +198,7 @@ class Signer:
             raise ConfigurationError("claims must be JSON-serialisable (finite numbers)") from None
         signing_input = f"{header}.{body}"
         signature = b64url_encode(key.sign(signing_input.encode("ascii")))
-        return IssuedToken(
-            token=f"{signing_input}.{signature}",
-            jti=token_id,
-            subject=subject,
-            issued_at=now,
-            expires_at=exp,
-            key_id=key.kid,
-            claims=payload,
-        )
+        return f"{signing_input}.{signature}", token_id, now, exp, key.kid, payload
 
     def _header(self, alg: str, kid: str, typ: str) -> str:
         """Encoded headers are few (one per key and type), so they are built once."""
@@ -232,13 +241,21 @@ def _audience(audience: str | Iterable[str]) -> str | list[str]:
     return values[0] if len(values) == 1 else values
 
 
-def _scope_string(scopes: Iterable[str]) -> str:
-    if isinstance(scopes, str):
-        scopes = scopes.split()
+@functools.lru_cache(maxsize=256)
+def _scope_string_of(scopes: tuple[object, ...]) -> str:
     values: list[str] = []
     for scope in scopes:
-        if not isinstance(scope, str) or not scope or any(c.isspace() for c in scope):
+        if not isinstance(scope, str) or scope.split() != [scope]:
             raise ConfigurationError("each scope must be a non-empty string without spaces")
         if scope not in values:
             values.append(scope)
     return " ".join(values)
+
+
+def _scope_string(scopes: Iterable[str]) -> str:
+    """Scopes as one space-separated string; the few distinct scope lists are cached."""
+    values = tuple(scopes.split()) if isinstance(scopes, str) else tuple(scopes)
+    try:
+        return _scope_string_of(values)
+    except TypeError:  # an unhashable element
+        raise ConfigurationError("each scope must be a non-empty string without spaces") from None

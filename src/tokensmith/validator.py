@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, cast
 
+from .cache import ValidatedTokenCache
 from .claims import VerifiedToken, _verified, parse_scopes
 from .errors import (
     AlgorithmMismatch,
@@ -162,11 +163,14 @@ class Validator:
     :param clock: returns the current time in seconds (injected for tests).
     :param max_token_size: longer tokens are refused before decoding.
     :param require_exp: refuse tokens without ``exp`` (default ``True``).
+    :param cache: an opt-in :class:`~tokensmith.cache.ValidatedTokenCache`; a hit skips the
+        signature check only (see that class for what is re-checked).
     """
 
     __slots__ = (
         "_async_keys",
         "_async_revocation",
+        "_cache",
         "_clock",
         "_header_cache",
         "_keys",
@@ -191,6 +195,7 @@ class Validator:
         clock: Callable[[], float] = time.time,
         max_token_size: int = DEFAULT_MAX_TOKEN_SIZE,
         require_exp: bool = True,
+        cache: ValidatedTokenCache | None = None,
     ) -> None:
         if not callable(getattr(keys, "verification_key", None)):
             raise ConfigurationError("keys must provide verification_key(kid, alg)")
@@ -219,6 +224,11 @@ class Validator:
         )
         self._clock = clock
         self._header_cache: dict[str, _Header] = {}
+        if cache is not None:
+            if not isinstance(cache, ValidatedTokenCache):
+                raise ConfigurationError("cache must be a ValidatedTokenCache")
+            cache.bind(self)
+        self._cache = cache
 
     def __repr__(self) -> str:
         p = self.policy
@@ -237,9 +247,21 @@ class Validator:
         """
         if self._async_keys or self._async_revocation:
             raise ConfigurationError("this validator has async backends; use avalidate()")
-        parsed = self._parse(token)
-        key = self._checked_key(_sync_key(self._keys, parsed.header))
-        verified = self._verify(parsed, key)
+        entry = (
+            self._cache.get(token) if self._cache is not None and token.__class__ is str else None
+        )
+        verified = None
+        if entry is not None:
+            try:
+                key = self._checked_key(_sync_key(self._keys, entry[1]))
+            except TokensmithError:
+                cast(ValidatedTokenCache, self._cache).discard(cast(str, token))
+                raise
+            verified = self._from_cache(cast(str, token), entry, key)
+        if verified is None:
+            parsed = self._parse(token)
+            key = self._checked_key(_sync_key(self._keys, parsed.header))
+            verified = self._verify(parsed, key)
         if self._revocation is not None:
             _check_revoked(_sync_revoked(self._revocation, verified))
         self._check_scopes(verified, scopes)
@@ -247,18 +269,47 @@ class Validator:
 
     async def avalidate(self, token: str | bytes, *, scopes: Iterable[str] = ()) -> VerifiedToken:
         """The async twin of :meth:`validate`: same core, awaits I/O-bound backends."""
-        parsed = self._parse(token)
-        if self._async_keys:
-            key = self._checked_key(await _async_key(self._keys, parsed.header))
-        else:
-            key = self._checked_key(_sync_key(self._keys, parsed.header))
-        verified = self._verify(parsed, key)
+        entry = (
+            self._cache.get(token) if self._cache is not None and token.__class__ is str else None
+        )
+        verified = None
+        if entry is not None:
+            try:
+                key = self._checked_key(await self._akey(entry[1]))
+            except TokensmithError:
+                cast(ValidatedTokenCache, self._cache).discard(cast(str, token))
+                raise
+            verified = self._from_cache(cast(str, token), entry, key)
+        if verified is None:
+            parsed = self._parse(token)
+            key = self._checked_key(await self._akey(parsed.header))
+            verified = self._verify(parsed, key)
         if self._revocation is not None:
             if self._async_revocation:
                 _check_revoked(await _async_revoked(self._revocation, verified))
             else:
                 _check_revoked(_sync_revoked(self._revocation, verified))
         self._check_scopes(verified, scopes)
+        return verified
+
+    async def _akey(self, header: _Header) -> object:
+        if self._async_keys:
+            return await _async_key(self._keys, header)
+        return _sync_key(self._keys, header)
+
+    def _from_cache(
+        self, token: str, entry: tuple[VerifiedToken, _Header, Key, float], key: Key
+    ) -> VerifiedToken | None:
+        """A cache hit, re-checked; ``None`` sends the token down the full path."""
+        verified, _header, cached_key, until = entry
+        now = self._clock()
+        cache = cast(ValidatedTokenCache, self._cache)
+        if now >= until or key is not cached_key:  # expired, or the key was removed/replaced
+            cache.discard(token)
+            return None
+        _check_times(verified, now, self.policy)
+        for check in self.policy.checks:
+            _run_check(check, verified)
         return verified
 
     # --- the core ----------------------------------------------------------------------------
@@ -354,6 +405,15 @@ class Validator:
         verified = self._check_claims(claims, parsed, key)
         for check in self.policy.checks:
             _run_check(check, verified)
+        if self._cache is not None:
+            until = (
+                math.inf
+                if verified.expires_at is None
+                else verified.expires_at + self.policy.leeway
+            )
+            if key.not_after is not None:
+                until = min(until, key.not_after)
+            self._cache.put(parsed.token, verified, parsed.header, key, until)
         return verified
 
     def _check_claims(self, claims: dict[str, Any], parsed: _Parsed, key: Key) -> VerifiedToken:
@@ -528,6 +588,20 @@ def _numeric_date(value: object, name: str) -> float:
     if not 0 <= value <= _MAX_NUMERIC_DATE:  # NaN fails both comparisons
         raise InvalidClaim(f"{name!r} is out of range", claim=name)
     return float(value)
+
+
+def _check_times(verified: VerifiedToken, now: float, policy: Policy) -> None:
+    """The time-based rules of :meth:`Validator._check_claims`, for a cached token."""
+    leeway = policy.leeway
+    if verified.expires_at is not None and now >= verified.expires_at + leeway:
+        raise ExpiredToken("the token has expired", claim="exp")
+    if verified.not_before is not None and verified.not_before > now + leeway:
+        raise ImmatureToken("the token is not valid yet", claim="nbf")
+    iat = verified.issued_at
+    if iat is not None and iat > now + leeway:
+        raise IssuedInFuture("the token was issued in the future", claim="iat")
+    if policy.max_age is not None and iat is not None and now - iat > policy.max_age + leeway:
+        raise TokenTooOld("the token is older than the policy's max_age", claim="iat")
 
 
 def _normal_type(typ: str | None) -> str | None:

@@ -1,0 +1,89 @@
+"""An opt-in cache of tokens that already passed signature verification.
+
+A hit skips parsing and the signature check, and nothing else: the validator still re-checks
+every time-based claim against its clock, the per-call scopes, its custom checks and the
+revocation list, and confirms that the key source still returns the very same key (a key
+that was removed, or replaced after a JWKS refresh, evicts the entry). An entry never outlives
+the token's ``exp`` or its key's ``not_after``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from .claims import VerifiedToken
+    from .keys import Key
+
+    _Entry = tuple[VerifiedToken, object, Key, float]
+
+__all__ = ["ValidatedTokenCache"]
+
+
+class ValidatedTokenCache:
+    """A bounded LRU map from the exact token string to its verified view and key.
+
+    Keyed by the exact token bytes, so another encoding of the same signature is a miss and is
+    fully validated. Share one instance per :class:`~tokensmith.Validator` (entries are only
+    valid for the policy that produced them; a validator refuses a cache already bound to
+    another validator).
+    """
+
+    __slots__ = ("_entries", "_lock", "_owner", "hits", "maxsize", "misses")
+
+    def __init__(self, maxsize: int = 10_000) -> None:
+        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
+            raise ConfigurationError("maxsize must be a positive int")
+        self.maxsize = maxsize
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+        self._owner: object | None = None
+
+    def bind(self, owner: object) -> None:
+        """Attach the cache to one validator (its entries follow that validator's policy)."""
+        if self._owner is not None and self._owner is not owner:
+            raise ConfigurationError("a ValidatedTokenCache belongs to one Validator")
+        self._owner = owner
+
+    def get(self, token: str) -> Any:
+        """The entry for ``token``, most recently used first; ``None`` on a miss."""
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(token)
+            self.hits += 1
+            return entry
+
+    def put(
+        self, token: str, verified: VerifiedToken, header: object, key: Key, until: float
+    ) -> None:
+        """Remember ``token`` until ``until`` (the earlier of its expiry and its key's)."""
+        with self._lock:
+            self._entries[token] = (verified, header, key, until)
+            self._entries.move_to_end(token)
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+
+    def discard(self, token: str) -> None:
+        """Forget ``token``."""
+        with self._lock:
+            self._entries.pop(token, None)
+
+    def clear(self) -> None:
+        """Forget everything (e.g. after removing a compromised key)."""
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __repr__(self) -> str:
+        return f"ValidatedTokenCache(size={len(self._entries)}, maxsize={self.maxsize})"
