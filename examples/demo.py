@@ -63,7 +63,9 @@ def main() -> None:
     store.rotate()
     clock.advance(policy.publish_ahead)
     new = signer.issue_token("user-123", audience="orders-api")
-    print(f"old token (kid {old.key_id[:12]}...) still valid: {bool(validator.validate(old.token))}")
+    print(
+        f"old token (kid {old.key_id[:12]}...) still valid: {bool(validator.validate(old.token))}"
+    )
     print(f"new token signed by the new key {new.key_id[:12]}...: {new.key_id != old.key_id}")
 
     show("revoke a token")

@@ -68,10 +68,13 @@ def test() -> None:
     ensure_redis()
     env = dict(os.environ)
     env["PYTHONHASHSEED"] = env.get("PYTHONHASHSEED", "0")
-    sh(BIN / "ruff", "check", "src", "tests", "examples", "benchmarks", "tools", "fuzz")
-    sh(BIN / "ruff", "format", "--check", "src", "tests", "examples", "benchmarks", "tools", "fuzz")
+    env["NO_MKDOCS_2_WARNING"] = "1"
+    dirs = ("src", "tests", "examples", "benchmarks", "tools", "fuzz")
+    code = [d for d in dirs if (ROOT / d).is_dir()]
+    sh(BIN / "ruff", "check", *code)
+    sh(BIN / "ruff", "format", "--check", *code)
     sh(BIN / "mypy", "--strict", "src")
-    sh(BIN / "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(VENV / "site"))
+    sh(BIN / "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(VENV / "site"), env=env)
     sh(
         PY, "-m", "pytest", "-n", "2", "-p", "xdist",
         "--cov=tokensmith", "--cov-branch", "--cov-report=term", "--cov-fail-under=95",
