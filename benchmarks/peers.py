@@ -1,0 +1,432 @@
+"""tokensmith against the floor and every peer, side by side in one process.
+
+    .venv/bin/pip install -e '.[bench]'
+    .venv/bin/python benchmarks/peers.py [--rounds 11] [--markdown docs/performance-table.md]
+
+Discipline: every contender for one algorithm is timed in the same process, in interleaved
+rounds whose order rotates, after a warm-up; the table shows the median per-call time and its
+ratio to the floor measured in the same run. Nothing here is asserted by the test suite.
+
+Contenders (validate = same checks everywhere: signature, alg, iss, aud, exp + a scope):
+floor (split + base64url + JSON + raw ``cryptography`` verify), tokensmith ``validate()``,
+tokensmith with a warm ``ValidatedTokenCache`` hit, PyJWT, joserfc, Authlib, jwcrypto and
+python-jose. Sign: floor (JSON + base64url + raw sign, incl. the DER→raw conversion for
+ECDSA), ``Signer.issue()`` and each peer's encode.
+
+Also reported: ``import tokensmith`` against ``import jwt`` (fresh interpreters, interleaved),
+and validations per second with 1, 2 and 4 threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hmac
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import jwt as pyjwt
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
+from tokensmith import Key, KeySet, MemoryKeyStore, Signer, Validator
+from tokensmith.cache import ValidatedTokenCache
+
+warnings.filterwarnings("ignore")
+
+ISSUER = "https://auth.example.com"
+AUDIENCE = "orders-api"
+SCOPES = ["orders:read", "orders:write", "profile", "email", "offline"]
+ALGORITHMS = ["HS256", "RS256", "PS256", "ES256", "EdDSA"]
+NA = float("nan")
+
+
+def b64d(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def b64e(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+# --- the floor -------------------------------------------------------------------------------
+
+
+def floor_functions(key: Key) -> tuple[Callable[[str], object], Callable[[dict[str, Any]], str]]:
+    alg = key.alg
+    public, private = key._verifier, key._material
+    ecdsa = ec.ECDSA(hashes.SHA256())
+    pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+    pkcs = padding.PKCS1v15()
+    sha = hashes.SHA256()
+
+    def verify(message: bytes, signature: bytes) -> None:
+        if alg == "HS256":
+            if not hmac.compare_digest(hmac.digest(public, message, "sha256"), signature):
+                raise ValueError("bad signature")
+        elif alg == "RS256":
+            public.verify(signature, message, pkcs, sha)
+        elif alg == "PS256":
+            public.verify(signature, message, pss, sha)
+        elif alg == "ES256":
+            r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            public.verify(encode_dss_signature(r, s), message, ecdsa)
+        else:
+            public.verify(signature, message)
+
+    def sign(message: bytes) -> bytes:
+        if alg == "HS256":
+            return hmac.digest(private, message, "sha256")
+        if alg == "RS256":
+            return private.sign(message, pkcs, sha)
+        if alg == "PS256":
+            return private.sign(message, pss, sha)
+        if alg == "ES256":
+            r, s = decode_dss_signature(private.sign(message, ecdsa))
+            return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        return private.sign(message)
+
+    loads = json.loads
+
+    def floor_validate(token: str) -> object:
+        h, p, s = token.split(".")
+        header, payload = loads(b64d(h)), loads(b64d(p))
+        verify(f"{h}.{p}".encode(), b64d(s))
+        return header, payload
+
+    header = b64e(json.dumps({"alg": alg, "kid": key.kid, "typ": "JWT"}).encode())
+
+    def floor_sign(payload: dict[str, Any]) -> str:
+        signing_input = f"{header}.{b64e(json.dumps(payload, separators=(',', ':')).encode())}"
+        return f"{signing_input}.{b64e(sign(signing_input.encode()))}"
+
+    return floor_validate, floor_sign
+
+
+# --- peers -----------------------------------------------------------------------------------
+
+
+def peers(
+    key: Key, token: str, payload: dict[str, Any]
+) -> dict[str, tuple[Callable[[], object], Callable[[], object]]]:
+    """name -> (validate, sign); a peer that cannot do this algorithm is left out."""
+    alg, kid = key.alg, key.kid
+    private_jwk = key.to_jwk(private=True)
+    public_jwk = private_jwk if key.is_symmetric else key.to_jwk()
+    required = {"orders:read"}
+    out: dict[str, tuple[Callable[[], object], Callable[[], object]]] = {}
+
+    def scope_ok(claims: dict[str, Any]) -> None:
+        if not required <= set(claims["scope"].split()):
+            raise ValueError("scope")
+
+    def add(
+        name: str, build: Callable[[], tuple[Callable[[], object], Callable[[], object]]]
+    ) -> None:
+        try:
+            validate, sign = build()
+            validate()
+            sign()
+        except Exception as exc:  # the peer does not support this algorithm
+            print(f"  {name} {alg}: n/a ({type(exc).__name__})", file=sys.stderr)
+            return
+        out[name] = (validate, sign)
+
+    def pyjwt_build() -> tuple[Callable[[], object], Callable[[], object]]:
+        vkey, skey = key._verifier, key._material
+
+        def validate() -> object:
+            claims = pyjwt.decode(
+                token, vkey, algorithms=[alg], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "iss", "aud"]},
+            )  # fmt: skip
+            scope_ok(claims)
+            return claims
+
+        return validate, lambda: pyjwt.encode(payload, skey, algorithm=alg, headers={"kid": kid})
+
+    def joserfc_build() -> tuple[Callable[[], object], Callable[[], object]]:
+        from joserfc import jwt as jjwt
+        from joserfc.jwk import JWKRegistry
+
+        vkey = JWKRegistry.import_key(public_jwk)
+        skey = JWKRegistry.import_key(private_jwk)
+        registry = jjwt.JWTClaimsRegistry(
+            iss={"essential": True, "value": ISSUER},
+            aud={"essential": True, "value": AUDIENCE},
+            exp={"essential": True},
+        )
+
+        def validate() -> object:
+            decoded = jjwt.decode(token, vkey, algorithms=[alg])
+            registry.validate(decoded.claims)
+            scope_ok(decoded.claims)
+            return decoded
+
+        return validate, lambda: jjwt.encode(
+            {"alg": alg, "kid": kid}, payload, skey, algorithms=[alg]
+        )
+
+    def authlib_build() -> tuple[Callable[[], object], Callable[[], object]]:
+        from authlib.jose import JsonWebKey, JsonWebToken
+
+        engine = JsonWebToken([alg])
+        vkey = JsonWebKey.import_key(public_jwk)
+        skey = JsonWebKey.import_key(private_jwk)
+        options = {
+            "iss": {"essential": True, "value": ISSUER},
+            "aud": {"essential": True, "value": AUDIENCE},
+            "exp": {"essential": True},
+        }
+
+        def validate() -> object:
+            claims = engine.decode(token, vkey, claims_options=options)
+            claims.validate()
+            scope_ok(claims)
+            return claims
+
+        return validate, lambda: engine.encode({"alg": alg, "kid": kid}, payload, skey)
+
+    def jwcrypto_build() -> tuple[Callable[[], object], Callable[[], object]]:
+        from jwcrypto import jwk as jjwk
+        from jwcrypto import jwt as jjwt
+
+        vkey = jjwk.JWK(**public_jwk)
+        skey = jjwk.JWK(**private_jwk)
+        checks = {"iss": ISSUER, "aud": AUDIENCE, "exp": None}
+
+        def validate() -> object:
+            t = jjwt.JWT(jwt=token, key=vkey, algs=[alg], check_claims=checks)
+            claims = json.loads(t.claims)
+            scope_ok(claims)
+            return claims
+
+        def sign() -> object:
+            t = jjwt.JWT(header={"alg": alg, "kid": kid}, claims=payload)
+            t.make_signed_token(skey)
+            return t.serialize()
+
+        return validate, sign
+
+    def jose_build() -> tuple[Callable[[], object], Callable[[], object]]:
+        from jose import jwt as jjwt
+
+        vkey = public_jwk
+        skey = private_jwk
+
+        def validate() -> object:
+            claims = jjwt.decode(token, vkey, algorithms=[alg], audience=AUDIENCE, issuer=ISSUER)
+            scope_ok(claims)
+            return claims
+
+        return validate, lambda: jjwt.encode(payload, skey, algorithm=alg, headers={"kid": kid})
+
+    add("PyJWT", pyjwt_build)
+    add("joserfc", joserfc_build)
+    add("Authlib", authlib_build)
+    add("jwcrypto", jwcrypto_build)
+    add("python-jose", jose_build)
+    return out
+
+
+# --- timing ----------------------------------------------------------------------------------
+
+
+def per_call_us(fn: Callable[[], object], calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+def interleaved(
+    contenders: dict[str, Callable[[], object]], rounds: int, calls: int
+) -> dict[str, float]:
+    names = list(contenders)
+    samples: dict[str, list[float]] = {n: [] for n in names}
+    for fn in contenders.values():
+        per_call_us(fn, max(5, calls // 5))
+    for r in range(rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            samples[name].append(per_call_us(contenders[name], calls))
+    return {n: statistics.median(v) for n, v in samples.items()}
+
+
+def import_times(rounds: int) -> tuple[float, float]:
+    code = "import time; t = time.perf_counter(); import {m}; print(time.perf_counter() - t)"
+    samples: dict[str, list[float]] = {"tokensmith": [], "jwt": []}
+    for _ in range(rounds):
+        for module in ("jwt", "tokensmith"):
+            out = subprocess.run(
+                [sys.executable, "-c", code.format(m=module)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            samples[module].append(float(out.stdout) * 1000)
+    return statistics.median(samples["tokensmith"]), statistics.median(samples["jwt"])
+
+
+def threads_throughput(validate: Callable[[], object], threads: int, seconds: float) -> float:
+    counts = [0] * threads
+    stop = time.perf_counter() + seconds
+
+    def work(i: int) -> None:
+        n = 0
+        while time.perf_counter() < stop:
+            for _ in range(20):
+                validate()
+            n += 20
+        counts[i] = n
+
+    pool = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return sum(counts) / seconds
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def fmt(value: float, floor: float) -> str:
+    if value != value:  # NaN
+        return "n/a"
+    return f"{value:.1f} ({value / floor:.2f}×)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--markdown", help="write the tables to this file too")
+    parser.add_argument("--thread-seconds", type=float, default=1.0)
+    args = parser.parse_args()
+
+    validate_rows, sign_rows, thread_rows = [], [], []
+    peer_names = ["PyJWT", "joserfc", "Authlib", "jwcrypto", "python-jose"]
+    now = int(time.time())
+    for alg in ALGORITHMS:
+        print(f"measuring {alg}...", file=sys.stderr)
+        key = Key.generate(alg)
+        store = MemoryKeyStore(KeySet([key]))
+        signer = Signer(store, issuer=ISSUER, ttl=3600)
+        token = signer.issue(
+            "user-123", audience=AUDIENCE, scopes=SCOPES, claims={"tenant": "acme"}, not_before=now
+        )
+        payload = pyjwt.decode(token, options={"verify_signature": False})
+        validator = Validator(store, issuer=ISSUER, audience=AUDIENCE)
+        cached = Validator(store, issuer=ISSUER, audience=AUDIENCE, cache=ValidatedTokenCache())
+        floor_validate, floor_sign = floor_functions(key)
+        others = peers(key, token, payload)
+        calls = 300 if alg == "HS256" else 60
+        v = interleaved(
+            {
+                "floor": lambda: floor_validate(token),
+                "tokensmith": lambda: validator.validate(token, scopes=["orders:read"]),
+                "cache hit": lambda: cached.validate(token, scopes=["orders:read"]),
+                **{n: f[0] for n, f in others.items()},
+            },
+            args.rounds,
+            calls,
+        )
+        s = interleaved(
+            {
+                "floor": lambda: floor_sign(payload),
+                "tokensmith": lambda: signer.issue(
+                    "user-123", audience=AUDIENCE, scopes=SCOPES, claims={"tenant": "acme"}
+                ),
+                **{n: f[1] for n, f in others.items()},
+            },
+            args.rounds,
+            calls,
+        )
+        validate_rows.append((alg, v))
+        sign_rows.append((alg, s))
+        thread_rows.append(
+            (
+                alg,
+                [
+                    threads_throughput(lambda: validator.validate(token), n, args.thread_seconds)
+                    for n in (1, 2, 4)
+                ],
+            )
+        )
+
+    ts_import, jwt_import = import_times(max(5, args.rounds))
+
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {platform.python_implementation()} "
+        f"{platform.python_version()}, {_cpu()}; medians of {args.rounds} interleaved rounds, µs per call "
+        "(ratio to the floor of the same run).",
+        "",
+        "### validate()",
+        "",
+        "| alg | floor | tokensmith | cache hit | " + " | ".join(peer_names) + " |",
+        "|---|---|---|---|" + "---|" * len(peer_names),
+    ]
+    for alg, r in validate_rows:
+        f = r["floor"]
+        cells = [fmt(r.get(n, NA), f) for n in ["tokensmith", "cache hit", *peer_names]]
+        lines.append(f"| {alg} | {f:.1f} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "### issue() / encode",
+        "",
+        "| alg | floor | tokensmith | " + " | ".join(peer_names) + " |",
+        "|---|---|---|" + "---|" * len(peer_names),
+    ]
+    for alg, r in sign_rows:
+        f = r["floor"]
+        cells = [fmt(r.get(n, NA), f) for n in ["tokensmith", *peer_names]]
+        lines.append(f"| {alg} | {f:.1f} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "### Throughput with threads (validations per second, one process)",
+        "",
+        "| alg | 1 thread | 2 threads | 4 threads |",
+        "|---|---|---|---|",
+    ]
+    for alg, counts in thread_rows:
+        lines.append(f"| {alg} | {counts[0]:,.0f} | {counts[1]:,.0f} | {counts[2]:,.0f} |")
+    lines += [
+        "",
+        "### Import time",
+        "",
+        f"`import tokensmith` {ts_import:.1f} ms, `import jwt` {jwt_import:.1f} ms: "
+        f"{ts_import - jwt_import:+.1f} ms (fresh interpreters, median of {max(5, args.rounds)}).",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as out:
+            out.write(text)
+
+
+def _cpu() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+if __name__ == "__main__":
+    main()
