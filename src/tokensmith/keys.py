@@ -9,7 +9,6 @@ themselves are PyJWT's (``jwt.algorithms``), prepared once per key.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -75,9 +74,17 @@ _ALGORITHMS: Final = jwa.get_default_algorithms()
 KeyUse = Literal["sig"]
 
 
+_STD_TO_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
+
+
 def b64url_encode(data: bytes) -> str:
     """Unpadded base64url (RFC 7515 §2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return (
+        binascii.b2a_base64(data, newline=False)
+        .rstrip(b"=")
+        .translate(_STD_TO_URLSAFE)
+        .decode("ascii")
+    )
 
 
 # '-' and '_' become the standard alphabet; '+', '/' and '=' become '!' so that strict decoding

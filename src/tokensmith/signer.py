@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-import secrets
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -156,7 +156,9 @@ class Signer:
                 raise ConfigurationError("subject must be a non-empty string or None")
             payload["sub"] = subject
         if audience is not None:
-            payload["aud"] = _audience(audience)
+            payload["aud"] = (
+                audience if audience.__class__ is str and audience else _audience(audience)
+            )
         now = int(self._clock())
         lifetime = self._ttl if ttl is None else ttl
         if ttl is not None:
@@ -177,8 +179,8 @@ class Signer:
         if scopes is not None:
             payload["scope"] = _scope_string(scopes)
         if claims:
-            clash = REGISTERED_CLAIMS.intersection(claims)
-            if clash:
+            if not REGISTERED_CLAIMS.isdisjoint(claims):
+                clash = REGISTERED_CLAIMS.intersection(claims)
                 raise ReservedClaim(
                     f"custom claims may not set {sorted(clash)}; use the issue() arguments"
                 )
@@ -218,7 +220,8 @@ class Signer:
 
 
 def _random_jti() -> str:
-    return secrets.token_urlsafe(16)
+    """128 random bits, base64url: unguessable and unique."""
+    return b64url_encode(os.urandom(16))
 
 
 def _check_ttl(ttl: object, max_ttl: float) -> None:
