@@ -123,22 +123,30 @@ class Policy:
     require_exp: bool
 
 
-@dataclass(frozen=True, slots=True)
 class _Header:
     """What the core needs from a header that passed its checks (cached by segment)."""
 
-    alg: str
-    kid: str | None
-    header: MappingProxyType[str, Any]
+    __slots__ = ("alg", "header", "kid")
+
+    def __init__(self, alg: str, kid: str | None, header: MappingProxyType[str, Any]) -> None:
+        self.alg = alg
+        self.kid = kid
+        self.header = header
 
 
-@dataclass(slots=True)
 class _Parsed:
-    header: _Header
-    signing_input: str
-    payload_raw: bytes
-    signature: bytes
-    token: str
+    """A token split and decoded, not yet verified."""
+
+    __slots__ = ("header", "payload_raw", "signature", "signing_input", "token")
+
+    def __init__(
+        self, header: _Header, signing_input: str, payload_raw: bytes, signature: bytes, token: str
+    ) -> None:
+        self.header = header
+        self.signing_input = signing_input
+        self.payload_raw = payload_raw
+        self.signature = signature
+        self.token = token
 
 
 class Validator:
