@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.redis_server import RedisServer
-from tokensmith import KeySet, MemoryKeyStore, Signer, Validator
+from tokensmith import KeySet, MemoryKeyStore, Signer, Validator, fingerprint
 from tokensmith.testing import FakeClock
 
 ISSUER = "https://auth.example.test"
@@ -62,3 +63,66 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
     client = redis.Redis.from_url(redis_server.url)
     client.flushall()
     client.close()
+
+
+# --- no issued token in any log record (issue 7) ----------------------------------------------
+# Every Signer-issued token of the session is recorded, every log record of the session is
+# formatted and kept (the "tokensmith" logger is opened to DEBUG so library records are
+# produced), and the session fails if any record contains any issued token. Per xdist worker.
+
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+}
+
+
+class _LogCollector(logging.Handler):
+    """Keeps the full text of every record: message, exception, stack and extra fields."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.NOTSET)
+        self.texts: list[str] = []
+        self.loggers: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = self.format(record)
+        except Exception:
+            text = f"{record.msg!r} {record.args!r}"
+        extras = {k: v for k, v in vars(record).items() if k not in _RECORD_ATTRIBUTES}
+        self.texts.append(f"{text} {extras!r}" if extras else text)
+        self.loggers.append(record.name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_issued_token_in_logs() -> Iterator[None]:
+    issued: list[str] = []
+    original = Signer._issue
+
+    def recording(self: Signer, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        issued.append(result[0])
+        return result
+
+    Signer._issue = recording  # type: ignore[method-assign]
+    collector = _LogCollector()
+    root = logging.getLogger()
+    root.addHandler(collector)
+    library = logging.getLogger("tokensmith")
+    level = library.level
+    library.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        Signer._issue = original  # type: ignore[method-assign]
+        root.removeHandler(collector)
+        library.setLevel(level)
+    text = "\n".join(collector.texts)
+    leaked = {token for token in issued if token in text}
+    loggers = sorted(
+        {name for name, t in zip(collector.loggers, collector.texts) if any(x in t for x in leaked)}
+    )
+    assert not leaked, (
+        f"{len(leaked)} issued token(s) appear in log records of loggers {loggers} "
+        f"(token fingerprints: {sorted(fingerprint(t) for t in leaked)[:5]})"
+    )

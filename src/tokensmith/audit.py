@@ -2,16 +2,56 @@
 
 Every component that takes an ``audit=`` argument calls it with an :class:`AuditEvent`. An event
 names the token by its fingerprint and ``jti``; it never carries the token or key material.
+
+Delivery: any callable is a sink. :class:`LoggingSink` writes events to :mod:`logging` (with the
+fields in the record's ``audit`` attribute, and :class:`JsonFormatter` to print them as one JSON
+object per line); :class:`QueueSink` moves delivery to a background thread so the request path
+only pays for a ``put``; :class:`Fanout` feeds several sinks (e.g. logging plus the anomaly
+detectors of :mod:`tokensmith.anomaly`). :func:`audit_context` attaches the client IP (and other
+request fields) to the events emitted while handling one request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+import contextvars
+import datetime
+import json
+import logging
+import math
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
-__all__ = ["EVENT_KINDS", "AuditEvent", "AuditSink"]
+from .claims import fingerprint
+from .errors import BackendUnavailable, ConfigurationError
+from .revocation.base import revoke_token
+
+if TYPE_CHECKING:
+    from .claims import VerifiedToken
+    from .errors import TokensmithError
+    from .revocation.base import RevocationList
+
+__all__ = [
+    "EVENT_KINDS",
+    "AuditEvent",
+    "AuditSink",
+    "Fanout",
+    "JsonFormatter",
+    "LoggingSink",
+    "QueueSink",
+    "audit_context",
+    "audited_revoke",
+    "emit",
+    "event_fields",
+    "issued_event",
+    "refused_event",
+    "validated_event",
+]
 
 EVENT_KINDS: Final = frozenset(
     {
@@ -30,6 +70,7 @@ EVENT_KINDS: Final = frozenset(
 """The event kinds tokensmith emits (``kind`` of :class:`AuditEvent`)."""
 
 _EMPTY: Final[Mapping[str, str]] = MappingProxyType({})
+_log: Final = logging.getLogger("tokensmith.audit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +92,332 @@ class AuditEvent:
     issuer: str | None = None
     kid: str | None = None
     ip: str | None = None
-    detail: Mapping[str, str] = field(default=_EMPTY)
+    detail: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
 
 
 AuditSink = Callable[[AuditEvent], None]
 """Anything that accepts an :class:`AuditEvent`: a logging adapter, a queue, a list's append."""
+
+_FIELDS: Final = (
+    "code",
+    "fingerprint",
+    "jti",
+    "subject",
+    "client_id",
+    "issuer",
+    "kid",
+    "ip",
+)
+
+
+def event_fields(event: AuditEvent) -> dict[str, Any]:
+    """The event as a flat JSON-ready dict: ``kind``, ``at``, the set fields, ``detail``."""
+    out: dict[str, Any] = {"kind": event.kind, "at": event.at}
+    for name in _FIELDS:
+        value = getattr(event, name)
+        if value is not None:
+            out[name] = value
+    if event.detail:
+        out["detail"] = dict(event.detail)
+    return out
+
+
+def emit(sink: AuditSink | None, event: AuditEvent) -> None:
+    """Deliver ``event`` to ``sink``; a failing sink is logged, never raised into the caller.
+
+    Auditing must not turn a valid request into an error, nor hide a refusal.
+    """
+    if sink is None:
+        return
+    try:
+        sink(event)
+    except Exception:
+        _log.exception("audit sink %s failed on a %s event", type(sink).__name__, event.kind)
+
+
+# --- request context: the IP and extra fields of the request being handled -------------------
+
+_CONTEXT: Final[contextvars.ContextVar[tuple[str | None, Mapping[str, str]]]] = (
+    contextvars.ContextVar("tokensmith_audit_context", default=(None, _EMPTY))
+)
+
+
+@contextlib.contextmanager
+def audit_context(ip: str | None = None, **detail: str) -> Iterator[None]:
+    """Attach the client ``ip`` (and string ``detail``) to events emitted inside the block.
+
+    Works per thread and per asyncio task (a :mod:`contextvars` variable), so the validator
+    can report the caller's IP without taking it as an argument::
+
+        with audit_context(ip=client_ip, route="/orders"):
+            tok = validator.validate(token)
+    """
+    token = _CONTEXT.set((ip, MappingProxyType(dict(detail)) if detail else _EMPTY))
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+def _context() -> tuple[str | None, Mapping[str, str]]:
+    return _CONTEXT.get()
+
+
+# --- event builders used by the Signer and Validator ------------------------------------------
+
+
+def validated_event(token: VerifiedToken, at: float) -> AuditEvent:
+    """The ``token.validated`` event for a verified token (IP from :func:`audit_context`)."""
+    ip, detail = _context()
+    return AuditEvent(
+        kind="token.validated",
+        at=at,
+        fingerprint=token.fingerprint,
+        jti=token.jti,
+        subject=token.subject,
+        client_id=token.client_id,
+        issuer=token.issuer,
+        kid=token.key_id,
+        ip=ip,
+        detail=detail,
+    )
+
+
+def refused_event(error: TokensmithError, token: object, at: float) -> AuditEvent:
+    """The event for a refusal: ``token.refused`` (or ``backend.failure`` for an outage).
+
+    Nothing unverified is reported as fact: a refused token is named by its fingerprint only
+    (no ``jti``, ``sub`` or ``kid`` read from a token that did not verify).
+    """
+    ip, detail = _context()
+    printable = isinstance(token, str | bytes | bytearray)
+    return AuditEvent(
+        kind="backend.failure" if isinstance(error, BackendUnavailable) else "token.refused",
+        at=at,
+        code=error.code,
+        fingerprint=fingerprint(bytes(token) if isinstance(token, bytearray) else token)  # type: ignore[arg-type]
+        if printable
+        else None,
+        ip=ip,
+        detail=detail,
+    )
+
+
+def issued_event(
+    token: str,
+    *,
+    at: float,
+    jti: str,
+    subject: str | None,
+    issuer: str,
+    kid: str,
+    claims: Mapping[str, Any],
+) -> AuditEvent:
+    """The ``token.issued`` event (used by :class:`~tokensmith.Signer`)."""
+    client = claims.get("client_id", claims.get("azp"))
+    ip, detail = _context()
+    return AuditEvent(
+        kind="token.issued",
+        at=at,
+        fingerprint=fingerprint(token),
+        jti=jti,
+        subject=subject,
+        client_id=client if isinstance(client, str) else None,
+        issuer=issuer,
+        kid=kid,
+        ip=ip,
+        detail=detail,
+    )
+
+
+def audited_revoke(
+    revocations: RevocationList,
+    token: VerifiedToken,
+    *,
+    audit: AuditSink | None,
+    clock: Callable[[], float] = time.time,
+    reason: str | None = None,
+) -> None:
+    """:func:`tokensmith.revoke_token`, then a ``token.revoked`` event (only if it succeeded)."""
+    revoke_token(revocations, token)
+    ip, detail = _context()
+    if reason is not None:
+        detail = {**detail, "reason": reason}
+    emit(
+        audit,
+        AuditEvent(
+            kind="token.revoked",
+            at=clock(),
+            fingerprint=token.fingerprint if token._raw else None,
+            jti=token.jti,
+            subject=token.subject,
+            client_id=token.client_id,
+            issuer=token.issuer,
+            kid=token.key_id,
+            ip=ip,
+            detail=detail,
+        ),
+    )
+
+
+# --- delivery ---------------------------------------------------------------------------------
+
+_DEFAULT_LEVELS: Final[Mapping[str, int]] = MappingProxyType(
+    {
+        "token.refused": logging.WARNING,
+        "refresh.reuse_detected": logging.WARNING,
+        "anomaly": logging.WARNING,
+        "backend.failure": logging.ERROR,
+        "backend.fail_open": logging.ERROR,
+    }
+)
+
+
+class LoggingSink:
+    """Writes each event as one :mod:`logging` record; the fields are in ``record.audit``.
+
+    The message is a short ``key=value`` line of the same (safe) fields, so plain formatters
+    stay useful; :class:`JsonFormatter` prints the structured form. Refusals, reuse and
+    anomalies log at WARNING, backend failures at ERROR, the rest at INFO (``levels`` overrides).
+    """
+
+    __slots__ = ("levels", "logger")
+
+    def __init__(
+        self,
+        logger: logging.Logger | str | None = None,
+        *,
+        levels: Mapping[str, int] | None = None,
+    ) -> None:
+        if logger is None or isinstance(logger, str):
+            logger = logging.getLogger(logger or "tokensmith.audit")
+        self.logger = logger
+        self.levels: Mapping[str, int] = {**_DEFAULT_LEVELS, **(levels or {})}
+
+    def __repr__(self) -> str:
+        return f"LoggingSink(logger={self.logger.name!r})"
+
+    def __call__(self, event: AuditEvent) -> None:
+        """Log ``event`` (nothing is formatted when the logger's level filters it out)."""
+        level = self.levels.get(event.kind, logging.INFO)
+        if not self.logger.isEnabledFor(level):
+            return
+        fields = event_fields(event)
+        summary = " ".join(
+            f"{k}={v}" for k, v in fields.items() if k not in ("kind", "at", "detail")
+        )
+        self.logger.log(level, "audit %s %s", event.kind, summary, extra={"audit": fields})
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one JSON object per line: time, level, logger, message, ``audit``.
+
+    Exceptions are included as text under ``exc``. Non-JSON values are rendered with ``str``.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The JSON line for ``record``."""
+        out: dict[str, Any] = {
+            "time": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        audit = getattr(record, "audit", None)
+        if isinstance(audit, Mapping):
+            out["audit"] = dict(audit)
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            out["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(out, default=str, ensure_ascii=False, separators=(",", ":"))
+
+
+class Fanout:
+    """Feeds one event to several sinks; one failing sink does not starve the others."""
+
+    __slots__ = ("sinks",)
+
+    def __init__(self, *sinks: AuditSink) -> None:
+        if not all(callable(s) for s in sinks):
+            raise ConfigurationError("every sink must be callable")
+        self.sinks = sinks
+
+    def __call__(self, event: AuditEvent) -> None:
+        """Deliver to every sink (see :func:`emit`)."""
+        for sink in self.sinks:
+            emit(sink, event)
+
+
+_STOP: Final = object()
+
+
+class QueueSink:
+    """Delivers events to ``sink`` from a background thread: the caller only enqueues.
+
+    The queue is bounded (``maxsize``, approximately under concurrency); when it is full events
+    are dropped and counted in :attr:`dropped` rather than blocking a request. Enqueueing is a
+    lock-free C ``SimpleQueue.put`` (well under a microsecond). :meth:`close` (or leaving the
+    ``with`` block) delivers what is queued, then stops the thread.
+    """
+
+    def __init__(self, sink: AuditSink, *, maxsize: int = 10_000) -> None:
+        if not callable(sink):
+            raise ConfigurationError("sink must be callable")
+        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
+            raise ConfigurationError("maxsize must be a positive int")
+        self._sink = sink
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._maxsize = maxsize
+        self._closed = False
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._run, name="tokensmith-audit", daemon=True)
+        self._thread.start()
+
+    def __repr__(self) -> str:
+        return f"QueueSink(sink={type(self._sink).__name__}, dropped={self.dropped})"
+
+    def __call__(self, event: AuditEvent) -> None:
+        """Enqueue ``event`` without blocking (dropped and counted when full or closed)."""
+        if self._closed or self._queue.qsize() >= self._maxsize:
+            self.dropped += 1
+            return
+        self._queue.put(event)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            if isinstance(item, threading.Event):  # a flush marker
+                item.set()
+                continue
+            emit(self._sink, item)  # type: ignore[arg-type]
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every event queued so far has been delivered; False on timeout."""
+        if not self._thread.is_alive():
+            return self._queue.empty()
+        marker = threading.Event()
+        self._queue.put(marker)
+        return marker.wait(timeout)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Deliver the queued events and stop the thread (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            self._queue.put(_STOP)
+        self._thread.join(timeout if math.isfinite(timeout) else None)
+
+    @property
+    def running(self) -> bool:
+        """True while the delivery thread is alive."""
+        return self._thread.is_alive()
+
+    def __enter__(self) -> QueueSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

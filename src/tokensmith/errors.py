@@ -20,34 +20,66 @@ __all__ = [
     "AlgorithmMismatch",
     "AlgorithmNotAllowed",
     "AmbiguousKey",
+    "AuthenticationTooOld",
+    "AuthorizationCodeReused",
     "BackendUnavailable",
+    "CSRFCheckFailed",
+    "CSRFTokenExpired",
     "ClaimCheckFailed",
     "ConfigurationError",
+    "DiscoveryError",
     "ExpiredToken",
     "ImmatureToken",
     "InsufficientScope",
     "InvalidAudience",
+    "InvalidAuthorizedParty",
     "InvalidClaim",
+    "InvalidClient",
     "InvalidEncoding",
+    "InvalidGrant",
     "InvalidIssuer",
     "InvalidJSON",
     "InvalidKey",
+    "InvalidNonce",
+    "InvalidRefreshToken",
+    "InvalidRequest",
+    "InvalidScope",
     "InvalidSignature",
+    "InvalidTokenRequest",
     "InvalidTokenType",
     "IssuedInFuture",
+    "JWKSFetchError",
     "KeyMaterialError",
+    "KeyStoreCorrupt",
+    "MalformedAuthorization",
     "MalformedToken",
     "MissingClaim",
+    "MissingToken",
+    "MultipleCredentials",
+    "NetworkNotAllowed",
     "NoSigningKey",
+    "OAuthError",
+    "RefreshTokenExpired",
+    "RefreshTokenReused",
+    "RefreshTokenRevoked",
+    "ReplayedToken",
     "ReservedClaim",
+    "StateMismatch",
+    "Throttled",
     "TokenError",
+    "TokenHashMismatch",
+    "TokenInQuery",
     "TokenRevoked",
     "TokenTooLarge",
     "TokenTooOld",
     "TokensmithError",
+    "UnauthorizedClient",
     "UnknownKey",
+    "UnsupportedGrantType",
     "UnsupportedHeader",
+    "UnsupportedTokenType",
     "WeakKey",
+    "WrongPassphrase",
 ]
 
 
@@ -212,6 +244,36 @@ class TokenRevoked(TokenError):
     code = "revoked"
 
 
+class ReplayedToken(TokenError):
+    """A single-use token (a client assertion's ``jti``) was presented a second time."""
+
+    code = "replayed"
+
+
+class InvalidNonce(InvalidClaim):
+    """The ID token's ``nonce`` is missing or differs from the one the client sent."""
+
+    code = "invalid_nonce"
+
+
+class InvalidAuthorizedParty(InvalidClaim):
+    """The ID token's ``azp`` is missing (several audiences) or is not this client."""
+
+    code = "invalid_azp"
+
+
+class AuthenticationTooOld(InvalidClaim):
+    """The end-user authenticated (``auth_time``) longer ago than the requested ``max_age``."""
+
+    code = "auth_too_old"
+
+
+class TokenHashMismatch(InvalidClaim):
+    """The ID token's ``at_hash`` or ``c_hash`` does not match the access token or code."""
+
+    code = "hash_mismatch"
+
+
 class InsufficientScope(TokenError):
     """The token is valid but lacks a scope the request requires (HTTP 403)."""
 
@@ -224,7 +286,75 @@ class InsufficientScope(TokenError):
         self.required = required
 
 
+# --- how the request carried its credentials (RFC 6750 §2, §3.1; tokensmith.http) ----------
+
+
+class MissingToken(TokenError):
+    """The request carries no bearer token (RFC 6750 §3.1: answer 401 with no error code)."""
+
+    code = "missing_token"
+    error = ""  # RFC 6750 §3.1: no ``error`` attribute when no credentials were sent
+
+
+class InvalidTokenRequest(TokenError):
+    """The request presents its credentials in a way RFC 6750 forbids (HTTP 400)."""
+
+    code = "invalid_token_request"
+    error = "invalid_request"
+    status_code = 400
+
+
+class MalformedAuthorization(InvalidTokenRequest):
+    """The ``Authorization: Bearer`` header does not follow the RFC 6750 §2.1 grammar."""
+
+    code = "malformed_authorization"
+
+
+class MultipleCredentials(InvalidTokenRequest):
+    """The request carries more than one token or uses more than one method to send it."""
+
+    code = "multiple_credentials"
+
+
+class TokenInQuery(InvalidTokenRequest):
+    """A token was sent in the URL query (``access_token``); tokensmith refuses URL tokens."""
+
+    code = "token_in_query"
+
+
+class CSRFCheckFailed(InvalidTokenRequest):
+    """The CSRF token is missing, malformed, forged, bound to another session, or mismatched."""
+
+    code = "csrf_failed"
+
+
+class CSRFTokenExpired(CSRFCheckFailed):
+    """The CSRF token is older than its maximum age (or dated in the future)."""
+
+    code = "csrf_expired"
+
+
+class NetworkNotAllowed(TokenError):
+    """The token may not be used from the client's network (policy or token binding)."""
+
+    code = "network_not_allowed"
+
+
 # --- not a refusal of the token ------------------------------------------------------------
+
+
+class Throttled(TokensmithError):
+    """Too many refused attempts from this client: answer 429 with ``Retry-After``.
+
+    The token was not examined. ``retry_after`` is in seconds.
+    """
+
+    code = "throttled"
+    status_code: ClassVar[int] = 429
+
+    def __init__(self, message: str | None = None, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class BackendUnavailable(TokensmithError):
@@ -235,6 +365,31 @@ class BackendUnavailable(TokensmithError):
 
     code = "backend_unavailable"
     status_code: ClassVar[int] = 503
+
+
+class JWKSFetchError(BackendUnavailable):
+    """A remote JWKS could not be fetched or used, and no key set fresh enough was left to serve.
+
+    ``reason`` says what went wrong (``timeout``, ``connection``, ``http_status``, ``redirect``,
+    ``too_large``, ``truncated``, ``content_type``, ``invalid_json``, ``invalid_shape``,
+    ``no_usable_keys``, ``not_modified``, ``transport``, ``stale``); the message names the URL's
+    host, never a token or key material.
+    """
+
+    code = "jwks_fetch_failed"
+
+    def __init__(self, message: str | None = None, *, reason: str = "unknown") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class DiscoveryError(JWKSFetchError):
+    """Authorization-server metadata could not be fetched, or its ``issuer`` is not the one asked.
+
+    ``reason`` is one of :class:`JWKSFetchError`'s, or ``issuer_mismatch`` / ``no_jwks_uri``.
+    """
+
+    code = "discovery_failed"
 
 
 class ConfigurationError(TokensmithError):
@@ -271,3 +426,147 @@ class WeakKey(KeyMaterialError):
     """The key is below tokensmith's strength floor (HMAC < hash size, RSA < 2048 bits)."""
 
     code = "weak_key"
+
+
+class KeyStoreCorrupt(KeyMaterialError):
+    """A key store file is unreadable, truncated, tampered with or not a tokensmith key set.
+
+    The message names the file; it never contains key material.
+    """
+
+    code = "keystore_corrupt"
+
+
+class WrongPassphrase(KeyMaterialError):
+    """The passphrase does not open the key store (or one is missing, or was given needlessly)."""
+
+    code = "wrong_passphrase"
+
+
+# --- OAuth 2.0 protocol errors (RFC 6749 §5.2, RFC 7009 §2.2.1) -----------------------------
+
+
+class OAuthError(TokensmithError):
+    """An OAuth 2.0 error response: ``error`` is the RFC 6749 §5.2 code, with an HTTP status.
+
+    The message becomes ``error_description``; it never names a secret or a token.
+    """
+
+    code = "oauth_error"
+    error: ClassVar[str] = "invalid_request"
+    status_code: ClassVar[int] = 400
+
+
+class InvalidRequest(OAuthError):
+    """The request misses a parameter, repeats one, or has a malformed value."""
+
+    code = "invalid_request"
+
+
+class StateMismatch(InvalidRequest):
+    """The authorization response's ``state`` is missing or not the one this client sent."""
+
+    code = "state_mismatch"
+
+
+class InvalidClient(OAuthError):
+    """Client authentication failed (unknown client, bad credentials or assertion): HTTP 401."""
+
+    code = "invalid_client"
+    error = "invalid_client"
+    status_code = 401
+
+
+class InvalidGrant(OAuthError):
+    """The grant (code, refresh token, PKCE verifier) is invalid, expired, used or not yours."""
+
+    code = "invalid_grant"
+    error = "invalid_grant"
+
+
+class AuthorizationCodeReused(InvalidGrant):
+    """An authorization code was redeemed twice: revoke what was issued from it (RFC 6749 §4.1.2).
+
+    ``grant_id`` names the grant (use it as the ``sid`` of the tokens you issue from a code, then
+    revoke that session); ``client_id`` and ``subject`` say whose grant it was.
+    """
+
+    code = "code_reused"
+
+    def __init__(
+        self, message: str | None = None, *, grant_id: str, client_id: str, subject: str
+    ) -> None:
+        super().__init__(message)
+        self.grant_id = grant_id
+        self.client_id = client_id
+        self.subject = subject
+
+
+class InvalidRefreshToken(InvalidGrant):
+    """The refresh token is malformed, unknown, or not bound to this client (``invalid_grant``)."""
+
+    code = "invalid_refresh_token"
+
+
+class RefreshTokenExpired(InvalidRefreshToken):
+    """The refresh token's idle lifetime or its family's absolute lifetime is over."""
+
+    code = "refresh_token_expired"
+
+
+class RefreshTokenRevoked(InvalidRefreshToken):
+    """The refresh token's family (its login session) was revoked: log in again."""
+
+    code = "refresh_token_revoked"
+
+
+class RefreshTokenReused(InvalidRefreshToken):
+    """An already-used refresh token was presented: the whole family is now revoked.
+
+    RFC 9700 §4.14: one of the two parties holding that token is an attacker. ``session_id``
+    names the family (the ``sid`` of its access tokens); ``subject`` and ``client_id`` whose it
+    was.
+    """
+
+    code = "refresh_token_reused"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        session_id: str,
+        subject: str,
+        client_id: str | None,
+    ) -> None:
+        super().__init__(message)
+        self.session_id = session_id
+        self.subject = subject
+        self.client_id = client_id
+
+
+class UnauthorizedClient(OAuthError):
+    """The authenticated client may not use this grant type."""
+
+    code = "unauthorized_client"
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantType(OAuthError):
+    """The ``grant_type`` is not one this endpoint supports."""
+
+    code = "unsupported_grant_type"
+    error = "unsupported_grant_type"
+
+
+class InvalidScope(OAuthError):
+    """The requested scope is malformed, unknown, or none of it is allowed for the client."""
+
+    code = "invalid_scope"
+    error = "invalid_scope"
+
+
+class UnsupportedTokenType(OAuthError):
+    """The revocation endpoint does not handle tokens of the hinted type (RFC 7009 §2.2.1)."""
+
+    code = "unsupported_token_type"
+    error = "unsupported_token_type"

@@ -213,6 +213,13 @@ class Key:
         use = data.get("use")
         if use is not None and use != "sig":
             raise InvalidKey("JWK 'use' is not 'sig'")
+        key_ops = data.get("key_ops")
+        if key_ops is not None and (
+            not isinstance(key_ops, list)
+            or not all(isinstance(op, str) for op in key_ops)
+            or not {"sign", "verify"}.intersection(key_ops)
+        ):
+            raise InvalidKey("JWK 'key_ops' allows neither 'sign' nor 'verify'")
         kty = data.get("kty")
         if kty != _kty_for(chosen):
             raise InvalidKey(f"JWK 'kty' does not fit {chosen}")
@@ -409,6 +416,27 @@ class Key:
         raise TypeError("Key objects are not picklable; export them explicitly")
 
 
+def _is_published_key_form(secret: bytes) -> bool:
+    """True for a public key in DER or JWK/JWKS form: never an HMAC secret (alg confusion).
+
+    Random secrets cannot parse as either, so a generated secret is never refused.
+    """
+    stripped = secret.strip()
+    if stripped[:1] == b"{":
+        try:
+            parsed = json.loads(stripped)
+        except (ValueError, RecursionError):
+            return False
+        return isinstance(parsed, dict) and ("kty" in parsed or "keys" in parsed)
+    if secret[:1] == b"0":  # a DER SEQUENCE: SubjectPublicKeyInfo or PKCS#1
+        try:
+            serialization.load_der_public_key(secret)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            return False
+        return True
+    return False
+
+
 def _check_material(alg: str, material: Any) -> bool:
     """Enforce the type and strength floor for ``alg``; return whether the key is private."""
     if alg in SYMMETRIC_ALGORITHMS:
@@ -417,8 +445,8 @@ def _check_material(alg: str, material: Any) -> bool:
         minimum = _HMAC_MIN_BYTES[alg]
         if len(material) < minimum:
             raise WeakKey(f"{alg} secrets must be at least {minimum * 8} bits")
-        if material.lstrip().startswith(_PEM_MARKERS):
-            raise InvalidKey("that HMAC secret looks like a PEM or SSH key; refusing it")
+        if material.lstrip().startswith(_PEM_MARKERS) or _is_published_key_form(material):
+            raise InvalidKey("that HMAC secret looks like a PEM, DER, SSH or JWK key; refusing it")
         return True
     family = alg[:2]
     if family in ("RS", "PS"):

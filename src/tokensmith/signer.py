@@ -9,12 +9,15 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .claims import fingerprint
 from .errors import ConfigurationError, ReservedClaim
 from .keys import b64url_encode
 from .stores.base import KeyStore
+
+if TYPE_CHECKING:
+    from .audit import AuditSink
 
 __all__ = ["REGISTERED_CLAIMS", "IssuedToken", "Signer"]
 
@@ -59,6 +62,8 @@ class Signer:
     ``iss``, ``iat``, ``exp`` and a random ``jti`` (128 bits) are always set; ``kid`` and
     ``typ`` go in the header. The lifetime never exceeds what the signing key can verify: a
     token that would outlive its key's ``not_after`` is refused rather than issued broken.
+    With ``audit=``, every issued token is reported as a ``token.issued`` event (its
+    fingerprint and ``jti``, never the token).
     """
 
     def __init__(
@@ -71,6 +76,7 @@ class Signer:
         max_ttl: float = 366 * 86400,
         clock: Callable[[], float] = time.time,
         jti_factory: Callable[[], str] | None = None,
+        audit: AuditSink | None = None,
     ) -> None:
         if not isinstance(issuer, str) or not issuer:
             raise ConfigurationError("issuer must be a non-empty string")
@@ -85,6 +91,9 @@ class Signer:
         self._clock = clock
         self._new_jti = jti_factory or _random_jti
         self._headers: dict[tuple[str, str, str], str] = {}
+        if audit is not None and not callable(audit):
+            raise ConfigurationError("audit must be a callable taking an AuditEvent")
+        self._audit = audit
 
     @property
     def issuer(self) -> str:
@@ -200,7 +209,33 @@ class Signer:
             raise ConfigurationError("claims must be JSON-serialisable (finite numbers)") from None
         signing_input = f"{header}.{body}"
         signature = b64url_encode(key.sign(signing_input.encode("ascii")))
-        return f"{signing_input}.{signature}", token_id, now, exp, key.kid, payload
+        token = f"{signing_input}.{signature}"
+        if self._audit is not None:
+            self._audit_issued(token, token_id, subject, now, key.kid, payload)
+        return token, token_id, now, exp, key.kid, payload
+
+    def _audit_issued(
+        self,
+        token: str,
+        token_id: str,
+        subject: str | None,
+        now: int,
+        kid: str,
+        payload: Mapping[str, Any],
+    ) -> None:
+        """A ``token.issued`` event (fingerprint, never the token); only with ``audit=``."""
+        from .audit import emit, issued_event  # noqa: PLC0415 - keep `import tokensmith` cheap
+
+        event = issued_event(
+            token,
+            at=float(now),
+            jti=token_id,
+            subject=subject,
+            issuer=self._issuer,
+            kid=kid,
+            claims=payload,
+        )
+        emit(self._audit, event)
 
     def _header(self, alg: str, kid: str, typ: str) -> str:
         """Encoded headers are few (one per key and type), so they are built once."""

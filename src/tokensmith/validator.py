@@ -13,9 +13,9 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from .cache import ValidatedTokenCache
 from .claims import VerifiedToken, _verified, parse_scopes
@@ -38,6 +38,7 @@ from .errors import (
     IssuedInFuture,
     MalformedToken,
     MissingClaim,
+    TokenError,
     TokenRevoked,
     TokensmithError,
     TokenTooLarge,
@@ -46,6 +47,9 @@ from .errors import (
     UnsupportedHeader,
 )
 from .keys import SUPPORTED_ALGORITHMS, Key, b64url_decode
+
+if TYPE_CHECKING:
+    from .audit import AuditSink
 
 __all__ = [
     "DEFAULT_LEEWAY",
@@ -173,11 +177,14 @@ class Validator:
     :param require_exp: refuse tokens without ``exp`` (default ``True``).
     :param cache: an opt-in :class:`~tokensmith.cache.ValidatedTokenCache`; a hit skips the
         signature check only (see that class for what is re-checked).
+    :param audit: an optional :data:`~tokensmith.audit.AuditSink` receiving ``token.validated``,
+        ``token.refused`` (with the code) and ``backend.failure`` events; ``None`` costs nothing.
     """
 
     __slots__ = (
         "_async_keys",
         "_async_revocation",
+        "_audit",
         "_cache",
         "_clock",
         "_header_cache",
@@ -204,6 +211,7 @@ class Validator:
         max_token_size: int = DEFAULT_MAX_TOKEN_SIZE,
         require_exp: bool = True,
         cache: ValidatedTokenCache | None = None,
+        audit: AuditSink | None = None,
     ) -> None:
         if not callable(getattr(keys, "verification_key", None)):
             raise ConfigurationError("keys must provide verification_key(kid, alg)")
@@ -224,6 +232,9 @@ class Validator:
             max_token_size=_size(max_token_size),
             require_exp=_flag("require_exp", require_exp),
         )
+        pinned = getattr(keys, "issuer", None)
+        if isinstance(pinned, str):  # a key source pinned to one issuer (e.g. RemoteJWKS)
+            self.policy = replace(self.policy, issuers=_pinned(self.policy.issuers, pinned))
         self._keys = keys
         self._async_keys = inspect.iscoroutinefunction(keys.verification_key)
         self._revocation = revocation
@@ -237,6 +248,9 @@ class Validator:
                 raise ConfigurationError("cache must be a ValidatedTokenCache")
             cache.bind(self)
         self._cache = cache
+        if audit is not None and not callable(audit):
+            raise ConfigurationError("audit must be a callable taking an AuditEvent")
+        self._audit = audit
 
     def __repr__(self) -> str:
         p = self.policy
@@ -255,49 +269,67 @@ class Validator:
         """
         if self._async_keys or self._async_revocation:
             raise ConfigurationError("this validator has async backends; use avalidate()")
-        entry = (
-            self._cache.get(token) if self._cache is not None and token.__class__ is str else None
-        )
-        verified = None
-        if entry is not None:
-            try:
-                key = self._checked_key(_sync_key(self._keys, entry[1]))
-            except TokensmithError:
-                cast(ValidatedTokenCache, self._cache).discard(cast(str, token))
-                raise
-            verified = self._from_cache(cast(str, token), entry, key)
-        if verified is None:
-            parsed = self._parse(token)
-            key = self._checked_key(_sync_key(self._keys, parsed.header))
-            verified = self._verify(parsed, key)
-        if self._revocation is not None:
-            _check_revoked(_sync_revoked(self._revocation, verified))
-        self._check_scopes(verified, scopes)
+        try:  # zero-cost unless raised (3.11+); audit is one branch per call
+            entry = (
+                self._cache.get(token)
+                if self._cache is not None and token.__class__ is str
+                else None
+            )
+            verified = None
+            if entry is not None:
+                try:
+                    key = self._checked_key(_sync_key(self._keys, entry[1]))
+                except TokensmithError:
+                    cast(ValidatedTokenCache, self._cache).discard(cast(str, token))
+                    raise
+                verified = self._from_cache(cast(str, token), entry, key)
+            if verified is None:
+                parsed = self._parse(token)
+                key = self._checked_key(_sync_key(self._keys, parsed.header))
+                verified = self._verify(parsed, key)
+            if self._revocation is not None:
+                _check_revoked(_sync_revoked(self._revocation, verified))
+            self._check_scopes(verified, scopes)
+        except TokensmithError as exc:
+            if self._audit is not None:
+                _audit_refused(self._audit, exc, token, self._clock)
+            raise
+        if self._audit is not None:
+            _audit_validated(self._audit, verified, self._clock)
         return verified
 
     async def avalidate(self, token: str | bytes, *, scopes: Iterable[str] = ()) -> VerifiedToken:
         """The async twin of :meth:`validate`: same core, awaits I/O-bound backends."""
-        entry = (
-            self._cache.get(token) if self._cache is not None and token.__class__ is str else None
-        )
-        verified = None
-        if entry is not None:
-            try:
-                key = self._checked_key(await self._akey(entry[1]))
-            except TokensmithError:
-                cast(ValidatedTokenCache, self._cache).discard(cast(str, token))
-                raise
-            verified = self._from_cache(cast(str, token), entry, key)
-        if verified is None:
-            parsed = self._parse(token)
-            key = self._checked_key(await self._akey(parsed.header))
-            verified = self._verify(parsed, key)
-        if self._revocation is not None:
-            if self._async_revocation:
-                _check_revoked(await _async_revoked(self._revocation, verified))
-            else:
-                _check_revoked(_sync_revoked(self._revocation, verified))
-        self._check_scopes(verified, scopes)
+        try:
+            entry = (
+                self._cache.get(token)
+                if self._cache is not None and token.__class__ is str
+                else None
+            )
+            verified = None
+            if entry is not None:
+                try:
+                    key = self._checked_key(await self._akey(entry[1]))
+                except TokensmithError:
+                    cast(ValidatedTokenCache, self._cache).discard(cast(str, token))
+                    raise
+                verified = self._from_cache(cast(str, token), entry, key)
+            if verified is None:
+                parsed = self._parse(token)
+                key = self._checked_key(await self._akey(parsed.header))
+                verified = self._verify(parsed, key)
+            if self._revocation is not None:
+                if self._async_revocation:
+                    _check_revoked(await _async_revoked(self._revocation, verified))
+                else:
+                    _check_revoked(_sync_revoked(self._revocation, verified))
+            self._check_scopes(verified, scopes)
+        except TokensmithError as exc:
+            if self._audit is not None:
+                _audit_refused(self._audit, exc, token, self._clock)
+            raise
+        if self._audit is not None:
+            _audit_validated(self._audit, verified, self._clock)
         return verified
 
     async def _akey(self, header: _Header) -> object:
@@ -383,12 +415,14 @@ class Validator:
         ):
             raise UnsupportedHeader("nested tokens ('cty': JWT) are not accepted")
         kid = header.get("kid")
-        if kid is not None and (not isinstance(kid, str) or not kid or len(kid) > _MAX_KID):
+        if (kid is not None or "kid" in header) and (
+            not isinstance(kid, str) or not kid or len(kid) > _MAX_KID
+        ):  # "kid": null is not "no kid" (RFC 7515 §4.1.4: a string when present)
             raise UnknownKey("the header's kid is not a usable key id")
         types = self.policy.token_types
         if types is not None:
             typ = header.get("typ")
-            if typ is not None and not isinstance(typ, str):
+            if (typ is not None or "typ" in header) and not isinstance(typ, str):
                 raise InvalidTokenType("the typ header is not a string")
             if _normal_type(typ) not in types:
                 raise InvalidTokenType("the token's typ is not accepted by this policy")
@@ -525,17 +559,19 @@ class Validator:
         if extra:
             if extra.__class__ is str:
                 extra = extra.split()
+            elif not isinstance(extra, list | tuple | set | frozenset):
+                extra = list(extra)  # an iterator is consumed by the first check: keep it
             if required.issubset(verified.scopes) and verified.scopes.issuperset(extra):
                 return
             required = required | _scope_set(extra)
         elif not required or required.issubset(verified.scopes):
             return
+        # Every path here lacks a scope; refusing unconditionally keeps it fail-closed.
         missing = required - verified.scopes
-        if missing:
-            raise InsufficientScope(
-                f"the token lacks required scope(s): {' '.join(sorted(missing))}",
-                required=required,
-            )
+        raise InsufficientScope(
+            f"the token lacks required scope(s): {' '.join(sorted(missing))}",
+            required=required,
+        )
 
 
 # --- helpers for the core ---------------------------------------------------------------------
@@ -675,6 +711,22 @@ def _check_revoked(revoked: object) -> None:
         raise TokenRevoked("the token has been revoked")
 
 
+def _audit_validated(audit: AuditSink, verified: VerifiedToken, clock: Callable[[], float]) -> None:
+    """Off the default path: only validators built with ``audit=`` get here."""
+    from .audit import emit, validated_event  # noqa: PLC0415 - keep `import tokensmith` cheap
+
+    emit(audit, validated_event(verified, clock()))
+
+
+def _audit_refused(
+    audit: AuditSink, exc: TokensmithError, token: object, clock: Callable[[], float]
+) -> None:
+    from .audit import emit, refused_event  # noqa: PLC0415 - keep `import tokensmith` cheap
+
+    if isinstance(exc, TokenError | BackendUnavailable):
+        emit(audit, refused_event(exc, token, clock()))
+
+
 # --- policy compilation -----------------------------------------------------------------------
 
 
@@ -689,6 +741,15 @@ def _string_set(name: str, value: object) -> frozenset[str] | None:
     if not values or not all(isinstance(v, str) and v for v in values):
         raise ConfigurationError(f"{name} must be a non-empty string or list of strings")
     return frozenset(cast(list[str], values))
+
+
+def _pinned(issuers: frozenset[str] | None, pinned: str) -> frozenset[str]:
+    """The key source's pinned issuer narrows the policy: its keys verify only its tokens."""
+    if issuers is not None and pinned not in issuers:
+        raise ConfigurationError(
+            "the key source is pinned to an issuer this validator does not trust"
+        )
+    return frozenset({pinned})
 
 
 def _iterable(name: str, value: object) -> list[object]:

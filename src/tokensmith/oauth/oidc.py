@@ -1,0 +1,207 @@
+"""OpenID Connect ID token validation (Core 1.0 §3.1.3.7, §3.3.2.11): the client's side.
+
+On top of the core checks (signature, ``iss``, ``aud`` contains the client, ``exp``, ``iat``):
+``azp`` (required with several audiences, must be this client), ``nonce`` (required and equal,
+constant-time, when the client sent one), ``auth_time`` against ``max_age``, and ``at_hash`` /
+``c_hash`` against the access token and code received with the ID token.
+
+Hash for ``at_hash`` / ``c_hash``: the left-most half of the hash the JWS ``alg`` uses
+(``*256`` → SHA-256, ``*384`` → SHA-384, ``*512`` → SHA-512). For ``EdDSA`` the algorithm
+does not name a hash; we follow OpenID Connect Core errata set 2 and common practice (e.g.
+``oidc-token-hash``): Ed25519 → SHA-512 (left 32 bytes), Ed448 → SHAKE256 with a 114-byte
+output (left 57 bytes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
+
+from ..claims import VerifiedToken
+from ..errors import (
+    AuthenticationTooOld,
+    ConfigurationError,
+    InvalidAuthorizedParty,
+    InvalidClaim,
+    InvalidNonce,
+    IssuedInFuture,
+    MissingClaim,
+    TokenHashMismatch,
+)
+from ..keys import SUPPORTED_ALGORITHMS, b64url_encode
+from ..validator import DEFAULT_LEEWAY, Validator
+from .pkce import secrets_equal
+
+__all__ = ["ID_TOKEN_REQUIRED_CLAIMS", "ID_TOKEN_TYPES", "IDTokenValidator", "token_hash"]
+
+ID_TOKEN_REQUIRED_CLAIMS: Final = frozenset({"iss", "sub", "aud", "exp", "iat"})
+"""Claims every ID token must carry (OpenID Connect Core §2)."""
+
+ID_TOKEN_TYPES: Final[tuple[str | None, ...]] = (None, "JWT")
+"""Accepted ``typ`` of an ID token; ``at+jwt`` is refused so an access token never passes."""
+
+_MAX_NUMERIC_DATE: Final = 253402300799
+_PROFILE_OPTIONS: Final = frozenset({"token_types", "audience", "issuer", "max_age"})
+
+
+def token_hash(value: str, alg: str, *, curve: str = "Ed25519") -> str:
+    """The ``at_hash`` / ``c_hash`` of ``value`` for an ID token signed with ``alg``.
+
+    ``curve`` matters only for ``EdDSA`` (see the module docstring for the hash choice).
+    """
+    if not isinstance(value, str):
+        raise ConfigurationError("value must be a string")
+    if alg not in SUPPORTED_ALGORITHMS:
+        raise ConfigurationError("alg is not a supported algorithm")
+    data = value.encode("ascii", "surrogateescape")
+    if alg == "EdDSA":
+        if curve == "Ed25519":
+            digest = hashlib.sha512(data).digest()
+        elif curve == "Ed448":
+            digest = hashlib.shake_256(data).digest(114)
+        else:
+            raise ConfigurationError("curve must be 'Ed25519' or 'Ed448'")
+    else:
+        digest = hashlib.new("sha" + alg[2:], data).digest()
+    return b64url_encode(digest[: len(digest) // 2])
+
+
+class IDTokenValidator:
+    """Validates ID tokens for one client of one OpenID provider.
+
+    :param keys: the provider's key source (its JWKS).
+    :param issuer: the provider's issuer identifier (exact match).
+    :param client_id: this client: must be in ``aud``, and be ``azp`` when ``azp`` is present.
+    :param options: further :class:`~tokensmith.Validator` options (``leeway``,
+        ``algorithms``, ``required_claims``, ``checks``...); ``issuer``, ``audience``,
+        ``token_types`` and ``max_age`` are fixed by the profile (``max_age`` is per call here).
+    """
+
+    __slots__ = ("_client_id", "_clock", "_keys", "_leeway", "_validator")
+
+    def __init__(
+        self,
+        keys: Any,
+        *,
+        issuer: str,
+        client_id: str,
+        clock: Callable[[], float] = time.time,
+        leeway: float = DEFAULT_LEEWAY,
+        **options: Any,
+    ) -> None:
+        fixed = _PROFILE_OPTIONS.intersection(options)
+        if fixed:
+            raise ConfigurationError(f"the ID token profile fixes {sorted(fixed)}")
+        if not isinstance(client_id, str) or not client_id:
+            raise ConfigurationError("client_id must be a non-empty string")
+        if not isinstance(issuer, str) or not issuer:
+            raise ConfigurationError("issuer must be a non-empty string")
+        required = set(ID_TOKEN_REQUIRED_CLAIMS)
+        required.update(_claim_names(options.pop("required_claims", ())))
+        self._validator = Validator(
+            keys,
+            issuer=issuer,
+            audience=client_id,
+            token_types=ID_TOKEN_TYPES,
+            required_claims=required,
+            clock=clock,
+            leeway=leeway,
+            **options,
+        )
+        self._keys = keys
+        self._client_id = client_id
+        self._clock = clock
+        self._leeway = self._validator.policy.leeway
+
+    def __repr__(self) -> str:
+        return f"IDTokenValidator(client_id={self._client_id!r})"
+
+    def validate(
+        self,
+        id_token: str | bytes,
+        *,
+        nonce: str | None = None,
+        max_age: float | None = None,
+        access_token: str | None = None,
+        code: str | None = None,
+        require_hashes: bool = False,
+    ) -> VerifiedToken:
+        """Validate ``id_token``; returns it verified or raises a ``TokenError`` subclass.
+
+        :param nonce: the nonce this client sent; then the token must carry it
+            (:class:`~tokensmith.errors.InvalidNonce`).
+        :param max_age: the ``max_age`` sent; then ``auth_time`` is required
+            (:class:`~tokensmith.errors.MissingClaim`) and must be recent enough
+            (:class:`~tokensmith.errors.AuthenticationTooOld`).
+        :param access_token: / :param code: the values received with the ID token; a present
+            ``at_hash`` / ``c_hash`` must match (:class:`~tokensmith.errors.TokenHashMismatch`),
+            and with ``require_hashes=True`` an absent one is
+            :class:`~tokensmith.errors.MissingClaim` (implicit and hybrid responses).
+        """
+        token = self._validator.validate(id_token)
+        claims = token.claims
+        self._check_azp(token)
+        if nonce is not None:
+            if not isinstance(nonce, str) or not nonce:
+                raise ConfigurationError("nonce must be a non-empty string")
+            if not secrets_equal(nonce, claims.get("nonce")):
+                raise InvalidNonce("the ID token's nonce does not match", claim="nonce")
+        self._check_auth_time(claims, max_age)
+        for name, value in (("at_hash", access_token), ("c_hash", code)):
+            if value is not None:
+                self._check_hash(token, name, value, require_hashes)
+        return token
+
+    def _check_azp(self, token: VerifiedToken) -> None:
+        azp = token.claims.get("azp")
+        if azp is None:
+            if len(token.audience) > 1:
+                raise InvalidAuthorizedParty(
+                    "an ID token with several audiences must name 'azp'", claim="azp"
+                )
+            return
+        if not isinstance(azp, str) or azp != self._client_id:
+            raise InvalidAuthorizedParty("the ID token's azp is not this client", claim="azp")
+
+    def _check_auth_time(self, claims: Mapping[str, Any], max_age: float | None) -> None:
+        auth_time: float | None = None
+        if "auth_time" in claims:
+            raw = claims["auth_time"]
+            if raw.__class__ not in (int, float) or not 0 <= raw <= _MAX_NUMERIC_DATE:
+                raise InvalidClaim("'auth_time' must be a number of seconds", claim="auth_time")
+            auth_time = float(raw)
+        now = self._clock()
+        if auth_time is not None and auth_time > now + self._leeway:
+            raise IssuedInFuture("auth_time is in the future", claim="auth_time")
+        if max_age is None:
+            return
+        if isinstance(max_age, bool) or not isinstance(max_age, int | float) or max_age < 0:
+            raise ConfigurationError("max_age must be a number of seconds")
+        if auth_time is None:
+            raise MissingClaim(
+                "max_age was requested and the ID token has no auth_time", claim="auth_time"
+            )
+        if now - auth_time > max_age + self._leeway:
+            raise AuthenticationTooOld(
+                "the end-user authenticated longer ago than max_age", claim="auth_time"
+            )
+
+    def _check_hash(self, token: VerifiedToken, name: str, value: str, required: bool) -> None:
+        claimed = token.claims.get(name)
+        if claimed is None:
+            if required:
+                raise MissingClaim(f"the ID token has no {name!r}", claim=name)
+            return
+        curve = "Ed25519"
+        if token.algorithm == "EdDSA":
+            curve = self._keys.verification_key(token.key_id, token.algorithm).to_jwk()["crv"]
+        if not secrets_equal(token_hash(value, token.algorithm, curve=curve), claimed):
+            raise TokenHashMismatch(f"the ID token's {name} does not match", claim=name)
+
+
+def _claim_names(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)

@@ -1,0 +1,324 @@
+"""Rate limiting keyed by any string (client IP, subject, client_id): GCRA, memory or Redis.
+
+The Generic Cell Rate Algorithm is a token bucket stored as one number per key, the
+*theoretical arrival time* (TAT): a check is one read, one comparison and one write, so the Redis
+backend does it in one atomic Lua script and every process sharing that Redis sees one limit.
+
+:class:`RefusalThrottle` is the ready brute-force policy built on it: check a client before
+validating its token, record each refusal, and after ``max_refusals`` refusals in a burst the
+client is answered 429 until the bucket drains (one more attempt per ``window / max_refusals``
+seconds, so a sustained attacker gets at most ``max_refusals`` guesses per ``window``).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, Protocol, runtime_checkable
+
+from .errors import BackendUnavailable, ConfigurationError, Throttled
+
+__all__ = [
+    "Decision",
+    "MemoryRateLimiter",
+    "RateLimiter",
+    "RedisRateLimiter",
+    "RefusalThrottle",
+]
+
+_MAX_KEY: Final = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer of one check: allowed or not, when to retry, and what is left of the burst.
+
+    ``retry_after`` is in seconds (``0.0`` when allowed); ``remaining`` is how many more
+    requests would be allowed right now (after this one, for a check).
+    """
+
+    allowed: bool
+    retry_after: float
+    remaining: int
+
+
+@runtime_checkable
+class RateLimiter(Protocol):
+    """What :class:`RefusalThrottle` needs; both limiters here implement it."""
+
+    def check(self, key: str, *, cost: int = 1) -> Decision:
+        """Count ``cost`` requests for ``key`` if allowed; a denied check counts nothing."""
+        ...
+
+    def peek(self, key: str) -> Decision:
+        """Would one more request for ``key`` be allowed? Counts nothing."""
+        ...
+
+
+def _params(rate: object, burst: object) -> tuple[float, int]:
+    if isinstance(rate, bool) or not isinstance(rate, int | float):
+        raise ConfigurationError("rate must be a number of requests per second")
+    if not math.isfinite(rate) or rate <= 0:
+        raise ConfigurationError("rate must be positive and finite")
+    if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
+        raise ConfigurationError("burst must be an int >= 1")
+    return 1.0 / float(rate), burst
+
+
+def _key(key: object) -> str:
+    if not isinstance(key, str) or not key or len(key) > _MAX_KEY:
+        raise ConfigurationError(f"a rate-limit key must be a non-empty string of <= {_MAX_KEY}")
+    return key
+
+
+def _cost(cost: object, burst: int) -> int:
+    if isinstance(cost, bool) or not isinstance(cost, int) or not 1 <= cost <= burst:
+        raise ConfigurationError("cost must be an int between 1 and burst")
+    return cost
+
+
+def _gcra(
+    tat: float, now: float, interval: float, burst: int, cost: int
+) -> tuple[bool, float, int, float]:
+    """(allowed, retry_after, remaining, new_tat) — the whole algorithm, shared by both backends."""
+    tat = max(tat, now)
+    new_tat = tat + interval * cost
+    allow_at = new_tat - burst * interval
+    if now < allow_at:
+        remaining = max(0, int((now - (tat - burst * interval)) / interval + 1e-9))
+        return False, allow_at - now, remaining, tat
+    return True, 0.0, int((now - allow_at) / interval + 1e-9), new_tat
+
+
+class MemoryRateLimiter:
+    """GCRA limiter in process memory: ``rate`` requests per second, bursts up to ``burst``.
+
+    Thread-safe. Idle keys are dropped when more than ``max_keys`` are held (an idle key is
+    the same as a fresh one), so memory stays bounded under a spray of client addresses.
+    """
+
+    __slots__ = ("_clock", "_interval", "_lock", "_max_keys", "_tats", "burst")
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_keys: int = 100_000,
+    ) -> None:
+        self._interval, self.burst = _params(rate, burst)
+        if isinstance(max_keys, bool) or not isinstance(max_keys, int) or max_keys < 1:
+            raise ConfigurationError("max_keys must be a positive int")
+        self._clock = clock
+        self._max_keys = max_keys
+        self._tats: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"MemoryRateLimiter(rate={1 / self._interval:g}, burst={self.burst})"
+
+    def check(self, key: str, *, cost: int = 1) -> Decision:
+        """See :meth:`RateLimiter.check`."""
+        key = _key(key)
+        cost = _cost(cost, self.burst)
+        with self._lock:
+            now = self._clock()
+            allowed, retry, remaining, tat = _gcra(
+                self._tats.get(key, now), now, self._interval, self.burst, cost
+            )
+            if allowed:
+                if key not in self._tats and len(self._tats) >= self._max_keys:
+                    self._prune(now)
+                self._tats[key] = tat
+        return Decision(allowed, retry, remaining)
+
+    def peek(self, key: str) -> Decision:
+        """See :meth:`RateLimiter.peek`."""
+        key = _key(key)
+        with self._lock:
+            now = self._clock()
+            allowed, retry, remaining, _ = _gcra(
+                self._tats.get(key, now), now, self._interval, self.burst, 1
+            )
+        return Decision(allowed, retry, remaining + 1 if allowed else 0)
+
+    def reset(self, key: str) -> None:
+        """Forget ``key`` (e.g. after a successful login)."""
+        with self._lock:
+            self._tats.pop(_key(key), None)
+
+    def _prune(self, now: float) -> None:
+        idle = [k for k, tat in self._tats.items() if tat <= now]
+        for k in idle:
+            del self._tats[k]
+        if len(self._tats) >= self._max_keys:  # all busy: drop the oldest entries
+            for k in list(self._tats)[: len(self._tats) // 2 + 1]:
+                del self._tats[k]
+
+
+# KEYS[1] = key; ARGV = now, interval, burst, cost, mode ("check" | "peek")
+_LUA: Final = """
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
+local cost = tonumber(ARGV[4])
+local tat = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
+if tat < now then tat = now end
+local new_tat = tat + interval * cost
+local allow_at = new_tat - burst * interval
+if now < allow_at then
+  local remaining = math.floor((now - (tat - burst * interval)) / interval + 1e-9)
+  if remaining < 0 then remaining = 0 end
+  return {0, string.format('%.6f', allow_at - now), remaining}
+end
+if ARGV[5] == 'check' then
+  local ttl = math.ceil((new_tat - now) * 1000)
+  if ttl < 1 then ttl = 1 end
+  redis.call('SET', KEYS[1], string.format('%.6f', new_tat), 'PX', ttl)
+end
+return {1, '0', math.floor((now - allow_at) / interval + 1e-9)}
+"""
+
+
+class RedisRateLimiter:
+    """GCRA limiter in Redis: one atomic Lua script per check, shared by every process.
+
+    ``client`` is a ``redis.Redis`` (sync) client. Each key lives only as long as its bucket is
+    not full (``PX`` = time to drain), so Redis holds nothing for idle clients. Time comes from
+    the injected ``clock``: processes sharing a limiter need synchronised clocks (NTP).
+    A Redis failure raises :class:`~tokensmith.errors.BackendUnavailable` (fail closed) unless
+    ``fail_open=True``, which allows the request instead.
+    """
+
+    __slots__ = ("_client", "_clock", "_fail_open", "_interval", "_prefix", "_script", "burst")
+
+    def __init__(
+        self,
+        client: Any,
+        rate: float,
+        burst: int,
+        *,
+        prefix: str = "tokensmith:rl:",
+        clock: Callable[[], float] = time.time,
+        fail_open: bool = False,
+    ) -> None:
+        self._interval, self.burst = _params(rate, burst)
+        if not callable(getattr(client, "register_script", None)):
+            raise ConfigurationError("client must be a redis.Redis client")
+        if not isinstance(prefix, str):
+            raise ConfigurationError("prefix must be a string")
+        self._client = client
+        self._script = client.register_script(_LUA)
+        self._prefix = prefix
+        self._clock = clock
+        self._fail_open = bool(fail_open)
+
+    def __repr__(self) -> str:
+        return f"RedisRateLimiter(rate={1 / self._interval:g}, burst={self.burst})"
+
+    def _run(self, key: str, cost: int, mode: str) -> Decision:
+        now = self._clock()
+        args = (f"{now:.6f}", repr(self._interval), self.burst, cost, mode)
+        try:
+            allowed, retry, remaining = self._script(keys=[self._prefix + key], args=args)
+        except Exception as exc:
+            if self._fail_open:
+                return Decision(True, 0.0, 0)
+            raise BackendUnavailable(f"the rate limiter failed with {type(exc).__name__}") from exc
+        return Decision(bool(int(allowed)), float(retry), int(remaining))
+
+    def check(self, key: str, *, cost: int = 1) -> Decision:
+        """See :meth:`RateLimiter.check`."""
+        return self._run(_key(key), _cost(cost, self.burst), "check")
+
+    def peek(self, key: str) -> Decision:
+        """See :meth:`RateLimiter.peek`."""
+        decision = self._run(_key(key), 1, "peek")
+        if decision.allowed:  # nothing was taken: the one probed is still there
+            return Decision(True, 0.0, decision.remaining + 1)
+        return decision
+
+    def reset(self, key: str) -> None:
+        """Forget ``key``."""
+        try:
+            self._client.delete(self._prefix + _key(key))
+        except Exception as exc:
+            raise BackendUnavailable(f"the rate limiter failed with {type(exc).__name__}") from exc
+
+
+class RefusalThrottle:
+    """Slows brute force: after ``max_refusals`` refused attempts from one key, answer 429.
+
+    Use it around validation::
+
+        throttle.check(ip)              # raises Throttled while the client is locked out
+        try:
+            tok = validator.validate(token)
+        except TokenError:
+            throttle.record_refusal(ip)
+            raise
+
+    Build it with :meth:`memory` (one process) or :meth:`redis` (shared across processes), or
+    wrap any :class:`RateLimiter` whose burst is the number of refusals tolerated.
+    """
+
+    __slots__ = ("limiter",)
+
+    def __init__(self, limiter: RateLimiter) -> None:
+        if not isinstance(limiter, RateLimiter):
+            raise ConfigurationError("limiter must provide check() and peek()")
+        self.limiter = limiter
+
+    @classmethod
+    def memory(
+        cls,
+        max_refusals: int = 10,
+        window: float = 60.0,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> RefusalThrottle:
+        """A throttle held in this process: ``max_refusals`` per ``window`` seconds."""
+        return cls(MemoryRateLimiter(_rate(max_refusals, window), max_refusals, clock=clock))
+
+    @classmethod
+    def redis(
+        cls,
+        client: Any,
+        max_refusals: int = 10,
+        window: float = 60.0,
+        *,
+        prefix: str = "tokensmith:refusals:",
+        clock: Callable[[], float] = time.time,
+    ) -> RefusalThrottle:
+        """A throttle shared through Redis by every process using the same ``prefix``."""
+        limiter = RedisRateLimiter(
+            client, _rate(max_refusals, window), max_refusals, prefix=prefix, clock=clock
+        )
+        return cls(limiter)
+
+    def check(self, key: str) -> None:
+        """Raise :class:`~tokensmith.errors.Throttled` if ``key`` is locked out; else return."""
+        decision = self.limiter.peek(key)
+        if not decision.allowed:
+            raise Throttled(
+                "too many refused attempts; retry later", retry_after=decision.retry_after
+            )
+
+    def record_refusal(self, key: str) -> Decision:
+        """Count one refused attempt for ``key``; the decision says whether it is now locked."""
+        self.limiter.check(key)
+        return self.limiter.peek(key)
+
+
+def _rate(max_refusals: object, window: object) -> float:
+    if isinstance(max_refusals, bool) or not isinstance(max_refusals, int) or max_refusals < 1:
+        raise ConfigurationError("max_refusals must be an int >= 1")
+    if isinstance(window, bool) or not isinstance(window, int | float):
+        raise ConfigurationError("window must be a number of seconds")
+    if not math.isfinite(window) or window <= 0:
+        raise ConfigurationError("window must be positive and finite")
+    return max_refusals / float(window)

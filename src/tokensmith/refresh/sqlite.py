@@ -1,0 +1,280 @@
+"""Refresh-token families in an SQLite file: survives restarts, shared by threads and processes.
+
+:meth:`SQLiteRefreshStore.rotate` is one ``BEGIN IMMEDIATE`` transaction: it takes the
+database's write lock *before* reading the token, so of concurrent rotations (threads or
+processes) exactly one sees the token unused. WAL mode (readers never block the writer),
+``synchronous=FULL`` (a rotation that returned is on disk), one connection per thread.
+``sqlite3`` is imported only here, so ``import tokensmith`` does not load it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sqlite3
+import threading
+import weakref
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Final
+
+from ..errors import BackendUnavailable, ConfigurationError
+from .base import (
+    RefreshFamily,
+    RefreshRecord,
+    RotateOutcome,
+    RotateResult,
+    check_hash,
+    check_time,
+)
+
+__all__ = ["SQLiteRefreshStore"]
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS tokensmith_refresh_families (
+    family_id TEXT PRIMARY KEY,
+    data TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tokensmith_refresh_families_expiry
+    ON tokensmith_refresh_families (expires_at);
+CREATE TABLE IF NOT EXISTS tokensmith_refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    family_id TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    consumed INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tokensmith_refresh_tokens_family
+    ON tokensmith_refresh_tokens (family_id);
+"""
+
+_FIND: Final = """
+SELECT f.data, t.expires_at, t.consumed, f.revoked
+FROM tokensmith_refresh_tokens AS t
+JOIN tokensmith_refresh_families AS f ON f.family_id = t.family_id
+WHERE t.token_hash = ?
+"""
+_INSERT_FAMILY: Final = (
+    "INSERT INTO tokensmith_refresh_families (family_id, data, expires_at) VALUES (?, ?, ?)"
+)
+_INSERT_TOKEN: Final = (
+    "INSERT INTO tokensmith_refresh_tokens (token_hash, family_id, expires_at) VALUES (?, ?, ?)"
+)
+_CONSUME: Final = "UPDATE tokensmith_refresh_tokens SET consumed = 1 WHERE token_hash = ?"
+_REVOKE: Final = (
+    "UPDATE tokensmith_refresh_families SET revoked = 1 WHERE family_id = ? AND revoked = 0"
+)
+_REVOKED_FAMILY: Final = "SELECT data FROM tokensmith_refresh_families WHERE family_id = ?"
+_PURGE_TOKENS: Final = """
+DELETE FROM tokensmith_refresh_tokens WHERE family_id IN
+    (SELECT family_id FROM tokensmith_refresh_families WHERE expires_at <= ?)
+"""
+_PURGE_FAMILIES: Final = "DELETE FROM tokensmith_refresh_families WHERE expires_at <= ?"
+
+
+class SQLiteRefreshStore:
+    """Refresh-token families in an SQLite database file (one machine's threads and processes).
+
+    :param path: the database file (created ``0600`` if missing); ``:memory:`` and URIs are
+        refused (use :class:`~tokensmith.refresh.MemoryRefreshStore`).
+    :param busy_timeout: seconds a writer waits for another connection's write lock.
+
+    SQLite errors (a locked or damaged database) raise
+    :class:`~tokensmith.errors.BackendUnavailable`: answer 503, never issue tokens.
+    Expired families are deleted by :meth:`purge`; call it now and then (e.g. hourly).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:
+        location = os.fspath(path)
+        if not isinstance(location, str) or not location or location == ":memory:":
+            raise ConfigurationError("path must name a database file (not ':memory:')")
+        if location.startswith("file:") or "mode=memory" in location:
+            raise ConfigurationError("path must be a plain file path, not an SQLite URI")
+        if (
+            isinstance(busy_timeout, bool)
+            or not isinstance(busy_timeout, int | float)
+            or not math.isfinite(busy_timeout)
+            or busy_timeout < 0
+        ):
+            raise ConfigurationError("busy_timeout must be a finite number of seconds >= 0")
+        self._path = location
+        self._busy_timeout = float(busy_timeout)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
+        self._closed = False
+        try:
+            fd = os.open(location, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise BackendUnavailable(f"cannot open {location} ({exc.strerror})") from None
+        os.close(fd)
+        try:
+            self._connection().executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            self.close()
+            raise BackendUnavailable(f"{location} is not a usable SQLite database: {exc}") from None
+
+    # --- connections ---------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            return connection
+        with self._lock:
+            if self._closed:
+                raise BackendUnavailable("the SQLite refresh store is closed")
+            alive = []
+            for thread, other in self._connections:  # close connections of ended threads
+                owner = thread()
+                if owner is None or not owner.is_alive():
+                    other.close()
+                else:
+                    alive.append((thread, other))
+            connection = sqlite3.connect(
+                self._path,
+                timeout=self._busy_timeout,
+                isolation_level=None,  # transactions are explicit (BEGIN IMMEDIATE)
+                check_same_thread=False,  # only so close() may close it from another thread
+            )
+            alive.append((weakref.ref(threading.current_thread()), connection))
+            self._connections = alive
+        connection.execute("PRAGMA journal_mode=WAL").fetchall()
+        connection.execute("PRAGMA synchronous=FULL")
+        self._local.connection = connection
+        return connection
+
+    def close(self) -> None:
+        """Close every connection (idempotent). Later calls raise ``BackendUnavailable``."""
+        with self._lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for _thread, connection in connections:
+            connection.close()
+
+    def __enter__(self) -> SQLiteRefreshStore:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` (take the write lock first) ... ``COMMIT``, or ``ROLLBACK``."""
+        if self._closed:
+            raise BackendUnavailable("the SQLite refresh store is closed")
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    # --- the RefreshStore protocol -------------------------------------------------------------
+
+    def create_family(self, family: RefreshFamily, token_hash: str, *, expires_at: float) -> None:
+        """Store a new family with its first token, in one transaction."""
+        check_hash("token_hash", token_hash)
+        until = min(check_time("expires_at", expires_at), family.expires_at)
+        document = family.to_json()
+        try:
+            with self._transaction() as connection:
+                connection.execute(_INSERT_FAMILY, (family.family_id, document, family.expires_at))
+                connection.execute(_INSERT_TOKEN, (token_hash, family.family_id, until))
+        except sqlite3.IntegrityError:
+            raise ConfigurationError("that family or token is already stored") from None
+        except sqlite3.Error as exc:
+            raise BackendUnavailable(f"SQLite refresh write failed: {exc}") from None
+
+    def find(self, token_hash: str) -> RefreshRecord | None:
+        """The token's record, or ``None`` (one indexed join)."""
+        check_hash("token_hash", token_hash)
+        if self._closed:
+            raise BackendUnavailable("the SQLite refresh store is closed")
+        try:
+            row = self._connection().execute(_FIND, (token_hash,)).fetchone()
+        except sqlite3.Error as exc:
+            raise BackendUnavailable(f"SQLite refresh lookup failed: {exc}") from None
+        if row is None:
+            return None
+        data, expires_at, consumed, revoked = row
+        return RefreshRecord(
+            RefreshFamily.from_json(data), expires_at, bool(consumed), bool(revoked)
+        )
+
+    def rotate(
+        self, token_hash: str, new_hash: str, *, now: float, expires_at: float
+    ) -> RotateResult:
+        """Consume ``token_hash`` and store ``new_hash`` in one ``BEGIN IMMEDIATE`` transaction."""
+        check_hash("token_hash", token_hash)
+        check_hash("new_hash", new_hash)
+        now = check_time("now", now)
+        requested = check_time("expires_at", expires_at)
+        try:
+            with self._transaction() as connection:
+                result = self._rotate(connection, token_hash, new_hash, now, requested)
+        except sqlite3.IntegrityError:
+            raise ConfigurationError("the new token hash is already stored") from None
+        except sqlite3.Error as exc:
+            raise BackendUnavailable(f"SQLite refresh rotation failed: {exc}") from None
+        return result
+
+    def _rotate(
+        self,
+        connection: sqlite3.Connection,
+        token_hash: str,
+        new_hash: str,
+        now: float,
+        requested: float,
+    ) -> RotateResult:
+        row = connection.execute(_FIND, (token_hash,)).fetchone()
+        if row is None:
+            return RotateResult(RotateOutcome.UNKNOWN)
+        data, token_expires_at, consumed, revoked = row
+        family = RefreshFamily.from_json(data)
+        outcome = RefreshRecord(family, token_expires_at, bool(consumed), bool(revoked)).outcome(
+            now
+        )
+        if outcome is RotateOutcome.REUSED:
+            connection.execute(_REVOKE, (family.family_id,))
+        if outcome is not RotateOutcome.OK:
+            return RotateResult(outcome, family)
+        until = min(requested, family.expires_at)
+        connection.execute(_CONSUME, (token_hash,))
+        connection.execute(_INSERT_TOKEN, (new_hash, family.family_id, until))
+        return RotateResult(RotateOutcome.OK, family, until)
+
+    def revoke_family(self, family_id: str) -> RefreshFamily | None:
+        """Revoke a family; return it if it was live."""
+        try:
+            with self._transaction() as connection:
+                changed = connection.execute(_REVOKE, (family_id,)).rowcount
+                row = connection.execute(_REVOKED_FAMILY, (family_id,)).fetchone()
+        except sqlite3.Error as exc:
+            raise BackendUnavailable(f"SQLite refresh revocation failed: {exc}") from None
+        if not changed or row is None:
+            return None
+        return RefreshFamily.from_json(row[0])
+
+    def purge(self, now: float) -> int:
+        """Delete families past their absolute expiry, with their tokens; how many went."""
+        now = check_time("now", now)
+        try:
+            with self._transaction() as connection:
+                connection.execute(_PURGE_TOKENS, (now,))
+                gone = connection.execute(_PURGE_FAMILIES, (now,)).rowcount
+        except sqlite3.Error as exc:
+            raise BackendUnavailable(f"SQLite refresh purge failed: {exc}") from None
+        return int(gone)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"SQLiteRefreshStore({self._path!r}, {state})"

@@ -1,0 +1,289 @@
+"""A revocation list in an SQLite file: survives restarts, shared by threads and processes.
+
+Same semantics as :class:`~tokensmith.MemoryRevocationList` (entries keyed on
+``(issuer, jti)``, subject and session watermarks that only move forward, entries kept until
+``expires_at + grace``). The database runs in WAL mode (readers never block the writer), with
+``synchronous=FULL`` (a revocation that returned is on disk) and a ``busy_timeout`` for
+concurrent writers. Each thread gets its own connection; ``close()`` closes them all.
+
+``is_revoked`` is one indexed query (three primary-key lookups). Rows past their expiry are
+ignored by that query and deleted at most once per ``purge_interval`` seconds, on a write.
+``sqlite3`` is imported only here, so ``import tokensmith`` does not load it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from types import TracebackType
+from typing import Final
+
+from ..claims import VerifiedToken
+from ..errors import BackendUnavailable, ConfigurationError
+from ..validator import MAX_LEEWAY
+from .base import check_entry, covered_by_watermark
+
+__all__ = ["SQLiteRevocationList"]
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS tokensmith_revocations (
+    kind TEXT NOT NULL,
+    issuer TEXT NOT NULL,
+    id TEXT NOT NULL,
+    mark REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (kind, issuer, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tokensmith_revocations_expiry
+    ON tokensmith_revocations (expires_at);
+"""
+
+# Three primary-key lookups (SQLite's OR optimisation), live rows only.
+_LOOKUP: Final = """
+SELECT kind, mark FROM tokensmith_revocations
+WHERE ((kind = 'jti' AND issuer = :iss AND id = :jti)
+    OR (kind = 'sub' AND issuer = :iss AND id = :sub)
+    OR (kind = 'sid' AND issuer = :iss AND id = :sid))
+  AND expires_at > :now
+"""
+
+# Watermarks only move forward and expiries only later, unless the old row had expired.
+_UPSERT: Final = """
+INSERT INTO tokensmith_revocations (kind, issuer, id, mark, expires_at)
+VALUES (:kind, :iss, :id, :mark, :until)
+ON CONFLICT (kind, issuer, id) DO UPDATE SET
+    mark = CASE WHEN expires_at <= :now THEN excluded.mark
+                ELSE max(mark, excluded.mark) END,
+    expires_at = CASE WHEN expires_at <= :now THEN excluded.expires_at
+                      ELSE max(expires_at, excluded.expires_at) END
+"""
+
+_PURGE: Final = "DELETE FROM tokensmith_revocations WHERE expires_at <= ?"
+_COUNT: Final = "SELECT count(*) FROM tokensmith_revocations WHERE expires_at > ?"
+
+
+class SQLiteRevocationList:
+    """Revocations in an SQLite database file, for one machine's processes and threads.
+
+    :param path: the database file (created ``0600`` if missing); ``:memory:`` is refused
+        (use :class:`~tokensmith.MemoryRevocationList`).
+    :param grace: seconds an entry outlives ``expires_at`` (covers validators' leeway).
+    :param busy_timeout: seconds a writer waits for another process's write lock.
+    :param purge_interval: at most one purge of expired rows per this many seconds.
+
+    SQLite errors (a locked or damaged database) raise
+    :class:`~tokensmith.errors.BackendUnavailable`: answer 503, never accept the token.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: Callable[[], float] = time.time,
+        grace: float = MAX_LEEWAY,
+        busy_timeout: float = 5.0,
+        purge_interval: float = 60.0,
+    ) -> None:
+        location = os.fspath(path)
+        if not isinstance(location, str) or not location or location == ":memory:":
+            raise ConfigurationError("path must name a database file (not ':memory:')")
+        if location.startswith("file:") or "mode=memory" in location:
+            raise ConfigurationError("path must be a plain file path, not an SQLite URI")
+        for name, value in (
+            ("grace", grace),
+            ("busy_timeout", busy_timeout),
+            ("purge_interval", purge_interval),
+        ):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise ConfigurationError(f"{name} must be a finite number of seconds >= 0")
+        self._path = location
+        self._clock = clock
+        self._grace = float(grace)
+        self._busy_timeout = float(busy_timeout)
+        self._purge_interval = float(purge_interval)
+        self._purge_at = -math.inf
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
+        self._closed = False
+        try:
+            fd = os.open(location, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise BackendUnavailable(f"cannot open {location} ({exc.strerror})") from None
+        os.close(fd)
+        try:
+            self._connection().executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            self.close()
+            raise BackendUnavailable(f"{location} is not a usable SQLite database: {exc}") from None
+
+    # --- connections ---------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            return connection
+        with self._lock:
+            if self._closed:
+                raise BackendUnavailable("the SQLite revocation list is closed")
+            self._close_orphans()
+            connection = sqlite3.connect(
+                self._path,
+                timeout=self._busy_timeout,
+                isolation_level=None,  # autocommit: every statement is its own transaction
+                check_same_thread=False,  # only so close() may close it from another thread
+            )
+            self._connections.append((weakref.ref(threading.current_thread()), connection))
+        try:
+            connection.execute("PRAGMA journal_mode=WAL").fetchall()
+            connection.execute("PRAGMA synchronous=FULL")
+        except sqlite3.Error:
+            self._forget(connection)
+            raise
+        self._local.connection = connection
+        return connection
+
+    def _close_orphans(self) -> None:
+        """Close connections of threads that have ended (called with the lock held)."""
+        alive = []
+        for thread, connection in self._connections:
+            owner = thread()
+            if owner is None or not owner.is_alive():
+                connection.close()
+            else:
+                alive.append((thread, connection))
+        self._connections = alive
+
+    def _forget(self, connection: sqlite3.Connection) -> None:
+        with self._lock:
+            self._connections = [(t, c) for t, c in self._connections if c is not connection]
+        connection.close()
+
+    def close(self) -> None:
+        """Close every connection (idempotent). Later calls raise ``BackendUnavailable``."""
+        with self._lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for _thread, connection in connections:
+            connection.close()
+
+    def __enter__(self) -> SQLiteRevocationList:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise BackendUnavailable("the SQLite revocation list is closed")
+
+    # --- the RevocationList protocol -----------------------------------------------------------
+
+    def is_revoked(self, token: VerifiedToken) -> bool:
+        """True when revoked by jti, subject or session (see :mod:`tokensmith.revocation.base`)."""
+        self._check_open()
+        parameters = {
+            "iss": token.issuer or "",
+            "jti": token.jti,
+            "sub": token.subject,
+            "sid": token.session_id,
+            "now": self._clock(),
+        }
+        try:
+            rows = self._connection().execute(_LOOKUP, parameters).fetchall()
+        except sqlite3.Error as exc:
+            raise BackendUnavailable(f"SQLite revocation lookup failed: {exc}") from None
+        cutoff = -math.inf
+        for kind, mark in rows:
+            if kind == "jti":
+                return True
+            cutoff = max(cutoff, mark)
+        return cutoff > -math.inf and covered_by_watermark(token.issued_at, cutoff)
+
+    def revoke(self, jti: str, *, issuer: str, expires_at: float) -> None:
+        """Revoke one token by ``(issuer, jti)`` until ``expires_at``."""
+        check_entry("jti", jti, expires_at)
+        self._put("jti", issuer, jti, math.inf, expires_at)
+
+    def revoke_subject(
+        self, subject: str, *, issuer: str, before: float, expires_at: float
+    ) -> None:
+        """Revoke every token of ``subject`` issued at or before ``before``."""
+        check_entry("subject", subject, expires_at)
+        self._put("sub", issuer, subject, _watermark(before), expires_at)
+
+    def revoke_session(
+        self, session_id: str, *, issuer: str, expires_at: float, before: float = math.inf
+    ) -> None:
+        """Revoke every token of the session (issued at or before ``before``)."""
+        check_entry("session_id", session_id, expires_at)
+        self._put("sid", issuer, session_id, _watermark(before), expires_at)
+
+    def _put(self, kind: str, issuer: str, value: str, mark: float, expires_at: float) -> None:
+        if not isinstance(issuer, str):
+            raise ConfigurationError("issuer must be a string")
+        self._check_open()
+        now = self._clock()
+        until = expires_at + self._grace
+        if until <= now:
+            return  # every token it covers has already expired
+        parameters = {
+            "kind": kind,
+            "iss": issuer,
+            "id": value,
+            "mark": mark,
+            "until": until,
+            "now": now,
+        }
+        try:
+            self._connection().execute(_UPSERT, parameters)
+        except sqlite3.Error as exc:
+            raise BackendUnavailable(f"SQLite revocation write failed: {exc}") from None
+        if now >= self._purge_at:
+            self.purge()
+
+    # --- housekeeping --------------------------------------------------------------------------
+
+    def purge(self) -> int:
+        """Delete entries past ``expires_at + grace`` now; returns how many went."""
+        self._check_open()
+        now = self._clock()
+        self._purge_at = now + self._purge_interval
+        try:
+            return self._connection().execute(_PURGE, (now,)).rowcount
+        except sqlite3.Error as exc:
+            raise BackendUnavailable(f"SQLite revocation purge failed: {exc}") from None
+
+    def __len__(self) -> int:
+        """The number of live entries."""
+        self._check_open()
+        try:
+            row = self._connection().execute(_COUNT, (self._clock(),)).fetchone()
+        except sqlite3.Error as exc:
+            raise BackendUnavailable(f"SQLite revocation count failed: {exc}") from None
+        return int(row[0])
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"SQLiteRevocationList({self._path!r}, {state})"
+
+
+def _watermark(before: object) -> float:
+    if isinstance(before, bool) or not isinstance(before, int | float) or math.isnan(before):
+        raise ConfigurationError("before must be a time in seconds")
+    return float(before)

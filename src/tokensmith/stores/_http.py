@@ -1,0 +1,226 @@
+"""The small HTTP client a remote key source needs, and the hook to replace it.
+
+Remote key sets are fetched rarely (once per cache lifetime), so the default transport is the
+standard library's :mod:`http.client`: no new dependency, and it never follows redirects. The
+async face runs the same blocking fetch in a worker thread (:func:`asyncio.to_thread`) rather
+than re-implementing an HTTP/1.1 parser over asyncio streams: a second parser is more attack
+surface, and a thread hop once per cache lifetime costs nothing measurable. Users who want
+connection pooling, proxies or a native async client plug in their own :class:`Transport` /
+:class:`AsyncTransport` (a dozen lines over httpx or aiohttp, see ``docs/remote-jwks.md``).
+
+Rules every transport must follow, and the default one does: no redirects (a 3xx is returned
+as is, and the caller refuses it), the body is capped at ``max_bytes`` *while* reading, and the
+whole exchange is bounded by ``timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
+from urllib.parse import SplitResult, urlsplit
+
+from ..errors import ConfigurationError, JWKSFetchError
+
+if TYPE_CHECKING:  # http.client and ssl load only when a fetch happens
+    import http.client
+    import socket
+    import ssl
+
+__all__ = [
+    "AsyncTransport",
+    "HTTPResponse",
+    "StdlibTransport",
+    "Transport",
+    "check_url",
+    "is_loopback_host",
+]
+
+_CHUNK: Final = 16 * 1024
+_USER_AGENT: Final = "tokensmith-jwks/1"
+
+
+@dataclass(frozen=True, slots=True)
+class HTTPResponse:
+    """What a transport hands back: status, headers (names lower-cased) and the raw body."""
+
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """A blocking HTTP GET, so users can bring their own client (httpx, requests...).
+
+    Must not follow redirects, must stop reading past ``max_bytes`` (raise or return more than
+    ``max_bytes`` so the caller refuses it) and must give up after ``timeout`` seconds.
+    Exceptions it raises count as a failed fetch (stale-if-error applies).
+    """
+
+    def fetch(
+        self, url: str, headers: Mapping[str, str], timeout: float, max_bytes: int
+    ) -> HTTPResponse:
+        """GET ``url`` with ``headers``."""
+        ...
+
+
+@runtime_checkable
+class AsyncTransport(Protocol):
+    """The async twin of :class:`Transport` (for aiohttp, httpx.AsyncClient...)."""
+
+    async def fetch(
+        self, url: str, headers: Mapping[str, str], timeout: float, max_bytes: int
+    ) -> HTTPResponse:
+        """GET ``url`` with ``headers``."""
+        ...
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost``, 127.0.0.0/8 and ``::1``: the only hosts plain http may reach."""
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return host == "localhost"
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: object, what: str = "url") -> SplitResult:
+    """Refuse, at construction, every URL a key source must not fetch.
+
+    https only (plain http only for loopback, for tests and local development), a host, no
+    user info (credentials do not belong in a URL that ends up in logs), no fragment.
+    """
+    if not isinstance(url, str) or not url or len(url) > 2048 or not url.isprintable():
+        raise ConfigurationError(f"{what} must be a non-empty printable URL string")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ConfigurationError(f"{what} is not a valid URL") from None
+    host = parts.hostname
+    if not host:
+        raise ConfigurationError(f"{what} has no host")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigurationError(f"{what} may not carry user info (credentials)")
+    if parts.fragment or url.endswith("#"):
+        raise ConfigurationError(f"{what} may not have a fragment")
+    if any(c.isspace() for c in url):
+        raise ConfigurationError(f"{what} may not contain whitespace")
+    scheme = parts.scheme.lower()
+    if scheme == "http":
+        if not is_loopback_host(host):
+            raise ConfigurationError(
+                f"{what} must use https (plain http is allowed for loopback addresses only)"
+            )
+    elif scheme != "https":
+        raise ConfigurationError(f"{what} must use https")
+    if port == 0:
+        raise ConfigurationError(f"{what} has port 0")
+    return parts
+
+
+class StdlibTransport:
+    """The default transport: :mod:`http.client`, TLS verified, no redirects, no proxies.
+
+    ``ssl_context`` defaults to :func:`ssl.create_default_context` (certificate and host name
+    verification on). Environment proxy variables are ignored on purpose; plug a transport
+    that honours them if you need one.
+    """
+
+    __slots__ = ("_context",)
+
+    def __init__(self, *, ssl_context: ssl.SSLContext | None = None) -> None:
+        self._context = ssl_context
+
+    def fetch(
+        self, url: str, headers: Mapping[str, str], timeout: float, max_bytes: int
+    ) -> HTTPResponse:
+        """GET ``url``; raises :class:`~tokensmith.errors.JWKSFetchError` on any failure."""
+        import http.client  # noqa: PLC0415 - loaded only when a fetch happens
+        import ssl  # noqa: PLC0415
+
+        parts = check_url(url)
+        host = parts.hostname or ""
+        deadline = time.monotonic() + timeout
+        conn: http.client.HTTPConnection
+        if parts.scheme.lower() == "https":
+            context = self._context or ssl.create_default_context()
+            conn = http.client.HTTPSConnection(host, parts.port, timeout=timeout, context=context)
+        else:
+            conn = http.client.HTTPConnection(host, parts.port, timeout=timeout)
+        target = parts.path or "/"
+        response: http.client.HTTPResponse | None = None
+        if parts.query:
+            target += "?" + parts.query
+        try:
+            conn.putrequest("GET", target, skip_accept_encoding=True)
+            conn.putheader("User-Agent", _USER_AGENT)
+            for name, value in headers.items():
+                conn.putheader(name, value)
+            conn.endheaders()
+            sock = conn.sock  # kept: with "Connection: close" getresponse() detaches it
+            response = conn.getresponse()
+            status = response.status
+            received: dict[str, str] = {}
+            for name, value in response.getheaders():
+                lower = name.lower()
+                received[lower] = f"{received[lower]}, {value}" if lower in received else value
+            body = _read_capped(sock, response, max_bytes, deadline)
+            return HTTPResponse(status, received, body)
+        except JWKSFetchError:
+            raise
+        except TimeoutError:
+            raise JWKSFetchError(f"timed out fetching from {host}", reason="timeout") from None
+        except http.client.IncompleteRead:
+            raise JWKSFetchError(
+                f"the response from {host} was truncated", reason="truncated"
+            ) from None
+        except ssl.SSLError as exc:
+            raise JWKSFetchError(
+                f"TLS failed with {host} ({type(exc).__name__})", reason="connection"
+            ) from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise JWKSFetchError(
+                f"could not fetch from {host} ({type(exc).__name__})", reason="connection"
+            ) from None
+        finally:
+            if response is not None:  # with Connection: close the response owns the socket
+                response.close()
+            conn.close()
+
+    def __repr__(self) -> str:
+        return "StdlibTransport()"
+
+
+def _read_capped(
+    sock: socket.socket | None,
+    response: http.client.HTTPResponse,
+    max_bytes: int,
+    deadline: float,
+) -> bytes:
+    """Read the body, refusing it as soon as it passes ``max_bytes`` or the deadline."""
+    declared = response.getheader("Content-Length")
+    if declared is not None and declared.strip().isdigit() and int(declared) > max_bytes:
+        raise JWKSFetchError("the response is larger than max_bytes", reason="too_large")
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise JWKSFetchError("the response took longer than the timeout", reason="timeout")
+        if sock is not None:
+            sock.settimeout(remaining)
+        chunk = response.read1(min(_CHUNK, max_bytes + 1 - total))
+        if not chunk:
+            if response.length:  # the peer closed before Content-Length bytes arrived
+                raise JWKSFetchError("the response was truncated", reason="truncated")
+            return b"".join(chunks)
+        total += len(chunk)
+        if total > max_bytes:
+            raise JWKSFetchError("the response is larger than max_bytes", reason="too_large")
+        chunks.append(chunk)

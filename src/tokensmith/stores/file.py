@@ -1,0 +1,636 @@
+"""A key store in a directory: survives restarts, is shared by processes, encrypted at rest.
+
+The directory (created ``0700``) holds two files, both ``0600``:
+
+* ``keyset.json`` — the manifest: format version, a generation counter, the rotation policy
+  (numbers and ``alg``) and every key with its lifecycle. With a passphrase, the key list is one
+  AES-256-GCM blob under a key derived from the passphrase with scrypt, authenticated together
+  with the rest of the manifest, so a changed policy, generation or key is detected.
+* ``keyset.lock`` — an advisory ``flock`` held around every change (rotation, maintenance, add,
+  remove), so processes sharing the directory never rotate twice.
+
+Every write is atomic: a temporary file in the same directory, ``fsync``, ``os.replace``, then
+``fsync`` of the directory. A crash at any point leaves either the old or the new manifest.
+
+Readers never lock. They ``stat`` the manifest at most once per ``reload_interval`` seconds of
+the injected clock and re-parse it only when it changed. Rotation is data (a successor is
+published ``publish_ahead`` before it signs, and maintenance always re-reads under the lock),
+so a reader that is a second behind still signs with the right key and still knows every key
+that may have signed a token; an unknown ``kid`` forces an immediate check as well. See
+``docs/persistence.md``. POSIX only (``fcntl.flock``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hmac
+import json
+import math
+import os
+import secrets
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, TypeGuard
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from ..errors import (
+    AlgorithmMismatch,
+    AmbiguousKey,
+    ConfigurationError,
+    KeyMaterialError,
+    KeyStoreCorrupt,
+    UnknownKey,
+    WrongPassphrase,
+)
+from ..keys import SUPPORTED_ALGORITHMS, Key, b64url_decode, b64url_encode
+from ..keyset import KeySet, RotationPolicy, maintenance_due
+
+__all__ = ["LOCK_NAME", "MANIFEST_NAME", "FileKeyStore"]
+
+MANIFEST_NAME: Final = "keyset.json"
+"""The manifest file inside a key directory (policy, generation, keys)."""
+
+LOCK_NAME: Final = "keyset.lock"
+"""The lock file inside a key directory (``flock`` around every change; its content is unused)."""
+
+_FORMAT: Final = "tokensmith-keyset"
+_VERSION: Final = 1
+_MAX_MANIFEST_BYTES: Final = 8 * 1024 * 1024
+_TMP_PREFIX: Final = ".keyset.json."
+_TMP_SUFFIX: Final = ".tmp"
+_SCRYPT_N: Final = 2**15  # 32 MiB with r = 8: ~0.1 s once per process, not per key
+_SCRYPT_R: Final = 8
+_SCRYPT_P: Final = 1
+_SCRYPT_N_RANGE: Final = (2**14, 2**18)  # bounds accepted on read (a tampered n is no DoS)
+_SALT_BYTES: Final = 16
+_NONCE_BYTES: Final = 12
+_CHECK_LABEL: Final = b"tokensmith keystore passphrase check v1"
+_POLICY_NUMBERS: Final = ("rotate_every", "publish_ahead", "verify_for")
+_LIFECYCLE: Final = ("not_before", "retire_at", "not_after")
+
+_Identity = tuple[int, int, int, int, int]
+_Change = Callable[[KeySet, RotationPolicy | None, float], KeySet]
+
+
+@dataclass(frozen=True, slots=True)
+class _Encryption:
+    salt: bytes
+    n: int
+    r: int
+    p: int
+    check: bytes
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "kdf": "scrypt",
+            "salt": b64url_encode(self.salt),
+            "n": self.n,
+            "r": self.r,
+            "p": self.p,
+            "check": b64url_encode(self.check),
+            "cipher": "A256GCM",
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    keyset: KeySet
+    policy: RotationPolicy
+    generation: int
+    encryption: _Encryption | None
+    identity: _Identity
+
+
+class FileKeyStore:
+    """A :class:`~tokensmith.KeySet` kept in a directory, with automatic rotation.
+
+    ``FileKeyStore(path, policy=RotationPolicy(...))`` creates the directory and its manifest
+    (recording the policy) on first use; later opens may omit ``policy`` and use the recorded
+    one. An explicit ``policy`` that differs from the recorded one replaces it. The first
+    signing key is made by the first maintenance (the first ``signing_key()`` call).
+
+    ``passphrase`` encrypts private keys and HMAC secrets at rest (scrypt + AES-256-GCM; the
+    whole manifest is authenticated). Without it keys are stored in clear, protected only by
+    ``0600``. ``reload_interval`` bounds how often a reader checks the manifest for changes
+    made by other processes (a ``stat``; the file is re-parsed only if it changed).
+
+    Raises :class:`~tokensmith.errors.ConfigurationError` for a directory without a key set and
+    no policy, :class:`~tokensmith.errors.WrongPassphrase` and
+    :class:`~tokensmith.errors.KeyStoreCorrupt` (naming the file) for unusable contents.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        passphrase: bytes | None = None,
+        policy: RotationPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+        reload_interval: float = 1.0,
+    ) -> None:
+        if passphrase is not None and (
+            not isinstance(passphrase, bytes | bytearray) or not passphrase
+        ):
+            raise ConfigurationError(
+                "passphrase must be non-empty bytes (or None for no encryption)"
+            )
+        if policy is not None and not isinstance(policy, RotationPolicy):
+            raise ConfigurationError("policy must be a RotationPolicy")
+        if (
+            isinstance(reload_interval, bool)
+            or not isinstance(reload_interval, int | float)
+            or not math.isfinite(reload_interval)
+            or reload_interval < 0
+        ):
+            raise ConfigurationError("reload_interval must be a finite number of seconds >= 0")
+        self._dir = Path(path)
+        self._manifest = self._dir / MANIFEST_NAME
+        self._lock_path = self._dir / LOCK_NAME
+        self._passphrase = bytes(passphrase) if passphrase is not None else None
+        self._policy = policy
+        self._clock = clock
+        self._interval = float(reload_interval)
+        self._lock = threading.RLock()
+        self._derived: tuple[tuple[bytes, int, int, int], bytes, bytes] | None = None
+        self._loaded: _Loaded | None = None
+        self._keyset = KeySet()
+        self._active_policy: RotationPolicy | None = policy
+        self._identity: _Identity | None = None
+        self._due = math.inf
+        self._check_at = -math.inf
+
+        if self._dir.exists() and not self._dir.is_dir():
+            raise ConfigurationError(f"{self._dir} is not a directory")
+        loaded = self._read()
+        if loaded is None:
+            if policy is None:
+                raise ConfigurationError(
+                    f"{self._dir} holds no key set ({MANIFEST_NAME}); "
+                    "create it by passing a RotationPolicy"
+                )
+            if not self._dir.exists():
+                self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.chmod(self._dir, 0o700)  # whatever the umask
+            self._apply(None, clock())
+        elif policy is not None and _policy_document(policy) != _policy_document(loaded.policy):
+            self._install(loaded, clock())
+            self._apply(None, clock())  # record the new policy
+        else:
+            self._install(loaded, clock())
+        self._check_at = clock() + self._interval
+
+    # --- public API ----------------------------------------------------------------------------
+
+    @property
+    def path(self) -> Path:
+        """The key directory."""
+        return self._dir
+
+    @property
+    def policy(self) -> RotationPolicy | None:
+        """The rotation policy in force: the one given, else the one recorded in the directory."""
+        return self._active_policy
+
+    @property
+    def generation(self) -> int:
+        """How many times the manifest has been written (as last read by this instance)."""
+        return self._loaded.generation if self._loaded is not None else 0
+
+    @property
+    def keyset(self) -> KeySet:
+        """The current key set (after reloading and any maintenance that is due)."""
+        self._fresh(self._clock())
+        return self._keyset
+
+    def signing_key(self) -> Key:
+        """The key that signs now (the same in every process sharing the directory)."""
+        now = self._clock()
+        if now >= self._check_at or now >= self._due:
+            self._fresh(now)
+        return self._keyset.signing_key(now)
+
+    def verification_key(self, kid: str | None, alg: str) -> Key:
+        """The key for a header's ``kid`` and ``alg`` (see :meth:`KeySet.verification_key`).
+
+        An unknown ``kid`` triggers an immediate check for a newer manifest before refusing.
+        """
+        now = self._clock()
+        if now >= self._check_at or now >= self._due:
+            self._fresh(now)
+        try:
+            return self._keyset.verification_key(kid, alg, now)
+        except (AlgorithmMismatch, AmbiguousKey):
+            raise
+        except UnknownKey:
+            if kid is None or not self._reload_if_changed(now):
+                raise
+        return self._keyset.verification_key(kid, alg, now)
+
+    def jwks(self) -> dict[str, Any]:
+        """The public JWKS: pending, active and retired keys; never private members."""
+        now = self._clock()
+        self._fresh(now)
+        return self._keyset.jwks(now)
+
+    def rotate(self) -> KeySet:
+        """Start a rotation now (see :meth:`KeySet.rotate`); returns the new key set.
+
+        Runs under the directory lock on the freshest manifest, so two processes rotating at
+        once publish one successor, not two.
+        """
+        return self._apply(_rotate, self._clock())
+
+    def replace(self, keyset: KeySet) -> None:
+        """Swap in a whole new key set (written atomically)."""
+        if not isinstance(keyset, KeySet):
+            raise ConfigurationError("replace() takes a KeySet")
+        self._apply(lambda _current, _policy, _now: keyset, self._clock(), force=True)
+
+    def add(self, key: Key) -> None:
+        """Add one key (e.g. an imported one); raises if its kid is already present."""
+        self._apply(lambda current, _policy, _now: current.add(key), self._clock(), force=True)
+
+    def remove(self, kid: str) -> None:
+        """Remove a key now (after a compromise): every process stops using it on reload."""
+        self._apply(lambda current, _policy, _now: current.remove(kid), self._clock(), force=True)
+
+    def __repr__(self) -> str:
+        encrypted = self._passphrase is not None
+        return f"FileKeyStore({str(self._dir)!r}, {self._keyset!r}, encrypted={encrypted})"
+
+    # --- freshness -----------------------------------------------------------------------------
+
+    def _fresh(self, now: float) -> None:
+        """Reload if another process changed the manifest, then maintain if due."""
+        if now >= self._check_at:
+            self._check_at = now + self._interval
+            try:
+                self._reload_if_changed(now)
+            except BaseException:
+                self._check_at = -math.inf  # keep failing loudly until the file is usable
+                raise
+        if now >= self._due:
+            with self._lock:
+                if now >= self._due:
+                    self._apply(_maintain, now)
+
+    def _reload_if_changed(self, now: float) -> bool:
+        """``stat`` the manifest; re-parse it only if it is not the one loaded. True if reloaded."""
+        if self._stat() == self._identity:
+            return False
+        with self._lock:
+            loaded = self._read()
+            if loaded is None:
+                raise KeyStoreCorrupt(f"{self._manifest} has disappeared")
+            changed = loaded.identity != self._identity
+            self._install(loaded, now)
+            return changed
+
+    def _stat(self) -> _Identity | None:
+        try:
+            return _identity(os.stat(self._manifest))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise KeyStoreCorrupt(f"{self._manifest} cannot be read ({exc.strerror})") from None
+
+    def _install(self, loaded: _Loaded, now: float) -> None:
+        policy = self._policy or loaded.policy
+        self._loaded = loaded
+        self._identity = loaded.identity
+        self._active_policy = policy
+        self._keyset = loaded.keyset
+        self._due = maintenance_due(loaded.keyset, policy, now)
+
+    # --- changes -------------------------------------------------------------------------------
+
+    def _apply(self, change: _Change | None, now: float, *, force: bool = False) -> KeySet:
+        """Under both locks: re-read, apply ``change``, write a new generation if anything moved."""
+        with self._lock, self._file_lock():
+            self._remove_stale_temp_files()
+            loaded = self._read()
+            if loaded is None:
+                if self._loaded is not None or self._policy is None:
+                    raise KeyStoreCorrupt(f"{self._manifest} has disappeared")
+                current, generation, encryption = KeySet(), 0, None
+                recorded: RotationPolicy | None = None
+            else:
+                self._install(loaded, now)
+                current, generation = loaded.keyset, loaded.generation
+                encryption, recorded = loaded.encryption, loaded.policy
+            policy = self._policy or recorded
+            assert policy is not None
+            updated = change(current, policy, now) if change is not None else current
+            if (
+                force
+                or loaded is None
+                or recorded is None
+                or _policy_document(policy) != _policy_document(recorded)
+                or _lifecycles(updated) != _lifecycles(current)
+            ):
+                self._write(updated, policy, generation + 1, encryption, now)
+            return self._keyset
+
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _remove_stale_temp_files(self) -> None:
+        """Temp files left by a writer that crashed (we hold the lock: none is in progress)."""
+        for name in os.listdir(self._dir):
+            if name.startswith(_TMP_PREFIX) and name.endswith(_TMP_SUFFIX):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._dir / name)
+
+    def _write(
+        self,
+        keyset: KeySet,
+        policy: RotationPolicy,
+        generation: int,
+        encryption: _Encryption | None,
+        now: float,
+    ) -> None:
+        entries = [_entry(key) for key in keyset]
+        document: dict[str, Any] = {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "generation": generation,
+            "policy": _policy_document(policy),
+            "encryption": None,
+        }
+        if self._passphrase is not None:
+            if encryption is None:
+                encryption = self._new_encryption()
+            document["encryption"] = encryption.document()
+            secret, _check = self._derive(encryption)
+            nonce = secrets.token_bytes(_NONCE_BYTES)
+            plaintext = _canonical(entries)
+            sealed = AESGCM(secret).encrypt(nonce, plaintext, _canonical(document))
+            document["keys"] = {
+                "nonce": b64url_encode(nonce),
+                "ciphertext": b64url_encode(sealed),
+            }
+        else:
+            document["keys"] = entries
+        data = json.dumps(document, indent=1, sort_keys=True, allow_nan=False).encode() + b"\n"
+        self._atomic_write(data)
+        self._install(
+            _Loaded(keyset, policy, generation, encryption, _identity(os.stat(self._manifest))),
+            now,
+        )
+
+    def _atomic_write(self, data: bytes) -> None:
+        fd, temp = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=_TMP_SUFFIX, dir=self._dir)
+        try:
+            with os.fdopen(fd, "wb") as handle:  # mkstemp creates the file 0600
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, self._manifest)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+        directory = os.open(self._dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.fsync(directory)  # make the rename itself durable
+        finally:
+            os.close(directory)
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def _read(self) -> _Loaded | None:
+        """Parse the manifest (``None`` if there is none). Never raises json/crypto errors."""
+        try:
+            fd = os.open(self._manifest, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise KeyStoreCorrupt(f"{self._manifest} cannot be read ({exc.strerror})") from None
+        try:
+            status = os.fstat(fd)
+            if status.st_size > _MAX_MANIFEST_BYTES:
+                raise KeyStoreCorrupt(f"{self._manifest} is too large to be a key set")
+            chunks = []
+            while chunk := os.read(fd, 1 << 16):
+                chunks.append(chunk)
+        except OSError as exc:
+            raise KeyStoreCorrupt(f"{self._manifest} cannot be read ({exc.strerror})") from None
+        finally:
+            os.close(fd)
+        return self._parse(b"".join(chunks), _identity(status))
+
+    def _corrupt(self, why: str) -> KeyStoreCorrupt:
+        return KeyStoreCorrupt(f"{self._manifest} {why}")
+
+    def _parse(self, data: bytes, identity: _Identity) -> _Loaded:
+        try:
+            document = json.loads(data)
+        except (ValueError, RecursionError):
+            raise self._corrupt("is not valid JSON (truncated or damaged)") from None
+        if not isinstance(document, dict) or document.get("format") != _FORMAT:
+            raise self._corrupt("is not a tokensmith key set")
+        if document.get("version") != _VERSION:
+            raise self._corrupt("has an unsupported format version")
+        generation = document.get("generation")
+        if not _is_int(generation) or generation < 1:
+            raise self._corrupt("has an invalid generation counter")
+        policy = self._parse_policy(document.get("policy"))
+        keys = document.get("keys")
+        raw_encryption = document.get("encryption")
+        encryption: _Encryption | None = None
+        if raw_encryption is None:
+            if self._passphrase is not None:
+                raise WrongPassphrase(
+                    f"{self._manifest} is not encrypted, but a passphrase was given"
+                )
+            entries = keys
+        else:
+            if self._passphrase is None:
+                raise WrongPassphrase(f"{self._manifest} is encrypted: a passphrase is needed")
+            encryption = self._parse_encryption(raw_encryption)
+            entries = self._open_sealed(keys, document, encryption)
+        return _Loaded(self._parse_keys(entries), policy, generation, encryption, identity)
+
+    def _parse_policy(self, raw: object) -> RotationPolicy:
+        if not isinstance(raw, dict) or set(raw) != {*_POLICY_NUMBERS, "alg"}:
+            raise self._corrupt("has an invalid rotation policy")
+        alg = raw["alg"]
+        if not isinstance(alg, str) or alg not in SUPPORTED_ALGORITHMS:
+            raise self._corrupt("has an invalid rotation policy")
+        try:
+            return RotationPolicy(**{name: raw[name] for name in _POLICY_NUMBERS}, alg=alg)
+        except ConfigurationError:
+            raise self._corrupt("has an invalid rotation policy") from None
+
+    def _parse_encryption(self, raw: object) -> _Encryption:
+        bad = self._corrupt("has invalid encryption parameters")
+        if (
+            not isinstance(raw, dict)
+            or raw.get("kdf") != "scrypt"
+            or raw.get("cipher") != "A256GCM"
+        ):
+            raise bad
+        n, r, p = raw.get("n"), raw.get("r"), raw.get("p")
+        if not (
+            _is_int(n)
+            and _SCRYPT_N_RANGE[0] <= n <= _SCRYPT_N_RANGE[1]
+            and n & (n - 1) == 0
+            and _is_int(r)
+            and 1 <= r <= 16
+            and _is_int(p)
+            and 1 <= p <= 4
+        ):
+            raise bad
+        salt = _b64_field(raw, "salt")
+        check = _b64_field(raw, "check")
+        if salt is None or check is None or len(salt) != _SALT_BYTES or len(check) != 32:
+            raise bad
+        return _Encryption(salt, n, r, p, check)
+
+    def _open_sealed(
+        self, keys: object, document: Mapping[str, Any], encryption: _Encryption
+    ) -> object:
+        secret, check = self._derive(encryption)
+        expected = hmac.digest(check, _CHECK_LABEL, "sha256")
+        if not hmac.compare_digest(expected, encryption.check):
+            raise WrongPassphrase(f"the passphrase does not open {self._manifest}")
+        nonce = _b64_field(keys, "nonce")
+        sealed = _b64_field(keys, "ciphertext")
+        if nonce is None or sealed is None or len(nonce) != _NONCE_BYTES:
+            raise self._corrupt("has an invalid encrypted key list")
+        header = {name: document.get(name) for name in _HEADER}
+        try:
+            plaintext = AESGCM(secret).decrypt(nonce, sealed, _canonical(header))
+        except (InvalidTag, ValueError):
+            raise self._corrupt("failed authentication: it was tampered with or damaged") from None
+        try:
+            return json.loads(plaintext)
+        except (ValueError, RecursionError):  # pragma: no cover - authenticated, so ours
+            raise self._corrupt("has an unreadable key list") from None
+
+    def _parse_keys(self, entries: object) -> KeySet:
+        if not isinstance(entries, list):
+            raise self._corrupt("has an invalid key list")
+        keys = []
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict) or not isinstance(entry.get("jwk"), dict):
+                raise self._corrupt(f"has an invalid key entry (#{index})")
+            times = {name: entry.get(name) for name in _LIFECYCLE}
+            if not all(t is None or (_is_number(t)) for t in times.values()):
+                raise self._corrupt(f"has invalid key times (entry #{index})")
+            try:
+                keys.append(Key.from_jwk(entry["jwk"]).with_lifecycle(**times))
+            except KeyMaterialError:
+                raise self._corrupt(f"holds an unusable key (entry #{index})") from None
+        try:
+            return KeySet(keys)
+        except KeyMaterialError:
+            raise self._corrupt("holds two keys with the same kid") from None
+
+    # --- encryption ----------------------------------------------------------------------------
+
+    def _new_encryption(self) -> _Encryption:
+        salt = secrets.token_bytes(_SALT_BYTES)
+        pending = _Encryption(salt, _SCRYPT_N, _SCRYPT_R, _SCRYPT_P, b"")
+        _secret, check = self._derive(pending)
+        return _Encryption(
+            salt, _SCRYPT_N, _SCRYPT_R, _SCRYPT_P, hmac.digest(check, _CHECK_LABEL, "sha256")
+        )
+
+    def _derive(self, encryption: _Encryption) -> tuple[bytes, bytes]:
+        """(AES key, check key) from the passphrase; scrypt runs once per salt and parameters."""
+        params = (encryption.salt, encryption.n, encryption.r, encryption.p)
+        cached = self._derived
+        if cached is not None and cached[0] == params:
+            return cached[1], cached[2]
+        assert self._passphrase is not None
+        material = Scrypt(
+            salt=encryption.salt, length=64, n=encryption.n, r=encryption.r, p=encryption.p
+        ).derive(self._passphrase)
+        self._derived = (params, material[:32], material[32:])
+        return material[:32], material[32:]
+
+
+_HEADER: Final = ("format", "version", "generation", "policy", "encryption")
+
+
+def _maintain(current: KeySet, policy: RotationPolicy | None, now: float) -> KeySet:
+    return current if policy is None else current.maintain(policy, now)
+
+
+def _rotate(current: KeySet, policy: RotationPolicy | None, now: float) -> KeySet:
+    if policy is None:  # pragma: no cover - every manifest records a policy
+        raise ConfigurationError("rotate() needs a RotationPolicy")
+    return current.rotate(policy, now)
+
+
+def _canonical(value: object) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _policy_document(policy: RotationPolicy) -> dict[str, Any]:
+    return {
+        "rotate_every": float(policy.rotate_every),
+        "publish_ahead": float(policy.publish_ahead),
+        "verify_for": float(policy.verify_for),
+        "alg": policy.alg,
+    }
+
+
+def _entry(key: Key) -> dict[str, Any]:
+    jwk = key.to_jwk(private=True) if key.is_private else key.to_jwk()
+    return {
+        "jwk": jwk,
+        "not_before": key.not_before,
+        "retire_at": key.retire_at,
+        "not_after": key.not_after,
+    }
+
+
+def _lifecycles(keyset: KeySet) -> list[tuple[object, ...]]:
+    return [(k.kid, k.alg, k.is_private, k.not_before, k.retire_at, k.not_after) for k in keyset]
+
+
+def _identity(status: os.stat_result) -> _Identity:
+    return (
+        status.st_dev,
+        status.st_ino,
+        status.st_size,
+        status.st_mtime_ns,
+        status.st_ctime_ns,
+    )
+
+
+def _b64_field(container: object, name: str) -> bytes | None:
+    """The base64url member ``name`` of a JSON object, or ``None`` if absent or malformed."""
+    if not isinstance(container, dict):
+        return None
+    value = container.get(name)
+    if not isinstance(value, str):
+        return None
+    try:
+        return b64url_decode(value)
+    except ValueError:
+        return None
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

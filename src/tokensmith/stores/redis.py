@@ -1,0 +1,506 @@
+"""A key set in Redis shared by several issuer replicas, private keys encrypted at rest.
+
+Every replica reads the same stored :class:`~tokensmith.KeySet`, so every replica signs with the
+same key at the same instant (rotation is data: :meth:`KeySet.maintain` publishes a successor
+``publish_ahead`` before it signs). Exactly one replica writes a change:
+
+1. it takes a lock (``SET NX PX lock_ttl``) and, in the same Lua script, ``INCR``\\ s a fence
+   counter: the lock's value is ``<fence>:<random>``;
+2. it re-reads the stored set, applies :meth:`KeySet.maintain` or :meth:`KeySet.rotate`, and
+   writes with a Lua script that applies only if the lock still holds its value, the stored
+   generation is the one it read, and no writer with a higher fence has written — a replica
+   whose lock expired (a long GC pause) cannot overwrite a newer set;
+3. it releases the lock (compare-and-delete).
+
+Key layout (``P`` the prefix, one hash tag per prefix so the scripts work on Redis Cluster)::
+
+    P{k.b64(P)}:keyset   JSON document: generation, policy, sealed keys
+    P{k.b64(P)}:gen      generation counter (readers poll this one small key)
+    P{k.b64(P)}:lock     "<fence>:<random>" with a TTL while a replica writes
+    P{k.b64(P)}:fence    fence counter (INCR on every lock acquisition)
+    P{k.b64(P)}:written  highest fence that wrote
+
+Every key's JWK (private members included) is sealed with AES-256-GCM under a key derived
+(HKDF-SHA256) from the user's 32-byte key-encryption key (KEK). The associated data binds the
+format version, the prefix, the kid, the alg and the key's lifecycle times, so an attacker with
+write access to Redis can neither read a key, nor inject one, nor change when it signs: any
+such change fails authentication (:class:`~tokensmith.errors.KeyStoreCorrupt`). A wrong KEK is
+:class:`~tokensmith.errors.WrongPassphrase`.
+
+Reads are cheap: the decoded set is cached; at most once per ``reload_interval`` seconds of the
+injected clock a replica GETs the generation key and re-reads the document only if it changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import math
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Final, TypeGuard
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from redis.exceptions import RedisError
+
+from ..errors import (
+    AlgorithmMismatch,
+    AmbiguousKey,
+    BackendUnavailable,
+    ConfigurationError,
+    KeyMaterialError,
+    KeyStoreCorrupt,
+    NoSigningKey,
+    UnknownKey,
+    WrongPassphrase,
+)
+from ..keys import SUPPORTED_ALGORITHMS, Key, b64url_decode, b64url_encode
+from ..keyset import KeySet, RotationPolicy, maintenance_due
+from ..revocation.redis import check_prefix, encode_key_part
+
+__all__ = ["RedisKeyStore"]
+
+_FORMAT: Final = "tokensmith-redis-keyset"
+_VERSION: Final = 1
+_NONCE_BYTES: Final = 12
+_CHECK_LABEL: Final = b"tokensmith redis keystore kek check v1"
+_HKDF_INFO: Final = b"tokensmith redis keystore v1"
+_MAX_DOCUMENT: Final = 8 * 1024 * 1024
+_LIFECYCLE: Final = ("not_before", "retire_at", "not_after")
+_POLL: Final = 0.01  # seconds between lock attempts while another replica writes
+_FAILURES: Final = (RedisError, OSError)
+
+_ACQUIRE_LUA: Final = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local fence = redis.call('INCR', KEYS[2])
+local token = fence .. ':' .. ARGV[1]
+redis.call('SET', KEYS[1], token, 'PX', ARGV[2])
+return token
+"""
+
+_WRITE_LUA: Final = """
+if redis.call('GET', KEYS[3]) ~= ARGV[3] then return -1 end
+local gen = tonumber(redis.call('GET', KEYS[2]) or '0')
+if gen ~= tonumber(ARGV[1]) then return -2 end
+local written = tonumber(redis.call('GET', KEYS[4]) or '0')
+if written > tonumber(ARGV[4]) then return -3 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[4], ARGV[4])
+return redis.call('INCR', KEYS[2])
+"""
+
+_RELEASE_LUA: Final = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+_Change = Callable[[KeySet, float], KeySet]
+
+
+class RedisKeyStore:
+    """A :class:`~tokensmith.KeyStore` whose key set lives in Redis, shared by replicas.
+
+    :param client: a ``redis.Redis`` client (``decode_responses`` either way).
+    :param policy: the rotation policy; every replica must use the same one.
+    :param kek: 32 random bytes (from a secret manager): encrypts every key at rest.
+    :param prefix: put in front of every key (one key set per prefix).
+    :param lock_ttl: seconds a writer's lock lives (longer than generating one key).
+    :param reload_interval: at most one generation check per this many seconds.
+    :param lock_wait: real seconds to wait for another replica's lock when this one has no
+        key to sign with (or :meth:`rotate` is called) before raising
+        :class:`~tokensmith.errors.BackendUnavailable`.
+
+    Redis errors raise :class:`~tokensmith.errors.BackendUnavailable`, except that a replica
+    that already holds a key set keeps signing and verifying with it (rotation is data, so a
+    replica a few seconds behind still agrees with the others).
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        *,
+        policy: RotationPolicy,
+        kek: bytes,
+        prefix: str = "tokensmith:",
+        clock: Callable[[], float] = time.time,
+        lock_ttl: float = 10.0,
+        reload_interval: float = 1.0,
+        lock_wait: float = 15.0,
+    ) -> None:
+        if not isinstance(policy, RotationPolicy):
+            raise ConfigurationError("policy must be a RotationPolicy")
+        if not isinstance(kek, bytes | bytearray) or len(kek) != 32:
+            raise ConfigurationError("kek must be exactly 32 bytes (e.g. secrets.token_bytes(32))")
+        for name, value, low in (
+            ("lock_ttl", lock_ttl, 0.001),
+            ("reload_interval", reload_interval, 0.0),
+            ("lock_wait", lock_wait, 0.0),
+        ):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < low
+            ):
+                raise ConfigurationError(f"{name} must be a finite number of seconds")
+        self._prefix = check_prefix(prefix)
+        tag = f"{self._prefix}{{k.{encode_key_part(self._prefix)}}}:"
+        self._names = [f"{tag}{part}" for part in ("keyset", "gen", "lock", "fence", "written")]
+        material = HKDF(algorithm=hashes.SHA256(), length=64, salt=None, info=_HKDF_INFO).derive(
+            bytes(kek)
+        )
+        self._aead = AESGCM(material[:32])
+        self._check = hmac.digest(material[32:], _CHECK_LABEL, "sha256")
+        self._client = client
+        self._policy = policy
+        self._clock = clock
+        self._lock_ttl_ms = max(1, int(lock_ttl * 1000))
+        self._interval = float(reload_interval)
+        self._lock_wait = float(lock_wait)
+        self._acquire = client.register_script(_ACQUIRE_LUA)
+        self._write_script = client.register_script(_WRITE_LUA)
+        self._release = client.register_script(_RELEASE_LUA)
+        self._lock = threading.RLock()
+        self._keyset = KeySet()
+        self._generation = 0
+        self._due = -math.inf
+        self._check_at = -math.inf
+        self._forced_at = -math.inf
+        with self._lock:
+            self._reload(clock())
+
+    # --- public API ----------------------------------------------------------------------------
+
+    @property
+    def policy(self) -> RotationPolicy:
+        """The rotation policy this replica applies."""
+        return self._policy
+
+    @property
+    def generation(self) -> int:
+        """How many times the stored set has been written (as last read by this replica)."""
+        return self._generation
+
+    @property
+    def keyset(self) -> KeySet:
+        """The current key set (after reloading and any maintenance that is due)."""
+        self._fresh(self._clock())
+        return self._keyset
+
+    def signing_key(self) -> Key:
+        """The key that signs now: the same in every replica sharing the prefix."""
+        now = self._clock()
+        if now >= self._check_at or now >= self._due:
+            self._fresh(now)
+        return self._keyset.signing_key(now)
+
+    def verification_key(self, kid: str | None, alg: str) -> Key:
+        """The key for a header's ``kid`` and ``alg`` (see :meth:`KeySet.verification_key`).
+
+        An unknown ``kid`` triggers one generation check (at most one per 50 ms) first.
+        """
+        now = self._clock()
+        if now >= self._check_at or now >= self._due:
+            self._fresh(now)
+        try:
+            return self._keyset.verification_key(kid, alg, now)
+        except (AlgorithmMismatch, AmbiguousKey):
+            raise
+        except UnknownKey:
+            if kid is None or now < self._forced_at + 0.05:
+                raise
+        self._forced_at = now
+        with self._lock:
+            self._reload(now)  # an outage here is BackendUnavailable: the kid may exist
+        return self._keyset.verification_key(kid, alg, now)
+
+    def jwks(self) -> dict[str, Any]:
+        """The public JWKS: pending, active and retired keys; never private members."""
+        now = self._clock()
+        self._fresh(now)
+        return self._keyset.jwks(now)
+
+    def rotate(self) -> KeySet:
+        """Start a rotation now (see :meth:`KeySet.rotate`); returns the new key set.
+
+        Runs under the shared lock on the freshest stored set, so replicas rotating at once
+        publish exactly one successor.
+        """
+        now = self._clock()
+        with self._lock:
+            self._change(lambda current, at: current.rotate(self._policy, at), now, wait=True)
+            return self._keyset
+
+    def __repr__(self) -> str:
+        return (
+            f"RedisKeyStore(prefix={self._prefix!r}, {self._keyset!r}, "
+            f"generation={self._generation})"
+        )
+
+    # --- freshness -----------------------------------------------------------------------------
+
+    def _fresh(self, now: float) -> None:
+        if now < self._check_at and now < self._due:
+            return
+        with self._lock:
+            if now >= self._check_at:
+                self._check_at = now + self._interval
+                self._guarded(lambda: self._reload(now), now)
+            if now >= self._due:
+                can_sign = self._can_sign(now)
+                self._guarded(
+                    lambda: self._change(
+                        lambda current, at: current.maintain(self._policy, at),
+                        now,
+                        wait=not can_sign,
+                    ),
+                    now,
+                )
+
+    def _guarded(self, action: Callable[[], None], now: float) -> None:
+        """Run ``action``; on an outage keep the cached set if it can still sign."""
+        try:
+            action()
+        except BackendUnavailable:
+            if not self._can_sign(now):
+                raise
+            self._due = max(self._due, now + max(self._interval, 0.001))
+
+    def _can_sign(self, now: float) -> bool:
+        try:
+            self._keyset.signing_key(now)
+        except NoSigningKey:
+            return False
+        return True
+
+    def _reload(self, now: float) -> None:
+        """GET the generation; re-read and decrypt the document only if it changed."""
+        client = self._client
+        try:
+            raw_gen = client.get(self._names[1])
+        except _FAILURES as exc:
+            raise _unavailable(exc) from exc
+        generation = _parse_generation(raw_gen, self._names[1])
+        if generation == self._generation:
+            return
+        try:
+            raw_gen, document = client.mget([self._names[1], self._names[0]])
+        except _FAILURES as exc:
+            raise _unavailable(exc) from exc
+        generation = _parse_generation(raw_gen, self._names[1])
+        if document is None:
+            if generation:
+                raise KeyStoreCorrupt(f"the Redis key {self._names[0]} has disappeared")
+            self._install(KeySet(), 0, now)
+            return
+        keyset, stored = self._open(document)
+        if stored != generation:  # both are written by one atomic script
+            raise self._corrupt("does not match its generation counter")
+        self._install(keyset, generation, now)
+
+    def _install(self, keyset: KeySet, generation: int, now: float) -> None:
+        self._keyset = keyset
+        self._generation = generation
+        self._due = maintenance_due(keyset, self._policy, now)
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def _change(self, change: _Change, now: float, *, wait: bool) -> None:
+        """Apply ``change`` under the shared lock, if it changes anything."""
+        deadline = time.monotonic() + self._lock_wait
+        while True:
+            token = self._try_lock()
+            if token is None:
+                if not wait:
+                    self._due = now + max(self._interval, 0.001)  # someone else is on it
+                    return
+                if time.monotonic() >= deadline:
+                    raise BackendUnavailable("another replica holds the key-set lock too long")
+                time.sleep(_POLL)
+                self._reload(now)
+                continue
+            try:
+                self._reload(now)
+                current = self._keyset
+                updated = change(current, now)
+                if _lifecycles(updated) == _lifecycles(current):
+                    return
+                document = self._seal(updated, self._generation + 1)
+                fence = token.partition(":")[0]
+                try:
+                    result = int(
+                        self._write_script(
+                            keys=[*self._names[:3], self._names[4]],
+                            args=[str(self._generation), document, token, fence],
+                        )
+                    )
+                except _FAILURES as exc:
+                    raise _unavailable(exc) from exc
+                if result > 0:
+                    self._install(updated, result, now)
+                    return
+                # the lock expired (or a newer fence wrote): start over on fresh data
+                if time.monotonic() >= deadline:
+                    raise BackendUnavailable("the key-set lock kept expiring before the write")
+            finally:
+                self._unlock(token)
+
+    def _try_lock(self) -> str | None:
+        owner = secrets.token_urlsafe(16)
+        try:
+            token = self._acquire(
+                keys=[self._names[2], self._names[3]], args=[owner, str(self._lock_ttl_ms)]
+            )
+        except _FAILURES as exc:
+            raise _unavailable(exc) from exc
+        if token is None:
+            return None
+        return token.decode("ascii") if isinstance(token, bytes) else str(token)
+
+    def _unlock(self, token: str) -> None:
+        with contextlib.suppress(*_FAILURES):  # the lock expires by itself
+            self._release(keys=[self._names[2]], args=[token])
+
+    # --- the stored document -------------------------------------------------------------------
+
+    def _aad(self, kid: str, alg: str, times: dict[str, float | None]) -> bytes:
+        return _canonical({"v": _VERSION, "store": self._prefix, "kid": kid, "alg": alg, **times})
+
+    def _seal(self, keyset: KeySet, generation: int) -> str:
+        entries = []
+        for key in keyset:
+            times = {name: getattr(key, name) for name in _LIFECYCLE}
+            jwk = key.to_jwk(private=True) if key.is_private else key.to_jwk()
+            nonce = secrets.token_bytes(_NONCE_BYTES)
+            sealed = self._aead.encrypt(nonce, _canonical(jwk), self._aad(key.kid, key.alg, times))
+            entries.append(
+                {
+                    "kid": key.kid,
+                    "alg": key.alg,
+                    **times,
+                    "nonce": b64url_encode(nonce),
+                    "sealed": b64url_encode(sealed),
+                }
+            )
+        document = {
+            "format": _FORMAT,
+            "version": _VERSION,
+            "generation": generation,
+            "kek_check": b64url_encode(self._check),
+            "policy": {
+                "rotate_every": float(self._policy.rotate_every),
+                "publish_ahead": float(self._policy.publish_ahead),
+                "verify_for": float(self._policy.verify_for),
+                "alg": self._policy.alg,
+            },
+            "keys": entries,
+        }
+        return json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+    def _corrupt(self, why: str) -> KeyStoreCorrupt:
+        return KeyStoreCorrupt(f"the Redis key {self._names[0]} {why}")
+
+    def _open(self, raw: object) -> tuple[KeySet, int]:
+        """Parse and decrypt a stored document; never leaks json/crypto errors."""
+        if isinstance(raw, bytes):
+            if len(raw) > _MAX_DOCUMENT:
+                raise self._corrupt("is too large to be a key set")
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise self._corrupt("is not a tokensmith key set") from None
+        try:
+            document = json.loads(raw) if isinstance(raw, str) else None
+        except (ValueError, RecursionError):
+            raise self._corrupt("is not valid JSON") from None
+        if not isinstance(document, dict) or document.get("format") != _FORMAT:
+            raise self._corrupt("is not a tokensmith key set")
+        if document.get("version") != _VERSION:
+            raise self._corrupt("has an unsupported format version")
+        generation = document.get("generation")
+        if not isinstance(generation, int) or isinstance(generation, bool) or generation < 1:
+            raise self._corrupt("has an invalid generation")
+        check = _b64(document.get("kek_check"))
+        if check is None or not hmac.compare_digest(check, self._check):
+            raise WrongPassphrase(f"the KEK does not open the Redis key {self._names[0]}")
+        entries = document.get("keys")
+        if not isinstance(entries, list):
+            raise self._corrupt("has an invalid key list")
+        keys = [self._open_entry(entry, index) for index, entry in enumerate(entries)]
+        try:
+            return KeySet(keys), generation
+        except KeyMaterialError:
+            raise self._corrupt("holds two keys with the same kid") from None
+
+    def _open_entry(self, entry: object, index: int) -> Key:
+        if not isinstance(entry, dict):
+            raise self._corrupt(f"has an invalid key entry (#{index})")
+        kid, alg = entry.get("kid"), entry.get("alg")
+        times: dict[str, float | None] = {}
+        for name in _LIFECYCLE:
+            value = entry.get(name)
+            if not _is_time(value):
+                raise self._corrupt(f"has invalid key times (entry #{index})")
+            times[name] = value
+        if not isinstance(kid, str) or not isinstance(alg, str) or alg not in SUPPORTED_ALGORITHMS:
+            raise self._corrupt(f"has an invalid key entry (#{index})")
+        nonce, sealed = _b64(entry.get("nonce")), _b64(entry.get("sealed"))
+        if nonce is None or sealed is None or len(nonce) != _NONCE_BYTES:
+            raise self._corrupt(f"has an invalid key entry (#{index})")
+        try:
+            plaintext = self._aead.decrypt(nonce, sealed, self._aad(kid, alg, times))
+        except (InvalidTag, ValueError):
+            raise self._corrupt(f"failed authentication (entry #{index}): tampered") from None
+        try:
+            key = Key.from_jwk(json.loads(plaintext))
+        except (ValueError, KeyMaterialError):
+            raise self._corrupt(f"holds an unusable key (entry #{index})") from None
+        if key.kid != kid or key.alg != alg:
+            raise self._corrupt(f"has a mislabelled key (entry #{index})")
+        return key.with_lifecycle(**times)
+
+
+def _unavailable(exc: BaseException) -> BackendUnavailable:
+    return BackendUnavailable(f"the Redis key store did not answer ({type(exc).__name__})")
+
+
+def _parse_generation(raw: object, name: str) -> int:
+    if raw is None:
+        return 0
+    try:
+        text = raw.decode("ascii") if isinstance(raw, bytes) else str(raw)
+        value = int(text)
+    except (ValueError, UnicodeDecodeError):
+        raise KeyStoreCorrupt(f"the Redis key {name} is not a generation counter") from None
+    if value < 0:
+        raise KeyStoreCorrupt(f"the Redis key {name} is not a generation counter")
+    return value
+
+
+def _lifecycles(keyset: KeySet) -> list[tuple[object, ...]]:
+    return [(k.kid, k.alg, k.is_private, k.not_before, k.retire_at, k.not_after) for k in keyset]
+
+
+def _canonical(value: object) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _b64(value: object) -> bytes | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return b64url_decode(value)
+    except ValueError:
+        return None
+
+
+def _is_time(value: object) -> TypeGuard[float | None]:
+    return value is None or (
+        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    )

@@ -1,0 +1,661 @@
+"""FileKeyStore: contract, persistence, encryption at rest, corruption, crashes, processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tokensmith import (
+    ConfigurationError,
+    InvalidKey,
+    Key,
+    KeySet,
+    KeyStore,
+    RotationPolicy,
+    Signer,
+    UnknownKey,
+    Validator,
+)
+from tokensmith.errors import AlgorithmMismatch, KeyStoreCorrupt, WrongPassphrase
+from tokensmith.keyset import key_state
+from tokensmith.stores.file import LOCK_NAME, MANIFEST_NAME, FileKeyStore
+from tokensmith.testing import FakeClock, KeyStoreContract
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICY = RotationPolicy(rotate_every=3600, publish_ahead=600, verify_for=900, alg="ES256")
+ISS = "https://issuer.test"
+
+
+# --- contract ----------------------------------------------------------------------------------
+
+
+class TestFileKeyStoreContract(KeyStoreContract):
+    shared = True
+
+    @pytest.fixture(autouse=True)
+    def _directory(self, tmp_path: Path) -> None:
+        self.directory = tmp_path / "keys"
+
+    def make_key_store(self, clock: FakeClock, policy: RotationPolicy) -> KeyStore:
+        return FileKeyStore(self.directory, policy=policy, clock=clock)
+
+
+class TestEncryptedHmacFileKeyStoreContract(KeyStoreContract):
+    shared = True
+    policy = RotationPolicy(rotate_every=3600, publish_ahead=600, verify_for=900, alg="HS256")
+
+    @pytest.fixture(autouse=True)
+    def _directory(self, tmp_path: Path) -> None:
+        self.directory = tmp_path / "keys"
+
+    def make_key_store(self, clock: FakeClock, policy: RotationPolicy) -> KeyStore:
+        return FileKeyStore(self.directory, passphrase=b"pass phrase", policy=policy, clock=clock)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def manifest(directory: Path) -> Path:
+    return directory / MANIFEST_NAME
+
+
+def load(directory: Path) -> dict[str, Any]:
+    return json.loads(manifest(directory).read_text())
+
+
+def dump(directory: Path, document: Any) -> None:
+    manifest(directory).write_text(json.dumps(document))
+
+
+@pytest.fixture
+def keydir(tmp_path: Path, clock: FakeClock) -> Path:
+    directory = tmp_path / "keys"
+    FileKeyStore(directory, policy=POLICY, clock=clock).signing_key()
+    return directory
+
+
+# --- layout, permissions, policy -----------------------------------------------------------------
+
+
+def test_directory_and_files_are_private_whatever_the_umask(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    old = os.umask(0)
+    try:
+        store = FileKeyStore(tmp_path / "a" / "keys", policy=POLICY, clock=clock)
+        store.signing_key()
+        store.rotate()
+    finally:
+        os.umask(old)
+    directory = tmp_path / "a" / "keys"
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    names = sorted(p.name for p in directory.iterdir())
+    assert names == [MANIFEST_NAME, LOCK_NAME]
+    for name in names:
+        assert stat.S_IMODE((directory / name).stat().st_mode) == 0o600
+
+
+def test_policy_is_recorded_and_read_back(tmp_path: Path, clock: FakeClock) -> None:
+    directory = tmp_path / "keys"
+    policy = RotationPolicy(rotate_every=7200, publish_ahead=60, verify_for=120, alg="EdDSA")
+    first = FileKeyStore(directory, policy=policy, clock=clock)
+    assert first.signing_key().alg == "EdDSA"
+    again = FileKeyStore(directory, clock=clock)
+    assert again.policy is not None
+    assert (again.policy.rotate_every, again.policy.publish_ahead, again.policy.verify_for) == (
+        7200,
+        60,
+        120,
+    )
+    assert again.policy.alg == "EdDSA"
+    assert again.signing_key().kid == first.signing_key().kid
+    assert again.path == directory
+    assert "EdDSA" not in repr(again) or "encrypted=False" in repr(again)
+
+
+def test_same_policy_does_not_rewrite_and_a_new_one_replaces_it(
+    keydir: Path, clock: FakeClock
+) -> None:
+    generation = load(keydir)["generation"]
+    FileKeyStore(keydir, policy=POLICY, clock=clock)
+    assert load(keydir)["generation"] == generation
+    changed = RotationPolicy(rotate_every=3600, publish_ahead=600, verify_for=900, alg="ES384")
+    FileKeyStore(keydir, policy=changed, clock=clock)
+    assert load(keydir)["policy"]["alg"] == "ES384"
+    assert FileKeyStore(keydir, clock=clock).policy.alg == "ES384"  # type: ignore[union-attr]
+
+
+def test_empty_directory_gets_its_first_key_on_first_use(tmp_path: Path, clock: FakeClock) -> None:
+    directory = tmp_path / "empty"
+    directory.mkdir()
+    store = FileKeyStore(directory, policy=POLICY, clock=clock)
+    assert len(load(directory)["keys"]) == 0
+    key = store.signing_key()
+    assert [k["jwk"]["kid"] for k in load(directory)["keys"]] == [key.kid]
+
+
+def test_no_key_set_and_no_policy_is_refused(tmp_path: Path, clock: FakeClock) -> None:
+    with pytest.raises(ConfigurationError):
+        FileKeyStore(tmp_path / "missing", clock=clock)
+    assert not (tmp_path / "missing").exists()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigurationError):
+        FileKeyStore(tmp_path / "empty", clock=clock)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigurationError):
+        FileKeyStore(tmp_path / "file", policy=POLICY, clock=clock)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"passphrase": b""},
+        {"passphrase": "text"},
+        {"policy": "ES256"},
+        {"reload_interval": -1},
+        {"reload_interval": float("nan")},
+        {"reload_interval": True},
+    ],
+)
+def test_bad_arguments_are_configuration_errors(tmp_path: Path, kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError):
+        FileKeyStore(tmp_path / "k", **{"policy": POLICY, **kwargs})
+
+
+def test_add_remove_replace_persist(keydir: Path, clock: FakeClock) -> None:
+    store = FileKeyStore(keydir, clock=clock)
+    extra = Key.generate("EdDSA")
+    store.add(extra)
+    other = FileKeyStore(keydir, clock=clock)
+    assert other.verification_key(extra.kid, "EdDSA").kid == extra.kid
+    with pytest.raises(InvalidKey):
+        store.add(extra)
+    store.remove(extra.kid)
+    with pytest.raises(UnknownKey):
+        FileKeyStore(keydir, clock=clock).verification_key(extra.kid, "EdDSA")
+    with pytest.raises(UnknownKey):
+        store.remove(extra.kid)
+    public = Key.generate("ES256").public_key()
+    store.replace(KeySet([store.signing_key(), public]))
+    reopened = FileKeyStore(keydir, clock=clock)
+    assert not reopened.keyset.get(public.kid).is_private  # type: ignore[union-attr]
+    with pytest.raises(ConfigurationError):
+        store.replace([public])  # type: ignore[arg-type]
+
+
+def test_maintenance_writes_only_when_the_set_changes(keydir: Path, clock: FakeClock) -> None:
+    a = FileKeyStore(keydir, clock=clock)
+    b = FileKeyStore(keydir, clock=clock)
+    start = a.generation
+    for _ in range(50):
+        a.signing_key()
+        b.signing_key()
+        a.jwks()
+    assert load(keydir)["generation"] == start
+    clock.advance(POLICY.rotate_every - POLICY.publish_ahead)  # successor due now
+    kids = {a.signing_key().kid, b.signing_key().kid}
+    assert len(kids) == 1
+    assert load(keydir)["generation"] == start + 1  # one process published, the other re-read
+    assert len(a.keyset) == len(b.keyset) == 2
+
+
+def test_concurrent_rotations_publish_one_successor(keydir: Path, clock: FakeClock) -> None:
+    stores = [FileKeyStore(keydir, clock=clock) for _ in range(6)]
+    barrier = threading.Barrier(len(stores))
+
+    def rotate(store: FileKeyStore) -> None:
+        barrier.wait()
+        store.rotate()
+
+    threads = [threading.Thread(target=rotate, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    keyset = FileKeyStore(keydir, clock=clock).keyset
+    assert sorted(key_state(k, clock()) for k in keyset) == ["active", "pending"]
+
+
+# --- reloading across instances ------------------------------------------------------------------
+
+
+def test_reload_after_another_instance_rotates(keydir: Path, clock: FakeClock) -> None:
+    reader = FileKeyStore(keydir, clock=clock)
+    writer = FileKeyStore(keydir, clock=clock)
+    before = reader.signing_key().kid
+    successor = [k for k in writer.rotate() if k.kid != before][0]
+    # within the reload interval the reader has not even looked (a stat at most once a second)
+    assert successor.kid not in reader.keyset
+    clock.advance(1)
+    assert successor.kid in reader.keyset
+    assert successor.kid in {jwk["kid"] for jwk in reader.jwks()["keys"]}
+    clock.advance(POLICY.publish_ahead)
+    assert reader.signing_key().kid == writer.signing_key().kid == successor.kid
+
+
+def test_unknown_kid_checks_for_a_newer_manifest_at_once(keydir: Path, clock: FakeClock) -> None:
+    reader = FileKeyStore(keydir, clock=clock)
+    reader.signing_key()
+    added = Key.generate("ES256")
+    FileKeyStore(keydir, clock=clock).add(added)
+    assert reader.verification_key(added.kid, "ES256").kid == added.kid
+    with pytest.raises(UnknownKey):
+        reader.verification_key("nope", "ES256")
+    with pytest.raises(UnknownKey):
+        reader.verification_key(None, "ES384")
+    with pytest.raises(AlgorithmMismatch):
+        reader.verification_key(added.kid, "ES384")
+
+
+def test_removed_key_stops_verifying_everywhere(keydir: Path, clock: FakeClock) -> None:
+    signer_store = FileKeyStore(keydir, clock=clock)
+    validator_store = FileKeyStore(keydir, clock=clock)
+    signer = Signer(signer_store, issuer=ISS, ttl=60, clock=clock)
+    validator = Validator(validator_store, issuer=ISS, audience="api", clock=clock)
+    token = signer.issue("u", audience="api")
+    validator.validate(token)
+    signer_store.remove(signer_store.signing_key().kid)
+    clock.advance(1)
+    with pytest.raises(UnknownKey):
+        validator.validate(token)
+
+
+# --- encryption at rest -------------------------------------------------------------------------
+
+
+def all_bytes(directory: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file())
+
+
+def test_private_material_is_encrypted_at_rest(tmp_path: Path, clock: FakeClock) -> None:
+    directory = tmp_path / "enc"
+    passphrase = b"correct horse battery staple"
+    store = FileKeyStore(directory, passphrase=passphrase, policy=POLICY, clock=clock)
+    signing = store.signing_key()
+    secret = Key.generate("HS256")
+    rsa = Key.generate("RS256")
+    store.add(secret)
+    store.add(rsa)
+    data = all_bytes(directory)
+    assert b"PRIVATE KEY" not in data and passphrase not in data
+    for key in (signing, secret, rsa):
+        jwk = key.to_jwk(private=True)
+        for member in ("d", "k", "p", "q"):
+            if member in jwk:
+                assert jwk[member].encode() not in data
+        assert key.kid.encode() not in data  # even the kids are inside the sealed blob
+    reopened = FileKeyStore(directory, passphrase=passphrase, clock=clock)
+    assert reopened.verification_key(secret.kid, "HS256").verify(b"m", secret.sign(b"m"))
+    assert reopened.signing_key().kid == signing.kid
+    assert "correct horse" not in repr(reopened)
+
+
+def test_unencrypted_store_still_private(keydir: Path) -> None:
+    assert stat.S_IMODE(manifest(keydir).stat().st_mode) == 0o600
+    assert load(keydir)["encryption"] is None
+
+
+def test_wrong_missing_or_needless_passphrase(tmp_path: Path, clock: FakeClock) -> None:
+    directory = tmp_path / "enc"
+    FileKeyStore(directory, passphrase=b"right", policy=POLICY, clock=clock).signing_key()
+    for passphrase in (b"Tr0ub4dor&3", None):
+        with pytest.raises(WrongPassphrase) as caught:
+            FileKeyStore(directory, passphrase=passphrase, clock=clock)
+        assert str(manifest(directory)) in str(caught.value)
+        assert caught.value.code == "wrong_passphrase"
+        assert "Tr0ub4dor" not in str(caught.value) and "right" not in repr(caught.value)
+    plain = tmp_path / "plain"
+    FileKeyStore(plain, policy=POLICY, clock=clock)
+    with pytest.raises(WrongPassphrase):
+        FileKeyStore(plain, passphrase=b"x", clock=clock)
+
+
+@pytest.fixture(scope="module")
+def sealed_document(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    directory = tmp_path_factory.mktemp("sealed") / "keys"
+    FileKeyStore(directory, passphrase=b"pw", policy=POLICY, clock=FakeClock()).signing_key()
+    return load(directory)
+
+
+def _flip(text: str) -> str:
+    return ("B" if text[5] != "B" else "C").join((text[:5], text[6:]))
+
+
+@pytest.mark.parametrize(
+    ("where", "tamper"),
+    [
+        ("ciphertext", lambda d: d["keys"].update(ciphertext=_flip(d["keys"]["ciphertext"]))),
+        ("generation", lambda d: d.update(generation=d["generation"] + 1)),
+        ("policy", lambda d: d["policy"].update(verify_for=1e9)),
+        ("nonce", lambda d: d["keys"].update(nonce="AAAA")),
+        ("nonce type", lambda d: d["keys"].update(nonce=123)),
+        ("keys", lambda d: d.update(keys=[])),
+        ("n", lambda d: d["encryption"].update(n=3000)),
+        ("salt", lambda d: d["encryption"].update(salt="!!")),
+        ("kdf", lambda d: d["encryption"].update(kdf="pbkdf2")),
+        ("encryption", lambda d: d.update(encryption="yes")),
+    ],
+)
+def test_tampered_encrypted_manifest_is_refused(
+    tmp_path: Path, sealed_document: dict[str, Any], where: str, tamper: Any
+) -> None:
+    document = json.loads(json.dumps(sealed_document))
+    tamper(document)
+    directory = tmp_path / "keys"
+    directory.mkdir()
+    dump(directory, document)
+    with pytest.raises(KeyStoreCorrupt) as caught:
+        FileKeyStore(directory, passphrase=b"pw", clock=FakeClock())
+    assert str(manifest(directory)) in str(caught.value), where
+    assert caught.value.code == "keystore_corrupt"
+
+
+def test_tampered_check_value_reads_as_a_wrong_passphrase(
+    tmp_path: Path, sealed_document: dict[str, Any]
+) -> None:
+    document = json.loads(json.dumps(sealed_document))
+    document["encryption"]["check"] = _flip(document["encryption"]["check"])
+    directory = tmp_path / "keys"
+    directory.mkdir()
+    dump(directory, document)
+    with pytest.raises(WrongPassphrase):
+        FileKeyStore(directory, passphrase=b"pw", clock=FakeClock())
+
+
+# --- corrupt, truncated, tampered (clear) ---------------------------------------------------------
+
+
+def _mutations() -> list[tuple[str, Any]]:
+    def set_(path: tuple[Any, ...], value: Any) -> Any:
+        def apply(document: dict[str, Any]) -> None:
+            target: Any = document
+            for step in path[:-1]:
+                target = target[step]
+            target[path[-1]] = value
+
+        return apply
+
+    return [
+        ("not ours", set_(("format",), "other")),
+        ("version", set_(("version",), 2)),
+        ("generation", set_(("generation",), "1")),
+        ("generation zero", set_(("generation",), 0)),
+        ("policy type", set_(("policy",), None)),
+        ("policy alg", set_(("policy", "alg"), "none")),
+        ("policy numbers", set_(("policy", "rotate_every"), -1)),
+        ("keys type", set_(("keys",), {"a": 1})),
+        ("entry type", set_(("keys", 0), "key")),
+        ("entry jwk", set_(("keys", 0, "jwk"), "key")),
+        ("entry times", set_(("keys", 0, "not_after"), "soon")),
+        ("entry key", set_(("keys", 0, "jwk", "x"), "AAAA")),
+        ("entry alg", set_(("keys", 0, "jwk", "alg"), "HS256")),
+        ("duplicate", lambda d: d["keys"].append(d["keys"][0])),
+    ]
+
+
+@pytest.mark.parametrize(("label", "mutate"), _mutations(), ids=[m[0] for m in _mutations()])
+def test_damaged_manifest_is_a_clear_error(
+    keydir: Path, clock: FakeClock, label: str, mutate: Any
+) -> None:
+    document = load(keydir)
+    mutate(document)
+    dump(keydir, document)
+    with pytest.raises(KeyStoreCorrupt) as caught:
+        FileKeyStore(keydir, clock=clock)
+    assert str(manifest(keydir)) in str(caught.value), label
+    assert '"d"' not in str(caught.value)
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00garbage{", b"[1, 2]", b'{"format": "tokensmith'])
+def test_garbage_and_truncation(keydir: Path, clock: FakeClock, content: bytes) -> None:
+    manifest(keydir).write_bytes(content)
+    with pytest.raises(KeyStoreCorrupt):
+        FileKeyStore(keydir, clock=clock)
+
+
+def test_every_truncation_is_refused(keydir: Path, clock: FakeClock) -> None:
+    data = manifest(keydir).read_bytes()
+    for cut in range(0, len(data) - 2, 7):
+        manifest(keydir).write_bytes(data[:cut])
+        with pytest.raises(KeyStoreCorrupt):
+            FileKeyStore(keydir, clock=clock)
+
+
+def test_oversized_manifest(keydir: Path, clock: FakeClock) -> None:
+    os.truncate(manifest(keydir), 8 * 1024 * 1024 + 1)
+    with pytest.raises(KeyStoreCorrupt):
+        FileKeyStore(keydir, clock=clock)
+
+
+def test_unreadable_manifest(keydir: Path, clock: FakeClock) -> None:
+    manifest(keydir).unlink()
+    manifest(keydir).mkdir()  # reading a directory fails even for root
+    with pytest.raises(KeyStoreCorrupt):
+        FileKeyStore(keydir, clock=clock)
+
+
+def test_directory_replaced_by_a_file_while_running(keydir: Path, clock: FakeClock) -> None:
+    store = FileKeyStore(keydir, clock=clock)
+    store.signing_key()
+    keydir.rename(keydir.with_name("moved"))
+    keydir.write_text("not a directory")
+    clock.advance(1)
+    with pytest.raises(KeyStoreCorrupt):
+        store.signing_key()
+    with pytest.raises(KeyStoreCorrupt):
+        store._read()
+
+
+def test_failed_write_leaves_the_old_manifest_and_no_temp_file(
+    keydir: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FileKeyStore(keydir, clock=clock)
+    before = manifest(keydir).read_bytes()
+
+    def failing_replace(*args: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError):
+        store.rotate()
+    monkeypatch.undo()
+    assert manifest(keydir).read_bytes() == before
+    assert sorted(p.name for p in keydir.iterdir()) == [MANIFEST_NAME, LOCK_NAME]
+
+
+def test_damage_while_running_fails_loudly_then_recovers(keydir: Path, clock: FakeClock) -> None:
+    store = FileKeyStore(keydir, clock=clock)
+    store.signing_key()
+    good = manifest(keydir).read_bytes()
+    manifest(keydir).write_bytes(b"{oops")
+    clock.advance(1)
+    for _ in range(3):  # every call, not once a second
+        with pytest.raises(KeyStoreCorrupt):
+            store.signing_key()
+    manifest(keydir).write_bytes(good)
+    assert store.signing_key().can_sign
+    manifest(keydir).unlink()
+    clock.advance(1)
+    with pytest.raises(KeyStoreCorrupt):
+        store.jwks()
+    with pytest.raises(KeyStoreCorrupt):
+        store.rotate()
+
+
+_ORIGINALS: dict[Path, bytes] = {}
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    path=st.lists(
+        st.sampled_from(["keys", 0, "jwk", "policy", "not_before", "x", "d"]), max_size=4
+    ),
+    value=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+        max_leaves=5,
+    ),
+)
+def test_any_mutation_is_either_accepted_or_keystore_corrupt(
+    keydir: Path, path: list[Any], value: Any
+) -> None:
+    original = _ORIGINALS.setdefault(keydir, manifest(keydir).read_bytes())
+    document = json.loads(original)  # every example starts from the intact manifest
+    target: Any = document
+    try:
+        for step in path[:-1]:
+            target = target[step]
+        if path:
+            target[path[-1]] = value
+        else:
+            document = value
+    except (KeyError, IndexError, TypeError):
+        return
+    manifest(keydir).write_text(json.dumps(document))
+    try:
+        FileKeyStore(keydir, clock=FakeClock()).keyset  # noqa: B018
+    except KeyStoreCorrupt:
+        pass
+
+
+# --- crash safety --------------------------------------------------------------------------------
+
+CHURN = r"""
+import sys
+from tokensmith import Key
+from tokensmith.stores.file import FileKeyStore
+store = FileKeyStore(sys.argv[1], passphrase=b"pw")
+print("ready", flush=True)
+while True:
+    store.rotate()
+    extra = Key.generate("HS256")
+    store.add(extra)
+    store.remove(extra.kid)
+"""
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+    return env
+
+
+def test_kill_9_during_writes_leaves_a_loadable_key_set(tmp_path: Path) -> None:
+    directory = tmp_path / "keys"
+    policy = RotationPolicy(rotate_every=0.05, publish_ahead=0.02, verify_for=0.05, alg="ES256")
+    FileKeyStore(directory, passphrase=b"pw", policy=policy).signing_key()
+    rng = random.Random(1234)
+    generations = []
+    for _ in range(4):
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHURN, str(directory)],
+            stdout=subprocess.PIPE,
+            env=_env(),
+        )
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline() == b"ready\n"
+            time.sleep(rng.uniform(0.05, 0.25))
+        finally:
+            child.kill()  # SIGKILL: no cleanup, no finally blocks, the lock dies with it
+            child.wait()
+            if child.stdout is not None:
+                child.stdout.close()
+        store = FileKeyStore(directory, passphrase=b"pw")
+        generations.append(store.generation)
+        assert store.signing_key().can_sign
+        store.rotate()  # takes the lock: a crashed writer never leaves it held
+    assert generations == sorted(generations) and generations[-1] > generations[0]
+    assert sorted(p.name for p in directory.iterdir()) == [MANIFEST_NAME, LOCK_NAME]
+
+
+# --- several processes -----------------------------------------------------------------------------
+
+WORKER = r"""
+import json, os, sys, time
+from tokensmith import ExpiredToken, Signer, TokensmithError, Validator
+from tokensmith.stores.file import FileKeyStore
+
+directory, mail, index, count, deadline = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+store = FileKeyStore(directory)
+signer = Signer(store, issuer="https://issuer.test", ttl=1)
+validator = Validator(store, issuer="https://issuer.test", audience="api")
+outbox = os.path.join(mail, f"{index}")
+inbox = os.path.join(mail, f"{(index + 1) % count}")
+stats = {"issued": 0, "own": 0, "peer": 0, "failures": [], "kids": {}}
+while time.time() < deadline:
+    try:
+        issued = signer.issue_token("user", audience="api")
+        stats["issued"] += 1
+        stats["kids"][issued.key_id] = store.keyset.get(issued.key_id).not_before
+        validator.validate(issued.token)
+        stats["own"] += 1
+        with open(outbox + ".tmp", "w") as f:
+            f.write(f"{time.time()} {issued.token}")
+        os.replace(outbox + ".tmp", outbox)
+        try:
+            with open(inbox) as f:
+                sent, token = f.read().split(" ")
+        except FileNotFoundError:
+            continue
+        if time.time() - float(sent) < 0.5:
+            validator.validate(token)
+            stats["peer"] += 1
+    except TokensmithError as exc:
+        stats["failures"].append(exc.code)
+print(json.dumps(stats))
+"""
+
+
+def test_four_processes_agree_while_keys_rotate(tmp_path: Path) -> None:
+    directory, mail = tmp_path / "keys", tmp_path / "mail"
+    mail.mkdir()
+    policy = RotationPolicy(rotate_every=2, publish_ahead=1, verify_for=2, alg="ES256")
+    FileKeyStore(directory, policy=policy).signing_key()
+    count = 4
+    deadline = time.time() + 4.2
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(directory), str(mail), str(i), str(count)]
+            + [repr(deadline)],
+            stdout=subprocess.PIPE,
+            env=_env(),
+        )
+        for i in range(count)
+    ]
+    results = []
+    for worker in workers:
+        out, _ = worker.communicate(timeout=30)
+        assert worker.returncode == 0
+        results.append(json.loads(out))
+    assert [r["failures"] for r in results] == [[]] * count
+    assert all(r["issued"] > 20 and r["peer"] > 10 for r in results), results
+    used: dict[str, float] = {}
+    for r in results:
+        for kid, not_before in r["kids"].items():
+            assert used.setdefault(kid, not_before) == not_before
+    assert len(used) >= 2, "no rotation happened during the run"
+    starts = sorted(used.values())
+    assert len(set(starts)) == len(starts)  # never two keys activating at the same instant
+    assert all(b - a >= policy.rotate_every - 1e-6 for a, b in zip(starts, starts[1:]))
+    final = FileKeyStore(directory)
+    private = sorted(k.not_before or 0.0 for k in final.keyset if k.is_private)
+    assert all(b - a >= policy.rotate_every - 1e-6 for a, b in zip(private, private[1:]))
+    pending = [k for k in final.keyset if key_state(k, time.time()) == "pending"]
+    assert len(pending) <= 1  # never rotated twice
+    # ~6 s of key history at most: creation, first key, then a publish and a drop per period
+    assert final.generation <= 2 + 2 * 4
