@@ -67,8 +67,9 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
 
 # --- no issued token in any log record (issue 7) ----------------------------------------------
 # Every Signer-issued token of the session is recorded, every log record of the session is
-# formatted and kept (the "tokensmith" logger is opened to DEBUG so library records are
-# produced), and the session fails if any record contains any issued token. Per xdist worker.
+# formatted and kept (seen in Logger.callHandlers, so loggers that do not propagate are
+# included; the "tokensmith" logger is opened to DEBUG so library records are produced), and
+# the session fails if any record contains any issued token. Per xdist worker.
 
 _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
@@ -106,8 +107,13 @@ def _no_issued_token_in_logs() -> Iterator[None]:
 
     Signer._issue = recording  # type: ignore[method-assign]
     collector = _LogCollector()
-    root = logging.getLogger()
-    root.addHandler(collector)
+    call_handlers = logging.Logger.callHandlers
+
+    def collecting(self: logging.Logger, record: logging.LogRecord) -> None:
+        collector.handle(record)
+        call_handlers(self, record)
+
+    logging.Logger.callHandlers = collecting  # type: ignore[method-assign]
     library = logging.getLogger("tokensmith")
     level = library.level
     library.setLevel(logging.DEBUG)
@@ -115,7 +121,7 @@ def _no_issued_token_in_logs() -> Iterator[None]:
         yield
     finally:
         Signer._issue = original  # type: ignore[method-assign]
-        root.removeHandler(collector)
+        logging.Logger.callHandlers = call_handlers  # type: ignore[method-assign]
         library.setLevel(level)
     text = "\n".join(collector.texts)
     leaked = {token for token in issued if token in text}

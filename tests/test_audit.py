@@ -326,13 +326,17 @@ def test_event_fields_and_refused_event_never_hold_the_token(signer: Signer) -> 
 
 def test_the_session_log_scan_is_installed() -> None:
     """tests/conftest.py records every issued token and every log record (see its comment)."""
-    from tests.conftest import _LogCollector
-
     assert Signer._issue.__name__ == "recording"
-    collectors = [h for h in logging.getLogger().handlers if isinstance(h, _LogCollector)]
-    assert len(collectors) == 1
-    logging.getLogger("tokensmith.test").debug("marker %s", "f00d", extra={"audit": {"x": 1}})
-    assert "marker f00d {'audit': {'x': 1}}" in collectors[0].texts[-1]
+    assert logging.Logger.callHandlers.__name__ == "collecting"
+    collector = logging.Logger.callHandlers.__closure__  # type: ignore[attr-defined]
+    found = [
+        c.cell_contents for c in collector if type(c.cell_contents).__name__ == "_LogCollector"
+    ]
+    quiet = logging.getLogger("tests.audit.no_propagate")
+    quiet.propagate = False
+    quiet.warning("marker %s", "f00d", extra={"audit": {"x": 1}})
+    assert "marker f00d {'audit': {'x': 1}}" in found[0].texts[-1]
+    assert found[0].loggers[-1] == "tests.audit.no_propagate"
 
 
 def test_keyset_used_by_store(clock: FakeClock) -> None:

@@ -1,44 +1,80 @@
 """tokensmith: issue and validate API tokens (JWT), secure by default.
 
-The names most services need are importable from here; backends with optional dependencies
-live in their own modules (``tokensmith.stores``, ``tokensmith.revocation``).
+The names most services need are importable from here. Backends with heavier or optional
+dependencies (files, SQLite, HTTP, Redis, refresh tokens, OAuth) are imported lazily on first
+use, so ``import tokensmith`` stays cheap and works without the ``redis`` package.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from .claims import VerifiedToken, fingerprint
 from .errors import (
     AlgorithmMismatch,
     AlgorithmNotAllowed,
     AmbiguousKey,
+    AuthenticationTooOld,
+    AuthorizationCodeReused,
     BackendUnavailable,
     ClaimCheckFailed,
     ConfigurationError,
+    CSRFCheckFailed,
+    CSRFTokenExpired,
+    DiscoveryError,
     ExpiredToken,
     ImmatureToken,
     InsufficientScope,
     InvalidAudience,
+    InvalidAuthorizedParty,
     InvalidClaim,
+    InvalidClient,
     InvalidEncoding,
+    InvalidGrant,
     InvalidIssuer,
     InvalidJSON,
     InvalidKey,
+    InvalidNonce,
+    InvalidRefreshToken,
+    InvalidRequest,
+    InvalidScope,
     InvalidSignature,
+    InvalidTokenRequest,
     InvalidTokenType,
     IssuedInFuture,
+    JWKSFetchError,
     KeyMaterialError,
+    KeyStoreCorrupt,
+    MalformedAuthorization,
     MalformedToken,
     MissingClaim,
+    MissingToken,
+    MultipleCredentials,
+    NetworkNotAllowed,
     NoSigningKey,
+    OAuthError,
+    RefreshTokenExpired,
+    RefreshTokenReused,
+    RefreshTokenRevoked,
+    ReplayedToken,
     ReservedClaim,
+    StateMismatch,
+    Throttled,
     TokenError,
+    TokenHashMismatch,
+    TokenInQuery,
     TokenRevoked,
     TokensmithError,
     TokenTooLarge,
     TokenTooOld,
+    UnauthorizedClient,
     UnknownKey,
+    UnsupportedGrantType,
     UnsupportedHeader,
+    UnsupportedTokenType,
     WeakKey,
+    WrongPassphrase,
 )
 from .keys import SUPPORTED_ALGORITHMS, Key
 from .keyset import KeySet, RotationPolicy
@@ -47,7 +83,54 @@ from .signer import IssuedToken, Signer
 from .stores import AsyncKeySource, KeySource, KeyStore, MemoryKeyStore
 from .validator import UNCHECKED, Policy, Validator
 
+if TYPE_CHECKING:
+    from .audit import AuditEvent, JsonFormatter, LoggingSink
+    from .cache import ValidatedTokenCache
+    from .discovery import adiscover, discover
+    from .http import bearer_token, www_authenticate
+    from .publish import jwks_response
+    from .refresh import MemoryRefreshStore, RefreshManager, RefreshStore, TokenPair
+    from .revocation.redis import AsyncRedisRevocationList, RedisRevocationList
+    from .revocation.sqlite import SQLiteRevocationList
+    from .stores.file import FileKeyStore
+    from .stores.redis import RedisKeyStore
+    from .stores.remote import AsyncRemoteJWKS, RemoteJWKS
+
 __version__ = "0.1.0.dev0"
+
+_LAZY: dict[str, str] = {
+    "AsyncRedisRevocationList": "revocation.redis",
+    "AsyncRemoteJWKS": "stores.remote",
+    "AuditEvent": "audit",
+    "FileKeyStore": "stores.file",
+    "JsonFormatter": "audit",
+    "LoggingSink": "audit",
+    "MemoryRefreshStore": "refresh",
+    "RedisKeyStore": "stores.redis",
+    "RedisRevocationList": "revocation.redis",
+    "RefreshManager": "refresh",
+    "RefreshStore": "refresh",
+    "RemoteJWKS": "stores.remote",
+    "SQLiteRevocationList": "revocation.sqlite",
+    "TokenPair": "refresh",
+    "ValidatedTokenCache": "cache",
+    "adiscover": "discovery",
+    "bearer_token": "http",
+    "discover": "discovery",
+    "jwks_response": "publish",
+    "www_authenticate": "http",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import optional backends on first use (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tokensmith' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "SUPPORTED_ALGORITHMS",
@@ -56,49 +139,101 @@ __all__ = [
     "AlgorithmNotAllowed",
     "AmbiguousKey",
     "AsyncKeySource",
+    "AsyncRedisRevocationList",
+    "AsyncRemoteJWKS",
     "AsyncRevocationList",
+    "AuditEvent",
+    "AuthenticationTooOld",
+    "AuthorizationCodeReused",
     "BackendUnavailable",
+    "CSRFCheckFailed",
+    "CSRFTokenExpired",
     "ClaimCheckFailed",
     "ConfigurationError",
+    "DiscoveryError",
     "ExpiredToken",
+    "FileKeyStore",
     "ImmatureToken",
     "InsufficientScope",
     "InvalidAudience",
+    "InvalidAuthorizedParty",
     "InvalidClaim",
+    "InvalidClient",
     "InvalidEncoding",
+    "InvalidGrant",
     "InvalidIssuer",
     "InvalidJSON",
     "InvalidKey",
+    "InvalidNonce",
+    "InvalidRefreshToken",
+    "InvalidRequest",
+    "InvalidScope",
     "InvalidSignature",
+    "InvalidTokenRequest",
     "InvalidTokenType",
     "IssuedInFuture",
     "IssuedToken",
+    "JWKSFetchError",
+    "JsonFormatter",
     "Key",
     "KeyMaterialError",
     "KeySet",
     "KeySource",
     "KeyStore",
+    "KeyStoreCorrupt",
+    "LoggingSink",
+    "MalformedAuthorization",
     "MalformedToken",
     "MemoryKeyStore",
+    "MemoryRefreshStore",
     "MemoryRevocationList",
     "MissingClaim",
+    "MissingToken",
+    "MultipleCredentials",
+    "NetworkNotAllowed",
     "NoSigningKey",
+    "OAuthError",
     "Policy",
+    "RedisKeyStore",
+    "RedisRevocationList",
+    "RefreshManager",
+    "RefreshStore",
+    "RefreshTokenExpired",
+    "RefreshTokenReused",
+    "RefreshTokenRevoked",
+    "RemoteJWKS",
+    "ReplayedToken",
     "ReservedClaim",
     "RevocationList",
     "RotationPolicy",
+    "SQLiteRevocationList",
     "Signer",
+    "StateMismatch",
+    "Throttled",
     "TokenError",
+    "TokenHashMismatch",
+    "TokenInQuery",
+    "TokenPair",
     "TokenRevoked",
     "TokenTooLarge",
     "TokenTooOld",
     "TokensmithError",
+    "UnauthorizedClient",
     "UnknownKey",
+    "UnsupportedGrantType",
     "UnsupportedHeader",
+    "UnsupportedTokenType",
+    "ValidatedTokenCache",
     "Validator",
     "VerifiedToken",
     "WeakKey",
+    "WrongPassphrase",
     "__version__",
+    "adiscover",
+    "bearer_token",
+    "discover",
     "fingerprint",
+    "jwks_response",
     "revoke_token",
+    "www_authenticate",
 ]
