@@ -304,6 +304,13 @@ def test_non_token_errors() -> None:
     assert status == 429 and ("Retry-After", "3") in headers
     status, headers = www_authenticate(Throttled("x", retry_after=0.01), realm="api")
     assert ("Retry-After", "1") in headers
+    from tokensmith.errors import InvalidClient, InvalidRequest
+
+    assert www_authenticate(InvalidRequest("x"), realm="api") == (
+        400,
+        [("Cache-Control", "no-store")],
+    )
+    assert www_authenticate(InvalidClient("x"), realm="api")[0] == 401
     status, headers = www_authenticate(NoSigningKey("x"), realm="api")
     assert status == 500 and not any(n == "WWW-Authenticate" for n, _ in headers)
 

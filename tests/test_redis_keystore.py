@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from tokensmith import (
     Validator,
 )
 from tokensmith.errors import KeyStoreCorrupt, WrongPassphrase
+from tokensmith.keys import b64url_encode
 from tokensmith.stores.redis import RedisKeyStore
 from tokensmith.testing import FakeClock, KeyStoreContract
 
@@ -230,7 +232,7 @@ def test_writer_whose_lock_expired_starts_over(client: Any, clock: FakeClock) ->
     store = _store(client, clock)
     store.signing_key()
     names = store._names
-    calls = []
+    calls: list[int] = []
     original = store._write_script
 
     def expiring(**kwargs: Any) -> Any:
@@ -267,8 +269,6 @@ def test_waiter_picks_up_the_holders_key(client: Any, clock: FakeClock) -> None:
     waiter = _store(client, clock, lock_wait=5)
     token = holder._try_lock()
     assert token is not None
-
-    import threading
 
     def finish() -> None:
         time.sleep(0.05)
@@ -377,3 +377,25 @@ def test_two_issuer_processes_rotating_at_once_add_one_key(redis_url: str, clien
     assert outputs[0] == outputs[1]  # both replicas ended with the same set
     assert len(outputs[0]) == 2 and original in outputs[0]
     assert sorted(k.kid for k in RedisKeyStore(client, policy=POLICY, kek=KEK).keyset) == outputs[0]
+
+
+@pytest.mark.parametrize("content", ["garbage", "other-kid"])
+def test_authentic_but_unusable_entry_is_refused(
+    client: Any, clock: FakeClock, content: str
+) -> None:
+    store = _store(client, clock)
+    store.signing_key()
+    name, document = _document(client)
+    entry = document["keys"][0]
+    times = {k: entry[k] for k in ("not_before", "retire_at", "not_after")}
+    if content == "garbage":
+        plaintext = b'{"kty": "nope"}'
+    else:
+        other = KeySet.generate("ES256").signing_key(clock())
+        plaintext = json.dumps(other.to_jwk(private=True)).encode()
+    nonce = os.urandom(12)
+    sealed = store._aead.encrypt(nonce, plaintext, store._aad(entry["kid"], entry["alg"], times))
+    entry.update(nonce=b64url_encode(nonce), sealed=b64url_encode(sealed))
+    client.set(name, json.dumps(document))
+    with pytest.raises(KeyStoreCorrupt):
+        _store(client, clock)

@@ -631,3 +631,11 @@ def test_two_validator_processes_see_a_revocation_quickly(redis_url: str) -> Non
     # The behaviour bound is a deadline; the measured latency is reported, not asserted tightly.
     assert max(latencies) < 2.0
     print(f"revocation seen after {[round(x * 1000, 2) for x in latencies]} ms (direct, cache)")
+
+
+def test_import_tokensmith_does_not_load_redis() -> None:
+    code = "import sys, tokensmith; print('redis' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=True
+    )
+    assert out.stdout.split() == ["False"]

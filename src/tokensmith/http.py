@@ -30,6 +30,7 @@ from .errors import (
     MalformedAuthorization,
     MissingToken,
     MultipleCredentials,
+    OAuthError,
     Throttled,
     TokenError,
     TokenInQuery,
@@ -296,6 +297,8 @@ def www_authenticate(
       required), 400 ``invalid_request``;
     * :class:`BackendUnavailable` -> 503 with ``Retry-After`` (the token was not judged);
     * :class:`Throttled` -> 429 with its ``Retry-After``;
+    * an :class:`~tokensmith.errors.OAuthError` (token-endpoint family) -> its status, no
+      challenge (its JSON body is :mod:`tokensmith.oauth`'s job);
     * anything else (a configuration fault) -> 500 with no challenge.
 
     ``error_description`` is a fixed text per error class (``describe=False`` omits it), never
@@ -307,6 +310,8 @@ def www_authenticate(
         return 429, [*headers, ("Retry-After", str(seconds))]
     if isinstance(error, BackendUnavailable):
         return 503, [*headers, ("Retry-After", str(max(1, int(retry_after))))]
+    if isinstance(error, OAuthError):  # a token-endpoint error: its status, no Bearer challenge
+        return error.status_code, headers
     if error is not None and not isinstance(error, TokenError):
         return 500, headers
     params = [f"realm={_quoted(realm, 'realm')}"]
