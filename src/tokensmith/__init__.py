@@ -84,11 +84,13 @@ from .stores import AsyncKeySource, KeySource, KeyStore, MemoryKeyStore
 from .validator import UNCHECKED, Policy, Validator
 
 if TYPE_CHECKING:
-    from .audit import AuditEvent, JsonFormatter, LoggingSink
+    from .audit import AuditEvent, JsonFormatter, LoggingSink, QueueSink
     from .cache import ValidatedTokenCache
     from .discovery import adiscover, discover
-    from .http import bearer_token, www_authenticate
+    from .http import CSRFProtector, bearer_token, extract_token, token_cookie, www_authenticate
+    from .netrules import NetworkPolicy
     from .publish import jwks_response
+    from .ratelimit import MemoryRateLimiter, RedisRateLimiter, RefusalThrottle
     from .refresh import MemoryRefreshStore, RefreshManager, RefreshStore, TokenPair
     from .revocation.redis import AsyncRedisRevocationList, RedisRevocationList
     from .revocation.sqlite import SQLiteRevocationList
@@ -99,6 +101,14 @@ if TYPE_CHECKING:
 __version__ = "0.1.0.dev0"
 
 _LAZY: dict[str, str] = {
+    "CSRFProtector": "http",
+    "token_cookie": "http",
+    "extract_token": "http",
+    "MemoryRateLimiter": "ratelimit",
+    "RedisRateLimiter": "ratelimit",
+    "RefusalThrottle": "ratelimit",
+    "NetworkPolicy": "netrules",
+    "QueueSink": "audit",
     "AsyncRedisRevocationList": "revocation.redis",
     "AsyncRemoteJWKS": "stores.remote",
     "AuditEvent": "audit",
@@ -147,6 +157,7 @@ __all__ = [
     "AuthorizationCodeReused",
     "BackendUnavailable",
     "CSRFCheckFailed",
+    "CSRFProtector",
     "CSRFTokenExpired",
     "ClaimCheckFailed",
     "ConfigurationError",
@@ -185,22 +196,27 @@ __all__ = [
     "MalformedAuthorization",
     "MalformedToken",
     "MemoryKeyStore",
+    "MemoryRateLimiter",
     "MemoryRefreshStore",
     "MemoryRevocationList",
     "MissingClaim",
     "MissingToken",
     "MultipleCredentials",
     "NetworkNotAllowed",
+    "NetworkPolicy",
     "NoSigningKey",
     "OAuthError",
     "Policy",
+    "QueueSink",
     "RedisKeyStore",
+    "RedisRateLimiter",
     "RedisRevocationList",
     "RefreshManager",
     "RefreshStore",
     "RefreshTokenExpired",
     "RefreshTokenReused",
     "RefreshTokenRevoked",
+    "RefusalThrottle",
     "RemoteJWKS",
     "ReplayedToken",
     "ReservedClaim",
@@ -232,8 +248,10 @@ __all__ = [
     "adiscover",
     "bearer_token",
     "discover",
+    "extract_token",
     "fingerprint",
     "jwks_response",
     "revoke_token",
+    "token_cookie",
     "www_authenticate",
 ]
