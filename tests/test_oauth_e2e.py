@@ -17,6 +17,7 @@ import pytest
 
 from tokensmith import (
     UNCHECKED,
+    AuditEvent,
     BackendUnavailable,
     Key,
     KeySet,
@@ -28,10 +29,13 @@ from tokensmith import (
 from tokensmith.errors import (
     AuthorizationCodeReused,
     InvalidClient,
+    InvalidRequest,
     OAuthError,
+    UnauthorizedClient,
     UnsupportedGrantType,
 )
 from tokensmith.oauth import (
+    ACCESS_TOKEN_TYPE,
     CLIENT_ASSERTION_TYPE,
     AuthorizationCodes,
     Client,
@@ -49,13 +53,14 @@ from tokensmith.oauth import (
     generate_state,
     grant_scopes,
     introspection_response,
-    issue_access_token,
+    parse_scope,
     revocation_response,
     secrets_equal,
     token_hash,
     token_response,
     verify_state,
 )
+from tokensmith.refresh import MemoryRefreshStore, RefreshManager
 from tokensmith.testing import FakeClock
 
 API = "orders-api"
@@ -76,6 +81,9 @@ class AuthServer:
     clients: dict[str, Client] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     client_keys: dict[str, MemoryKeyStore] = field(default_factory=dict)
+    sessions: RefreshManager = field(init=False)
+    code_sessions: dict[str, str] = field(default_factory=dict)  # code grant_id -> family sid
+    events: list[AuditEvent] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.store = MemoryKeyStore(KeySet.generate("ES256"), clock=self.clock)
@@ -86,6 +94,17 @@ class AuthServer:
     def start(self, issuer: str) -> None:
         self.issuer = issuer
         self.signer = Signer(self.store, issuer=issuer, ttl=300, clock=self.clock)
+        self.sessions = RefreshManager(
+            MemoryRefreshStore(clock=self.clock),
+            self.signer,
+            access_ttl=300,
+            idle_ttl=3600,
+            absolute_ttl=86400,
+            revocation=self.revocations,  # reuse revokes the family's access tokens here
+            audit=self.events.append,
+            clock=self.clock,
+            token_type=ACCESS_TOKEN_TYPE,  # RFC 9068, like every other access token here
+        )
         self.validator = access_token_validator(
             self.store, issuer=issuer, audience=API, clock=self.clock, revocation=self.revocations
         )
@@ -113,6 +132,13 @@ class AuthServer:
         if expected is None or not secrets_equal(expected, secret):
             return None
         return self.clients[client_id]
+
+    def public_client(self, form: dict[str, str]) -> Client | None:
+        """A client without credentials names itself; a confidential one must authenticate."""
+        client_id = form.get("client_id", "")
+        if client_id in self.secrets or client_id in self.client_keys:
+            return None
+        return self.clients.get(client_id)
 
     def authenticate(self, headers: Any, form: dict[str, str]) -> Client:
         if "client_assertion" in form:
@@ -164,6 +190,8 @@ class AuthServer:
             if grant_type == "client_credentials":
                 client = self.authenticate(headers, form)
                 return client_credentials_grant(self.signer, client, form)
+            if grant_type == "refresh_token":
+                return self.refresh_grant(headers, form)
             raise UnsupportedGrantType("unsupported grant_type")
         except OAuthError as exc:
             scheme = "Basic" if "Authorization" in headers else None
@@ -181,27 +209,45 @@ class AuthServer:
                 code_verifier=form.get("code_verifier"),
             )
         except AuthorizationCodeReused as exc:  # RFC 6749 §4.1.2: revoke what the code gave
-            self.revocations.revoke_session(
-                exc.grant_id, issuer=self.issuer, expires_at=self.clock() + 3600
-            )
+            self.sessions.revoke_family(self.code_sessions[exc.grant_id])  # refresh + access
             raise
-        issued = issue_access_token(
-            self.signer,
-            client_id=client_id,
-            audience=API,
-            subject=grant.subject,
-            scopes=grant.scopes,
-            claims={"sid": grant.grant_id},
+        # the login opens a refresh family; its id is the sid of every access token it issues
+        pair = self.sessions.start(
+            grant.subject, audience=API, scopes=grant.scopes, client_id=client_id
         )
+        self.code_sessions[grant.grant_id] = pair.session_id
         id_claims: dict[str, Any] = {
             "auth_time": int(grant.auth_time or 0),
-            "at_hash": token_hash(issued.token, "ES256"),
-            "sid": grant.grant_id,
+            "at_hash": token_hash(pair.access_token, "ES256"),
+            "sid": pair.session_id,
         }
         if grant.nonce is not None:
             id_claims["nonce"] = grant.nonce
         id_token = self.signer.issue(grant.subject, audience=client_id, claims=id_claims)
-        return token_response(issued, scopes=grant.scopes, id_token=id_token)
+        return token_response(
+            pair.access, scopes=pair.scopes, refresh_token=pair.refresh_token, id_token=id_token
+        )
+
+    def refresh_grant(self, headers: Any, form: dict[str, str]) -> OAuthResponse:
+        """RFC 6749 §6: rotate the refresh token; reuse revokes the family (RFC 9700 §4.14)."""
+        if "Authorization" in headers or "client_assertion" in form:
+            client = self.authenticate(headers, form)
+        else:
+            public = self.public_client(form)
+            if public is None:
+                raise InvalidClient("client authentication failed")
+            client = public
+        if "refresh_token" not in client.grant_types:
+            raise UnauthorizedClient("this client may not use refresh tokens")
+        refresh_token = form.get("refresh_token")
+        if not refresh_token:
+            raise InvalidRequest("the refresh_token parameter is missing")
+        pair = self.sessions.refresh(
+            refresh_token,
+            client_id=client.client_id,
+            scopes=parse_scope(form.get("scope")) or None,  # may only narrow the grant
+        )
+        return token_response(pair.access, scopes=pair.scopes, refresh_token=pair.refresh_token)
 
     def api(self, headers: Any) -> tuple[int, dict[str, Any]]:
         auth = headers.get("Authorization", "")
@@ -259,14 +305,19 @@ def make_handler(server: AuthServer) -> type[BaseHTTPRequestHandler]:
                 self.send_oauth(
                     introspection_response(form, caller=caller, validator=server.introspector)
                 )
-            elif self.path == "/revoke":
-                caller = server.basic_client(self.headers)
+            elif self.path == "/revoke":  # RFC 7009 §2.1: a public client sends its client_id
+                caller = (
+                    server.basic_client(self.headers)
+                    if "Authorization" in self.headers  # a failed login never falls back
+                    else server.public_client(form)
+                )
                 self.send_oauth(
                     revocation_response(
                         form,
                         caller=caller,
                         validator=server.introspector,
                         revocations=server.revocations,
+                        refresh_revoker=server.sessions.revoke,
                     )
                 )
             else:
@@ -368,6 +419,12 @@ def register_clients(server: AuthServer) -> Key:
         grant_types=frozenset({"authorization_code", "refresh_token"}),
         redirect_uris=(REDIRECT,),
     )
+    server.clients["mobile"] = Client(  # another public client, to test the family's binding
+        "mobile",
+        allowed_scopes=frozenset({"orders:read"}),
+        audience=API,
+        grant_types=frozenset({"authorization_code", "refresh_token"}),
+    )
     server.clients["billing"] = Client(
         "billing",
         allowed_scopes=frozenset({"orders:read"}),
@@ -398,6 +455,18 @@ def call_api(http_client: Http, access_token: str) -> tuple[int, Any]:
         "GET", "/api/orders", headers={"Authorization": f"Bearer {access_token}"}
     )
     return status, body
+
+
+def refresh(
+    http_client: Http, refresh_token: str, *, client_id: str = "spa", **extra: str
+) -> tuple[int, dict[str, str], Any]:
+    """The SPA (a public client: it sends its client_id, no secret) renews its tokens."""
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id}
+    return http_client.request("POST", "/token", form={**form, **extra})
+
+
+def session_id(server: AuthServer, access_token: str) -> str | None:
+    return server.validator.validate(access_token).session_id
 
 
 def test_authorization_code_pkce_login(auth_server: tuple[AuthServer, int]) -> None:
@@ -448,6 +517,8 @@ def test_authorization_code_pkce_login(auth_server: tuple[AuthServer, int]) -> N
         headers=basic(API, "api-secret-0123456789"),
     )
     assert body == {"active": False}
+    status, _, body = refresh(client, tokens["refresh_token"])  # the code's refresh token too
+    assert (status, body["error"]) == (400, "invalid_grant")
 
 
 def test_implicit_flow_is_refused_and_pkce_is_required(auth_server: tuple[AuthServer, int]) -> None:
@@ -549,3 +620,167 @@ def test_private_key_jwt_call(auth_server: tuple[AuthServer, int]) -> None:
     )
     status, _, body = client.request("POST", "/token", form={**form, "client_assertion": stranger})
     assert (status, body["error"]) == (401, "invalid_client")
+
+
+def test_refresh_rotation(auth_server: tuple[AuthServer, int]) -> None:
+    server, port = auth_server
+    register_clients(server)
+    client = Http(port)
+    first = login(client)["tokens"]
+    assert first["refresh_token"].startswith("rt_") and first["expires_in"] == 300
+    sid = session_id(server, first["access_token"])
+    assert sid is not None
+
+    server.clock.advance(60)
+    status, headers, second = refresh(client, first["refresh_token"])
+    assert status == 200, second
+    assert (headers["Cache-Control"], headers["Pragma"]) == ("no-store", "no-cache")
+    assert second["token_type"] == "Bearer" and second["scope"] == "openid orders:read"
+    assert "id_token" not in second
+    assert second["access_token"] != first["access_token"]
+    assert second["refresh_token"] != first["refresh_token"]
+    assert session_id(server, second["access_token"]) == sid  # the same login session
+    # rotation does not revoke: the old access token lives until its own exp
+    for tokens in (first, second):
+        assert call_api(client, tokens["access_token"]) == (
+            200,
+            {"orders": [], "for": "alice", "client": "spa"},
+        )
+
+    # a refresh may narrow the scopes, never widen them; a refused request spends nothing
+    status, _, body = refresh(client, second["refresh_token"], scope="orders:read admin")
+    assert (status, body["error"]) == (400, "invalid_scope")
+    status, _, third = refresh(client, second["refresh_token"], scope="orders:read")
+    assert (status, third["scope"]) == (200, "orders:read")
+    status, _, fourth = refresh(client, third["refresh_token"])
+    assert (status, fourth["scope"]) == (200, "openid orders:read")  # the family keeps it all
+
+    # the family is bound to its client; refusals that spend nothing
+    status, _, body = refresh(client, fourth["refresh_token"], client_id="mobile")
+    assert (status, body["error"]) == (400, "invalid_grant")
+    status, headers, body = refresh(client, fourth["refresh_token"], client_id="billing")
+    assert (status, body["error"]) == (401, "invalid_client")  # confidential: must authenticate
+    status, _, body = client.request(
+        "POST",
+        "/token",
+        form={"grant_type": "refresh_token", "refresh_token": fourth["refresh_token"]},
+        headers=basic("billing", "billing-secret-0123456789"),
+    )
+    assert (status, body["error"]) == (400, "unauthorized_client")
+    status, _, body = client.request(
+        "POST", "/token", form={"grant_type": "refresh_token", "client_id": "spa"}
+    )
+    assert (status, body["error"]) == (400, "invalid_request")
+    for garbage in ("rt_nonsense", first["access_token"]):
+        status, _, body = refresh(client, garbage)
+        assert (status, body["error"]) == (400, "invalid_grant")
+    server.clock.advance(200)
+    status, _, fifth = refresh(client, fourth["refresh_token"])
+    assert status == 200, fifth
+    assert call_api(client, first["access_token"])[0] == 200  # 260 s old, exp not reached
+
+    # past the first access token's exp (+ the validator's 30 s leeway) it is refused
+    server.clock.advance(100)
+    assert call_api(client, first["access_token"]) == (401, {"error": "invalid_token"})
+    assert call_api(client, fifth["access_token"])[0] == 200
+
+
+def test_stolen_refresh_token_reuse_revokes_the_family(
+    auth_server: tuple[AuthServer, int],
+) -> None:
+    server, port = auth_server
+    register_clients(server)
+    client = Http(port)
+    first = login(client)["tokens"]
+    sid = session_id(server, first["access_token"])
+    stolen = first["refresh_token"]  # an attacker copies it; the client keeps using its tokens
+    server.clock.advance(30)
+    status, _, second = refresh(client, first["refresh_token"])
+    assert status == 200
+
+    server.clock.advance(30)
+    status, headers, body = refresh(client, stolen)  # the replay of a spent token
+    assert (status, body["error"]) == (400, "invalid_grant")
+    assert "WWW-Authenticate" not in headers and "refresh_token" not in body
+
+    # the whole family is dead: the newest refresh token and every access token of the session
+    status, _, body = refresh(client, second["refresh_token"])
+    assert (status, body["error"]) == (400, "invalid_grant")
+    for tokens in (first, second):
+        assert call_api(client, tokens["access_token"]) == (401, {"error": "invalid_token"})
+    status, _, body = client.request(
+        "POST",
+        "/introspect",
+        form={"token": second["access_token"]},
+        headers=basic(API, "api-secret-0123456789"),
+    )
+    assert (status, body) == (200, {"active": False})
+
+    reuse = [e for e in server.events if e.kind == "refresh.reuse_detected"]
+    assert len(reuse) == 1 and reuse[0].detail["sid"] == sid
+    assert reuse[0].code == "refresh_token_reused" and reuse[0].client_id == "spa"
+    logged = repr(server.events)
+    assert stolen not in logged and second["refresh_token"] not in logged
+
+    # another login of the same user is a new family, untouched
+    fresh = login(client)["tokens"]
+    assert session_id(server, fresh["access_token"]) != sid
+    status, _, renewed = refresh(client, fresh["refresh_token"])
+    assert status == 200
+    assert call_api(client, renewed["access_token"])[0] == 200
+
+
+def test_revocation_endpoint_revokes_refresh_tokens(auth_server: tuple[AuthServer, int]) -> None:
+    server, port = auth_server
+    register_clients(server)
+    client = Http(port)
+    tokens = login(client)["tokens"]
+    status, _, tokens = refresh(client, tokens["refresh_token"])
+    assert status == 200
+
+    # another client cannot revoke the SPA's refresh token: 200, and nothing happens (RFC 7009)
+    status, _, body = client.request(
+        "POST",
+        "/revoke",
+        form={"token": tokens["refresh_token"], "token_type_hint": "refresh_token"},
+        headers=basic("billing", "billing-secret-0123456789"),
+    )
+    assert (status, body) == (200, {})
+    status, _, body = client.request(
+        "POST", "/revoke", form={"token": tokens["refresh_token"], "client_id": "nobody"}
+    )
+    assert (status, body["error"]) == (401, "invalid_client")
+    status, _, body = client.request(  # a wrong secret does not fall back to the public path
+        "POST",
+        "/revoke",
+        form={"token": tokens["refresh_token"], "client_id": "spa"},
+        headers=basic("spa", "guess"),
+    )
+    assert (status, body["error"]) == (401, "invalid_client")
+    status, _, tokens = refresh(client, tokens["refresh_token"])
+    assert status == 200
+
+    # the SPA logs out: its refresh token, hence the session, is revoked
+    form = {
+        "token": tokens["refresh_token"],
+        "token_type_hint": "refresh_token",
+        "client_id": "spa",
+    }
+    status, headers, body = client.request("POST", "/revoke", form=form)
+    assert (status, body) == (200, {})
+    assert headers["Cache-Control"] == "no-store"
+    status, _, body = refresh(client, tokens["refresh_token"])
+    assert (status, body["error"]) == (400, "invalid_grant")
+    assert call_api(client, tokens["access_token"]) == (401, {"error": "invalid_token"})
+    # revoking again, or a token nobody issued, is still 200 (RFC 7009 §2.2)
+    for token in (tokens["refresh_token"], "rt_nonsense"):
+        status, _, body = client.request("POST", "/revoke", form={**form, "token": token})
+        assert (status, body) == (200, {})
+    # without a hint the endpoint tries access tokens first, then refresh tokens
+    other = login(client)["tokens"]
+    status, _, _ = client.request(
+        "POST", "/revoke", form={"token": other["refresh_token"], "client_id": "spa"}
+    )
+    assert status == 200
+    status, _, body = refresh(client, other["refresh_token"])
+    assert (status, body["error"]) == (400, "invalid_grant")
