@@ -19,9 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from jwt import algorithms as jwa
 
 from .errors import InvalidKey, WeakKey
@@ -350,7 +351,7 @@ class Key:
         digest = _HMAC_DIGESTS.get(self.alg)
         if digest is not None:
             return hmac.compare_digest(hmac.digest(self._verifier, message, digest), signature)
-        return bool(_ALGORITHMS[self.alg].verify(message, self._verifier, signature))
+        return _verify_public(self.alg, self._verifier, message, signature)
 
     # --- export ------------------------------------------------------------------------------
 
@@ -435,6 +436,51 @@ def _is_published_key_form(secret: bytes) -> bool:
             return False
         return True
     return False
+
+
+# Per-algorithm parameters for cryptography's verify, built once (RFC 7518 §3.3-3.5, RFC 8037):
+# PSS uses MGF1 with the same hash and a salt as long as the hash; ECDSA signatures are the
+# fixed-size concatenation R || S, converted to DER for cryptography.
+_RSA_PARAMS: Final[dict[str, tuple[padding.AsymmetricPadding, hashes.HashAlgorithm]]] = {
+    **{
+        f"RS{bits}": (padding.PKCS1v15(), hash_cls())
+        for bits, hash_cls in ((256, hashes.SHA256), (384, hashes.SHA384), (512, hashes.SHA512))
+    },
+    **{
+        f"PS{bits}": (
+            padding.PSS(mgf=padding.MGF1(hash_cls()), salt_length=hash_cls.digest_size),
+            hash_cls(),
+        )
+        for bits, hash_cls in ((256, hashes.SHA256), (384, hashes.SHA384), (512, hashes.SHA512))
+    },
+}
+_EC_PARAMS: Final[dict[str, tuple[ec.ECDSA, int]]] = {
+    "ES256": (ec.ECDSA(hashes.SHA256()), 32),
+    "ES384": (ec.ECDSA(hashes.SHA384()), 48),
+    "ES512": (ec.ECDSA(hashes.SHA512()), 66),
+}
+
+
+def _verify_public(alg: str, public: Any, message: bytes, signature: bytes) -> bool:
+    """Verify with cryptography directly, with padding and hash objects prepared once."""
+    try:
+        rsa_params = _RSA_PARAMS.get(alg)
+        if rsa_params is not None:
+            public.verify(signature, message, rsa_params[0], rsa_params[1])
+            return True
+        ec_params = _EC_PARAMS.get(alg)
+        if ec_params is not None:
+            ecdsa, size = ec_params
+            if len(signature) != 2 * size:
+                return False
+            r = int.from_bytes(signature[:size], "big")
+            s = int.from_bytes(signature[size:], "big")
+            public.verify(encode_dss_signature(r, s), message, ecdsa)
+            return True
+        public.verify(signature, message)  # EdDSA
+        return True
+    except (InvalidSignature, ValueError):
+        return False
 
 
 def _check_material(alg: str, material: Any) -> bool:
