@@ -364,4 +364,4 @@ def test_sqlite_connections_of_ended_threads_are_closed(clock: FakeClock, tmp_pa
             worker = threading.Thread(target=store.find, args=(_h("a"),))
             worker.start()
             worker.join()
-        assert len(store._connections) <= 2
+        assert len(store._pool._connections) <= 2

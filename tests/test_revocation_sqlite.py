@@ -177,7 +177,7 @@ def test_closed_list_and_database_errors(db: Path, clock: FakeClock) -> None:
 def test_connection_fails_in_a_new_thread(db: Path, clock: FakeClock, tmp_path: Path) -> None:
     rl = SQLiteRevocationList(db, clock=clock)
     try:
-        rl._path = str(tmp_path / "gone" / "x.db")  # a thread's first connection cannot open
+        rl._pool.path = str(tmp_path / "gone" / "x.db")  # a thread's first connection cannot open
         errors: list[BaseException] = []
 
         def check() -> None:
@@ -222,7 +222,7 @@ def test_threads_revoke_and_check_concurrently(
     late = threading.Thread(target=lambda: revocations.is_revoked(verified_token()))
     late.start()
     late.join()
-    assert len(revocations._connections) <= 2
+    assert len(revocations._pool._connections) <= 2
 
 
 CHILD = r"""

@@ -13,12 +13,11 @@ import contextlib
 import math
 import os
 import sqlite3
-import threading
-import weakref
 from collections.abc import Iterator
 from types import TracebackType
 from typing import Final
 
+from .._sqlite import ConnectionPool
 from ..errors import BackendUnavailable, ConfigurationError
 from .base import (
     RefreshFamily,
@@ -101,57 +100,22 @@ class SQLiteRefreshStore:
             raise ConfigurationError("busy_timeout must be a finite number of seconds >= 0")
         self._path = location
         self._busy_timeout = float(busy_timeout)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
-        self._closed = False
-        try:
-            fd = os.open(location, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise BackendUnavailable(f"cannot open {location} ({exc.strerror})") from None
-        os.close(fd)
-        try:
-            self._connection().executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            self.close()
-            raise BackendUnavailable(f"{location} is not a usable SQLite database: {exc}") from None
+        self._pool = ConnectionPool(
+            location, busy_timeout=self._busy_timeout, schema=_SCHEMA, what="refresh store"
+        )
 
     # --- connections ---------------------------------------------------------------------------
 
     def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is not None:
-            return connection
-        with self._lock:
-            if self._closed:
-                raise BackendUnavailable("the SQLite refresh store is closed")
-            alive = []
-            for thread, other in self._connections:  # close connections of ended threads
-                owner = thread()
-                if owner is None or not owner.is_alive():
-                    other.close()
-                else:
-                    alive.append((thread, other))
-            connection = sqlite3.connect(
-                self._path,
-                timeout=self._busy_timeout,
-                isolation_level=None,  # transactions are explicit (BEGIN IMMEDIATE)
-                check_same_thread=False,  # only so close() may close it from another thread
-            )
-            alive.append((weakref.ref(threading.current_thread()), connection))
-            self._connections = alive
-        connection.execute("PRAGMA journal_mode=WAL").fetchall()
-        connection.execute("PRAGMA synchronous=FULL")
-        self._local.connection = connection
-        return connection
+        return self._pool.connection()
+
+    @property
+    def _closed(self) -> bool:
+        return self._pool.closed
 
     def close(self) -> None:
         """Close every connection (idempotent). Later calls raise ``BackendUnavailable``."""
-        with self._lock:
-            self._closed = True
-            connections, self._connections = self._connections, []
-        for _thread, connection in connections:
-            connection.close()
+        self._pool.close()
 
     def __enter__(self) -> SQLiteRefreshStore:
         return self

@@ -16,13 +16,12 @@ from __future__ import annotations
 import math
 import os
 import sqlite3
-import threading
 import time
-import weakref
 from collections.abc import Callable
 from types import TracebackType
 from typing import Final
 
+from .._sqlite import ConnectionPool
 from ..claims import VerifiedToken
 from ..errors import BackendUnavailable, ConfigurationError
 from ..validator import MAX_LEEWAY
@@ -112,70 +111,22 @@ class SQLiteRevocationList:
         self._busy_timeout = float(busy_timeout)
         self._purge_interval = float(purge_interval)
         self._purge_at = -math.inf
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
-        self._closed = False
-        try:
-            fd = os.open(location, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise BackendUnavailable(f"cannot open {location} ({exc.strerror})") from None
-        os.close(fd)
-        try:
-            self._connection().executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            self.close()
-            raise BackendUnavailable(f"{location} is not a usable SQLite database: {exc}") from None
+        self._pool = ConnectionPool(
+            location, busy_timeout=self._busy_timeout, schema=_SCHEMA, what="revocation list"
+        )
 
     # --- connections ---------------------------------------------------------------------------
 
     def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is not None:
-            return connection
-        with self._lock:
-            if self._closed:
-                raise BackendUnavailable("the SQLite revocation list is closed")
-            self._close_orphans()
-            connection = sqlite3.connect(
-                self._path,
-                timeout=self._busy_timeout,
-                isolation_level=None,  # autocommit: every statement is its own transaction
-                check_same_thread=False,  # only so close() may close it from another thread
-            )
-            self._connections.append((weakref.ref(threading.current_thread()), connection))
-        try:
-            connection.execute("PRAGMA journal_mode=WAL").fetchall()
-            connection.execute("PRAGMA synchronous=FULL")
-        except sqlite3.Error:
-            self._forget(connection)
-            raise
-        self._local.connection = connection
-        return connection
+        return self._pool.connection()
 
-    def _close_orphans(self) -> None:
-        """Close connections of threads that have ended (called with the lock held)."""
-        alive = []
-        for thread, connection in self._connections:
-            owner = thread()
-            if owner is None or not owner.is_alive():
-                connection.close()
-            else:
-                alive.append((thread, connection))
-        self._connections = alive
-
-    def _forget(self, connection: sqlite3.Connection) -> None:
-        with self._lock:
-            self._connections = [(t, c) for t, c in self._connections if c is not connection]
-        connection.close()
+    @property
+    def _closed(self) -> bool:
+        return self._pool.closed
 
     def close(self) -> None:
         """Close every connection (idempotent). Later calls raise ``BackendUnavailable``."""
-        with self._lock:
-            self._closed = True
-            connections, self._connections = self._connections, []
-        for _thread, connection in connections:
-            connection.close()
+        self._pool.close()
 
     def __enter__(self) -> SQLiteRevocationList:
         return self

@@ -1,0 +1,93 @@
+"""One SQLite connection per thread, for the embedded backends (revocations, refresh tokens).
+
+Both SQLite backends need the same things: a file created 0600, its schema applied once,
+WAL mode with full fsync, a connection per thread (sqlite3 connections must not be shared),
+connections of ended threads closed, and ``close()`` closing them all from any thread.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import weakref
+
+from .errors import BackendUnavailable
+
+__all__ = ["ConnectionPool"]
+
+
+class ConnectionPool:
+    """Per-thread connections to one SQLite file, in autocommit mode (explicit transactions)."""
+
+    def __init__(self, path: str, *, busy_timeout: float, schema: str, what: str) -> None:
+        self.path = path
+        self.what = what
+        self._busy_timeout = busy_timeout
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
+        self.closed = False
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise BackendUnavailable(f"cannot open {path} ({exc.strerror})") from None
+        os.close(fd)
+        try:
+            self.connection().executescript(schema)
+        except sqlite3.Error as exc:
+            self.close()
+            raise BackendUnavailable(f"{path} is not a usable SQLite database: {exc}") from None
+
+    def check_open(self) -> None:
+        """Raise :class:`BackendUnavailable` once :meth:`close` was called."""
+        if self.closed:
+            raise BackendUnavailable(f"the SQLite {self.what} is closed")
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (opened on first use)."""
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is not None:
+            return connection
+        with self._lock:
+            self.check_open()
+            self._close_orphans()
+            connection = sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout,
+                isolation_level=None,  # autocommit; transactions are explicit
+                check_same_thread=False,  # only so close() may close it from another thread
+            )
+            self._connections.append((weakref.ref(threading.current_thread()), connection))
+        try:
+            connection.execute("PRAGMA journal_mode=WAL").fetchall()
+            connection.execute("PRAGMA synchronous=FULL")
+        except sqlite3.Error:
+            self._forget(connection)
+            raise
+        self._local.connection = connection
+        return connection
+
+    def _close_orphans(self) -> None:
+        """Close connections of threads that have ended (called with the lock held)."""
+        alive = []
+        for thread, connection in self._connections:
+            owner = thread()
+            if owner is None or not owner.is_alive():
+                connection.close()
+            else:
+                alive.append((thread, connection))
+        self._connections = alive
+
+    def _forget(self, connection: sqlite3.Connection) -> None:
+        with self._lock:
+            self._connections = [(t, c) for t, c in self._connections if c is not connection]
+        connection.close()
+
+    def close(self) -> None:
+        """Close every connection (idempotent)."""
+        with self._lock:
+            self.closed = True
+            connections, self._connections = self._connections, []
+        for _thread, connection in connections:
+            connection.close()
