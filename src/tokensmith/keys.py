@@ -441,28 +441,39 @@ def _is_published_key_form(secret: bytes) -> bool:
 # Per-algorithm parameters for cryptography's verify, built once (RFC 7518 §3.3-3.5, RFC 8037):
 # PSS uses MGF1 with the same hash and a salt as long as the hash; ECDSA signatures are the
 # fixed-size concatenation R || S, converted to DER for cryptography.
-_RSA_PARAMS: Final[dict[str, tuple[padding.AsymmetricPadding, hashes.HashAlgorithm]]] = {
-    **{
-        f"RS{bits}": (padding.PKCS1v15(), hash_cls())
-        for bits, hash_cls in ((256, hashes.SHA256), (384, hashes.SHA384), (512, hashes.SHA512))
-    },
-    **{
-        f"PS{bits}": (
+_RSA_PARAMS: dict[str, tuple[padding.AsymmetricPadding, hashes.HashAlgorithm]] = {}
+_EC_PARAMS: dict[str, tuple[ec.ECDSA, int]] = {}
+
+
+def _prepare_params() -> None:
+    """Build the parameter objects on first use (building them loads OpenSSL bindings,
+    which would otherwise add milliseconds to ``import tokensmith``).
+
+    Each table is filled by one ``dict.update`` (atomic under the GIL), the RSA table last,
+    so a thread that sees it non-empty sees both tables complete.
+    """
+    digests = ((256, hashes.SHA256), (384, hashes.SHA384), (512, hashes.SHA512))
+    rsa_params: dict[str, tuple[padding.AsymmetricPadding, hashes.HashAlgorithm]] = {}
+    for bits, hash_cls in digests:
+        rsa_params[f"RS{bits}"] = (padding.PKCS1v15(), hash_cls())
+        rsa_params[f"PS{bits}"] = (
             padding.PSS(mgf=padding.MGF1(hash_cls()), salt_length=hash_cls.digest_size),
             hash_cls(),
         )
-        for bits, hash_cls in ((256, hashes.SHA256), (384, hashes.SHA384), (512, hashes.SHA512))
-    },
-}
-_EC_PARAMS: Final[dict[str, tuple[ec.ECDSA, int]]] = {
-    "ES256": (ec.ECDSA(hashes.SHA256()), 32),
-    "ES384": (ec.ECDSA(hashes.SHA384()), 48),
-    "ES512": (ec.ECDSA(hashes.SHA512()), 66),
-}
+    _EC_PARAMS.update(
+        {
+            "ES256": (ec.ECDSA(hashes.SHA256()), 32),
+            "ES384": (ec.ECDSA(hashes.SHA384()), 48),
+            "ES512": (ec.ECDSA(hashes.SHA512()), 66),
+        }
+    )
+    _RSA_PARAMS.update(rsa_params)
 
 
 def _verify_public(alg: str, public: Any, message: bytes, signature: bytes) -> bool:
     """Verify with cryptography directly, with padding and hash objects prepared once."""
+    if not _RSA_PARAMS:
+        _prepare_params()
     try:
         rsa_params = _RSA_PARAMS.get(alg)
         if rsa_params is not None:
