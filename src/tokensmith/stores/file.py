@@ -42,16 +42,14 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from ..errors import (
-    AlgorithmMismatch,
-    AmbiguousKey,
     ConfigurationError,
     KeyMaterialError,
     KeyStoreCorrupt,
-    UnknownKey,
     WrongPassphrase,
 )
 from ..keys import SUPPORTED_ALGORITHMS, Key, b64url_decode, b64url_encode
 from ..keyset import KeySet, RotationPolicy, maintenance_due
+from ._shared import SharedKeyStore
 
 __all__ = ["LOCK_NAME", "MANIFEST_NAME", "FileKeyStore"]
 
@@ -109,7 +107,7 @@ class _Loaded:
     identity: _Identity
 
 
-class FileKeyStore:
+class FileKeyStore(SharedKeyStore):
     """A :class:`~tokensmith.KeySet` kept in a directory, with automatic rotation.
 
     ``FileKeyStore(path, policy=RotationPolicy(...))`` creates the directory and its manifest
@@ -204,42 +202,6 @@ class FileKeyStore:
         """How many times the manifest has been written (as last read by this instance)."""
         return self._loaded.generation if self._loaded is not None else 0
 
-    @property
-    def keyset(self) -> KeySet:
-        """The current key set (after reloading and any maintenance that is due)."""
-        self._fresh(self._clock())
-        return self._keyset
-
-    def signing_key(self) -> Key:
-        """The key that signs now (the same in every process sharing the directory)."""
-        now = self._clock()
-        if now >= self._check_at or now >= self._due:
-            self._fresh(now)
-        return self._keyset.signing_key(now)
-
-    def verification_key(self, kid: str | None, alg: str) -> Key:
-        """The key for a header's ``kid`` and ``alg`` (see :meth:`KeySet.verification_key`).
-
-        An unknown ``kid`` triggers an immediate check for a newer manifest before refusing.
-        """
-        now = self._clock()
-        if now >= self._check_at or now >= self._due:
-            self._fresh(now)
-        try:
-            return self._keyset.verification_key(kid, alg, now)
-        except (AlgorithmMismatch, AmbiguousKey):
-            raise
-        except UnknownKey:
-            if kid is None or not self._reload_if_changed(now):
-                raise
-        return self._keyset.verification_key(kid, alg, now)
-
-    def jwks(self) -> dict[str, Any]:
-        """The public JWKS: pending, active and retired keys; never private members."""
-        now = self._clock()
-        self._fresh(now)
-        return self._keyset.jwks(now)
-
     def rotate(self) -> KeySet:
         """Start a rotation now (see :meth:`KeySet.rotate`); returns the new key set.
 
@@ -281,6 +243,9 @@ class FileKeyStore:
             with self._lock:
                 if now >= self._due:
                     self._apply(_maintain, now)
+
+    def _recheck_unknown_kid(self, now: float) -> bool:
+        return self._reload_if_changed(now)
 
     def _reload_if_changed(self, now: float) -> bool:
         """``stat`` the manifest; re-parse it only if it is not the one loaded. True if reloaded."""

@@ -50,19 +50,17 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from redis.exceptions import RedisError
 
 from ..errors import (
-    AlgorithmMismatch,
-    AmbiguousKey,
     BackendUnavailable,
     ConfigurationError,
     KeyMaterialError,
     KeyStoreCorrupt,
     NoSigningKey,
-    UnknownKey,
     WrongPassphrase,
 )
 from ..keys import SUPPORTED_ALGORITHMS, Key, b64url_decode, b64url_encode
 from ..keyset import KeySet, RotationPolicy, maintenance_due
 from ..revocation.redis import check_prefix, encode_key_part
+from ._shared import SharedKeyStore
 
 __all__ = ["RedisKeyStore"]
 
@@ -103,7 +101,7 @@ return 0
 _Change = Callable[[KeySet, float], KeySet]
 
 
-class RedisKeyStore:
+class RedisKeyStore(SharedKeyStore):
     """A :class:`~tokensmith.KeyStore` whose key set lives in Redis, shared by replicas.
 
     :param client: a ``redis.Redis`` client (``decode_responses`` either way).
@@ -187,45 +185,6 @@ class RedisKeyStore:
         """How many times the stored set has been written (as last read by this replica)."""
         return self._generation
 
-    @property
-    def keyset(self) -> KeySet:
-        """The current key set (after reloading and any maintenance that is due)."""
-        self._fresh(self._clock())
-        return self._keyset
-
-    def signing_key(self) -> Key:
-        """The key that signs now: the same in every replica sharing the prefix."""
-        now = self._clock()
-        if now >= self._check_at or now >= self._due:
-            self._fresh(now)
-        return self._keyset.signing_key(now)
-
-    def verification_key(self, kid: str | None, alg: str) -> Key:
-        """The key for a header's ``kid`` and ``alg`` (see :meth:`KeySet.verification_key`).
-
-        An unknown ``kid`` triggers one generation check (at most one per 50 ms) first.
-        """
-        now = self._clock()
-        if now >= self._check_at or now >= self._due:
-            self._fresh(now)
-        try:
-            return self._keyset.verification_key(kid, alg, now)
-        except (AlgorithmMismatch, AmbiguousKey):
-            raise
-        except UnknownKey:
-            if kid is None or now < self._forced_at + 0.05:
-                raise
-        self._forced_at = now
-        with self._lock:
-            self._reload(now)  # an outage here is BackendUnavailable: the kid may exist
-        return self._keyset.verification_key(kid, alg, now)
-
-    def jwks(self) -> dict[str, Any]:
-        """The public JWKS: pending, active and retired keys; never private members."""
-        now = self._clock()
-        self._fresh(now)
-        return self._keyset.jwks(now)
-
     def rotate(self) -> KeySet:
         """Start a rotation now (see :meth:`KeySet.rotate`); returns the new key set.
 
@@ -244,6 +203,15 @@ class RedisKeyStore:
         )
 
     # --- freshness -----------------------------------------------------------------------------
+
+    def _recheck_unknown_kid(self, now: float) -> bool:
+        """One generation check per 50 ms; an outage here is BackendUnavailable."""
+        if now < self._forced_at + 0.05:
+            return False
+        self._forced_at = now
+        with self._lock:
+            self._reload(now)
+        return True
 
     def _fresh(self, now: float) -> None:
         if now < self._check_at and now < self._due:

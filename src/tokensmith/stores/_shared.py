@@ -1,0 +1,68 @@
+"""The read side shared by stores whose key set lives outside the process (file, Redis)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import AlgorithmMismatch, AmbiguousKey, UnknownKey
+from ..keys import Key
+from ..keyset import KeySet
+
+__all__ = ["SharedKeyStore"]
+
+
+class SharedKeyStore:
+    """``signing_key`` / ``verification_key`` / ``jwks`` over a locally cached key set.
+
+    Subclasses keep ``_keyset`` current in ``_fresh(now)``, which runs when ``_check_at``
+    (reload) or ``_due`` (maintenance) has passed, and answer ``_recheck_unknown_kid(now)``:
+    whether a fresh look at the shared set was taken, so an unknown kid may be retried once.
+    """
+
+    _clock: Callable[[], float]
+    _keyset: KeySet
+    _check_at: float
+    _due: float
+
+    def _fresh(self, now: float) -> None:
+        raise NotImplementedError
+
+    def _recheck_unknown_kid(self, now: float) -> bool:
+        raise NotImplementedError
+
+    @property
+    def keyset(self) -> KeySet:
+        """The current key set (after reloading and any maintenance that is due)."""
+        self._fresh(self._clock())
+        return self._keyset
+
+    def signing_key(self) -> Key:
+        """The key that signs now: the same in every process sharing the set."""
+        now = self._clock()
+        if now >= self._check_at or now >= self._due:
+            self._fresh(now)
+        return self._keyset.signing_key(now)
+
+    def verification_key(self, kid: str | None, alg: str) -> Key:
+        """The key for a header's ``kid`` and ``alg`` (see :meth:`KeySet.verification_key`).
+
+        An unknown ``kid`` triggers one look at the shared set before it is refused.
+        """
+        now = self._clock()
+        if now >= self._check_at or now >= self._due:
+            self._fresh(now)
+        try:
+            return self._keyset.verification_key(kid, alg, now)
+        except (AlgorithmMismatch, AmbiguousKey):
+            raise
+        except UnknownKey:
+            if kid is None or not self._recheck_unknown_kid(now):
+                raise
+        return self._keyset.verification_key(kid, alg, now)
+
+    def jwks(self) -> dict[str, Any]:
+        """The public JWKS: pending, active and retired keys; never private members."""
+        now = self._clock()
+        self._fresh(now)
+        return self._keyset.jwks(now)
