@@ -218,35 +218,6 @@ def _fill(
     return target
 
 
-def _verified(
-    header: Mapping[str, Any],
-    claims: Mapping[str, Any],
-    subject: str | None,
-    issuer: str | None,
-    audience: tuple[str, ...],
-    scopes: frozenset[str],
-    expires_at: float | None,
-    issued_at: float | None,
-    not_before: float | None,
-    jti: str | None,
-    key_id: str,
-    algorithm: str,
-    raw: str,
-) -> VerifiedToken:
-    """The validator's constructor: positional, in ``_FIELDS`` order, no keyword parsing."""
-    return _fill(
-        _new(VerifiedToken),
-        header,
-        claims,
-        subject,
-        issuer,
-        audience,
-        scopes,
-        expires_at,
-        issued_at,
-        not_before,
-        jti,
-        key_id,
-        algorithm,
-        raw,
-    )
+def _new_verified() -> VerifiedToken:
+    """An empty instance for :func:`_fill` (the validator's constructor, no keyword parsing)."""
+    return _new(VerifiedToken)

@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from .cache import ValidatedTokenCache
-from .claims import VerifiedToken, _verified, parse_scopes
+from .claims import VerifiedToken, _fill, _new_verified, parse_scopes
 from .errors import (
     AlgorithmMismatch,
     AlgorithmNotAllowed,
@@ -538,7 +538,8 @@ class Validator:
                 )
             scopes = parsed_scopes
 
-        return _verified(
+        return _fill(
+            _new_verified(),
             parsed.header.header,
             MappingProxyType(claims),
             sub,
