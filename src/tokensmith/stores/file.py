@@ -208,7 +208,14 @@ class FileKeyStore(SharedKeyStore):
         Runs under the directory lock on the freshest manifest, so two processes rotating at
         once publish one successor, not two.
         """
-        return self._apply(_rotate, self._clock())
+        clock = self._clock
+
+        def rotate(current: KeySet, policy: RotationPolicy | None, now: float) -> KeySet:
+            # the clock again under the lock: a process that read it first but locked second
+            # then sees the other's successor as already due, and adds none of its own
+            return _rotate(current, policy, max(now, clock()))
+
+        return self._apply(rotate, self._clock())
 
     def replace(self, keyset: KeySet) -> None:
         """Swap in a whole new key set (written atomically)."""

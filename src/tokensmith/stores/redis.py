@@ -193,7 +193,13 @@ class RedisKeyStore(SharedKeyStore):
         """
         now = self._clock()
         with self._lock:
-            self._change(lambda current, at: current.rotate(self._policy, at), now, wait=True)
+            # ``at`` is re-read under the shared lock: a replica that read the clock first but
+            # locked second then sees the other's successor as already due and adds none
+            self._change(
+                lambda current, at: current.rotate(self._policy, max(at, self._clock())),
+                now,
+                wait=True,
+            )
             return self._keyset
 
     def __repr__(self) -> str:
