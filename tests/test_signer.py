@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import AUDIENCE, ISSUER
 from tokensmith import (
@@ -17,7 +19,7 @@ from tokensmith import (
     Validator,
 )
 from tokensmith.keys import b64url_decode
-from tokensmith.signer import REGISTERED_CLAIMS
+from tokensmith.signer import _JSON, REGISTERED_CLAIMS
 from tokensmith.testing import FakeClock
 
 
@@ -75,6 +77,27 @@ def test_custom_claims_cannot_override_registered(signer: Signer, name: str) -> 
         signer.issue("u", claims={name: "x"})
 
 
+_CYCLE: list[object] = []
+_CYCLE.append(_CYCLE)
+
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(st.text(), _JSON_VALUES, max_size=6))
+def test_claims_encoder_writes_what_the_stdlib_writes(value: dict[str, object]) -> None:
+    stdlib = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    assert _JSON(value) == stdlib
+    assert json.loads(_JSON(value)) == value
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -95,6 +118,8 @@ def test_custom_claims_cannot_override_registered(signer: Signer, name: str) -> 
         {"token_type": ""},
         {"claims": {"bad": float("nan")}},
         {"claims": {"bad": object()}},
+        {"claims": {"bad": float("inf")}},
+        {"claims": {"cycle": _CYCLE}},
     ],
 )
 def test_bad_issue_arguments(signer: Signer, kwargs: dict[str, object]) -> None:

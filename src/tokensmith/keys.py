@@ -3,8 +3,9 @@
 A :class:`Key` is the unit everything else handles. It is bound to one JWS ``alg`` when it is
 created, so a token header can only *pick* a key, never change what the key is used for: an
 RSA public key can never be fed to HMAC, an ES256 key never verifies ES384. Strength floors are
-enforced on every way in (generation, JWK, PEM, raw secret). The signature algorithms
-themselves are PyJWT's (``jwt.algorithms``), prepared once per key.
+enforced on every way in (generation, JWK, PEM, raw secret). Signing and verifying call
+``cryptography`` (and :func:`hmac.digest`) directly with parameter objects prepared once per
+algorithm; PyJWT's ``jwt.algorithms`` serve JWK import and export.
 """
 
 from __future__ import annotations
@@ -16,15 +17,18 @@ import json
 import math
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 from jwt import algorithms as jwa
 
+from ._frozen import Frozen
 from .errors import InvalidKey, WeakKey
 
 __all__ = [
@@ -130,8 +134,7 @@ def _alg_list() -> str:
     return ", ".join(sorted(SUPPORTED_ALGORITHMS))
 
 
-@dataclass(frozen=True, slots=True, repr=False, eq=False)
-class Key:
+class Key(Frozen):
     """A signing or verification key bound to exactly one algorithm.
 
     Build one with :meth:`generate`, :meth:`from_secret`, :meth:`from_jwk` or :meth:`from_pem`;
@@ -140,14 +143,47 @@ class Key:
     signing, ``retire_at`` when it stops signing, ``not_after`` when it stops verifying.
     """
 
+    __slots__ = (
+        "_material",
+        "_verifier",
+        "alg",
+        "is_private",
+        "kid",
+        "not_after",
+        "not_before",
+        "retire_at",
+    )
+
     kid: str
     alg: str
     _material: Any
     _verifier: Any
     is_private: bool
-    not_before: float | None = None
-    retire_at: float | None = None
-    not_after: float | None = None
+    not_before: float | None
+    retire_at: float | None
+    not_after: float | None
+
+    def __init__(
+        self,
+        kid: str,
+        alg: str,
+        _material: Any,
+        _verifier: Any,
+        is_private: bool,
+        not_before: float | None = None,
+        retire_at: float | None = None,
+        not_after: float | None = None,
+    ) -> None:
+        """Not public API: build keys with the class methods below."""
+        set_ = object.__setattr__
+        set_(self, "kid", kid)
+        set_(self, "alg", alg)
+        set_(self, "_material", _material)
+        set_(self, "_verifier", _verifier)
+        set_(self, "is_private", is_private)
+        set_(self, "not_before", not_before)
+        set_(self, "retire_at", retire_at)
+        set_(self, "not_after", not_after)
 
     # --- construction ------------------------------------------------------------------------
 
@@ -340,8 +376,7 @@ class Key:
         digest = _HMAC_DIGESTS.get(self.alg)
         if digest is not None:  # the stdlib one-shot HMAC, same result as PyJWT's, faster
             return hmac.digest(self._material, message, digest)
-        signature: bytes = _ALGORITHMS[self.alg].sign(message, self._material)
-        return signature
+        return _sign_private(self.alg, self._material, message)
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         """True when ``signature`` is valid for ``message`` under this key and algorithm.
@@ -468,6 +503,22 @@ def _prepare_params() -> None:
         }
     )
     _RSA_PARAMS.update(rsa_params)
+
+
+def _sign_private(alg: str, private: Any, message: bytes) -> bytes:
+    """Sign with cryptography directly (JWS form: ECDSA as fixed-size ``r || s``)."""
+    if not _RSA_PARAMS:
+        _prepare_params()
+    rsa_params = _RSA_PARAMS.get(alg)
+    if rsa_params is not None:
+        signature: bytes = private.sign(message, rsa_params[0], rsa_params[1])
+        return signature
+    ec_params = _EC_PARAMS.get(alg)
+    if ec_params is not None:
+        ecdsa, size = ec_params
+        r, s = decode_dss_signature(private.sign(message, ecdsa))
+        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    return cast(bytes, private.sign(message))  # EdDSA
 
 
 def _verify_public(alg: str, public: Any, message: bytes, signature: bytes) -> bool:

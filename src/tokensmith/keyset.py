@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any, Literal
 
+from ._frozen import Value
 from .errors import (
     AlgorithmMismatch,
     AmbiguousKey,
@@ -36,8 +36,7 @@ KeyState = Literal["pending", "active", "retired", "expired"]
 _MAX_KID_LENGTH = 256
 
 
-@dataclass(frozen=True, slots=True)
-class RotationPolicy:
+class RotationPolicy(Value):
     """How often a key set rotates and how long keys live around a rotation.
 
     * ``rotate_every`` — seconds a key signs before its successor takes over;
@@ -49,21 +48,40 @@ class RotationPolicy:
     * ``alg`` — algorithm for generated keys; ``generate`` can be replaced (e.g. for an HSM).
     """
 
-    rotate_every: float = 30 * 86400.0
-    publish_ahead: float = 86400.0
-    verify_for: float = 86400.0
-    alg: str = "ES256"
-    generate: Callable[[str], Key] = Key.generate
+    __slots__ = ("alg", "generate", "publish_ahead", "rotate_every", "verify_for")
+    _fields = ("rotate_every", "publish_ahead", "verify_for", "alg", "generate")
 
-    def __post_init__(self) -> None:
-        for name in ("rotate_every", "publish_ahead", "verify_for"):
-            value = getattr(self, name)
+    rotate_every: float
+    publish_ahead: float
+    verify_for: float
+    alg: str
+    generate: Callable[[str], Key]
+
+    def __init__(
+        self,
+        rotate_every: float = 30 * 86400.0,
+        publish_ahead: float = 86400.0,
+        verify_for: float = 86400.0,
+        alg: str = "ES256",
+        generate: Callable[[str], Key] = Key.generate,
+    ) -> None:
+        for name, value in (
+            ("rotate_every", rotate_every),
+            ("publish_ahead", publish_ahead),
+            ("verify_for", verify_for),
+        ):
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ConfigurationError(f"RotationPolicy.{name} must be a number of seconds")
             if not math.isfinite(value) or value <= 0:
                 raise ConfigurationError(f"RotationPolicy.{name} must be positive and finite")
-        if self.publish_ahead > self.rotate_every:
+        if publish_ahead > rotate_every:
             raise ConfigurationError("RotationPolicy.publish_ahead may not exceed rotate_every")
+        set_ = object.__setattr__
+        set_(self, "rotate_every", rotate_every)
+        set_(self, "publish_ahead", publish_ahead)
+        set_(self, "verify_for", verify_for)
+        set_(self, "alg", alg)
+        set_(self, "generate", generate)
 
 
 def key_state(key: Key, now: float) -> KeyState:
@@ -149,7 +167,8 @@ class KeySet:
         """
         if kid is not None:
             key = self._by_kid.get(kid) if len(kid) <= _MAX_KID_LENGTH else None
-            if key is None or key_state(key, now) == "expired":
+            # expired keys never verify (pending ones do: published, and clocks differ a little)
+            if key is None or (key.not_after is not None and now >= key.not_after):
                 raise UnknownKey("no usable key for the token's kid")
             if key.alg != alg:
                 raise AlgorithmMismatch("the token's kid names a key bound to another alg")
