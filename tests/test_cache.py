@@ -10,7 +10,9 @@ from tests.conftest import AUDIENCE, ISSUER
 from tokensmith import (
     ConfigurationError,
     ExpiredToken,
+    ImmatureToken,
     InsufficientScope,
+    IssuedInFuture,
     Key,
     KeySet,
     MemoryKeyStore,
@@ -82,6 +84,31 @@ def test_max_age_rechecked_on_hit(clock: FakeClock) -> None:
     clock.advance(101)
     with pytest.raises(TokenTooOld):
         validator.validate(token)
+
+
+def test_a_clock_going_back_before_iat_is_refused_on_hit(clock: FakeClock) -> None:
+    _, signer, validator, cache, _ = make(clock, leeway=5)
+    token = signer.issue("u", audience=AUDIENCE)
+    validator.validate(token)
+    clock.advance(-5)  # exactly at the leeway: still accepted, from the cache
+    validator.validate(token)
+    assert cache.hits == 1
+    clock.advance(-1)
+    with pytest.raises(IssuedInFuture):
+        validator.validate(token)
+
+
+def test_a_clock_going_back_before_nbf_is_refused_on_hit(clock: FakeClock) -> None:
+    _, signer, validator, cache, _ = make(clock, leeway=0)
+    token = signer.issue("u", audience=AUDIENCE, not_before=clock() + 10)
+    clock.advance(10)
+    validator.validate(token)
+    assert len(cache) == 1
+    clock.advance(-1)
+    with pytest.raises(ImmatureToken):
+        validator.validate(token)
+    clock.advance(1)
+    validator.validate(token)
 
 
 def test_per_call_scopes_rechecked_on_hit(clock: FakeClock) -> None:
@@ -195,14 +222,28 @@ def test_cache_configuration(clock: FakeClock) -> None:
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from(["issue", "validate", "revoke", "advance", "revoke_subject"]),
+            st.sampled_from(
+                [
+                    "issue",
+                    "issue_later",
+                    "validate",
+                    "revoke",
+                    "advance",
+                    "rewind",
+                    "revoke_subject",
+                ]
+            ),
             st.integers(0, 5),
         ),
         max_size=40,
     )
 )
 def test_cache_is_equivalent_to_no_cache(ops: list[tuple[str, int]]) -> None:
-    """Whatever happens, a validator with a cache answers exactly like one without."""
+    """Whatever happens, a validator with a cache answers exactly like one without.
+
+    Tokens with and without ``nbf``, a policy with ``max_age`` and leeway, and a clock that
+    also goes backwards exercise every bound of a cache entry's time window.
+    """
     clock = FakeClock()
     store = MemoryKeyStore(KeySet.generate("HS256"), clock=clock)
     signer = Signer(store, issuer=ISSUER, ttl=120, clock=clock)
@@ -214,8 +255,18 @@ def test_cache_is_equivalent_to_no_cache(ops: list[tuple[str, int]]) -> None:
         clock=clock,
         revocation=revocations,
         cache=ValidatedTokenCache(3),
+        max_age=90,
+        leeway=5,
     )
-    plain = Validator(store, issuer=ISSUER, audience=AUDIENCE, clock=clock, revocation=revocations)
+    plain = Validator(
+        store,
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        clock=clock,
+        revocation=revocations,
+        max_age=90,
+        leeway=5,
+    )
     tokens: list[str] = []
 
     def outcome(v: Validator, token: str) -> object:
@@ -227,6 +278,11 @@ def test_cache_is_equivalent_to_no_cache(ops: list[tuple[str, int]]) -> None:
     for op, n in ops:
         if op == "issue":
             tokens.append(signer.issue(f"u{n % 2}", audience=AUDIENCE, ttl=30 + 20 * n))
+        elif op == "issue_later":
+            nbf = clock() + 4 * n
+            tokens.append(signer.issue(f"u{n % 2}", audience=AUDIENCE, ttl=60, not_before=nbf))
+        elif op == "rewind":
+            clock.advance(-(3 * n + 1))
         elif tokens:
             token = tokens[n % len(tokens)]
             if op == "validate":

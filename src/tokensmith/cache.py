@@ -9,6 +9,7 @@ the token's ``exp`` or its key's ``not_after``.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from .claims import VerifiedToken
     from .keys import Key
 
-    _Entry = tuple[VerifiedToken, object, Key, float]
+    _Entry = tuple[VerifiedToken, object, Key, float, float]
 
 __all__ = ["ValidatedTokenCache"]
 
@@ -33,7 +34,7 @@ class ValidatedTokenCache:
     another validator).
     """
 
-    __slots__ = ("_entries", "_lock", "_owner", "hits", "maxsize", "misses")
+    __slots__ = ("_entries", "_free_threaded", "_lock", "_owner", "hits", "maxsize", "misses")
 
     def __init__(self, maxsize: int = 10_000) -> None:
         if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
@@ -43,6 +44,7 @@ class ValidatedTokenCache:
         self.misses = 0
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
+        self._free_threaded = not getattr(sys, "_is_gil_enabled", lambda: True)()
         self._owner: object | None = None
 
     def bind(self, owner: object) -> None:
@@ -52,22 +54,43 @@ class ValidatedTokenCache:
         self._owner = owner
 
     def get(self, token: str) -> Any:
-        """The entry for ``token``, most recently used first; ``None`` on a miss."""
-        with self._lock:
-            entry = self._entries.get(token)
-            if entry is None:
-                self.misses += 1
-                return None
-            self._entries.move_to_end(token)
-            self.hits += 1
-            return entry
+        """The entry for ``token``, marked most recently used; ``None`` on a miss.
+
+        With the GIL, a lookup takes no lock: the lookup and the move are each one atomic
+        operation, and an entry evicted between them is simply not moved. Free-threaded
+        builds take the lock. ``hits`` and ``misses`` are statistics, not exact counts.
+        """
+        if self._free_threaded:
+            with self._lock:
+                return self._find(token)
+        return self._find(token)
+
+    def _find(self, token: str) -> Any:
+        entries = self._entries
+        entry = entries.get(token)
+        if entry is None:
+            self.misses += 1
+            return None
+        try:  # noqa: SIM105 - contextlib.suppress costs more than the whole lookup
+            entries.move_to_end(token)
+        except KeyError:  # evicted or discarded by another thread between the two steps
+            pass
+        self.hits += 1
+        return entry
 
     def put(
-        self, token: str, verified: VerifiedToken, header: object, key: Key, until: float
+        self,
+        token: str,
+        verified: VerifiedToken,
+        header: object,
+        key: Key,
+        valid_from: float,
+        until: float,
     ) -> None:
-        """Remember ``token`` until ``until`` (the earlier of its expiry and its key's)."""
+        """Remember ``token`` for the instants ``[valid_from, until)`` at which every time rule
+        accepts it (``until``: the earlier of its expiry and its key's)."""
         with self._lock:
-            self._entries[token] = (verified, header, key, until)
+            self._entries[token] = (verified, header, key, valid_from, until)
             self._entries.move_to_end(token)
             while len(self._entries) > self.maxsize:
                 self._entries.popitem(last=False)

@@ -13,12 +13,12 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, cast
 
+from ._frozen import Value
 from .cache import ValidatedTokenCache
-from .claims import VerifiedToken, _fill, _new_verified, parse_scopes
+from .claims import VerifiedToken, _verified, parse_scopes
 from .errors import (
     AlgorithmMismatch,
     AlgorithmNotAllowed,
@@ -106,13 +106,27 @@ ClaimCheck = Callable[[VerifiedToken], object]
 """A custom check: raise a :class:`~tokensmith.errors.TokenError` or return ``False`` to refuse."""
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
+class Policy(Value):
     """The validation policy, checked and compiled once by :class:`Validator`.
 
     Field meanings are documented on :class:`Validator`. ``None`` for ``issuers`` /
     ``audiences`` / ``token_types`` means the check was opted out of with :data:`UNCHECKED`.
     """
+
+    _fields = (
+        "issuers",
+        "audiences",
+        "algorithms",
+        "leeway",
+        "max_age",
+        "required_claims",
+        "token_types",
+        "scopes",
+        "checks",
+        "max_token_size",
+        "require_exp",
+    )
+    __slots__ = _fields
 
     issuers: frozenset[str] | None
     audiences: frozenset[str] | None
@@ -126,6 +140,40 @@ class Policy:
     max_token_size: int
     require_exp: bool
 
+    def __init__(
+        self,
+        *,
+        issuers: frozenset[str] | None,
+        audiences: frozenset[str] | None,
+        algorithms: frozenset[str],
+        leeway: float,
+        max_age: float | None,
+        required_claims: frozenset[str],
+        token_types: frozenset[str | None] | None,
+        scopes: frozenset[str],
+        checks: tuple[ClaimCheck, ...],
+        max_token_size: int,
+        require_exp: bool,
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "issuers", issuers)
+        set_(self, "audiences", audiences)
+        set_(self, "algorithms", algorithms)
+        set_(self, "leeway", leeway)
+        set_(self, "max_age", max_age)
+        set_(self, "required_claims", required_claims)
+        set_(self, "token_types", token_types)
+        set_(self, "scopes", scopes)
+        set_(self, "checks", checks)
+        set_(self, "max_token_size", max_token_size)
+        set_(self, "require_exp", require_exp)
+
+    def replace(self, **changes: Any) -> Policy:
+        """A copy with some fields changed (the values are taken as already checked)."""
+        values = {name: getattr(self, name) for name in self._fields}
+        values.update(changes)
+        return Policy(**values)
+
 
 class _Header:
     """What the core needs from a header that passed its checks (cached by segment)."""
@@ -138,19 +186,9 @@ class _Header:
         self.header = header
 
 
-class _Parsed:
-    """A token split and decoded, not yet verified."""
-
-    __slots__ = ("header", "payload_raw", "signature", "signing_input", "token")
-
-    def __init__(
-        self, header: _Header, signing_input: str, payload_raw: bytes, signature: bytes, token: str
-    ) -> None:
-        self.header = header
-        self.signing_input = signing_input
-        self.payload_raw = payload_raw
-        self.signature = signature
-        self.token = token
+# A token split and decoded, not yet verified (a tuple: built on every call, so it must be
+# cheap): header, signing input, payload bytes, signature bytes, the token string.
+_Parsed = tuple[_Header, str, bytes, bytes, str]
 
 
 class Validator:
@@ -234,7 +272,7 @@ class Validator:
         )
         pinned = getattr(keys, "issuer", None)
         if isinstance(pinned, str):  # a key source pinned to one issuer (e.g. RemoteJWKS)
-            self.policy = replace(self.policy, issuers=_pinned(self.policy.issuers, pinned))
+            self.policy = self.policy.replace(issuers=_pinned(self.policy.issuers, pinned))
         self._keys = keys
         self._async_keys = inspect.iscoroutinefunction(keys.verification_key)
         self._revocation = revocation
@@ -278,18 +316,18 @@ class Validator:
             verified = None
             if entry is not None:
                 try:
-                    key = self._checked_key(_sync_key(self._keys, entry[1]))
+                    key = _sync_key(self._keys, entry[1])
                 except TokensmithError:
                     cast(ValidatedTokenCache, self._cache).discard(cast(str, token))
                     raise
                 verified = self._from_cache(cast(str, token), entry, key)
             if verified is None:
                 parsed = self._parse(token)
-                key = self._checked_key(_sync_key(self._keys, parsed.header))
-                verified = self._verify(parsed, key)
+                verified = self._verify(parsed, _sync_key(self._keys, parsed[0]))
             if self._revocation is not None:
                 _check_revoked(_sync_revoked(self._revocation, verified))
-            self._check_scopes(verified, scopes)
+            if scopes or self.policy.scopes:
+                self._check_scopes(verified, scopes)
         except TokensmithError as exc:
             if self._audit is not None:
                 _audit_refused(self._audit, exc, token, self._clock)
@@ -309,21 +347,21 @@ class Validator:
             verified = None
             if entry is not None:
                 try:
-                    key = self._checked_key(await self._akey(entry[1]))
+                    key = await self._akey(entry[1])
                 except TokensmithError:
                     cast(ValidatedTokenCache, self._cache).discard(cast(str, token))
                     raise
                 verified = self._from_cache(cast(str, token), entry, key)
             if verified is None:
                 parsed = self._parse(token)
-                key = self._checked_key(await self._akey(parsed.header))
-                verified = self._verify(parsed, key)
+                verified = self._verify(parsed, await self._akey(parsed[0]))
             if self._revocation is not None:
                 if self._async_revocation:
                     _check_revoked(await _async_revoked(self._revocation, verified))
                 else:
                     _check_revoked(_sync_revoked(self._revocation, verified))
-            self._check_scopes(verified, scopes)
+            if scopes or self.policy.scopes:
+                self._check_scopes(verified, scopes)
         except TokensmithError as exc:
             if self._audit is not None:
                 _audit_refused(self._audit, exc, token, self._clock)
@@ -332,25 +370,31 @@ class Validator:
             _audit_validated(self._audit, verified, self._clock)
         return verified
 
-    async def _akey(self, header: _Header) -> object:
+    async def _akey(self, header: _Header) -> Key:
         if self._async_keys:
             return await _async_key(self._keys, header)
         return _sync_key(self._keys, header)
 
     def _from_cache(
-        self, token: str, entry: tuple[VerifiedToken, _Header, Key, float], key: Key
+        self, token: str, entry: tuple[VerifiedToken, _Header, Key, float, float], key: Key
     ) -> VerifiedToken | None:
-        """A cache hit, re-checked; ``None`` sends the token down the full path."""
-        verified, _header, cached_key, until = entry
+        """A cache hit, re-checked; ``None`` sends the token down the full path.
+
+        Every time rule (exp, nbf, iat, max_age, the key's expiry) was folded into one window
+        when the entry was made; outside it, or when the key source no longer returns the very
+        same key, the entry goes and the full path gives the precise answer.
+        """
+        verified, _header, cached_key, valid_from, until = entry
         now = self._clock()
-        cache = cast(ValidatedTokenCache, self._cache)
-        if now >= until or key is not cached_key:  # expired, or the key was removed/replaced
-            cache.discard(token)
-            return None
-        _check_times(verified, now, self.policy)
-        for check in self.policy.checks:
-            _run_check(check, verified)
-        return verified
+        if valid_from <= now < until and key is cached_key:
+            exp = verified.expires_at  # and, whatever an entry says, never past its exp
+            if exp is not None and now >= exp + self.policy.leeway:
+                raise ExpiredToken("the token has expired", claim="exp")
+            for check in self.policy.checks:
+                _run_check(check, verified)
+            return verified
+        cast(ValidatedTokenCache, self._cache).discard(token)
+        return None
 
     # --- the core ----------------------------------------------------------------------------
 
@@ -386,7 +430,7 @@ class Validator:
             signature = b64url_decode(signature_segment)
         except ValueError:
             raise InvalidEncoding("a segment is not canonical unpadded base64url") from None
-        return _Parsed(header, token[:second], payload_raw, signature, token)
+        return header, token[:second], payload_raw, signature, token
 
     def _parse_header(self, segment: str) -> _Header:
         try:
@@ -428,37 +472,25 @@ class Validator:
                 raise InvalidTokenType("the token's typ is not accepted by this policy")
         return _Header(alg, kid, MappingProxyType(header))
 
-    def _checked_key(self, key: object) -> Key:
-        """Defence in depth against custom key sources: the key must be bound to the alg."""
-        if not isinstance(key, Key):
-            raise BackendUnavailable("the key source returned something that is not a Key")
-        return key
-
     def _verify(self, parsed: _Parsed, key: Key) -> VerifiedToken:
         """Signature, then claims. The payload JSON is parsed only once it is authentic."""
-        header = parsed.header
+        header, signing_input, payload_raw, signature, token = parsed
         if key.alg != header.alg:
             raise AlgorithmMismatch("the key source offered a key bound to another alg")
         if header.kid is not None and key.kid != header.kid:
             raise UnknownKey("the key source offered a key with another kid")
-        if not key.verify(parsed.signing_input.encode("ascii"), parsed.signature):
+        if not key.verify(signing_input.encode("ascii"), signature):
             raise InvalidSignature("the signature does not verify")
-        claims = _json_object(parsed.payload_raw, "payload")
-        verified = self._check_claims(claims, parsed, key)
+        verified = self._check_claims(_json_object(payload_raw, "payload"), header, token, key)
         for check in self.policy.checks:
             _run_check(check, verified)
         if self._cache is not None:
-            until = (
-                math.inf
-                if verified.expires_at is None
-                else verified.expires_at + self.policy.leeway
-            )
-            if key.not_after is not None:
-                until = min(until, key.not_after)
-            self._cache.put(parsed.token, verified, parsed.header, key, until)
+            self._cache.put(token, verified, header, key, *_time_window(verified, key, self.policy))
         return verified
 
-    def _check_claims(self, claims: dict[str, Any], parsed: _Parsed, key: Key) -> VerifiedToken:
+    def _check_claims(
+        self, claims: dict[str, Any], header: _Header, token: str, key: Key
+    ) -> VerifiedToken:
         """Every registered-claim rule of the policy; the common case costs a few lookups."""
         policy = self.policy
         now = self._clock()
@@ -472,19 +504,32 @@ class Validator:
             if policy.require_exp:
                 raise MissingClaim("the token has no 'exp'", claim="exp")
         else:
-            exp = _numeric_date(exp, "exp")
+            # the common case (an int in range) inline; anything else through the full check
+            exp = (
+                float(exp)
+                if exp.__class__ is int and 0 <= exp <= _MAX_NUMERIC_DATE
+                else _numeric_date(exp, "exp")
+            )
             if now >= exp + leeway:
                 raise ExpiredToken("the token has expired", claim="exp")
 
         nbf = get("nbf")
         if nbf is not None or "nbf" in claims:
-            nbf = _numeric_date(nbf, "nbf")
+            nbf = (
+                float(nbf)
+                if nbf.__class__ is int and 0 <= nbf <= _MAX_NUMERIC_DATE
+                else _numeric_date(nbf, "nbf")
+            )
             if nbf > now + leeway:
                 raise ImmatureToken("the token is not valid yet", claim="nbf")
 
         iat = get("iat")
         if iat is not None or "iat" in claims:
-            iat = _numeric_date(iat, "iat")
+            iat = (
+                float(iat)
+                if iat.__class__ is int and 0 <= iat <= _MAX_NUMERIC_DATE
+                else _numeric_date(iat, "iat")
+            )
             if iat > now + leeway:
                 raise IssuedInFuture("the token was issued in the future", claim="iat")
         if policy.max_age is not None:
@@ -529,7 +574,7 @@ class Validator:
                 raise MissingClaim(f"the token has no {name!r}", claim=name)
         scope = get("scope")
         if scope.__class__ is str and "scp" not in claims:
-            scopes = frozenset(scope.split())
+            scopes = _SCOPE_SETS.get(scope) or _scope_set_of(scope)
         else:
             parsed_scopes = parse_scopes(claims)
             if parsed_scopes is None:
@@ -538,9 +583,8 @@ class Validator:
                 )
             scopes = parsed_scopes
 
-        return _fill(
-            _new_verified(),
-            parsed.header.header,
+        return _verified(
+            header.header,
             MappingProxyType(claims),
             sub,
             iss,
@@ -552,17 +596,19 @@ class Validator:
             jti,
             key.kid,
             key.alg,
-            parsed.token,
+            token,
         )
 
     def _check_scopes(self, verified: VerifiedToken, extra: Iterable[str]) -> None:
         required = self.policy.scopes
         if extra:
-            if extra.__class__ is str:
-                extra = extra.split()
-            elif not isinstance(extra, list | tuple | set | frozenset):
+            kind = extra.__class__
+            if kind is str:
+                extra = cast(str, extra).split()
+            elif kind is not list and kind is not tuple and not isinstance(extra, set | frozenset):
                 extra = list(extra)  # an iterator is consumed by the first check: keep it
-            if required.issubset(verified.scopes) and verified.scopes.issuperset(extra):
+            granted = verified.scopes
+            if granted.issuperset(extra) and (not required or granted.issuperset(required)):
                 return
             required = required | _scope_set(extra)
         elif not required or required.issubset(verified.scopes):
@@ -635,18 +681,20 @@ def _numeric_date(value: object, name: str) -> float:
     return float(value)
 
 
-def _check_times(verified: VerifiedToken, now: float, policy: Policy) -> None:
-    """The time-based rules of :meth:`Validator._check_claims`, for a cached token."""
+def _time_window(verified: VerifiedToken, key: Key, policy: Policy) -> tuple[float, float]:
+    """``[valid_from, until)``: the instants at which every time rule of the policy accepts
+    ``verified`` (exp, nbf, iat, max_age, with leeway) and ``key`` has not expired."""
     leeway = policy.leeway
-    if verified.expires_at is not None and now >= verified.expires_at + leeway:
-        raise ExpiredToken("the token has expired", claim="exp")
-    if verified.not_before is not None and verified.not_before > now + leeway:
-        raise ImmatureToken("the token is not valid yet", claim="nbf")
-    iat = verified.issued_at
-    if iat is not None and iat > now + leeway:
-        raise IssuedInFuture("the token was issued in the future", claim="iat")
-    if policy.max_age is not None and iat is not None and now - iat > policy.max_age + leeway:
-        raise TokenTooOld("the token is older than the policy's max_age", claim="iat")
+    valid_from = -math.inf
+    for instant in (verified.not_before, verified.issued_at):
+        if instant is not None:
+            valid_from = max(valid_from, instant - leeway)
+    until = math.inf if verified.expires_at is None else verified.expires_at + leeway
+    if policy.max_age is not None and verified.issued_at is not None:
+        until = min(until, verified.issued_at + policy.max_age + leeway)
+    if key.not_after is not None:
+        until = min(until, key.not_after)
+    return valid_from, until
 
 
 def _normal_type(typ: str | None) -> str | None:
@@ -667,26 +715,52 @@ def _run_check(check: ClaimCheck, verified: VerifiedToken) -> None:
         raise ClaimCheckFailed("a custom check refused the token")
 
 
-def _sync_key(keys: Any, header: _Header) -> object:
+def _sync_key(keys: Any, header: _Header) -> Key:
     try:
-        return keys.verification_key(header.kid, header.alg)
+        key = keys.verification_key(header.kid, header.alg)
     except TokensmithError:
         raise
     except LookupError:
         raise UnknownKey("the key source has no key for the token's kid") from None
     except Exception as exc:
         raise BackendUnavailable(f"the key source failed with {type(exc).__name__}") from exc
+    return key if key.__class__ is Key else _checked_key(key)
 
 
-async def _async_key(keys: Any, header: _Header) -> object:
+async def _async_key(keys: Any, header: _Header) -> Key:
     try:
-        return await keys.verification_key(header.kid, header.alg)
+        key = await keys.verification_key(header.kid, header.alg)
     except TokensmithError:
         raise
     except LookupError:
         raise UnknownKey("the key source has no key for the token's kid") from None
     except Exception as exc:
         raise BackendUnavailable(f"the key source failed with {type(exc).__name__}") from exc
+    return _checked_key(key)
+
+
+def _checked_key(key: object) -> Key:
+    """Defence in depth against custom key sources: the key must be a :class:`Key` (which
+    is bound to one alg; :meth:`Validator._verify` checks that alg and the kid)."""
+    if key.__class__ is not Key and not isinstance(key, Key):
+        raise BackendUnavailable("the key source returned something that is not a Key")
+    return key
+
+
+_SCOPE_SETS: dict[str, frozenset[str]] = {}
+_SCOPE_SETS_MAX: Final = 256
+_SCOPE_STRING_MAX: Final = 1024
+
+
+def _scope_set_of(scope: str) -> frozenset[str]:
+    """Parse a ``scope`` string; the few distinct strings a service sees are remembered
+    (bounded: the table is emptied when full, and long strings are never kept)."""
+    scopes = frozenset(scope.split())
+    if len(scope) <= _SCOPE_STRING_MAX:
+        if len(_SCOPE_SETS) >= _SCOPE_SETS_MAX:
+            _SCOPE_SETS.clear()
+        _SCOPE_SETS[scope] = scopes
+    return scopes
 
 
 def _sync_revoked(revocation: Any, verified: VerifiedToken) -> object:

@@ -212,7 +212,7 @@ def test_cache_entry_outliving_its_token_is_still_refused(hs_key: Key, clock: Fa
     token = signed(header_for(hs_key), claims(), hs_key)
     verified = validator.validate(token)
     entry = cache.get(token)
-    cache.put(token, verified, entry[1], entry[2], math.inf)
+    cache.put(token, verified, entry[1], entry[2], -math.inf, math.inf)
     clock.advance(600 + 30)
     refused(validator, token, ExpiredToken)
 
