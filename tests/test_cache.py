@@ -300,3 +300,44 @@ def test_cache_is_equivalent_to_no_cache(ops: list[tuple[str, int]]) -> None:
                 clock.advance(7 * n + 1)
     for token in tokens:
         assert outcome(cached, token) == outcome(plain, token)
+
+
+def test_free_threaded_builds_take_the_lock_and_answer_alike(clock: FakeClock) -> None:
+    store = MemoryKeyStore(KeySet.generate("HS256"), clock=clock)
+    signer = Signer(store, issuer=ISSUER, ttl=600, clock=clock)
+    cache = ValidatedTokenCache()
+    cache._free_threaded = True  # as on a build without the GIL
+    validator = Validator(store, issuer=ISSUER, audience=AUDIENCE, clock=clock, cache=cache)
+    token = signer.issue("u", audience=AUDIENCE)
+    assert validator.validate(token) is validator.validate(token)
+    assert (cache.hits, cache.misses) == (1, 1)
+    assert cache.get("not-a-cached-token") is None and cache.misses == 2
+
+
+def test_threads_hammering_a_tiny_cache_always_get_the_right_answer(clock: FakeClock) -> None:
+    """Lookups take no lock on GIL builds: evictions racing with hits must stay harmless."""
+    import threading
+
+    store = MemoryKeyStore(KeySet.generate("HS256"), clock=clock)
+    signer = Signer(store, issuer=ISSUER, ttl=600, clock=clock)
+    cache = ValidatedTokenCache(maxsize=2)
+    validator = Validator(store, issuer=ISSUER, audience=AUDIENCE, clock=clock, cache=cache)
+    issued = [signer.issue_token(f"u{i}", audience=AUDIENCE) for i in range(5)]
+    failures: list[str] = []
+
+    def work(offset: int) -> None:
+        for n in range(400):
+            one = issued[(n + offset) % len(issued)]
+            try:
+                if validator.validate(one.token).jti != one.jti:
+                    failures.append("wrong token")
+            except Exception as exc:  # noqa: BLE001 - any exception is the failure reported
+                failures.append(repr(exc))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert len(cache) <= 2 and cache.hits + cache.misses > 0

@@ -3,6 +3,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tokensmith import (
     AlgorithmMismatch,
@@ -246,3 +248,39 @@ def test_a_simulated_year_of_rotation_never_refuses_a_live_token() -> None:
     assert len(kids) >= 52
     assert checked > 1000
     assert len(store.keyset) <= 3  # expired keys are dropped
+
+
+_SIGNERS = [Key.generate("HS256") for _ in range(3)]
+
+
+@given(
+    lifecycles=st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.integers(0, 100)),
+            st.one_of(st.none(), st.integers(0, 100)),
+            st.one_of(st.none(), st.integers(0, 100)),
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    instants=st.lists(st.integers(-5, 110), min_size=1, max_size=12),
+)
+def test_remembered_signing_key_always_equals_a_fresh_scan(
+    lifecycles: list[tuple[int | None, int | None, int | None]], instants: list[int]
+) -> None:
+    """KeySet remembers the signing key for the span where no key changes state; any
+    sequence of instants (forwards, backwards, on the boundaries) answers like a fresh set."""
+    keys = [
+        key.with_lifecycle(not_before=nb, retire_at=ra, not_after=na)
+        for key, (nb, ra, na) in zip(_SIGNERS, lifecycles, strict=False)
+    ]
+    remembered = KeySet(keys)
+
+    def answer(keyset: KeySet, now: int) -> str:
+        try:
+            return keyset.signing_key(now).kid
+        except NoSigningKey:
+            return "none"
+
+    for now in instants:
+        assert answer(remembered, now) == answer(KeySet(keys), now)

@@ -106,7 +106,7 @@ class KeySet:
     set keeps a consistent view.
     """
 
-    __slots__ = ("_by_kid", "_keys")
+    __slots__ = ("_by_kid", "_keys", "_signing")
 
     def __init__(self, keys: Iterable[Key] = ()) -> None:
         given = list(keys)
@@ -120,6 +120,9 @@ class KeySet:
             by_kid[key.kid] = key
         self._keys: tuple[Key, ...] = tuple(ordered)
         self._by_kid = by_kid
+        # (key, from, until): the signing key for every instant in [from, until), where no
+        # key changes state; issuing a token then costs one comparison, not a scan
+        self._signing: tuple[Key, float, float] | None = None
 
     @classmethod
     def generate(cls, alg: str = "ES256", *, kid: str | None = None) -> KeySet:
@@ -153,8 +156,12 @@ class KeySet:
 
     def signing_key(self, now: float) -> Key:
         """The newest private key already active at ``now`` (deterministic across replicas)."""
+        memo = self._signing
+        if memo is not None and memo[1] <= now < memo[2]:
+            return memo[0]
         for key in reversed(self._keys):
             if key.is_private and key_state(key, now) == "active":
+                self._signing = (key, now, self.next_change(now))
                 return key
         raise NoSigningKey("no key in the set may sign at this instant")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 import functools
 import json
 import math
@@ -115,7 +116,7 @@ class IssuedToken(Value):
 class Signer:
     """Issues tokens signed by the key store's current signing key.
 
-    ``iss``, ``iat``, ``exp`` and a random ``jti`` (128 bits) are always set; ``kid`` and
+    ``iss``, ``iat``, ``exp`` and a random ``jti`` (144 bits) are always set; ``kid`` and
     ``typ`` go in the header. The lifetime never exceeds what the signing key can verify: a
     token that would outlive its key's ``not_after`` is refused rather than issued broken.
     With ``audit=``, every issued token is reported as a ``token.issued`` event (its
@@ -142,6 +143,7 @@ class Signer:
         self._keys = keys
         self._issuer = issuer
         self._ttl = ttl
+        self._ttl_seconds = math.ceil(ttl)
         self._max_ttl = max_ttl
         self._typ = token_type
         self._clock = clock
@@ -225,10 +227,11 @@ class Signer:
                 audience if audience.__class__ is str and audience else _audience(audience)
             )
         now = int(self._clock())
-        lifetime = self._ttl if ttl is None else ttl
-        if ttl is not None:
+        if ttl is None:
+            exp = now + self._ttl_seconds
+        else:
             _check_ttl(ttl, self._max_ttl)
-        exp = now + math.ceil(lifetime)
+            exp = now + math.ceil(ttl)
         payload["iat"] = now
         payload["exp"] = exp
         if not_before is not None:
@@ -310,9 +313,13 @@ class Signer:
         return f"Signer(issuer={self._issuer!r}, ttl={self._ttl!r})"
 
 
+_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
+
+
 def _random_jti() -> str:
-    """128 random bits, base64url: unguessable and unique."""
-    return b64url_encode(os.urandom(16))
+    """144 random bits as 24 base64url characters: unguessable and unique (a multiple of
+    three bytes leaves no padding to strip)."""
+    return binascii.b2a_base64(os.urandom(18), newline=False).translate(_URLSAFE).decode("ascii")
 
 
 def _check_ttl(ttl: object, max_ttl: float) -> None:

@@ -224,9 +224,11 @@ class Validator:
         "_async_revocation",
         "_audit",
         "_cache",
+        "_cache_get",
         "_clock",
         "_header_cache",
         "_keys",
+        "_needs_async",
         "_revocation",
         "policy",
     )
@@ -279,6 +281,7 @@ class Validator:
         self._async_revocation = revocation is not None and inspect.iscoroutinefunction(
             revocation.is_revoked
         )
+        self._needs_async = self._async_keys or self._async_revocation
         self._clock = clock
         self._header_cache: dict[str, _Header] = {}
         if cache is not None:
@@ -286,6 +289,10 @@ class Validator:
                 raise ConfigurationError("cache must be a ValidatedTokenCache")
             cache.bind(self)
         self._cache = cache
+        # the lock-free lookup bound directly on GIL builds (one call less per hit)
+        self._cache_get: Callable[[str], Any] = (
+            _no_entry if cache is None else cache.get if cache._free_threaded else cache._find
+        )
         if audit is not None and not callable(audit):
             raise ConfigurationError("audit must be a callable taking an AuditEvent")
         self._audit = audit
@@ -305,22 +312,20 @@ class Validator:
         ``scopes`` are required in addition to the policy's scopes (refusal:
         :class:`~tokensmith.errors.InsufficientScope`, HTTP 403).
         """
-        if self._async_keys or self._async_revocation:
+        if self._needs_async:
             raise ConfigurationError("this validator has async backends; use avalidate()")
         try:  # zero-cost unless raised (3.11+); audit is one branch per call
-            entry = (
-                self._cache.get(token)
-                if self._cache is not None and token.__class__ is str
-                else None
-            )
             verified = None
-            if entry is not None:
-                try:
-                    key = _sync_key(self._keys, entry[1])
-                except TokensmithError:
-                    cast(ValidatedTokenCache, self._cache).discard(cast(str, token))
-                    raise
-                verified = self._from_cache(cast(str, token), entry, key)
+            cache = self._cache
+            if cache is not None and type(token) is str:
+                entry = self._cache_get(token)
+                if entry is not None:
+                    try:
+                        key = _sync_key(self._keys, entry[1])
+                    except TokensmithError:
+                        cache.discard(token)
+                        raise
+                    verified = self._from_cache(cache, token, entry, key)
             if verified is None:
                 parsed = self._parse(token)
                 verified = self._verify(parsed, _sync_key(self._keys, parsed[0]))
@@ -339,19 +344,17 @@ class Validator:
     async def avalidate(self, token: str | bytes, *, scopes: Iterable[str] = ()) -> VerifiedToken:
         """The async twin of :meth:`validate`: same core, awaits I/O-bound backends."""
         try:
-            entry = (
-                self._cache.get(token)
-                if self._cache is not None and token.__class__ is str
-                else None
-            )
             verified = None
-            if entry is not None:
-                try:
-                    key = await self._akey(entry[1])
-                except TokensmithError:
-                    cast(ValidatedTokenCache, self._cache).discard(cast(str, token))
-                    raise
-                verified = self._from_cache(cast(str, token), entry, key)
+            cache = self._cache
+            if cache is not None and type(token) is str:
+                entry = self._cache_get(token)
+                if entry is not None:
+                    try:
+                        key = await self._akey(entry[1])
+                    except TokensmithError:
+                        cache.discard(token)
+                        raise
+                    verified = self._from_cache(cache, token, entry, key)
             if verified is None:
                 parsed = self._parse(token)
                 verified = self._verify(parsed, await self._akey(parsed[0]))
@@ -376,7 +379,11 @@ class Validator:
         return _sync_key(self._keys, header)
 
     def _from_cache(
-        self, token: str, entry: tuple[VerifiedToken, _Header, Key, float, float], key: Key
+        self,
+        cache: ValidatedTokenCache,
+        token: str,
+        entry: tuple[VerifiedToken, _Header, Key, float, float],
+        key: Key,
     ) -> VerifiedToken | None:
         """A cache hit, re-checked; ``None`` sends the token down the full path.
 
@@ -393,7 +400,7 @@ class Validator:
             for check in self.policy.checks:
                 _run_check(check, verified)
             return verified
-        cast(ValidatedTokenCache, self._cache).discard(token)
+        cache.discard(token)
         return None
 
     # --- the core ----------------------------------------------------------------------------
@@ -669,7 +676,7 @@ def _json_object(raw: bytes, what: str) -> dict[str, Any]:
         raise InvalidJSON(f"the {what} is not valid JSON with unique member names") from None
     if value.__class__ is not dict:
         raise InvalidJSON(f"the {what} is not a JSON object")
-    return cast(dict[str, Any], value)
+    return value  # a dict (checked above)
 
 
 def _numeric_date(value: object, name: str) -> float:
@@ -737,6 +744,10 @@ async def _async_key(keys: Any, header: _Header) -> Key:
     except Exception as exc:
         raise BackendUnavailable(f"the key source failed with {type(exc).__name__}") from exc
     return _checked_key(key)
+
+
+def _no_entry(token: str) -> None:
+    """The cache lookup of a validator without a cache (never called: kept for typing)."""
 
 
 def _checked_key(key: object) -> Key:
