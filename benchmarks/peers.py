@@ -4,8 +4,10 @@
     .venv/bin/python benchmarks/peers.py [--rounds 11] [--markdown docs/performance-table.md]
 
 Discipline: every contender for one algorithm is timed in the same process, in interleaved
-rounds whose order rotates, after a warm-up; the table shows the median per-call time and its
-ratio to the floor measured in the same run. Nothing here is asserted by the test suite.
+rounds whose order rotates, after a warm-up, with the floor timed again after every
+contender; the table shows the median per-call time and the median of its ratios to the floor
+timed just before and just after it (paired ratios: a slow moment of a shared machine hits
+both sides of a ratio alike). Nothing here is asserted by the test suite.
 
 Contenders (validate = same checks everywhere: signature, alg, iss, aud, exp + a scope):
 floor (split + base64url + JSON + raw ``cryptography`` verify), tokensmith ``validate()``,
@@ -14,7 +16,10 @@ python-jose. Sign: floor (JSON + base64url + raw sign, incl. the DER→raw conve
 ECDSA), ``Signer.issue()`` and each peer's encode.
 
 Also reported: ``import tokensmith`` against ``import jwt`` (fresh interpreters, interleaved),
-and validations per second with 1, 2 and 4 threads.
+validations per second with 1, 2 and 4 threads, and what a key source or revocation backend
+adds to ``validate()``: a warm ``RemoteJWKS`` fed by a real HTTP server on 127.0.0.1, the memory
+revocation list, and ``RedisRevocationList`` with and without its local fast path against a
+private ``redis-server`` on a free loopback port (skipped when the binary is missing).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import argparse
 import base64
 import hmac
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -50,7 +56,6 @@ ISSUER = "https://auth.example.com"
 AUDIENCE = "orders-api"
 SCOPES = ["orders:read", "orders:write", "profile", "email", "offline"]
 ALGORITHMS = ["HS256", "RS256", "PS256", "ES256", "EdDSA"]
-NA = float("nan")
 
 
 def b64d(segment: str) -> bytes:
@@ -253,31 +258,70 @@ def per_call_us(fn: Callable[[], object], calls: int) -> float:
 
 def interleaved(
     contenders: dict[str, Callable[[], object]], rounds: int, calls: int
-) -> dict[str, float]:
-    names = list(contenders)
-    samples: dict[str, list[float]] = {n: [] for n in names}
+) -> dict[str, tuple[float, float, float]]:
+    """name -> (median µs, median paired ratio, median paired difference in µs) against the
+    first contender (the floor).
+
+    Within a round the floor is timed before the first contender and again after every one,
+    so each sample is paired with the mean of the floor timed just before and just after it:
+    a slow moment of a shared machine hits both sides of a ratio alike. The order of the
+    other contenders rotates from round to round.
+    """
+    floor_name, *names = list(contenders)
+    floor = contenders[floor_name]
+    samples: dict[str, list[float]] = {n: [] for n in contenders}
+    ratios: dict[str, list[float]] = {floor_name: [1.0], **{n: [] for n in names}}
+    diffs: dict[str, list[float]] = {floor_name: [0.0], **{n: [] for n in names}}
     for fn in contenders.values():
         per_call_us(fn, max(5, calls // 5))
     for r in range(rounds):
         shift = r % len(names)
+        before = per_call_us(floor, calls)
+        samples[floor_name].append(before)
         for name in names[shift:] + names[:shift]:
-            samples[name].append(per_call_us(contenders[name], calls))
-    return {n: statistics.median(v) for n, v in samples.items()}
+            value = per_call_us(contenders[name], calls)
+            after = per_call_us(floor, calls)
+            samples[floor_name].append(after)
+            paired = (before + after) / 2
+            samples[name].append(value)
+            ratios[name].append(value / paired)
+            diffs[name].append(value - paired)
+            before = after
+    return {
+        n: (
+            statistics.median(samples[n]),
+            statistics.median(ratios[n]),
+            statistics.median(diffs[n]),
+        )
+        for n in contenders
+    }
 
 
-def import_times(rounds: int) -> tuple[float, float]:
+def import_times(rounds: int) -> tuple[float, float, float]:
+    """Medians of ``import tokensmith`` and ``import jwt`` (ms, fresh interpreters, taken in
+    pairs) and the median of the paired differences."""
     code = "import time; t = time.perf_counter(); import {m}; print(time.perf_counter() - t)"
     samples: dict[str, list[float]] = {"tokensmith": [], "jwt": []}
-    for _ in range(rounds):
+    # Bytecode is written and reused, as for an installed wheel (pip compiles at install).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    for r in range(-1, rounds):
         for module in ("jwt", "tokensmith"):
             out = subprocess.run(
                 [sys.executable, "-c", code.format(m=module)],
                 capture_output=True,
                 text=True,
                 check=True,
+                env=env,
             )
+            if r < 0:
+                continue  # the warm-up pass writes any missing bytecode
             samples[module].append(float(out.stdout) * 1000)
-    return statistics.median(samples["tokensmith"]), statistics.median(samples["jwt"])
+    diffs = [t - j for t, j in zip(samples["tokensmith"], samples["jwt"], strict=True)]
+    return (
+        statistics.median(samples["tokensmith"]),
+        statistics.median(samples["jwt"]),
+        statistics.median(diffs),
+    )
 
 
 def threads_throughput(validate: Callable[[], object], threads: int, seconds: float) -> float:
@@ -303,10 +347,88 @@ def threads_throughput(validate: Callable[[], object], threads: int, seconds: fl
 # --- the run ---------------------------------------------------------------------------------
 
 
-def fmt(value: float, floor: float) -> str:
-    if value != value:  # NaN
+def fmt(result: tuple[float, float, float] | None) -> str:
+    if result is None:
         return "n/a"
-    return f"{value:.1f} ({value / floor:.2f}×)"
+    value, ratio, _ = result
+    return f"{value:.1f} ({ratio:.2f}×)"
+
+
+def backends(rounds: int) -> list[tuple[str, float, float]]:
+    """(label, median µs, median paired overhead µs) of validate() with each key source and
+    revocation backend, against the same validator on a local MemoryKeyStore."""
+    import contextlib
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tokensmith import MemoryRevocationList
+    from tokensmith.publish import jwks_response
+    from tokensmith.stores.remote import RemoteJWKS
+
+    store = MemoryKeyStore(KeySet.generate("ES256"))
+    signer = Signer(store, issuer=ISSUER, ttl=3600)
+    token = signer.issue("user-123", audience=AUDIENCE, scopes=SCOPES, claims={"sid": "s-1"})
+    response = jwks_response(store)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            for name, value in {**response.headers, "Content-Type": "application/json"}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(response.body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    stack = contextlib.ExitStack()
+    stack.callback(http.shutdown)
+    remote = RemoteJWKS(f"http://127.0.0.1:{http.server_address[1]}/jwks.json", issuer=ISSUER)
+    stack.callback(remote.close)
+
+    def make(keys: Any = store, **options: Any) -> Callable[[], object]:
+        validator = Validator(keys, issuer=ISSUER, audience=AUDIENCE, **options)
+        validator.validate(token)  # warm: fetches the JWKS, fills caches
+        return lambda: validator.validate(token)
+
+    contenders = {
+        "validate(), local MemoryKeyStore (base)": make(),
+        "RemoteJWKS (warm)": make(remote),
+        "MemoryRevocationList": make(revocation=MemoryRevocationList()),
+    }
+    try:
+        sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+        from tests.redis_server import RedisServer
+
+        from tokensmith.revocation.redis import LocalCache, RedisRevocationList
+
+        server = RedisServer()
+        server.start()
+        stack.callback(server.cleanup)
+        direct = stack.enter_context(RedisRevocationList.from_url(server.url))
+        fast = stack.enter_context(
+            RedisRevocationList.from_url(server.url, local_cache=LocalCache(max_staleness=1.0))
+        )
+        deadline = time.monotonic() + 5
+        while not fast.cache_live and time.monotonic() < deadline:
+            time.sleep(0.01)
+        contenders["RedisRevocationList (1 round trip)"] = make(revocation=direct)
+        contenders["RedisRevocationList + local fast path"] = make(revocation=fast)
+        contenders["cache hit (base for the next row)"] = make(cache=ValidatedTokenCache())
+        contenders["cache hit + Redis fast path"] = make(
+            cache=ValidatedTokenCache(), revocation=fast
+        )
+    except Exception as exc:  # no redis-server binary, or it did not start
+        print(f"Redis rows skipped: {type(exc).__name__}: {exc}", file=sys.stderr)
+    with stack:
+        results = interleaved(contenders, rounds, 200)
+    rows = [(name, value, diff) for name, (value, _, diff) in results.items()]
+    if "cache hit (base for the next row)" in results:  # the fast path against a cache hit
+        base = results["cache hit (base for the next row)"][0]
+        name, value, _ = rows[-1]
+        rows[-1] = (name, value, value - base)
+    return rows
 
 
 def main() -> None:
@@ -366,12 +488,15 @@ def main() -> None:
             )
         )
 
-    ts_import, jwt_import = import_times(max(5, args.rounds))
+    import_rounds = max(21, 2 * args.rounds)
+    ts_import, jwt_import, import_diff = import_times(import_rounds)
+    print("measuring key sources and revocation backends...", file=sys.stderr)
+    backend_rows = backends(args.rounds)
 
     lines = [
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {platform.python_implementation()} "
         f"{platform.python_version()}, {_cpu()}; medians of {args.rounds} interleaved rounds, µs per call "
-        "(ratio to the floor of the same run).",
+        "(median of the per-round ratios to the floor).",
         "",
         "### validate()",
         "",
@@ -379,9 +504,8 @@ def main() -> None:
         "|---|---|---|---|" + "---|" * len(peer_names),
     ]
     for alg, r in validate_rows:
-        f = r["floor"]
-        cells = [fmt(r.get(n, NA), f) for n in ["tokensmith", "cache hit", *peer_names]]
-        lines.append(f"| {alg} | {f:.1f} | " + " | ".join(cells) + " |")
+        cells = [fmt(r.get(n)) for n in ["tokensmith", "cache hit", *peer_names]]
+        lines.append(f"| {alg} | {r['floor'][0]:.1f} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "### issue() / encode",
@@ -390,9 +514,8 @@ def main() -> None:
         "|---|---|---|" + "---|" * len(peer_names),
     ]
     for alg, r in sign_rows:
-        f = r["floor"]
-        cells = [fmt(r.get(n, NA), f) for n in ["tokensmith", *peer_names]]
-        lines.append(f"| {alg} | {f:.1f} | " + " | ".join(cells) + " |")
+        cells = [fmt(r.get(n)) for n in ["tokensmith", *peer_names]]
+        lines.append(f"| {alg} | {r['floor'][0]:.1f} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "### Throughput with threads (validations per second, one process)",
@@ -407,9 +530,19 @@ def main() -> None:
         "### Import time",
         "",
         f"`import tokensmith` {ts_import:.1f} ms, `import jwt` {jwt_import:.1f} ms: "
-        f"{ts_import - jwt_import:+.1f} ms (fresh interpreters, median of {max(5, args.rounds)}).",
+        f"{import_diff:+.1f} ms (median of {import_rounds} paired differences, "
+        "fresh interpreters; tokensmith imports jwt, so this is what it adds).",
         "",
     ]
+    lines += [
+        "### What a key source or revocation backend adds to validate() (ES256)",
+        "",
+        "| configuration | µs per validate() | added (paired median) |",
+        "|---|---|---|",
+    ]
+    for name, value, diff in backend_rows:
+        lines.append(f"| {name} | {value:.1f} | {diff:+.2f} µs |")
+    lines.append("")
     text = "\n".join(lines)
     print(text)
     if args.markdown:
