@@ -228,30 +228,6 @@ def test_concurrent_rotations_publish_one_successor(keydir: Path, clock: FakeClo
     assert sorted(key_state(k, clock()) for k in keyset) == ["active", "pending"]
 
 
-def test_a_rotation_that_read_the_clock_first_but_locked_second_adds_nothing(
-    keydir: Path, clock: FakeClock
-) -> None:
-    """Process B reads the clock, process A rotates a moment later, then B gets the lock."""
-    first = FileKeyStore(keydir, clock=lambda: clock() + 1)
-    armed = False
-
-    def late_clock() -> float:
-        nonlocal armed
-        if armed:
-            armed = False
-            first.rotate()  # A's whole rotation happens between B's clock read and B's lock
-            return clock()
-        return clock() + 2  # B's clock under the lock is after A's
-
-    second = FileKeyStore(keydir, clock=late_clock)
-    second.signing_key()
-    armed = True
-    second.rotate()
-    keyset = FileKeyStore(keydir, clock=clock).keyset
-    assert sorted(key_state(k, clock()) for k in keyset) == ["active", "pending"]
-    assert sorted(k.kid for k in second.keyset) == sorted(k.kid for k in first.keyset)
-
-
 # --- reloading across instances ------------------------------------------------------------------
 
 

@@ -215,40 +215,13 @@ class VerifiedToken(_Storage):
         return self.scopes.issuperset(required)
 
 
-def _verified(
-    header: Mapping[str, Any],
-    claims: Mapping[str, Any],
-    subject: str | None,
-    issuer: str | None,
-    audience: tuple[str, ...],
-    scopes: frozenset[str],
-    expires_at: float | None,
-    issued_at: float | None,
-    not_before: float | None,
-    jti: str | None,
-    key_id: str,
-    algorithm: str,
-    raw: str,
-) -> VerifiedToken:
-    """Build a :class:`VerifiedToken` (the validator's constructor, no keyword parsing).
+def _verified(*fields: Any) -> VerifiedToken:
+    """Build a :class:`VerifiedToken` from the thirteen fields in slot order (the validator's
+    constructor: no keyword parsing).
 
     Filled as the writable storage class, then re-classed: the same layout, so CPython allows
     it, and it costs less than half of setting thirteen read-only slots through descriptors.
     """
-    token = _Storage(
-        header,
-        claims,
-        subject,
-        issuer,
-        audience,
-        scopes,
-        expires_at,
-        issued_at,
-        not_before,
-        jti,
-        key_id,
-        algorithm,
-        raw,
-    )
+    token = _Storage(*fields)
     token.__class__ = VerifiedToken
     return token  # type: ignore[return-value]

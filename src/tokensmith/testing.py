@@ -339,6 +339,33 @@ class RevocationListContract(AsyncRevocationListContract):
         return _AsyncFacade(self.make_sync_revocation_list(clock))
 
 
+def _kids(store: KeyStore) -> set[str] | None:
+    """Every kid a store holds: its ``keyset`` when it shows one, else its JWKS (which has
+    no HMAC keys: ``None`` for those)."""
+    keyset = getattr(store, "keyset", None)
+    if keyset is not None:
+        return {key.kid for key in keyset}
+    kids = {jwk["kid"] for jwk in store.jwks()["keys"]}
+    return kids or None
+
+
+class _InterruptedClock(FakeClock):
+    """A clock whose next read, once ``interrupt`` is set, first runs it and returns an
+    earlier instant: the other replica acted between this one's clock read and its lock."""
+
+    def __init__(self, now: float, *, earlier: float) -> None:
+        super().__init__(now)
+        self.earlier = earlier
+        self.interrupt: Callable[[], object] | None = None
+
+    def __call__(self) -> float:
+        interrupt, self.interrupt = self.interrupt, None
+        if interrupt is None:
+            return super().__call__()
+        interrupt()
+        return self.earlier
+
+
 class KeyStoreContract:
     """The behaviour every :class:`~tokensmith.KeyStore` must have.
 
@@ -438,6 +465,31 @@ class KeyStoreContract:
                 assert now - published[kid] >= self.policy.publish_ahead - 60
             clock.advance(60)
         assert len(signers) >= 3, "the store did not rotate"
+
+    def test_replicas_rotating_at_once_publish_one_successor(self) -> None:
+        """Replica B reads the clock, replica A rotates a moment later, then B takes the lock:
+        B must see A's successor as already due and add none of its own (stores without a
+        ``rotate()`` method skip this)."""
+        if not self.shared:
+            return
+        start = FakeClock()()
+        first = self.make_key_store(FakeClock(start + 1), self.policy)
+        first.signing_key()
+        second_clock = _InterruptedClock(start + 2, earlier=start)
+        second = self.make_key_store(second_clock, self.policy)
+        second.signing_key()
+        rotate_first = getattr(first, "rotate", None)
+        rotate_second = getattr(second, "rotate", None)
+        if not callable(rotate_first) or not callable(rotate_second):
+            return
+        second_clock.interrupt = rotate_first  # A's rotation runs inside B's first clock read
+        rotate_second()
+        later = self.make_key_store(FakeClock(start + 2), self.policy)
+        kids = _kids(later)
+        if kids is None:
+            return  # HMAC keys are in no JWKS, and this store shows no key set
+        assert len(kids) == 2, "two replicas rotating at once published two successors"
+        assert _kids(first) == kids
 
     def test_instances_sharing_a_backend_agree(self) -> None:
         if not self.shared:
