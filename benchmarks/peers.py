@@ -10,7 +10,8 @@ timed just before and just after it (paired ratios: a slow moment of a shared ma
 both sides of a ratio alike). Nothing here is asserted by the test suite.
 
 Contenders (validate = same checks everywhere: signature, alg, iss, aud, exp + a scope):
-floor (split + base64url + JSON + raw ``cryptography`` verify), tokensmith ``validate()``,
+floor (split + base64url + JSON + raw ``cryptography`` verify, or for HS256 an ``hmac.HMAC``
+keyed once and copied per token), tokensmith ``validate()``,
 tokensmith with a warm ``ValidatedTokenCache`` hit, PyJWT, joserfc, Authlib, jwcrypto and
 python-jose. Sign: floor (JSON + base64url + raw sign, incl. the DER→raw conversion for
 ECDSA), ``Signer.issue()`` and each peer's encode.
@@ -77,9 +78,17 @@ def floor_functions(key: Key) -> tuple[Callable[[str], object], Callable[[dict[s
     pkcs = padding.PKCS1v15()
     sha = hashes.SHA256()
 
+    keyed = hmac.new(public, digestmod="sha256") if alg == "HS256" else None
+
+    def mac(message: bytes) -> bytes:  # the HMAC key schedule computed once, as tokensmith does
+        assert keyed is not None
+        copy = keyed.copy()
+        copy.update(message)
+        return copy.digest()
+
     def verify(message: bytes, signature: bytes) -> None:
         if alg == "HS256":
-            if not hmac.compare_digest(hmac.digest(public, message, "sha256"), signature):
+            if not hmac.compare_digest(mac(message), signature):
                 raise ValueError("bad signature")
         elif alg == "RS256":
             public.verify(signature, message, pkcs, sha)
@@ -93,7 +102,7 @@ def floor_functions(key: Key) -> tuple[Callable[[str], object], Callable[[dict[s
 
     def sign(message: bytes) -> bytes:
         if alg == "HS256":
-            return hmac.digest(private, message, "sha256")
+            return mac(message)
         if alg == "RS256":
             return private.sign(message, pkcs, sha)
         if alg == "PS256":

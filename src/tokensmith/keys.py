@@ -144,6 +144,7 @@ class Key(Frozen):
     """
 
     __slots__ = (
+        "_hmac",
         "_material",
         "_verifier",
         "alg",
@@ -162,6 +163,7 @@ class Key(Frozen):
     not_before: float | None
     retire_at: float | None
     not_after: float | None
+    _hmac: hmac.HMAC | None
 
     def __init__(
         self,
@@ -184,6 +186,9 @@ class Key(Frozen):
         set_(self, "not_before", not_before)
         set_(self, "retire_at", retire_at)
         set_(self, "not_after", not_after)
+        # HMAC: the key schedule (inner and outer pads) computed once; each MAC copies it
+        digest = _HMAC_DIGESTS.get(alg)
+        set_(self, "_hmac", None if digest is None else hmac.new(_material, digestmod=digest))
 
     # --- construction ------------------------------------------------------------------------
 
@@ -373,9 +378,8 @@ class Key(Frozen):
         """Sign ``message`` with this key's algorithm."""
         if not self.is_private:
             raise InvalidKey("a public key cannot sign")
-        digest = _HMAC_DIGESTS.get(self.alg)
-        if digest is not None:  # the stdlib one-shot HMAC, same result as PyJWT's, faster
-            return hmac.digest(self._material, message, digest)
+        if self._hmac is not None:
+            return _mac(self._hmac, message)
         return _sign_private(self.alg, self._material, message)
 
     def verify(self, message: bytes, signature: bytes) -> bool:
@@ -383,9 +387,8 @@ class Key(Frozen):
 
         HMAC tags are compared in constant time (:func:`hmac.compare_digest`).
         """
-        digest = _HMAC_DIGESTS.get(self.alg)
-        if digest is not None:
-            return hmac.compare_digest(hmac.digest(self._verifier, message, digest), signature)
+        if self._hmac is not None:
+            return hmac.compare_digest(_mac(self._hmac, message), signature)
         return _verify_public(self.alg, self._verifier, message, signature)
 
     # --- export ------------------------------------------------------------------------------
@@ -503,6 +506,14 @@ def _prepare_params() -> None:
         }
     )
     _RSA_PARAMS.update(rsa_params)
+
+
+def _mac(keyed: hmac.HMAC, message: bytes) -> bytes:
+    """HMAC of ``message`` from a copy of a keyed object (``hmac.HMAC.copy`` exists for this:
+    the key schedule is not recomputed per message)."""
+    mac = keyed.copy()
+    mac.update(message)
+    return mac.digest()
 
 
 def _sign_private(alg: str, private: Any, message: bytes) -> bytes:
