@@ -4,8 +4,9 @@ A :class:`Key` is the unit everything else handles. It is bound to one JWS ``alg
 created, so a token header can only *pick* a key, never change what the key is used for: an
 RSA public key can never be fed to HMAC, an ES256 key never verifies ES384. Strength floors are
 enforced on every way in (generation, JWK, PEM, raw secret). Signing and verifying call
-``cryptography`` (and :func:`hmac.digest`) directly with parameter objects prepared once per
-algorithm; PyJWT's ``jwt.algorithms`` serve JWK import and export.
+``cryptography`` directly, with parameter objects prepared once per algorithm, or copy a
+keyed :class:`hmac.HMAC` prepared once per key; PyJWT's ``jwt.algorithms`` serve JWK import
+and export.
 """
 
 from __future__ import annotations
