@@ -11,10 +11,12 @@ import os
 import sqlite3
 import threading
 import weakref
+from types import TracebackType
+from typing import Self
 
 from .errors import BackendUnavailable
 
-__all__ = ["ConnectionPool"]
+__all__ = ["ConnectionPool", "PooledBackend"]
 
 
 class ConnectionPool:
@@ -91,3 +93,32 @@ class ConnectionPool:
             connections, self._connections = self._connections, []
         for _thread, connection in connections:
             connection.close()
+
+
+class PooledBackend:
+    """What both SQLite backends do with their pool: hand out this thread's connection, say
+    whether they are closed, close, and work as context managers."""
+
+    _pool: ConnectionPool
+
+    def _connection(self) -> sqlite3.Connection:
+        return self._pool.connection()
+
+    @property
+    def _closed(self) -> bool:
+        return self._pool.closed
+
+    def close(self) -> None:
+        """Close every connection (idempotent). Later calls raise ``BackendUnavailable``."""
+        self._pool.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

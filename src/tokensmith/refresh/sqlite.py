@@ -14,10 +14,9 @@ import math
 import os
 import sqlite3
 from collections.abc import Iterator
-from types import TracebackType
 from typing import Final
 
-from .._sqlite import ConnectionPool
+from .._sqlite import ConnectionPool, PooledBackend
 from ..errors import BackendUnavailable, ConfigurationError
 from .base import (
     RefreshFamily,
@@ -73,7 +72,7 @@ DELETE FROM tokensmith_refresh_tokens WHERE family_id IN
 _PURGE_FAMILIES: Final = "DELETE FROM tokensmith_refresh_families WHERE expires_at <= ?"
 
 
-class SQLiteRefreshStore:
+class SQLiteRefreshStore(PooledBackend):
     """Refresh-token families in an SQLite database file (one machine's threads and processes).
 
     :param path: the database file (created ``0600`` if missing); ``:memory:`` and URIs are
@@ -83,6 +82,8 @@ class SQLiteRefreshStore:
     SQLite errors (a locked or damaged database) raise
     :class:`~tokensmith.errors.BackendUnavailable`: answer 503, never issue tokens.
     Expired families are deleted by :meth:`purge`; call it now and then (e.g. hourly).
+    ``close()`` closes every thread's connection (later calls raise ``BackendUnavailable``);
+    the object is also a context manager that closes on exit.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:
@@ -103,30 +104,6 @@ class SQLiteRefreshStore:
         self._pool = ConnectionPool(
             location, busy_timeout=self._busy_timeout, schema=_SCHEMA, what="refresh store"
         )
-
-    # --- connections ---------------------------------------------------------------------------
-
-    def _connection(self) -> sqlite3.Connection:
-        return self._pool.connection()
-
-    @property
-    def _closed(self) -> bool:
-        return self._pool.closed
-
-    def close(self) -> None:
-        """Close every connection (idempotent). Later calls raise ``BackendUnavailable``."""
-        self._pool.close()
-
-    def __enter__(self) -> SQLiteRefreshStore:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

@@ -18,10 +18,9 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import Final
 
-from .._sqlite import ConnectionPool
+from .._sqlite import ConnectionPool, PooledBackend
 from ..claims import VerifiedToken
 from ..errors import BackendUnavailable, ConfigurationError
 from ..validator import MAX_LEEWAY
@@ -66,7 +65,7 @@ _PURGE: Final = "DELETE FROM tokensmith_revocations WHERE expires_at <= ?"
 _COUNT: Final = "SELECT count(*) FROM tokensmith_revocations WHERE expires_at > ?"
 
 
-class SQLiteRevocationList:
+class SQLiteRevocationList(PooledBackend):
     """Revocations in an SQLite database file, for one machine's processes and threads.
 
     :param path: the database file (created ``0600`` if missing); ``:memory:`` is refused
@@ -77,6 +76,8 @@ class SQLiteRevocationList:
 
     SQLite errors (a locked or damaged database) raise
     :class:`~tokensmith.errors.BackendUnavailable`: answer 503, never accept the token.
+    ``close()`` closes every thread's connection (later calls raise ``BackendUnavailable``);
+    the object is also a context manager that closes on exit.
     """
 
     def __init__(
@@ -114,30 +115,6 @@ class SQLiteRevocationList:
         self._pool = ConnectionPool(
             location, busy_timeout=self._busy_timeout, schema=_SCHEMA, what="revocation list"
         )
-
-    # --- connections ---------------------------------------------------------------------------
-
-    def _connection(self) -> sqlite3.Connection:
-        return self._pool.connection()
-
-    @property
-    def _closed(self) -> bool:
-        return self._pool.closed
-
-    def close(self) -> None:
-        """Close every connection (idempotent). Later calls raise ``BackendUnavailable``."""
-        self._pool.close()
-
-    def __enter__(self) -> SQLiteRevocationList:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _check_open(self) -> None:
         if self._closed:
