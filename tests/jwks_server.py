@@ -5,12 +5,14 @@ serves a key store through :func:`tokensmith.publish.jwks_response` (with ETag /
 ``mode`` makes every route misbehave: ``slow`` (sleep ``delay`` first), ``500``, ``truncated``
 (declares more bytes than it sends), ``garbage`` (not JSON), ``oversized`` (declared large),
 ``oversized_nolength`` (large, no Content-Length), ``wrong_type`` (text/html), ``redirect``
-(302), ``drip`` (headers, then one byte every ``delay`` seconds).
+(302), ``drip`` (headers, then one byte every ``delay`` seconds). With ``tls=`` (a server-side
+:class:`ssl.SSLContext`) it speaks HTTPS on the same loopback port.
 """
 
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -34,7 +36,7 @@ class _Server(ThreadingHTTPServer):
 class JWKSServer:
     """Start with ``with JWKSServer() as server:``; ``server.url('/jwks.json')``."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: ssl.SSLContext | None = None) -> None:
         self.routes: dict[str, Route] = {}
         self.mode = "ok"
         self.delay = 0.3
@@ -43,6 +45,10 @@ class JWKSServer:
         self.request_headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
         self._httpd = _Server(("127.0.0.1", 0), self._handler())
+        self._scheme = "http"
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
+            self._scheme = "https"
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
         )
@@ -64,7 +70,7 @@ class JWKSServer:
         return int(self._httpd.server_address[1])
 
     def url(self, path: str = "/jwks.json") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self._scheme}://127.0.0.1:{self.port}{path}"
 
     def requests_to(self, path: str) -> int:
         with self._lock:
