@@ -277,6 +277,55 @@ def test_passphrase_from_file(run: Run, tmp_path: Path) -> None:
     run("jwks", directory, "--passphrase-file", secret)
 
 
+def test_keys_passphrase_changes_encrypts_and_decrypts(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TS_OLD", "s3cret-OLD-4a1")
+    monkeypatch.setenv("TS_NEW", "s3cret-NEW-9f2")
+    directory = tmp_path / "enc"
+    run("keys", "init", directory, "--passphrase-env", "TS_OLD")
+    token = issue(run, directory, "--passphrase-env", "TS_OLD")
+    out, _ = run(
+        "keys",
+        "passphrase",
+        directory,
+        "--passphrase-env",
+        "TS_OLD",
+        "--new-passphrase-env",
+        "TS_NEW",
+    )
+    assert "encrypted with the new passphrase" in out and "s3cret" not in out
+    run(*verify_args(directory, token, "--passphrase-env", "TS_NEW"))
+    _, err = run("keys", "list", directory, "--passphrase-env", "TS_OLD", code=1)
+    assert "passphrase" in err and "s3cret" not in err
+    out, err = run("keys", "passphrase", directory, "--passphrase-env", "TS_NEW", "--no-passphrase")
+    assert "NOT encrypted" in out and err.startswith("warning: ")
+    run(*verify_args(directory, token))
+    secret = tmp_path / "pass"
+    secret.write_bytes(b"from a file\n")
+    run("keys", "passphrase", directory, "--new-passphrase-file", secret)
+    run(*verify_args(directory, token, "--passphrase-file", secret))
+
+
+def test_keys_passphrase_refusals(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TS_OLD", "old passphrase")
+    monkeypatch.setenv("TS_EMPTY", "")
+    directory = tmp_path / "enc"
+    run("keys", "init", directory, "--passphrase-env", "TS_OLD")
+    before = (directory / "keyset.json").read_bytes()
+    # no new passphrase named, both named, an empty one, a missing directory, the wrong one
+    run("keys", "passphrase", directory, "--passphrase-env", "TS_OLD", code=2)
+    both = ("--new-passphrase-env", "TS_OLD", "--no-passphrase")
+    run("keys", "passphrase", directory, "--passphrase-env", "TS_OLD", *both, code=2)
+    empty = ("--new-passphrase-env", "TS_EMPTY")
+    run("keys", "passphrase", directory, "--passphrase-env", "TS_OLD", *empty, code=2)
+    run("keys", "passphrase", tmp_path / "none", "--no-passphrase", code=1)
+    run("keys", "passphrase", directory, "--no-passphrase", code=1)  # current one not given
+    assert (directory / "keyset.json").read_bytes() == before
+
+
 def test_passphrase_errors(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     directory = tmp_path / "enc"
     monkeypatch.delenv("TS_UNSET", raising=False)

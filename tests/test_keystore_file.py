@@ -302,6 +302,76 @@ def test_private_material_is_encrypted_at_rest(tmp_path: Path, clock: FakeClock)
     assert "correct horse" not in repr(reopened)
 
 
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [(None, b"new passphrase"), (b"old passphrase", b"new passphrase"), (b"old", None)],
+    ids=["encrypt", "change", "decrypt"],
+)
+def test_change_passphrase_keeps_every_key(
+    tmp_path: Path, clock: FakeClock, old: bytes | None, new: bytes | None
+) -> None:
+    directory = tmp_path / "keys"
+    store = FileKeyStore(directory, passphrase=old, policy=POLICY, clock=clock)
+    store.rotate()
+    before = [(k.kid, k.not_before, k.retire_at, k.not_after) for k in store.keyset]
+    signing = store.signing_key()
+    salt = load(directory)["encryption"]
+    generation = store.generation
+    other = FileKeyStore(directory, passphrase=old, clock=clock)  # another process, old secret
+
+    store.change_passphrase(new)
+
+    assert store.generation == generation + 1
+    reopened = FileKeyStore(directory, passphrase=new, clock=clock)
+    assert [(k.kid, k.not_before, k.retire_at, k.not_after) for k in reopened.keyset] == before
+    assert reopened.signing_key().verify(b"m", signing.sign(b"m"))
+    recorded = load(directory)["encryption"]
+    assert (recorded is None) == (new is None)
+    if recorded is not None and salt is not None:
+        assert recorded["salt"] != salt["salt"]  # a fresh salt, not the old one re-used
+    if new is not None:
+        assert new not in all_bytes(directory)
+        jwk = signing.to_jwk(private=True)
+        assert jwk["d"].encode() not in all_bytes(directory)
+    with pytest.raises(WrongPassphrase):
+        FileKeyStore(directory, passphrase=old, clock=clock)
+    clock.advance(2)  # past its reload interval: the old secret no longer opens the set
+    with pytest.raises(WrongPassphrase):
+        other.signing_key()
+
+
+def test_change_passphrase_needs_the_current_one(tmp_path: Path, clock: FakeClock) -> None:
+    directory = tmp_path / "keys"
+    FileKeyStore(directory, passphrase=b"current", policy=POLICY, clock=clock)
+    stale = FileKeyStore(directory, passphrase=b"current", clock=clock)
+    FileKeyStore(directory, passphrase=b"current", clock=clock).change_passphrase(b"next")
+    with pytest.raises(WrongPassphrase):  # this instance's secret no longer opens the file
+        stale.change_passphrase(b"attacker's choice")
+    FileKeyStore(directory, passphrase=b"next", clock=clock)  # still the legitimate one
+    for bad in (b"", "text", 42):
+        with pytest.raises(ConfigurationError):
+            FileKeyStore(directory, passphrase=b"next", clock=clock).change_passphrase(bad)  # type: ignore[arg-type]
+
+
+def test_a_failed_passphrase_change_leaves_the_store_as_it_was(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directory = tmp_path / "keys"
+    store = FileKeyStore(directory, passphrase=b"current", policy=POLICY, clock=clock)
+    before = manifest(directory).read_bytes()
+
+    def disk_full(data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "_atomic_write", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        store.change_passphrase(b"next")
+    monkeypatch.undo()
+    assert manifest(directory).read_bytes() == before
+    store.rotate()  # the in-memory passphrase is still the current one
+    FileKeyStore(directory, passphrase=b"current", clock=clock)
+
+
 def test_unencrypted_store_still_private(keydir: Path) -> None:
     assert stat.S_IMODE(manifest(keydir).stat().st_mode) == 0o600
     assert load(keydir)["encryption"] is None

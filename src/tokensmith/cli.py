@@ -218,6 +218,33 @@ def _build_parser() -> _Parser:
     _add_passphrase(rotate)
     rotate.set_defaults(handler=_keys_rotate)
 
+    change = key_commands.add_parser(
+        "passphrase",
+        help="re-encrypt a key directory under a new passphrase (or none)",
+        description="Re-encrypt DIR under a new passphrase. The current one comes from "
+        "--passphrase-env/--passphrase-file, the new one from --new-passphrase-env/"
+        "--new-passphrase-file; --no-passphrase stores the keys unencrypted. Stop every "
+        "process using DIR first: they cannot reload it with the old passphrase.",
+    )
+    change.add_argument("dir", metavar="DIR", type=Path)
+    _add_passphrase(change)
+    new = change.add_mutually_exclusive_group(required=True)
+    new.add_argument(
+        "--new-passphrase-env",
+        metavar="VAR",
+        help="read the new passphrase from this environment variable",
+    )
+    new.add_argument(
+        "--new-passphrase-file",
+        metavar="FILE",
+        type=Path,
+        help="read the new passphrase from this file (one trailing newline is ignored)",
+    )
+    new.add_argument(
+        "--no-passphrase", action="store_true", help="store the keys unencrypted from now on"
+    )
+    change.set_defaults(handler=_keys_passphrase)
+
     listing = key_commands.add_parser("list", help="list keys with their state and times")
     listing.add_argument("dir", metavar="DIR", type=Path)
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -314,8 +341,11 @@ class _Context:
 
 def _passphrase(args: argparse.Namespace) -> bytes | None:
     """The key passphrase from ``--passphrase-env`` or ``--passphrase-file`` (never argv)."""
-    var: str | None = args.passphrase_env
-    path: Path | None = args.passphrase_file
+    return _secret(args.passphrase_env, args.passphrase_file)
+
+
+def _secret(var: str | None, path: Path | None) -> bytes | None:
+    """A secret from an environment variable or a file (never argv); ``None`` if neither."""
     if var is not None:
         value = os.environ.get(var)
         if value is None:
@@ -417,6 +447,20 @@ def _clear(directory: Path, *, remove: bool) -> None:
             shutil.rmtree(child, ignore_errors=True)
         else:
             child.unlink(missing_ok=True)
+
+
+def _keys_passphrase(ctx: _Context) -> int:
+    args = ctx.args
+    store = _open_store(ctx, args.dir)  # needs the current passphrase
+    new = None if args.no_passphrase else _secret(args.new_passphrase_env, args.new_passphrase_file)
+    store.change_passphrase(new)
+    ctx.print(
+        f"{args.dir} is now "
+        + ("encrypted with the new passphrase" if new is not None else "NOT encrypted")
+    )
+    if new is None:
+        ctx.warn("private keys are stored in the clear; protect the directory")
+    return EXIT_OK
 
 
 def _keys_rotate(ctx: _Context) -> int:

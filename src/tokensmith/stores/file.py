@@ -134,12 +134,7 @@ class FileKeyStore(SharedKeyStore):
         clock: Callable[[], float] = time.time,
         reload_interval: float = 1.0,
     ) -> None:
-        if passphrase is not None and (
-            not isinstance(passphrase, bytes | bytearray) or not passphrase
-        ):
-            raise ConfigurationError(
-                "passphrase must be non-empty bytes (or None for no encryption)"
-            )
+        checked = _checked_passphrase(passphrase)
         if policy is not None and not isinstance(policy, RotationPolicy):
             raise ConfigurationError("policy must be a RotationPolicy")
         if (
@@ -152,7 +147,7 @@ class FileKeyStore(SharedKeyStore):
         self._dir = Path(path)
         self._manifest = self._dir / MANIFEST_NAME
         self._lock_path = self._dir / LOCK_NAME
-        self._passphrase = bytes(passphrase) if passphrase is not None else None
+        self._passphrase = checked
         self._policy = policy
         self._clock = clock
         self._interval = float(reload_interval)
@@ -230,6 +225,34 @@ class FileKeyStore(SharedKeyStore):
     def remove(self, kid: str) -> None:
         """Remove a key now (after a compromise): every process stops using it on reload."""
         self._apply(lambda current, _policy, _now: current.remove(kid), self._clock(), force=True)
+
+    def change_passphrase(self, passphrase: bytes | None) -> None:
+        """Re-encrypt the directory under a new passphrase (``None``: keep keys unencrypted).
+
+        The store must have been opened with the current passphrase. A fresh salt is drawn and
+        the manifest is rewritten atomically under the directory lock; the keys, their
+        lifecycles and the policy do not change. Other processes still holding the old
+        passphrase refuse to reload from then on (``WrongPassphrase``), so change it while
+        nothing else uses the directory, e.g. between stopping old workers and starting new ones.
+        """
+        new = _checked_passphrase(passphrase)
+        with self._lock, self._file_lock():
+            loaded = self._read()  # proves the current passphrase still opens it
+            if loaded is None:
+                raise KeyStoreCorrupt(f"{self._manifest} has disappeared")
+            previous = (self._passphrase, self._derived)
+            self._passphrase, self._derived = new, None
+            try:
+                self._write(
+                    loaded.keyset,
+                    self._policy or loaded.policy,
+                    loaded.generation + 1,
+                    None,  # new encryption parameters (salt) for the new passphrase
+                    self._clock(),
+                )
+            except BaseException:
+                self._passphrase, self._derived = previous
+                raise
 
     def __repr__(self) -> str:
         encrypted = self._passphrase is not None
@@ -538,6 +561,14 @@ class FileKeyStore(SharedKeyStore):
 
 
 _HEADER: Final = ("format", "version", "generation", "policy", "encryption")
+
+
+def _checked_passphrase(passphrase: object) -> bytes | None:
+    if passphrase is None:
+        return None
+    if not isinstance(passphrase, bytes | bytearray) or not passphrase:
+        raise ConfigurationError("passphrase must be non-empty bytes (or None for no encryption)")
+    return bytes(passphrase)
 
 
 def _maintain(current: KeySet, policy: RotationPolicy | None, now: float) -> KeySet:
