@@ -412,6 +412,7 @@ WYCHEPROOF_JWK = load("wycheproof/json_web_key_test.json")
 KEY_REFUSALS: dict[int, type[KeyMaterialError]] = {
     4: InvalidKey,  # duplicate kid in one set
     6: InvalidKey,  # alg RSA1_5, use enc
+    7: WeakKey,  # ROCA-vulnerable RSA modulus (CVE-2017-15361), fingerprinted
     8: WeakKey,  # 1024-bit RSA
     9: InvalidKey,  # public exponent 1 (refused by cryptography when loading)
     10: WeakKey,  # HMAC keys below the hash size
@@ -434,8 +435,6 @@ KEY_REFUSALS: dict[int, type[KeyMaterialError]] = {
 JWK_DEVIATIONS = {
     1: "mixed HS256 + ES256 set: each key is bound to its alg, so mixing cannot confuse them "
     "(Wycheproof flags it 'Ambiguous': best practice, not a rule)",
-    7: "ROCA-vulnerable RSA modulus: tokensmith does not fingerprint ROCA moduli; generate keys "
-    "with a current library (documented in docs/security.md)",
 }
 
 

@@ -423,7 +423,8 @@ class InvalidKey(KeyMaterialError):
 
 
 class WeakKey(KeyMaterialError):
-    """The key is below tokensmith's strength floor (HMAC < hash size, RSA < 2048 bits)."""
+    """The key is below tokensmith's strength floor (HMAC < hash size, RSA < 2048 bits, or an
+    RSA modulus with the ROCA fingerprint, CVE-2017-15361)."""
 
     code = "weak_key"
 
