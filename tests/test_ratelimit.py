@@ -207,6 +207,35 @@ def test_refusal_throttle(throttle: RefusalThrottle, clock: FakeClock) -> None:
         throttle.check("198.51.100.7")
 
 
+def test_redis_time_by_default_shares_one_limit_across_clocks(redis_client: Any) -> None:
+    """Without an injected clock the script reads the Redis server's clock, so limiters in
+    processes on hosts whose clocks disagree still share one limit and one notion of now."""
+    first = RedisRateLimiter(redis_client, 1 / 60, 3, clock=None)
+    assert [first.check("client").allowed for _ in range(3)] == [True, True, True]
+    second = RedisRateLimiter(redis_client, 1 / 60, 3)
+    denied = second.check("client")
+    assert not denied.allowed and 50 < denied.retry_after <= 60
+    ttl_ms = redis_client.pttl("tokensmith:rl:client")
+    assert 170_000 < ttl_ms <= 180_000  # the bucket drains in 3 x 60 s of server time
+    with pytest.raises(ConfigurationError):
+        RedisRateLimiter(redis_client, 1, 1, clock="now")  # type: ignore[arg-type]
+
+
+def test_a_refusal_is_one_round_trip_except_the_one_that_locks(redis_client: Any) -> None:
+    throttle = RefusalThrottle.redis(redis_client, 3, 30.0)
+
+    def scripts_run() -> int:
+        stats = redis_client.info("commandstats")
+        return sum(v["calls"] for k, v in stats.items() if k in ("cmdstat_evalsha", "cmdstat_eval"))
+
+    counts = []
+    for _ in range(4):
+        before = scripts_run()
+        throttle.record_refusal("203.0.113.9")
+        counts.append(scripts_run() - before)
+    assert counts == [1, 1, 2, 1]  # the third locks (and asks until when); the fourth is refused
+
+
 @pytest.mark.parametrize(
     ("n", "window"), [(0, 1), (1.5, 1), (True, 1), (1, 0), (1, "x"), (1, float("nan"))]
 )

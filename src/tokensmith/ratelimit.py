@@ -160,13 +160,20 @@ class MemoryRateLimiter:
                 del self._tats[k]
 
 
-# KEYS[1] = key; ARGV = now, interval, burst, cost, mode ("check" | "peek")
+# KEYS[1] = key; ARGV = now ("" = the Redis server's clock), interval, burst, cost,
+# mode ("check" | "peek")
 _LUA: Final = """
-local now = tonumber(ARGV[1])
+local now
+if ARGV[1] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+else
+  now = tonumber(ARGV[1])
+end
 local interval = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
 local cost = tonumber(ARGV[4])
-local tat = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
 if tat < now then tat = now end
 local new_tat = tat + interval * cost
 local allow_at = new_tat - burst * interval
@@ -189,7 +196,8 @@ class RedisRateLimiter:
 
     ``client`` is a ``redis.Redis`` (sync) client. Each key lives only as long as its bucket is
     not full (``PX`` = time to drain), so Redis holds nothing for idle clients. Time comes from
-    the injected ``clock``: processes sharing a limiter need synchronised clocks (NTP).
+    the Redis server's clock by default (``TIME`` inside the script, Redis >= 5), so processes
+    on hosts whose clocks disagree still share one limit; pass ``clock=`` to inject one (tests).
     A Redis failure raises :class:`~tokensmith.errors.BackendUnavailable` (fail closed) unless
     ``fail_open=True``, which allows the request instead.
     """
@@ -203,7 +211,7 @@ class RedisRateLimiter:
         burst: int,
         *,
         prefix: str = "tokensmith:rl:",
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         fail_open: bool = False,
     ) -> None:
         self._interval, self.burst = _params(rate, burst)
@@ -211,6 +219,8 @@ class RedisRateLimiter:
             raise ConfigurationError("client must be a redis.Redis client")
         if not isinstance(prefix, str):
             raise ConfigurationError("prefix must be a string")
+        if clock is not None and not callable(clock):
+            raise ConfigurationError("clock must be callable (or None for the Redis clock)")
         self._client = client
         self._script = client.register_script(_LUA)
         self._prefix = prefix
@@ -221,8 +231,8 @@ class RedisRateLimiter:
         return f"RedisRateLimiter(rate={1 / self._interval:g}, burst={self.burst})"
 
     def _run(self, key: str, cost: int, mode: str) -> Decision:
-        now = self._clock()
-        args = (f"{now:.6f}", repr(self._interval), self.burst, cost, mode)
+        now = "" if self._clock is None else f"{self._clock():.6f}"
+        args = (now, repr(self._interval), self.burst, cost, mode)
         try:
             allowed, retry, remaining = self._script(keys=[self._prefix + key], args=args)
         except Exception as exc:
@@ -292,9 +302,10 @@ class RefusalThrottle:
         window: float = 60.0,
         *,
         prefix: str = "tokensmith:refusals:",
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
     ) -> RefusalThrottle:
-        """A throttle shared through Redis by every process using the same ``prefix``."""
+        """A throttle shared through Redis by every process using the same ``prefix`` (time
+        from the Redis server unless ``clock`` is given)."""
         limiter = RedisRateLimiter(
             client, _rate(max_refusals, window), max_refusals, prefix=prefix, clock=clock
         )
@@ -309,9 +320,15 @@ class RefusalThrottle:
             )
 
     def record_refusal(self, key: str) -> Decision:
-        """Count one refused attempt for ``key``; the decision says whether it is now locked."""
-        self.limiter.check(key)
-        return self.limiter.peek(key)
+        """Count one refused attempt for ``key``; the decision says whether it is now locked.
+
+        One limiter call, plus a second only for the refusal that uses up the last attempt
+        (to learn when the lock-out ends).
+        """
+        counted = self.limiter.check(key)
+        if counted.allowed and counted.remaining == 0:
+            return self.limiter.peek(key)  # this one locked it: say until when
+        return counted  # still open, or already locked (then it was not counted)
 
 
 def _rate(max_refusals: object, window: object) -> float:
