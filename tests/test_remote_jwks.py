@@ -62,7 +62,7 @@ def store(clock: FakeClock) -> MemoryKeyStore:
 
 
 def make_remote(server: JWKSServer, clock: FakeClock, **options: Any) -> RemoteJWKS:
-    options.setdefault("timeout", 0.5)
+    options.setdefault("timeout", 2.0)  # generous: a loaded CI machine must not time out
     return RemoteJWKS(server.url(), clock=clock, **options)
 
 
@@ -305,9 +305,10 @@ def test_outage_within_max_stale_refuses_nothing_then_backend_unavailable(
     reason: str,
 ) -> None:
     server.serve_store(store, max_age=300)
-    server.delay = 0.3
+    # a misbehaving fetch must time out, a healthy one must not, even on a loaded machine
+    server.delay = 1.5
     remote = make_remote(
-        server, clock, timeout=0.2, max_bytes=64 * 1024, max_stale=600, retry_interval=250
+        server, clock, timeout=0.6, max_bytes=64 * 1024, max_stale=600, retry_interval=250
     )
     validator = Validator(remote, issuer=ISS, audience=AUD, clock=clock, leeway=0)
     assert validator.validate(signer.issue("u", audience=AUD))
@@ -333,8 +334,8 @@ def test_first_fetch_failure_is_backend_unavailable(
 ) -> None:
     server.serve_store(store)
     server.mode = mode
-    server.delay = 0.3
-    remote = make_remote(server, clock, timeout=0.2, max_bytes=64 * 1024)
+    server.delay = 1.5
+    remote = make_remote(server, clock, timeout=0.6, max_bytes=64 * 1024)
     with pytest.raises(JWKSFetchError) as info:
         remote.verification_key("kid", "ES256")
     assert info.value.reason == reason
