@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,8 @@ import pytest
 
 from tokensmith.errors import BackendUnavailable, ConfigurationError, Throttled
 from tokensmith.ratelimit import (
+    AsyncRedisRateLimiter,
+    AsyncRefusalThrottle,
     Decision,
     MemoryRateLimiter,
     RateLimiter,
@@ -265,3 +268,85 @@ def test_docs_page_code_runs() -> None:
             compile(block, str(page), "exec")
             continue
         exec(compile(block, str(page), "exec"), namespace)
+
+
+# --- the async twins ---------------------------------------------------------------------------
+
+
+def _async_redis(url: str) -> Any:
+    import redis.asyncio
+
+    return redis.asyncio.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+
+
+def test_async_limiter_answers_like_the_sync_one_and_shares_its_limit(
+    redis_url: str, redis_client: Any, clock: FakeClock
+) -> None:
+    sync = RedisRateLimiter(redis_client, 1.0, 3, clock=clock)
+
+    async def main() -> list[Decision]:
+        client = _async_redis(redis_url)
+        try:
+            limiter = AsyncRedisRateLimiter(client, 1.0, 3, clock=clock)
+            assert repr(limiter) == "AsyncRedisRateLimiter(rate=1, burst=3)"
+            answers = [await limiter.check("shared"), await limiter.check("shared")]
+            answers.append(sync.check("shared"))  # a sync process counts in the same bucket
+            answers.append(await limiter.peek("shared"))
+            answers.append(await limiter.check("shared"))
+            await limiter.reset("shared")
+            answers.append(await limiter.peek("shared"))
+            return answers
+        finally:
+            await client.aclose()
+
+    answers = asyncio.run(main())
+    assert [a.allowed for a in answers] == [True, True, True, False, False, True]
+    assert answers[3].retry_after == pytest.approx(1.0) and answers[5].remaining == 3
+
+
+def test_async_refusal_throttle(redis_url: str, clock: FakeClock) -> None:
+    async def main() -> None:
+        client = _async_redis(redis_url)
+        try:
+            throttle = AsyncRefusalThrottle.redis(client, 3, 30.0, clock=clock)
+            for i in range(3):
+                await throttle.check("198.51.100.7")
+                assert (await throttle.record_refusal("198.51.100.7")).allowed == (i < 2)
+            with pytest.raises(Throttled) as info:
+                await throttle.check("198.51.100.7")
+            assert info.value.retry_after == pytest.approx(10.0)
+            await throttle.check("198.51.100.8")
+            clock.advance(10)
+            await throttle.check("198.51.100.7")
+        finally:
+            await client.aclose()
+
+    asyncio.run(main())
+
+
+def test_async_failures_and_configuration(redis_client: Any) -> None:
+    import redis.asyncio
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    async def main() -> None:
+        dead = redis.asyncio.Redis(
+            host="127.0.0.1", port=1, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+        )
+        try:
+            with pytest.raises(BackendUnavailable):
+                await AsyncRedisRateLimiter(dead, 1, 1).check("k")
+            with pytest.raises(BackendUnavailable):
+                await AsyncRedisRateLimiter(dead, 1, 1).reset("k")
+            opened = await AsyncRedisRateLimiter(dead, 1, 1, fail_open=True).check("k")
+            assert opened == Decision(True, 0.0, 0)
+        finally:
+            await dead.aclose()
+
+    asyncio.run(main())
+    with pytest.raises(ConfigurationError):
+        AsyncRefusalThrottle(RedisRateLimiter(redis_client, 1, 1))  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError):
+        RefusalThrottle(AsyncRedisRateLimiter(redis_client, 1, 1))  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError):
+        AsyncRedisRateLimiter(object(), 1, 1)

@@ -90,7 +90,13 @@ if TYPE_CHECKING:
     from .http import CSRFProtector, bearer_token, extract_token, token_cookie, www_authenticate
     from .netrules import NetworkPolicy
     from .publish import jwks_response
-    from .ratelimit import MemoryRateLimiter, RedisRateLimiter, RefusalThrottle
+    from .ratelimit import (
+        AsyncRedisRateLimiter,
+        AsyncRefusalThrottle,
+        MemoryRateLimiter,
+        RedisRateLimiter,
+        RefusalThrottle,
+    )
     from .refresh import MemoryRefreshStore, RefreshManager, RefreshStore, TokenPair
     from .revocation.redis import AsyncRedisRevocationList, RedisRevocationList
     from .revocation.sqlite import SQLiteRevocationList
@@ -106,6 +112,8 @@ _LAZY: dict[str, str] = {
     "extract_token": "http",
     "MemoryRateLimiter": "ratelimit",
     "RedisRateLimiter": "ratelimit",
+    "AsyncRedisRateLimiter": "ratelimit",
+    "AsyncRefusalThrottle": "ratelimit",
     "RefusalThrottle": "ratelimit",
     "NetworkPolicy": "netrules",
     "QueueSink": "audit",
@@ -149,7 +157,9 @@ __all__ = [
     "AlgorithmNotAllowed",
     "AmbiguousKey",
     "AsyncKeySource",
+    "AsyncRedisRateLimiter",
     "AsyncRedisRevocationList",
+    "AsyncRefusalThrottle",
     "AsyncRemoteJWKS",
     "AsyncRevocationList",
     "AuditEvent",

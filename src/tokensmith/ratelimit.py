@@ -12,6 +12,7 @@ seconds, so a sustained attacker gets at most ``max_refusals`` guesses per ``win
 
 from __future__ import annotations
 
+import inspect
 import math
 import threading
 import time
@@ -22,6 +23,9 @@ from typing import Any, Final, Protocol, runtime_checkable
 from .errors import BackendUnavailable, ConfigurationError, Throttled
 
 __all__ = [
+    "AsyncRateLimiter",
+    "AsyncRedisRateLimiter",
+    "AsyncRefusalThrottle",
     "Decision",
     "MemoryRateLimiter",
     "RateLimiter",
@@ -54,6 +58,19 @@ class RateLimiter(Protocol):
         ...
 
     def peek(self, key: str) -> Decision:
+        """Would one more request for ``key`` be allowed? Counts nothing."""
+        ...
+
+
+@runtime_checkable
+class AsyncRateLimiter(Protocol):
+    """The async twin of :class:`RateLimiter` (what :class:`AsyncRefusalThrottle` needs)."""
+
+    async def check(self, key: str, *, cost: int = 1) -> Decision:
+        """Count ``cost`` requests for ``key`` if allowed; a denied check counts nothing."""
+        ...
+
+    async def peek(self, key: str) -> Decision:
         """Would one more request for ``key`` be allowed? Counts nothing."""
         ...
 
@@ -191,16 +208,8 @@ return {1, '0', math.floor((now - allow_at) / interval + 1e-9)}
 """
 
 
-class RedisRateLimiter:
-    """GCRA limiter in Redis: one atomic Lua script per check, shared by every process.
-
-    ``client`` is a ``redis.Redis`` (sync) client. Each key lives only as long as its bucket is
-    not full (``PX`` = time to drain), so Redis holds nothing for idle clients. Time comes from
-    the Redis server's clock by default (``TIME`` inside the script, Redis >= 5), so processes
-    on hosts whose clocks disagree still share one limit; pass ``clock=`` to inject one (tests).
-    A Redis failure raises :class:`~tokensmith.errors.BackendUnavailable` (fail closed) unless
-    ``fail_open=True``, which allows the request instead.
-    """
+class _RedisLimiterBase:
+    """What both Redis limiters share: the checked options, the script and its answers."""
 
     __slots__ = ("_client", "_clock", "_fail_open", "_interval", "_prefix", "_script", "burst")
 
@@ -216,7 +225,7 @@ class RedisRateLimiter:
     ) -> None:
         self._interval, self.burst = _params(rate, burst)
         if not callable(getattr(client, "register_script", None)):
-            raise ConfigurationError("client must be a redis.Redis client")
+            raise ConfigurationError("client must be a redis client")
         if not isinstance(prefix, str):
             raise ConfigurationError("prefix must be a string")
         if clock is not None and not callable(clock):
@@ -228,18 +237,52 @@ class RedisRateLimiter:
         self._fail_open = bool(fail_open)
 
     def __repr__(self) -> str:
-        return f"RedisRateLimiter(rate={1 / self._interval:g}, burst={self.burst})"
+        return f"{type(self).__name__}(rate={1 / self._interval:g}, burst={self.burst})"
+
+    def _call(self, key: str, cost: int, mode: str) -> dict[str, Any]:
+        """The script's keyword arguments for one check (``now`` empty: the Redis clock)."""
+        now = "" if self._clock is None else f"{self._clock():.6f}"
+        return {
+            "keys": [self._prefix + key],
+            "args": (now, repr(self._interval), self.burst, cost, mode),
+        }
+
+    def _failed(self, exc: Exception) -> Decision:
+        if self._fail_open:
+            return Decision(True, 0.0, 0)
+        raise BackendUnavailable(f"the rate limiter failed with {type(exc).__name__}") from exc
+
+
+def _decision(reply: Any) -> Decision:
+    allowed, retry, remaining = reply
+    return Decision(bool(int(allowed)), float(retry), int(remaining))
+
+
+def _peeked(decision: Decision) -> Decision:
+    """A peek probes with one request; when allowed, that one is still there."""
+    if decision.allowed:
+        return Decision(True, 0.0, decision.remaining + 1)
+    return decision
+
+
+class RedisRateLimiter(_RedisLimiterBase):
+    """GCRA limiter in Redis: one atomic Lua script per check, shared by every process.
+
+    ``client`` is a ``redis.Redis`` (sync) client. Each key lives only as long as its bucket is
+    not full (``PX`` = time to drain), so Redis holds nothing for idle clients. Time comes from
+    the Redis server's clock by default (``TIME`` inside the script, Redis >= 5), so processes
+    on hosts whose clocks disagree still share one limit; pass ``clock=`` to inject one (tests).
+    A Redis failure raises :class:`~tokensmith.errors.BackendUnavailable` (fail closed) unless
+    ``fail_open=True``, which allows the request instead.
+    """
+
+    __slots__ = ()
 
     def _run(self, key: str, cost: int, mode: str) -> Decision:
-        now = "" if self._clock is None else f"{self._clock():.6f}"
-        args = (now, repr(self._interval), self.burst, cost, mode)
         try:
-            allowed, retry, remaining = self._script(keys=[self._prefix + key], args=args)
+            return _decision(self._script(**self._call(key, cost, mode)))
         except Exception as exc:
-            if self._fail_open:
-                return Decision(True, 0.0, 0)
-            raise BackendUnavailable(f"the rate limiter failed with {type(exc).__name__}") from exc
-        return Decision(bool(int(allowed)), float(retry), int(remaining))
+            return self._failed(exc)
 
     def check(self, key: str, *, cost: int = 1) -> Decision:
         """See :meth:`RateLimiter.check`."""
@@ -247,15 +290,40 @@ class RedisRateLimiter:
 
     def peek(self, key: str) -> Decision:
         """See :meth:`RateLimiter.peek`."""
-        decision = self._run(_key(key), 1, "peek")
-        if decision.allowed:  # nothing was taken: the one probed is still there
-            return Decision(True, 0.0, decision.remaining + 1)
-        return decision
+        return _peeked(self._run(_key(key), 1, "peek"))
 
     def reset(self, key: str) -> None:
         """Forget ``key``."""
         try:
             self._client.delete(self._prefix + _key(key))
+        except Exception as exc:
+            raise BackendUnavailable(f"the rate limiter failed with {type(exc).__name__}") from exc
+
+
+class AsyncRedisRateLimiter(_RedisLimiterBase):
+    """The async twin of :class:`RedisRateLimiter` on a ``redis.asyncio`` client: the same
+    script, keys and answers, so sync and async processes can share one limit."""
+
+    __slots__ = ()
+
+    async def _run(self, key: str, cost: int, mode: str) -> Decision:
+        try:
+            return _decision(await self._script(**self._call(key, cost, mode)))
+        except Exception as exc:
+            return self._failed(exc)
+
+    async def check(self, key: str, *, cost: int = 1) -> Decision:
+        """See :meth:`RateLimiter.check`."""
+        return await self._run(_key(key), _cost(cost, self.burst), "check")
+
+    async def peek(self, key: str) -> Decision:
+        """See :meth:`RateLimiter.peek`."""
+        return _peeked(await self._run(_key(key), 1, "peek"))
+
+    async def reset(self, key: str) -> None:
+        """Forget ``key``."""
+        try:
+            await self._client.delete(self._prefix + _key(key))
         except Exception as exc:
             raise BackendUnavailable(f"the rate limiter failed with {type(exc).__name__}") from exc
 
@@ -279,8 +347,10 @@ class RefusalThrottle:
     __slots__ = ("limiter",)
 
     def __init__(self, limiter: RateLimiter) -> None:
-        if not isinstance(limiter, RateLimiter):
-            raise ConfigurationError("limiter must provide check() and peek()")
+        if not isinstance(limiter, RateLimiter) or _is_async(limiter):
+            raise ConfigurationError(
+                "limiter must provide check() and peek() (async ones: AsyncRefusalThrottle)"
+            )
         self.limiter = limiter
 
     @classmethod
@@ -313,11 +383,7 @@ class RefusalThrottle:
 
     def check(self, key: str) -> None:
         """Raise :class:`~tokensmith.errors.Throttled` if ``key`` is locked out; else return."""
-        decision = self.limiter.peek(key)
-        if not decision.allowed:
-            raise Throttled(
-                "too many refused attempts; retry later", retry_after=decision.retry_after
-            )
+        _raise_if_locked(self.limiter.peek(key))
 
     def record_refusal(self, key: str) -> Decision:
         """Count one refused attempt for ``key``; the decision says whether it is now locked.
@@ -326,9 +392,67 @@ class RefusalThrottle:
         (to learn when the lock-out ends).
         """
         counted = self.limiter.check(key)
-        if counted.allowed and counted.remaining == 0:
-            return self.limiter.peek(key)  # this one locked it: say until when
-        return counted  # still open, or already locked (then it was not counted)
+        if _locks(counted):
+            return self.limiter.peek(key)
+        return counted
+
+
+class AsyncRefusalThrottle:
+    """The async twin of :class:`RefusalThrottle`, around an :class:`AsyncRateLimiter`
+    (e.g. :class:`AsyncRedisRateLimiter`); ``await throttle.check(ip)`` and
+    ``await throttle.record_refusal(ip)`` behave exactly like the sync methods."""
+
+    __slots__ = ("limiter",)
+
+    def __init__(self, limiter: AsyncRateLimiter) -> None:
+        if not isinstance(limiter, AsyncRateLimiter) or not _is_async(limiter):
+            raise ConfigurationError("limiter must provide async check() and peek()")
+        self.limiter = limiter
+
+    @classmethod
+    def redis(
+        cls,
+        client: Any,
+        max_refusals: int = 10,
+        window: float = 60.0,
+        *,
+        prefix: str = "tokensmith:refusals:",
+        clock: Callable[[], float] | None = None,
+    ) -> AsyncRefusalThrottle:
+        """A throttle shared through Redis (a ``redis.asyncio`` client); same keys as the
+        sync :meth:`RefusalThrottle.redis`, so sync and async services count together."""
+        limiter = AsyncRedisRateLimiter(
+            client, _rate(max_refusals, window), max_refusals, prefix=prefix, clock=clock
+        )
+        return cls(limiter)
+
+    async def check(self, key: str) -> None:
+        """See :meth:`RefusalThrottle.check`."""
+        _raise_if_locked(await self.limiter.peek(key))
+
+    async def record_refusal(self, key: str) -> Decision:
+        """See :meth:`RefusalThrottle.record_refusal`."""
+        counted = await self.limiter.check(key)
+        if _locks(counted):
+            return await self.limiter.peek(key)
+        return counted
+
+
+def _is_async(limiter: object) -> bool:
+    return inspect.iscoroutinefunction(getattr(limiter, "check", None)) and (
+        inspect.iscoroutinefunction(getattr(limiter, "peek", None))
+    )
+
+
+def _raise_if_locked(decision: Decision) -> None:
+    if not decision.allowed:
+        raise Throttled("too many refused attempts; retry later", retry_after=decision.retry_after)
+
+
+def _locks(counted: Decision) -> bool:
+    """True for the refusal that used up the last attempt (the caller then asks until when);
+    a refusal while already locked was not counted and already says until when."""
+    return counted.allowed and counted.remaining == 0
 
 
 def _rate(max_refusals: object, window: object) -> float:
