@@ -66,7 +66,7 @@ class ValidatedTokenCache:
         return self._find(token)
 
     def _find(self, token: str) -> Any:
-        """The lookup itself (also bound directly by the validator on GIL builds)."""
+        """The lookup itself (under the lock only on free-threaded builds)."""
         entries = self._entries
         entry = entries.get(token)
         if entry is None:
