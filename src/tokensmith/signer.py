@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import binascii
 import functools
 import json
 import math
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from ._frozen import Value
+from ._jti import new_jti
 from .claims import fingerprint
 from .errors import ConfigurationError, ReservedClaim
 from .keys import b64url_encode
@@ -147,7 +146,7 @@ class Signer:
         self._max_ttl = max_ttl
         self._typ = token_type
         self._clock = clock
-        self._new_jti = jti_factory or _random_jti
+        self._new_jti = jti_factory or new_jti
         self._headers: dict[tuple[str, str, str], str] = {}
         if audit is not None and not callable(audit):
             raise ConfigurationError("audit must be a callable taking an AuditEvent")
@@ -311,15 +310,6 @@ class Signer:
 
     def __repr__(self) -> str:
         return f"Signer(issuer={self._issuer!r}, ttl={self._ttl!r})"
-
-
-_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
-
-
-def _random_jti() -> str:
-    """144 random bits as 24 base64url characters: unguessable and unique (a multiple of
-    three bytes leaves no padding to strip)."""
-    return binascii.b2a_base64(os.urandom(18), newline=False).translate(_URLSAFE).decode("ascii")
 
 
 def _check_ttl(ttl: object, max_ttl: float) -> None:
