@@ -10,8 +10,8 @@ timed just before and just after it (paired ratios: a slow moment of a shared ma
 both sides of a ratio alike). Nothing here is asserted by the test suite.
 
 Contenders (validate = same checks everywhere: signature, alg, iss, aud, exp + a scope):
-floor (split + base64url + JSON + raw ``cryptography`` verify, or for HS256 an ``hmac.HMAC``
-keyed once and copied per token), tokensmith ``validate()``,
+floor (split + base64url + JSON + raw ``cryptography`` verify; for HS256 its ``HMAC`` keyed
+once and copied per token, compared with ``hmac.compare_digest``), tokensmith ``validate()``,
 tokensmith with a warm ``ValidatedTokenCache`` hit, PyJWT, joserfc, Authlib, jwcrypto and
 python-jose. Sign: floor (JSON + base64url + raw sign, incl. the DER→raw conversion for
 ECDSA), ``Signer.issue()`` and each peer's encode.
@@ -42,6 +42,7 @@ from typing import Any
 
 import jwt as pyjwt
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as crypto_hmac
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
@@ -78,13 +79,14 @@ def floor_functions(key: Key) -> tuple[Callable[[str], object], Callable[[dict[s
     pkcs = padding.PKCS1v15()
     sha = hashes.SHA256()
 
-    keyed = hmac.new(public, digestmod="sha256") if alg == "HS256" else None
+    # the raw cryptography HMAC, its key schedule computed once and copied per token
+    keyed = crypto_hmac.HMAC(public, hashes.SHA256()) if alg == "HS256" else None
 
-    def mac(message: bytes) -> bytes:  # the HMAC key schedule computed once, as tokensmith does
+    def mac(message: bytes) -> bytes:
         assert keyed is not None
         copy = keyed.copy()
         copy.update(message)
-        return copy.digest()
+        return copy.finalize()
 
     def verify(message: bytes, signature: bytes) -> None:
         if alg == "HS256":

@@ -5,7 +5,7 @@ created, so a token header can only *pick* a key, never change what the key is u
 RSA public key can never be fed to HMAC, an ES256 key never verifies ES384. Strength floors are
 enforced on every way in (generation, JWK, PEM, raw secret). Signing and verifying call
 ``cryptography`` directly, with parameter objects prepared once per algorithm, or copy a
-keyed :class:`hmac.HMAC` prepared once per key; PyJWT's ``jwt.algorithms`` serve JWK import
+keyed ``cryptography`` HMAC prepared once per key; PyJWT's ``jwt.algorithms`` serve JWK import
 and export.
 """
 
@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
+from cryptography.hazmat.primitives.hmac import HMAC
 from jwt import algorithms as jwa
 
 from ._frozen import Frozen
@@ -65,7 +66,11 @@ SUPPORTED_ALGORITHMS: Final = SYMMETRIC_ALGORITHMS | ASYMMETRIC_ALGORITHMS
 """Every algorithm a :class:`Key` may be bound to. ``none`` is not, and never will be."""
 
 _HMAC_MIN_BYTES: Final = {"HS256": 32, "HS384": 48, "HS512": 64}
-_HMAC_DIGESTS: Final = {"HS256": "sha256", "HS384": "sha384", "HS512": "sha512"}
+_HMAC_DIGESTS: Final[dict[str, type[hashes.HashAlgorithm]]] = {
+    "HS256": hashes.SHA256,
+    "HS384": hashes.SHA384,
+    "HS512": hashes.SHA512,
+}
 _EC_CURVES: Final[dict[str, type[ec.EllipticCurve]]] = {
     "ES256": ec.SECP256R1,
     "ES384": ec.SECP384R1,
@@ -165,7 +170,7 @@ class Key(Frozen):
     not_before: float | None
     retire_at: float | None
     not_after: float | None
-    _hmac: hmac.HMAC | None
+    _hmac: HMAC | None
 
     def __init__(
         self,
@@ -190,7 +195,7 @@ class Key(Frozen):
         set_(self, "not_after", not_after)
         # HMAC: the key schedule (inner and outer pads) computed once; each MAC copies it
         digest = _HMAC_DIGESTS.get(alg)
-        set_(self, "_hmac", None if digest is None else hmac.new(_material, digestmod=digest))
+        set_(self, "_hmac", None if digest is None else HMAC(_material, digest()))
 
     # --- construction ------------------------------------------------------------------------
 
@@ -510,12 +515,13 @@ def _prepare_params() -> None:
     _RSA_PARAMS.update(rsa_params)
 
 
-def _mac(keyed: hmac.HMAC, message: bytes) -> bytes:
-    """HMAC of ``message`` from a copy of a keyed object (``hmac.HMAC.copy`` exists for this:
-    the key schedule is not recomputed per message)."""
+def _mac(keyed: HMAC, message: bytes) -> bytes:
+    """HMAC of ``message`` from a copy of a keyed object (``copy`` exists for this: the key
+    schedule is not recomputed per message). cryptography's HMAC is one native object; the
+    stdlib's wraps its native one in Python methods and costs about twice as much here."""
     mac = keyed.copy()
     mac.update(message)
-    return mac.digest()
+    return mac.finalize()
 
 
 def _sign_private(alg: str, private: Any, message: bytes) -> bytes:
