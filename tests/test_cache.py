@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,6 +11,7 @@ from tests.conftest import AUDIENCE, ISSUER
 from tokensmith import (
     ConfigurationError,
     ExpiredToken,
+    FileKeyStore,
     ImmatureToken,
     InsufficientScope,
     IssuedInFuture,
@@ -17,6 +19,7 @@ from tokensmith import (
     KeySet,
     MemoryKeyStore,
     MemoryRevocationList,
+    RotationPolicy,
     Signer,
     TokenError,
     TokenRevoked,
@@ -341,3 +344,167 @@ def test_threads_hammering_a_tiny_cache_always_get_the_right_answer(clock: FakeC
         thread.join()
     assert failures == []
     assert len(cache) <= 2 and cache.hits + cache.misses > 0
+
+
+# --- hits confirmed without asking an in-process store ------------------------------------------
+
+
+class _Counting:
+    """Counts the store's verification_key calls (an instance attribute: the class is intact)."""
+
+    def __init__(self, store: object) -> None:
+        self.calls = 0
+        inner = store.verification_key  # type: ignore[attr-defined]
+
+        def counted(kid: str | None, alg: str) -> Key:
+            self.calls += 1
+            return inner(kid, alg)  # type: ignore[no-any-return]
+
+        store.verification_key = counted  # type: ignore[attr-defined]
+
+
+def test_hits_from_an_in_process_store_do_not_ask_it(clock: FakeClock) -> None:
+    store, signer, validator, cache, _ = make(clock)
+    token = signer.issue("u", audience=AUDIENCE)
+    asked = _Counting(store)
+    first = validator.validate(token)
+    assert asked.calls == 1
+    for _ in range(3):
+        assert validator.validate(token) is first
+        assert asyncio.run(validator.avalidate(token)) is first
+    assert asked.calls == 1
+    assert cache.hits == 6
+
+
+def test_a_subclassed_store_is_always_asked(clock: FakeClock) -> None:
+    class Mine(MemoryKeyStore):
+        pass
+
+    store = Mine(KeySet.generate("HS256"), clock=clock)
+    validator = Validator(
+        store, issuer=ISSUER, audience=AUDIENCE, clock=clock, cache=ValidatedTokenCache()
+    )
+    token = Signer(store, issuer=ISSUER, clock=clock).issue("u", audience=AUDIENCE)
+    asked = _Counting(store)
+    validator.validate(token)
+    validator.validate(token)
+    assert asked.calls == 2
+
+
+def test_a_store_on_another_clock_is_always_asked(clock: FakeClock) -> None:
+    store = MemoryKeyStore(KeySet.generate("HS256"))  # the real clock, the validator's is fake
+    validator = Validator(
+        store, issuer=ISSUER, audience=AUDIENCE, clock=clock, cache=ValidatedTokenCache()
+    )
+    token = Signer(store, issuer=ISSUER, clock=clock).issue("u", audience=AUDIENCE)
+    asked = _Counting(store)
+    validator.validate(token)
+    validator.validate(token)
+    assert asked.calls == 2
+
+
+def test_a_hit_asks_the_store_once_maintenance_is_due(clock: FakeClock) -> None:
+    policy = RotationPolicy(rotate_every=3600, publish_ahead=600, verify_for=900, alg="HS256")
+    store = MemoryKeyStore(policy=policy, clock=clock)
+    cache = ValidatedTokenCache()
+    validator = Validator(store, issuer=ISSUER, audience=AUDIENCE, clock=clock, cache=cache)
+    token = Signer(store, issuer=ISSUER, ttl=3600, clock=clock).issue("u", audience=AUDIENCE)
+    asked = _Counting(store)
+    first = validator.validate(token)
+    validator.validate(token)
+    assert asked.calls == 1
+    clock.advance(store._due - clock() + 1)  # the successor is due to be published
+    assert validator.validate(token).jti == first.jti  # the hit asked; maintenance ran
+    assert asked.calls > 1
+    assert cache.get(token)[5] is store._keyset  # re-cached under the maintained set
+    calls = asked.calls
+    validator.validate(token)
+    assert asked.calls == calls
+
+
+def test_a_new_key_set_holding_the_same_key_means_one_verification(clock: FakeClock) -> None:
+    store, signer, validator, cache, _ = make(clock)
+    token = signer.issue("u", audience=AUDIENCE)
+    validator.validate(token)
+    store.replace(KeySet([store.signing_key()]))  # the same Key object in a new set
+    asked = _Counting(store)
+    validator.validate(token)  # full path: parse, ask, verify, re-cache under the new set
+    assert asked.calls == 1
+    assert cache.get(token)[5] is store._keyset
+    validator.validate(token)
+    assert asked.calls == 1
+
+
+def test_a_file_store_changed_by_another_process_is_seen_as_without_a_cache(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    policy = RotationPolicy(rotate_every=3600, publish_ahead=600, verify_for=900, alg="HS256")
+    ours = FileKeyStore(tmp_path / "keys", policy=policy, clock=clock, reload_interval=5)
+    theirs = FileKeyStore(tmp_path / "keys", clock=clock, reload_interval=5)
+    cache = ValidatedTokenCache()
+    cached = Validator(ours, issuer=ISSUER, audience=AUDIENCE, clock=clock, cache=cache)
+    plain = Validator(ours, issuer=ISSUER, audience=AUDIENCE, clock=clock)
+    token = Signer(ours, issuer=ISSUER, ttl=600, clock=clock).issue("u", audience=AUDIENCE)
+    first = cached.validate(token)
+    asked = _Counting(ours)
+    assert cached.validate(token) is first and asked.calls == 0
+    theirs.remove(ours.signing_key().kid)
+    asked.calls = 0
+    assert cached.validate(token) is first  # not re-read yet: neither validator knows
+    assert plain.validate(token).jti == first.jti
+    clock.advance(6)  # past the reload interval: the hit asks, the store re-reads the file
+    with pytest.raises(UnknownKey):
+        cached.validate(token)
+    with pytest.raises(UnknownKey):
+        plain.validate(token)
+    assert len(cache) == 0
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["issue", "validate", "advance", "rotate", "remove", "replace"]),
+            st.integers(0, 5),
+        ),
+        max_size=40,
+    )
+)
+def test_a_rotating_store_answers_alike_with_and_without_a_cache(
+    ops: list[tuple[str, int]],
+) -> None:
+    """Rotation, maintenance, removal and replacement never let a hit differ from a miss."""
+    clock = FakeClock()
+    policy = RotationPolicy(rotate_every=300, publish_ahead=60, verify_for=120, alg="HS256")
+    store = MemoryKeyStore(policy=policy, clock=clock)
+    signer = Signer(store, issuer=ISSUER, ttl=100, clock=clock)
+    cached = Validator(
+        store, issuer=ISSUER, audience=AUDIENCE, clock=clock, cache=ValidatedTokenCache(3)
+    )
+    plain = Validator(store, issuer=ISSUER, audience=AUDIENCE, clock=clock)
+    tokens: list[str] = []
+
+    def outcome(v: Validator, token: str) -> object:
+        try:
+            return v.validate(token).jti
+        except TokenError as exc:
+            return type(exc)
+
+    for op, n in ops:
+        if op == "issue":
+            tokens.append(signer.issue(f"u{n}", audience=AUDIENCE, ttl=20 + 15 * n))
+        elif op == "advance":
+            clock.advance(13 * n + 1)
+        elif op == "rotate":
+            store.rotate()
+        elif op == "remove":
+            keys = list(store.keyset)
+            if len(keys) > 1:
+                store.remove(keys[n % len(keys)].kid)
+        elif op == "replace":
+            store.replace(KeySet(list(store.keyset)))
+        elif tokens:
+            token = tokens[n % len(tokens)]
+            assert outcome(cached, token) == outcome(plain, token)
+    for token in tokens:
+        assert outcome(cached, token) == outcome(plain, token)

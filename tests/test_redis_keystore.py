@@ -27,6 +27,7 @@ from tokensmith import (
     UnknownKey,
     Validator,
 )
+from tokensmith.cache import ValidatedTokenCache
 from tokensmith.errors import KeyStoreCorrupt, WrongPassphrase
 from tokensmith.keys import b64url_encode
 from tokensmith.stores.redis import RedisKeyStore
@@ -400,3 +401,32 @@ def test_authentic_but_unusable_entry_is_refused(
     client.set(name, json.dumps(document))
     with pytest.raises(KeyStoreCorrupt):
         _store(client, clock)
+
+
+def test_cached_hits_pick_up_another_replicas_rotation_after_the_reload_interval(
+    client: Any, clock: FakeClock
+) -> None:
+    """A validator cache over a Redis store answers as the store does: hits are confirmed
+    without a round trip until the reload interval passes, then the store looks again and a
+    changed set means one fresh verification."""
+    ours = _store(client, clock, reload_interval=5)
+    theirs = _store(client, clock, reload_interval=5)
+    cache = ValidatedTokenCache()
+    cached = Validator(ours, issuer="https://i", audience="a", clock=clock, cache=cache)
+    token = Signer(ours, issuer="https://i", ttl=600, clock=clock).issue("u", audience="a")
+    first = cached.validate(token)
+
+    def commands() -> int:
+        return int(client.info("stats")["total_commands_processed"])
+
+    idle = -commands() + commands()  # what asking costs by itself
+    before = commands()
+    assert cached.validate(token) is first
+    assert commands() - before == idle  # the hit made no round trip
+    seen = ours._keyset
+    theirs.rotate()
+    assert cached.validate(token) is first and ours._keyset is seen  # not looked yet
+    clock.advance(6)
+    assert cached.validate(token).jti == first.jti
+    assert ours._keyset is not seen and len(ours._keyset) == len(seen) + 1
+    assert cache.get(token)[5] is ours._keyset  # verified again under the new set

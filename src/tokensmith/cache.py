@@ -5,6 +5,12 @@ every time-based claim against its clock, the per-call scopes, its custom checks
 revocation list, and confirms that the key source still returns the very same key (a key
 that was removed, or replaced after a JWKS refresh, evicts the entry). An entry never outlives
 the token's ``exp`` or its key's ``not_after``.
+
+For tokensmith's in-process stores (:class:`~tokensmith.MemoryKeyStore`,
+:class:`~tokensmith.FileKeyStore`) that confirmation costs no call: an entry remembers the
+store's immutable key set it was verified under, and while the store still holds that very
+set and has nothing to reload or maintain, its answer is known. Any change of keys replaces
+the set, and the entry is verified again.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ if TYPE_CHECKING:
     from .claims import VerifiedToken
     from .keys import Key
 
-    _Entry = tuple[VerifiedToken, object, Key, float, float]
+    _Entry = tuple[VerifiedToken, object, Key, float, float, object]
 
 __all__ = ["ValidatedTokenCache"]
 
@@ -61,12 +67,7 @@ class ValidatedTokenCache:
         builds take the lock. ``hits`` and ``misses`` are statistics, not exact counts.
         """
         if self._free_threaded:
-            with self._lock:
-                return self._find(token)
-        return self._find(token)
-
-    def _find(self, token: str) -> Any:
-        """The lookup itself (under the lock only on free-threaded builds)."""
+            return self._locked_get(token)
         entries = self._entries
         entry = entries.get(token)
         if entry is None:
@@ -79,6 +80,17 @@ class ValidatedTokenCache:
         self.hits += 1
         return entry
 
+    def _locked_get(self, token: str) -> Any:
+        """:meth:`get` under the lock (free-threaded builds)."""
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(token)
+            self.hits += 1
+            return entry
+
     def put(
         self,
         token: str,
@@ -87,11 +99,13 @@ class ValidatedTokenCache:
         key: Key,
         valid_from: float,
         until: float,
+        keyset: object = None,
     ) -> None:
         """Remember ``token`` for the instants ``[valid_from, until)`` at which every time rule
-        accepts it (``until``: the earlier of its expiry and its key's)."""
+        accepts it (``until``: the earlier of its expiry and its key's); ``keyset``: the
+        in-process store's key set ``key`` came from (``None``: ask the key source on a hit)."""
         with self._lock:
-            self._entries[token] = (verified, header, key, valid_from, until)
+            self._entries[token] = (verified, header, key, valid_from, until, keyset)
             self._entries.move_to_end(token)
             while len(self._entries) > self.maxsize:
                 self._entries.popitem(last=False)

@@ -229,6 +229,7 @@ class Validator:
         "_keys",
         "_needs_async",
         "_revocation",
+        "_settled_keys",
         "policy",
     )
 
@@ -288,6 +289,14 @@ class Validator:
                 raise ConfigurationError("cache must be a ValidatedTokenCache")
             cache.bind(self)
         self._cache = cache
+        kind = type(keys)
+        self._settled_keys = (
+            keys  # see stores/base.py; the same clock, so one reading serves both
+            if cache is not None
+            and kind.__dict__.get("_keys_settle") is True
+            and getattr(keys, "_clock", None) is clock
+            else None
+        )
         if audit is not None and not callable(audit):
             raise ConfigurationError("audit must be a callable taking an AuditEvent")
         self._audit = audit
@@ -312,21 +321,34 @@ class Validator:
         try:  # zero-cost unless raised (3.11+); audit is one branch per call
             verified = None
             cache = self._cache
-            if cache is not None and type(token) is str:
+            if cache is not None and token.__class__ is str:
                 entry = cache.get(token)
                 if entry is not None:
-                    try:
-                        key = _sync_key(self._keys, entry[1])
-                    except TokensmithError:
-                        cache.discard(token)
-                        raise
-                    verified = self._from_cache(cache, token, entry, key)
+                    now = self._clock()
+                    verified = self._from_cache(cache, token, entry, now)
+                    if verified is _ASK:  # the key source must confirm the entry's key
+                        try:
+                            key = _sync_key(self._keys, entry[1])
+                        except TokensmithError:
+                            cache.discard(token)
+                            raise
+                        verified = self._from_cache(cache, token, entry, now, key)
             if verified is None:
                 parsed = self._parse(token)
-                verified = self._verify(parsed, _sync_key(self._keys, parsed[0]))
+                settled = self._settled_keys
+                keyset = None if settled is None else settled._keyset  # read before asking
+                verified = self._verify(parsed, _sync_key(self._keys, parsed[0]), keyset)
             if self._revocation is not None:
                 _check_revoked(_sync_revoked(self._revocation, verified))
-            if scopes or self.policy.scopes:
+            if scopes:
+                kind = scopes.__class__  # the usual case, a granted list, costs no call
+                if (
+                    (kind is not list and kind is not tuple)
+                    or self.policy.scopes
+                    or not verified.scopes.issuperset(scopes)
+                ):
+                    self._check_scopes(verified, scopes)
+            elif self.policy.scopes:
                 self._check_scopes(verified, scopes)
         except TokensmithError as exc:
             if self._audit is not None:
@@ -341,18 +363,23 @@ class Validator:
         try:
             verified = None
             cache = self._cache
-            if cache is not None and type(token) is str:
+            if cache is not None and token.__class__ is str:
                 entry = cache.get(token)
                 if entry is not None:
-                    try:
-                        key = await self._akey(entry[1])
-                    except TokensmithError:
-                        cache.discard(token)
-                        raise
-                    verified = self._from_cache(cache, token, entry, key)
+                    now = self._clock()
+                    verified = self._from_cache(cache, token, entry, now)
+                    if verified is _ASK:  # the key source must confirm the entry's key
+                        try:
+                            key = await self._akey(entry[1])
+                        except TokensmithError:
+                            cache.discard(token)
+                            raise
+                        verified = self._from_cache(cache, token, entry, now, key)
             if verified is None:
                 parsed = self._parse(token)
-                verified = self._verify(parsed, await self._akey(parsed[0]))
+                settled = self._settled_keys
+                keyset = None if settled is None else settled._keyset  # read before asking
+                verified = self._verify(parsed, await self._akey(parsed[0]), keyset)
             if self._revocation is not None:
                 if self._async_revocation:
                     _check_revoked(await _async_revoked(self._revocation, verified))
@@ -377,17 +404,28 @@ class Validator:
         self,
         cache: ValidatedTokenCache,
         token: str,
-        entry: tuple[VerifiedToken, _Header, Key, float, float],
-        key: Key,
-    ) -> VerifiedToken | None:
-        """A cache hit, re-checked; ``None`` sends the token down the full path.
+        entry: tuple[VerifiedToken, _Header, Key, float, float, object],
+        now: float,
+        key: Key | None = None,
+    ) -> Any:
+        """A cache hit, re-checked: the verified token, ``None`` to send the token down the full
+        path, or :data:`_ASK` when the key source must confirm the entry's key (then call again
+        with the ``key`` it returns).
 
-        Every time rule (exp, nbf, iat, max_age, the key's expiry) was folded into one window
-        when the entry was made; outside it, or when the key source no longer returns the very
-        same key, the entry goes and the full path gives the precise answer.
+        The key: an in-process store (see stores/base.py) that still holds the very key set the
+        entry was verified under, and has nothing to reload or maintain, answers with the same
+        key without being asked; a changed set means a full verification. Every time rule
+        (exp, nbf, iat, max_age, the key's expiry) was folded into one window when the entry
+        was made; outside it, or when the key source no longer returns the very same key, the
+        entry goes and the full path gives the precise answer.
         """
-        verified, _header, cached_key, valid_from, until = entry
-        now = self._clock()
+        verified, _header, cached_key, valid_from, until, keyset = entry
+        if key is None:
+            settled = self._settled_keys
+            if settled is None or now >= settled._due or now >= settled._check_at:
+                return _ASK
+            if settled._keyset is keyset:
+                key = cached_key
         if valid_from <= now < until and key is cached_key:
             exp = verified.expires_at  # and, whatever an entry says, never past its exp
             if exp is not None and now >= exp + self.policy.leeway:
@@ -474,8 +512,12 @@ class Validator:
                 raise InvalidTokenType("the token's typ is not accepted by this policy")
         return _Header(alg, kid, MappingProxyType(header))
 
-    def _verify(self, parsed: _Parsed, key: Key) -> VerifiedToken:
-        """Signature, then claims. The payload JSON is parsed only once it is authentic."""
+    def _verify(self, parsed: _Parsed, key: Key, keyset: object = None) -> VerifiedToken:
+        """Signature, then claims. The payload JSON is parsed only once it is authentic.
+
+        ``keyset``: the in-process store's key set as it was before ``key`` was asked for (a
+        cache entry made from it is confirmed without asking while the store still holds it).
+        """
         header, signing_input, payload_raw, signature, token = parsed
         if key.alg != header.alg:
             raise AlgorithmMismatch("the key source offered a key bound to another alg")
@@ -487,7 +529,8 @@ class Validator:
         for check in self.policy.checks:
             _run_check(check, verified)
         if self._cache is not None:
-            self._cache.put(token, verified, header, key, *_time_window(verified, key, self.policy))
+            valid_from, until = _time_window(verified, key, self.policy)
+            self._cache.put(token, verified, header, key, valid_from, until, keyset)
         return verified
 
     def _check_claims(
@@ -715,6 +758,10 @@ def _run_check(check: ClaimCheck, verified: VerifiedToken) -> None:
         raise ClaimCheckFailed(f"custom check failed with {type(exc).__name__}") from exc
     if result is False:
         raise ClaimCheckFailed("a custom check refused the token")
+
+
+_ASK: Final[Any] = object()
+"""A cache hit whose key the key source must confirm."""
 
 
 def _sync_key(keys: Any, header: _Header) -> Key:

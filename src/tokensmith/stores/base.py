@@ -12,6 +12,15 @@ from ..keys import Key
 
 __all__ = ["AsyncKeySource", "KeySource", "KeyStore"]
 
+# Stores of this package that answer from a key set held in the process (the memory, file and
+# Redis stores) set the class attribute ``_keys_settle = True`` to promise the validator's
+# cache three things: verification_key() answers from ``self._keyset`` (an immutable KeySet) by
+# the clock ``self._clock``; every change of keys replaces ``self._keyset``; and nothing else
+# is consulted (no reload, no maintenance) before ``min(self._due, self._check_at)``. While the
+# store holds the very set a cached token was verified under and neither instant has passed,
+# a cache hit knows the store's answer without asking. The validator reads the marker from the
+# exact class only: a subclass may override verification_key, so it is always asked.
+
 
 @runtime_checkable
 class KeySource(Protocol):

@@ -22,6 +22,8 @@ class MemoryKeyStore:
     Without one, the set changes only through :meth:`replace`, :meth:`add` and :meth:`remove`.
     """
 
+    _keys_settle = True  # see stores/base.py: a cache hit may trust an unchanged _keyset
+
     def __init__(
         self,
         keyset: KeySet | None = None,
@@ -36,6 +38,7 @@ class MemoryKeyStore:
             keyset = KeySet() if policy is not None else KeySet.generate()
         self._keyset = keyset
         self._due = -float("inf") if policy is not None else float("inf")
+        self._check_at = float("inf")  # nothing outside the process to re-read
 
     @property
     def policy(self) -> RotationPolicy | None:
