@@ -78,7 +78,7 @@ from .errors import (
 )
 from .keys import SUPPORTED_ALGORITHMS, Key
 from .keyset import KeySet, RotationPolicy
-from .revocation import AsyncRevocationList, MemoryRevocationList, RevocationList, revoke_token
+from .revocation.base import AsyncRevocationList, RevocationList, revoke_token
 from .signer import IssuedToken, Signer
 from .stores import AsyncKeySource, KeySource, KeyStore, MemoryKeyStore
 from .validator import UNCHECKED, Policy, Validator
@@ -98,6 +98,7 @@ if TYPE_CHECKING:
         RefusalThrottle,
     )
     from .refresh import MemoryRefreshStore, RefreshManager, RefreshStore, TokenPair
+    from .revocation.memory import MemoryRevocationList
     from .revocation.redis import AsyncRedisRevocationList, RedisRevocationList
     from .revocation.sqlite import SQLiteRevocationList
     from .stores.file import FileKeyStore
@@ -132,6 +133,7 @@ _LAZY: dict[str, str] = {
     "SQLiteRevocationList": "revocation.sqlite",
     "TokenPair": "refresh",
     "ValidatedTokenCache": "cache",
+    "MemoryRevocationList": "revocation.memory",
     "adiscover": "discovery",
     "bearer_token": "http",
     "discover": "discovery",

@@ -16,9 +16,9 @@ import hashlib
 import hmac
 import json
 import math
-import secrets
+import os
 from collections.abc import Mapping
-from typing import Any, Final, Literal, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, cast
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -27,8 +27,10 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
-from cryptography.hazmat.primitives.hmac import HMAC
 from jwt import algorithms as jwa
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.hmac import HMAC
 
 from ._frozen import Frozen
 from .errors import InvalidKey, WeakKey
@@ -195,7 +197,7 @@ class Key(Frozen):
         set_(self, "not_after", not_after)
         # HMAC: the key schedule (inner and outer pads) computed once; each MAC copies it
         digest = _HMAC_DIGESTS.get(alg)
-        set_(self, "_hmac", None if digest is None else HMAC(_material, digest()))
+        set_(self, "_hmac", None if digest is None else _keyed_hmac(_material, digest()))
 
     # --- construction ------------------------------------------------------------------------
 
@@ -212,7 +214,7 @@ class Key(Frozen):
         alg = _check_alg(alg)
         material: Any
         if alg in SYMMETRIC_ALGORITHMS:
-            material = secrets.token_bytes(_HMAC_MIN_BYTES[alg])
+            material = os.urandom(_HMAC_MIN_BYTES[alg])
         elif alg[:2] in ("RS", "PS"):
             if rsa_bits < _RSA_MIN_BITS:
                 raise WeakKey(f"RSA keys must be at least {_RSA_MIN_BITS} bits")
@@ -513,6 +515,13 @@ def _prepare_params() -> None:
         }
     )
     _RSA_PARAMS.update(rsa_params)
+
+
+def _keyed_hmac(secret: bytes, digest: hashes.HashAlgorithm) -> HMAC:
+    """An HMAC keyed with ``secret``, to be copied per message (imported on first use)."""
+    from cryptography.hazmat.primitives.hmac import HMAC  # noqa: PLC0415 - keep import cheap
+
+    return HMAC(secret, digest)
 
 
 def _mac(keyed: HMAC, message: bytes) -> bytes:

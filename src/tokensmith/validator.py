@@ -17,7 +17,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from ._frozen import Value
-from .cache import ValidatedTokenCache
 from .claims import VerifiedToken, _verified, parse_scopes
 from .errors import (
     AlgorithmMismatch,
@@ -50,6 +49,7 @@ from .keys import SUPPORTED_ALGORITHMS, Key, b64url_decode
 
 if TYPE_CHECKING:
     from .audit import AuditSink
+    from .cache import ValidatedTokenCache
 
 __all__ = [
     "DEFAULT_LEEWAY",
@@ -285,6 +285,8 @@ class Validator:
         self._clock = clock
         self._header_cache: dict[str, _Header] = {}
         if cache is not None:
+            from .cache import ValidatedTokenCache  # noqa: PLC0415 - only when one is given
+
             if not isinstance(cache, ValidatedTokenCache):
                 raise ConfigurationError("cache must be a ValidatedTokenCache")
             cache.bind(self)
