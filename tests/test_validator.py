@@ -366,6 +366,33 @@ def test_scopes_policy_and_per_call(
         v.validate(signer.issue("u", audience=AUDIENCE))
 
 
+@pytest.mark.parametrize(
+    "scopes",
+    [[["read"]], [{"read": 1}], ("read", {}), [1], [None], ["read", ""], ["read write"]],
+)
+def test_per_call_scopes_that_are_not_scope_strings_are_a_configuration_error(
+    store: MemoryKeyStore, signer: Signer, clock: FakeClock, scopes: Any
+) -> None:
+    """A caller's mistake is named, never a bare TypeError, on both faces."""
+    v = Validator(store, issuer=ISSUER, audience=AUDIENCE, clock=clock)
+    token = signer.issue("u", audience=AUDIENCE, scopes=["read", "write"])
+    with pytest.raises(ConfigurationError):
+        v.validate(token, scopes=scopes)
+    with pytest.raises(ConfigurationError):
+        asyncio.run(v.avalidate(token, scopes=scopes))
+
+
+@pytest.mark.parametrize("kind", [list, tuple, set, frozenset, iter, " ".join])
+def test_per_call_scopes_of_every_kind_are_enforced(
+    store: MemoryKeyStore, signer: Signer, clock: FakeClock, kind: Any
+) -> None:
+    v = Validator(store, issuer=ISSUER, audience=AUDIENCE, clock=clock)
+    token = signer.issue("u", audience=AUDIENCE, scopes=["read", "write"])
+    assert v.validate(token, scopes=kind(["read", "write"])).subject == "u"
+    with pytest.raises(InsufficientScope):
+        v.validate(token, scopes=kind(["read", "admin"]))
+
+
 def test_revocation(store: MemoryKeyStore, signer: Signer, clock: FakeClock) -> None:
     revocations = MemoryRevocationList(clock=clock)
     v = Validator(store, issuer=ISSUER, audience=AUDIENCE, revocation=revocations, clock=clock)

@@ -344,11 +344,15 @@ class Validator:
                 _check_revoked(_sync_revoked(self._revocation, verified))
             if scopes:
                 kind = scopes.__class__  # the usual case, a granted list, costs no call
-                if (
-                    (kind is not list and kind is not tuple)
-                    or self.policy.scopes
-                    or not verified.scopes.issuperset(scopes)
-                ):
+                try:
+                    granted = (
+                        (kind is list or kind is tuple)
+                        and not self.policy.scopes
+                        and verified.scopes.issuperset(scopes)
+                    )
+                except TypeError:  # an unhashable item: _check_scopes names the mistake
+                    granted = False
+                if not granted:
                     self._check_scopes(verified, scopes)
             elif self.policy.scopes:
                 self._check_scopes(verified, scopes)
@@ -647,20 +651,16 @@ class Validator:
         )
 
     def _check_scopes(self, verified: VerifiedToken, extra: Iterable[str]) -> None:
+        """The policy's scopes and the per-call ``extra`` ones must all be granted.
+
+        ``extra`` is checked (strings without whitespace, else ConfigurationError) before it is
+        used, so a caller's mistake never escapes as a bare TypeError.
+        """
         required = self.policy.scopes
         if extra:
-            kind = extra.__class__
-            if kind is str:
-                extra = cast(str, extra).split()
-            elif kind is not list and kind is not tuple and not isinstance(extra, set | frozenset):
-                extra = list(extra)  # an iterator is consumed by the first check: keep it
-            granted = verified.scopes
-            if granted.issuperset(extra) and (not required or granted.issuperset(required)):
-                return
-            required = required | _scope_set(extra)
-        elif not required or required.issubset(verified.scopes):
+            required = required | _scope_set(extra)  # an iterator is consumed here, once
+        if required.issubset(verified.scopes):
             return
-        # Every path here lacks a scope; refusing unconditionally keeps it fail-closed.
         missing = required - verified.scopes
         raise InsufficientScope(
             f"the token lacks required scope(s): {' '.join(sorted(missing))}",
