@@ -177,6 +177,8 @@ def test_custom_checks_rerun_on_hit(clock: FakeClock) -> None:
     allowed.clear()
     with pytest.raises(TokenError):
         validator.validate(token)
+    with pytest.raises(TokenError):
+        asyncio.run(validator.avalidate(token))
 
 
 def test_async_hits(clock: FakeClock) -> None:
@@ -508,3 +510,65 @@ def test_a_rotating_store_answers_alike_with_and_without_a_cache(
             assert outcome(cached, token) == outcome(plain, token)
     for token in tokens:
         assert outcome(cached, token) == outcome(plain, token)
+
+
+class _AskedStore(MemoryKeyStore):
+    """A subclass: the validator cannot know what it does, so it asks on every hit."""
+
+
+def _asked(clock: FakeClock) -> tuple[_AskedStore, Signer]:
+    store = _AskedStore(KeySet.generate("HS256"), clock=clock)
+    return store, Signer(store, issuer=ISSUER, clock=clock)
+
+
+def test_an_asked_source_returning_another_key_object_means_a_full_verification(
+    clock: FakeClock,
+) -> None:
+    store, signer = _asked(clock)
+    cache = ValidatedTokenCache()
+    validator = Validator(store, issuer=ISSUER, audience=AUDIENCE, clock=clock, cache=cache)
+    token = signer.issue("u", audience=AUDIENCE)
+    first = validator.validate(token)
+    assert asyncio.run(validator.avalidate(token)) is first
+    twin = Key.from_jwk(store.signing_key().to_jwk(private=True))
+    store.replace(KeySet([twin]))
+    again = validator.validate(token)
+    assert again is not first and again.jti == first.jti
+    assert cache.get(token)[2] is twin
+    store.replace(KeySet([Key.from_jwk(twin.to_jwk(private=True))]))
+    assert asyncio.run(validator.avalidate(token)) is not again
+
+
+def test_an_entry_gone_before_its_key_is_confirmed_means_the_full_path(clock: FakeClock) -> None:
+    class Racing(ValidatedTokenCache):
+        def header(self, token: str) -> object:
+            self.discard(token)  # another thread evicted it in between
+            return super().header(token)
+
+    store, signer = _asked(clock)
+    cache = Racing()
+    validator = Validator(store, issuer=ISSUER, audience=AUDIENCE, clock=clock, cache=cache)
+    token = signer.issue("u", audience=AUDIENCE)
+    first = validator.validate(token)
+    assert validator.validate(token).jti == first.jti
+    assert asyncio.run(validator.avalidate(token)).jti == first.jti
+    assert len(cache) == 1
+
+
+@pytest.mark.parametrize("face", ["sync", "async"])
+def test_an_asked_source_refusing_on_a_hit_empties_the_entry(clock: FakeClock, face: str) -> None:
+    store, signer = _asked(clock)
+    cache = ValidatedTokenCache()
+    validator = Validator(store, issuer=ISSUER, audience=AUDIENCE, clock=clock, cache=cache)
+    token = signer.issue("u", audience=AUDIENCE)
+    validator.validate(token)
+    store.remove(store.signing_key().kid)
+
+    def again() -> object:
+        if face == "sync":
+            return validator.validate(token)
+        return asyncio.run(validator.avalidate(token))
+
+    with pytest.raises(UnknownKey):
+        again()
+    assert len(cache) == 0

@@ -6,11 +6,12 @@ revocation list, and confirms that the key source still returns the very same ke
 that was removed, or replaced after a JWKS refresh, evicts the entry). An entry never outlives
 the token's ``exp`` or its key's ``not_after``.
 
-For tokensmith's in-process stores (:class:`~tokensmith.MemoryKeyStore`,
-:class:`~tokensmith.FileKeyStore`) that confirmation costs no call: an entry remembers the
-store's immutable key set it was verified under, and while the store still holds that very
-set and has nothing to reload or maintain, its answer is known. Any change of keys replaces
-the set, and the entry is verified again.
+For tokensmith's memory, file and Redis key stores that confirmation costs no call: an entry
+remembers the store's immutable key set it was verified under, and while the store still
+holds that very set and has nothing to reload or maintain, its answer is known. Any change of
+keys replaces the set, and the entry is verified again. Other key sources are asked on every
+hit (:meth:`ValidatedTokenCache.hit` answers ``False``; :meth:`~ValidatedTokenCache.confirm`
+then compares what they return).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import ConfigurationError
 
@@ -60,7 +61,8 @@ class ValidatedTokenCache:
         self._owner = owner
 
     def get(self, token: str) -> Any:
-        """The entry for ``token``, marked most recently used; ``None`` on a miss.
+        """The entry for ``token``, marked most recently used; ``None`` on a miss (the
+        validator uses :meth:`hit`, which does this and the entry's own checks in one call).
 
         With the GIL, a lookup takes no lock: the lookup and the move are each one atomic
         operation, and an entry evicted between them is simply not moved. Free-threaded
@@ -79,6 +81,57 @@ class ValidatedTokenCache:
             pass
         self.hits += 1
         return entry
+
+    def hit(self, token: str, now: float, keys: Any) -> VerifiedToken | Literal[False] | None:
+        """The cached view of ``token`` if it may be served at ``now`` as far as the entry
+        can tell; ``None`` on a miss or for an entry that no longer holds (it is dropped and
+        the token goes down the full path); ``False`` when the key source must confirm the
+        entry's key (ask it with :meth:`header`, then :meth:`confirm`).
+
+        ``keys`` is the validator's in-process store (see ``stores/base.py``) or ``None`` for
+        any other key source. The entry's ``[valid_from, until)`` window holds every time rule;
+        the key is known without asking while the store holds the very key set the entry was
+        verified under and has nothing to reload or maintain.
+        """
+        entry: _Entry | None
+        if self._free_threaded:
+            entry = self._locked_get(token)
+            if entry is None:
+                return None
+        else:  # get() inline: a hit is on the hot path of every request
+            entries = self._entries
+            entry = entries.get(token)
+            if entry is None:
+                self.misses += 1
+                return None
+            try:  # noqa: SIM105 - contextlib.suppress costs more than the whole lookup
+                entries.move_to_end(token)
+            except KeyError:  # evicted or discarded by another thread between the two steps
+                pass
+            self.hits += 1
+        if entry[3] <= now < entry[4]:
+            if keys is None or now >= keys._due or now >= keys._check_at:
+                return False
+            if keys._keyset is entry[5]:
+                return entry[0]
+        self.discard(token)
+        return None
+
+    def header(self, token: str) -> Any:
+        """The checked header an entry was verified with (to ask the key source); ``None``
+        if the entry has gone since."""
+        entry = self._entries.get(token)
+        return None if entry is None else entry[1]
+
+    def confirm(self, token: str, key: Key) -> VerifiedToken | None:
+        """After :meth:`hit` answered ``False``: the cached view if ``key``, what the key
+        source returns now, is the very key the entry was verified with; otherwise the entry
+        goes and ``None``."""
+        entry = self._entries.get(token)
+        if entry is not None and entry[2] is key:
+            return entry[0]
+        self.discard(token)
+        return None
 
     def _locked_get(self, token: str) -> Any:
         """:meth:`get` under the lock (free-threaded builds)."""

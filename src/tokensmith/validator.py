@@ -321,20 +321,29 @@ class Validator:
         if self._needs_async:
             raise ConfigurationError("this validator has async backends; use avalidate()")
         try:  # zero-cost unless raised (3.11+); audit is one branch per call
-            verified = None
+            verified: VerifiedToken | None = None
             cache = self._cache
             if cache is not None and token.__class__ is str:
-                entry = cache.get(token)
-                if entry is not None:
-                    now = self._clock()
-                    verified = self._from_cache(cache, token, entry, now)
-                    if verified is _ASK:  # the key source must confirm the entry's key
+                now = self._clock()
+                found = cache.hit(token, now, self._settled_keys)
+                if found is False:  # the key source must confirm the entry's key
+                    header = cache.header(token)
+                    if header is not None:
                         try:
-                            key = _sync_key(self._keys, entry[1])
+                            key = _sync_key(self._keys, header)
                         except TokensmithError:
                             cache.discard(token)
                             raise
-                        verified = self._from_cache(cache, token, entry, now, key)
+                        found = cache.confirm(token, key)
+                    else:
+                        found = None
+                if found is not None:
+                    exp = found.expires_at  # whatever an entry says, never past its exp
+                    if exp is not None and now >= exp + self.policy.leeway:
+                        raise ExpiredToken("the token has expired", claim="exp")
+                    if self.policy.checks:
+                        self._run_checks(found)
+                    verified = found
             if verified is None:
                 parsed = self._parse(token)
                 settled = self._settled_keys
@@ -367,20 +376,29 @@ class Validator:
     async def avalidate(self, token: str | bytes, *, scopes: Iterable[str] = ()) -> VerifiedToken:
         """The async twin of :meth:`validate`: same core, awaits I/O-bound backends."""
         try:
-            verified = None
+            verified: VerifiedToken | None = None
             cache = self._cache
             if cache is not None and token.__class__ is str:
-                entry = cache.get(token)
-                if entry is not None:
-                    now = self._clock()
-                    verified = self._from_cache(cache, token, entry, now)
-                    if verified is _ASK:  # the key source must confirm the entry's key
+                now = self._clock()
+                found = cache.hit(token, now, self._settled_keys)
+                if found is False:  # the key source must confirm the entry's key
+                    header = cache.header(token)
+                    if header is not None:
                         try:
-                            key = await self._akey(entry[1])
+                            key = await self._akey(header)
                         except TokensmithError:
                             cache.discard(token)
                             raise
-                        verified = self._from_cache(cache, token, entry, now, key)
+                        found = cache.confirm(token, key)
+                    else:
+                        found = None
+                if found is not None:
+                    exp = found.expires_at  # whatever an entry says, never past its exp
+                    if exp is not None and now >= exp + self.policy.leeway:
+                        raise ExpiredToken("the token has expired", claim="exp")
+                    if self.policy.checks:
+                        self._run_checks(found)
+                    verified = found
             if verified is None:
                 parsed = self._parse(token)
                 settled = self._settled_keys
@@ -406,41 +424,10 @@ class Validator:
             return await _async_key(self._keys, header)
         return _sync_key(self._keys, header)
 
-    def _from_cache(
-        self,
-        cache: ValidatedTokenCache,
-        token: str,
-        entry: tuple[VerifiedToken, _Header, Key, float, float, object],
-        now: float,
-        key: Key | None = None,
-    ) -> Any:
-        """A cache hit, re-checked: the verified token, ``None`` to send the token down the full
-        path, or :data:`_ASK` when the key source must confirm the entry's key (then call again
-        with the ``key`` it returns).
-
-        The key: an in-process store (see stores/base.py) that still holds the very key set the
-        entry was verified under, and has nothing to reload or maintain, answers with the same
-        key without being asked; a changed set means a full verification. Every time rule
-        (exp, nbf, iat, max_age, the key's expiry) was folded into one window when the entry
-        was made; outside it, or when the key source no longer returns the very same key, the
-        entry goes and the full path gives the precise answer.
-        """
-        verified, _header, cached_key, valid_from, until, keyset = entry
-        if key is None:
-            settled = self._settled_keys
-            if settled is None or now >= settled._due or now >= settled._check_at:
-                return _ASK
-            if settled._keyset is keyset:
-                key = cached_key
-        if valid_from <= now < until and key is cached_key:
-            exp = verified.expires_at  # and, whatever an entry says, never past its exp
-            if exp is not None and now >= exp + self.policy.leeway:
-                raise ExpiredToken("the token has expired", claim="exp")
-            for check in self.policy.checks:
-                _run_check(check, verified)
-            return verified
-        cache.discard(token)
-        return None
+    def _run_checks(self, verified: VerifiedToken) -> None:
+        """The policy's custom checks, on a cache hit as on a miss."""
+        for check in self.policy.checks:
+            _run_check(check, verified)
 
     # --- the core ----------------------------------------------------------------------------
 
@@ -760,10 +747,6 @@ def _run_check(check: ClaimCheck, verified: VerifiedToken) -> None:
         raise ClaimCheckFailed(f"custom check failed with {type(exc).__name__}") from exc
     if result is False:
         raise ClaimCheckFailed("a custom check refused the token")
-
-
-_ASK: Final[Any] = object()
-"""A cache hit whose key the key source must confirm."""
 
 
 def _sync_key(keys: Any, header: _Header) -> Key:

@@ -197,7 +197,14 @@ def test_async_key_source_token_error_passes_through(hs_key: Key, clock: FakeClo
     assert str(info.value) == "not here"
 
 
-def test_cache_entry_outliving_its_token_is_still_refused(hs_key: Key, clock: FakeClock) -> None:
+class _AskedStore(MemoryKeyStore):
+    """Subclassed: the validator asks it on every cache hit."""
+
+
+@pytest.mark.parametrize("kind", [MemoryKeyStore, _AskedStore])
+def test_cache_entry_outliving_its_token_is_still_refused(
+    hs_key: Key, clock: FakeClock, kind: type[MemoryKeyStore]
+) -> None:
     # Defence in depth: entries expire with the token, but even an entry put with no end
     # (a bug elsewhere, a custom put) cannot serve an expired token.
     import math
@@ -205,16 +212,18 @@ def test_cache_entry_outliving_its_token_is_still_refused(hs_key: Key, clock: Fa
     from tokensmith import ExpiredToken
 
     cache = ValidatedTokenCache()
-    store = MemoryKeyStore(KeySet([hs_key]), clock=clock)
+    store = kind(KeySet([hs_key]), clock=clock)
     validator = Validator(
         store, issuer="https://auth.example.test", audience="orders-api", clock=clock, cache=cache
     )
     token = signed(header_for(hs_key), claims(), hs_key)
     verified = validator.validate(token)
     entry = cache.get(token)
-    cache.put(token, verified, entry[1], entry[2], -math.inf, math.inf)
+    cache.put(token, verified, entry[1], entry[2], -math.inf, math.inf, entry[5])
     clock.advance(600 + 30)
     refused(validator, token, ExpiredToken)
+    with pytest.raises(ExpiredToken):
+        asyncio.run(validator.avalidate(token))
 
 
 class _PinnedSource:
