@@ -61,26 +61,17 @@ class ValidatedTokenCache:
         self._owner = owner
 
     def get(self, token: str) -> Any:
-        """The entry for ``token``, marked most recently used; ``None`` on a miss (the
-        validator uses :meth:`hit`, which does this and the entry's own checks in one call).
-
-        With the GIL, a lookup takes no lock: the lookup and the move are each one atomic
-        operation, and an entry evicted between them is simply not moved. Free-threaded
-        builds take the lock. ``hits`` and ``misses`` are statistics, not exact counts.
+        """The entry for ``token``, marked most recently used; ``None`` on a miss. Takes the
+        lock: the validator's lookups go through :meth:`hit`, which needs none with the GIL.
         """
-        if self._free_threaded:
-            return self._locked_get(token)
-        entries = self._entries
-        entry = entries.get(token)
-        if entry is None:
-            self.misses += 1
-            return None
-        try:  # noqa: SIM105 - contextlib.suppress costs more than the whole lookup
-            entries.move_to_end(token)
-        except KeyError:  # evicted or discarded by another thread between the two steps
-            pass
-        self.hits += 1
-        return entry
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(token)
+            self.hits += 1
+            return entry
 
     def hit(self, token: str, now: float, keys: Any) -> VerifiedToken | Literal[False] | None:
         """The cached view of ``token`` if it may be served at ``now`` as far as the entry
@@ -92,13 +83,18 @@ class ValidatedTokenCache:
         any other key source. The entry's ``[valid_from, until)`` window holds every time rule;
         the key is known without asking while the store holds the very key set the entry was
         verified under and has nothing to reload or maintain.
+
+        With the GIL, the lookup takes no lock: the lookup and the move are each one atomic
+        operation, and an entry evicted between them is simply not moved. Free-threaded
+        builds take the lock (:meth:`get`). ``hits`` and ``misses`` are statistics, not exact
+        counts.
         """
         entry: _Entry | None
         if self._free_threaded:
-            entry = self._locked_get(token)
+            entry = self.get(token)
             if entry is None:
                 return None
-        else:  # get() inline: a hit is on the hot path of every request
+        else:  # get() without the lock: a hit is on the hot path of every request
             entries = self._entries
             entry = entries.get(token)
             if entry is None:
@@ -132,17 +128,6 @@ class ValidatedTokenCache:
             return entry[0]
         self.discard(token)
         return None
-
-    def _locked_get(self, token: str) -> Any:
-        """:meth:`get` under the lock (free-threaded builds)."""
-        with self._lock:
-            entry = self._entries.get(token)
-            if entry is None:
-                self.misses += 1
-                return None
-            self._entries.move_to_end(token)
-            self.hits += 1
-            return entry
 
     def put(
         self,
