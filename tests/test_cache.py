@@ -33,6 +33,14 @@ from tokensmith.cache import ValidatedTokenCache
 from tokensmith.testing import FakeClock
 
 
+def _outcome(v: Validator, token: str) -> object:
+    """What a validator answers: the jti, or the refusal's class."""
+    try:
+        return v.validate(token).jti
+    except TokenError as exc:
+        return type(exc)
+
+
 def make(
     clock: FakeClock, **options: object
 ) -> tuple[MemoryKeyStore, Signer, Validator, ValidatedTokenCache, MemoryRevocationList]:
@@ -274,12 +282,6 @@ def test_cache_is_equivalent_to_no_cache(ops: list[tuple[str, int]]) -> None:
     )
     tokens: list[str] = []
 
-    def outcome(v: Validator, token: str) -> object:
-        try:
-            return v.validate(token).jti
-        except TokenError as exc:
-            return type(exc)
-
     for op, n in ops:
         if op == "issue":
             tokens.append(signer.issue(f"u{n % 2}", audience=AUDIENCE, ttl=30 + 20 * n))
@@ -291,7 +293,7 @@ def test_cache_is_equivalent_to_no_cache(ops: list[tuple[str, int]]) -> None:
         elif tokens:
             token = tokens[n % len(tokens)]
             if op == "validate":
-                assert outcome(cached, token) == outcome(plain, token)
+                assert _outcome(cached, token) == _outcome(plain, token)
             elif op == "revoke":
                 try:
                     revoke_token(revocations, plain.validate(token))
@@ -304,7 +306,7 @@ def test_cache_is_equivalent_to_no_cache(ops: list[tuple[str, int]]) -> None:
             else:
                 clock.advance(7 * n + 1)
     for token in tokens:
-        assert outcome(cached, token) == outcome(plain, token)
+        assert _outcome(cached, token) == _outcome(plain, token)
 
 
 def test_free_threaded_builds_take_the_lock_and_answer_alike(clock: FakeClock) -> None:
@@ -486,12 +488,6 @@ def test_a_rotating_store_answers_alike_with_and_without_a_cache(
     plain = Validator(store, issuer=ISSUER, audience=AUDIENCE, clock=clock)
     tokens: list[str] = []
 
-    def outcome(v: Validator, token: str) -> object:
-        try:
-            return v.validate(token).jti
-        except TokenError as exc:
-            return type(exc)
-
     for op, n in ops:
         if op == "issue":
             tokens.append(signer.issue(f"u{n}", audience=AUDIENCE, ttl=20 + 15 * n))
@@ -507,9 +503,9 @@ def test_a_rotating_store_answers_alike_with_and_without_a_cache(
             store.replace(KeySet(list(store.keyset)))
         elif tokens:
             token = tokens[n % len(tokens)]
-            assert outcome(cached, token) == outcome(plain, token)
+            assert _outcome(cached, token) == _outcome(plain, token)
     for token in tokens:
-        assert outcome(cached, token) == outcome(plain, token)
+        assert _outcome(cached, token) == _outcome(plain, token)
 
 
 class _AskedStore(MemoryKeyStore):

@@ -327,16 +327,7 @@ class Validator:
                 now = self._clock()
                 found = cache.hit(token, now, self._settled_keys)
                 if found is False:  # the key source must confirm the entry's key
-                    header = cache.header(token)
-                    if header is not None:
-                        try:
-                            key = _sync_key(self._keys, header)
-                        except TokensmithError:
-                            cache.discard(token)
-                            raise
-                        found = cache.confirm(token, key)
-                    else:
-                        found = None
+                    found = self._confirm(cache, token)
                 if found is not None:
                     exp = found.expires_at  # whatever an entry says, never past its exp
                     if exp is not None and now >= exp + self.policy.leeway:
@@ -382,16 +373,7 @@ class Validator:
                 now = self._clock()
                 found = cache.hit(token, now, self._settled_keys)
                 if found is False:  # the key source must confirm the entry's key
-                    header = cache.header(token)
-                    if header is not None:
-                        try:
-                            key = await self._akey(header)
-                        except TokensmithError:
-                            cache.discard(token)
-                            raise
-                        found = cache.confirm(token, key)
-                    else:
-                        found = None
+                    found = await self._aconfirm(cache, token)
                 if found is not None:
                     exp = found.expires_at  # whatever an entry says, never past its exp
                     if exp is not None and now >= exp + self.policy.leeway:
@@ -423,6 +405,32 @@ class Validator:
         if self._async_keys:
             return await _async_key(self._keys, header)
         return _sync_key(self._keys, header)
+
+    def _confirm(self, cache: ValidatedTokenCache, token: str) -> VerifiedToken | None:
+        """A hit the key source must confirm: the cached view if it still returns the very
+        key the entry was verified with, else ``None`` (the full path). A refusal by the key
+        source drops the entry and is raised."""
+        header = cache.header(token)
+        if header is None:  # the entry went in between
+            return None
+        try:
+            key = _sync_key(self._keys, header)
+        except TokensmithError:
+            cache.discard(token)
+            raise
+        return cache.confirm(token, key)
+
+    async def _aconfirm(self, cache: ValidatedTokenCache, token: str) -> VerifiedToken | None:
+        """The async twin of :meth:`_confirm`."""
+        header = cache.header(token)
+        if header is None:
+            return None
+        try:
+            key = await self._akey(header)
+        except TokensmithError:
+            cache.discard(token)
+            raise
+        return cache.confirm(token, key)
 
     def _run_checks(self, verified: VerifiedToken) -> None:
         """The policy's custom checks, on a cache hit as on a miss."""
