@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import IO, Any, Final, NoReturn
 
 from . import __version__
+from ._json import StrictJSONError
+from ._json import loads as strict_json
 from .claims import fingerprint
 from .errors import (
     ConfigurationError,
@@ -139,14 +141,10 @@ def _claim(text: str) -> tuple[str, Any]:
     if not sep or not _CLAIM_NAME.fullmatch(name):
         raise argparse.ArgumentTypeError("expected NAME=JSON, e.g. tenant='\"acme\"' or level=3")
     try:
-        value = json.loads(raw, parse_constant=_no_constant)
-    except (ValueError, RecursionError):
+        value = strict_json(raw)
+    except StrictJSONError:
         raise argparse.ArgumentTypeError(f"the value of claim {name!r} is not valid JSON") from None
     return name, value
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"non-standard JSON constant {name}")
 
 
 def _add_passphrase(parser: argparse.ArgumentParser) -> None:
@@ -562,8 +560,8 @@ def _load_jwks(ctx: _Context, path: Path) -> MemoryKeyStore:
     if len(raw) > _MAX_JWKS_BYTES:
         raise InvalidKey(f"{path} is larger than {_MAX_JWKS_BYTES} bytes")
     try:
-        document = json.loads(raw)
-    except (ValueError, RecursionError):
+        document = strict_json(raw)
+    except StrictJSONError:
         raise InvalidKey(f"{path} is not valid JSON") from None
     if isinstance(document, dict) and "keys" in document:
         entries = document["keys"]
@@ -614,8 +612,8 @@ def _segment(segment: str, what: str) -> Any:
     except ValueError:
         raise InvalidEncoding(f"the {what} is not canonical unpadded base64url") from None
     try:
-        value = json.loads(raw, parse_constant=_no_constant)
-    except (ValueError, RecursionError):
+        value = strict_json(raw)
+    except StrictJSONError:
         raise InvalidJSON(f"the {what} is not valid JSON") from None
     if not isinstance(value, dict):
         raise InvalidJSON(f"the {what} is not a JSON object")

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 from collections.abc import Mapping
 from typing import Any, Final, cast
 from urllib.parse import urlunsplit
 
+from ._json import StrictJSONError
+from ._json import loads as strict_json
 from .errors import ConfigurationError, DiscoveryError, JWKSFetchError
 from .stores._http import AsyncTransport, HTTPResponse, StdlibTransport, Transport, check_url
 from .stores.remote import ACCEPTED_CONTENT_TYPES, AsyncRemoteJWKS, RemoteJWKS
@@ -58,10 +59,10 @@ def _jwks_uri(response: HTTPResponse, issuer: str, url: str) -> str:
     if media not in ACCEPTED_CONTENT_TYPES:
         raise DiscoveryError(f"the metadata from {host} is not JSON", reason="content_type")
     try:
-        document = json.loads(response.body.decode("utf-8"))
-    except (ValueError, RecursionError):
+        document = strict_json(response.body)
+    except StrictJSONError as exc:
         raise DiscoveryError(
-            f"the metadata from {host} is not valid JSON", reason="invalid_json"
+            f"the metadata from {host} is not strict JSON: {exc}", reason="invalid_json"
         ) from None
     if not isinstance(document, dict):
         raise DiscoveryError(f"the metadata from {host} is not an object", reason="invalid_shape")

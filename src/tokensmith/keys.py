@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.hmac import HMAC
 
 from ._frozen import Frozen
+from ._json import StrictJSONError
+from ._json import loads as strict_json
 from .errors import InvalidKey, WeakKey
 
 __all__ = [
@@ -249,9 +251,9 @@ class Key(Frozen):
         """
         if isinstance(jwk, str):
             try:
-                parsed = json.loads(jwk)
-            except (ValueError, RecursionError):
-                raise InvalidKey("JWK is not valid JSON") from None
+                parsed = strict_json(jwk)
+            except StrictJSONError as exc:
+                raise InvalidKey(f"JWK is not strict JSON: {exc}") from None
         else:
             parsed = jwk
         if not isinstance(parsed, Mapping):

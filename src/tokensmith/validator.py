@@ -9,7 +9,6 @@ unanswerable backend is :class:`~tokensmith.errors.BackendUnavailable`.
 from __future__ import annotations
 
 import inspect
-import json
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -17,6 +16,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from ._frozen import Value
+from ._json import StrictJSONError
+from ._json import loads as _strict_json
 from .claims import VerifiedToken, _verified, parse_scopes
 from .errors import (
     AlgorithmMismatch,
@@ -675,40 +676,12 @@ def _structure_error(token: str) -> MalformedToken:
     return MalformedToken("a token must have exactly three non-empty segments")
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"non-standard JSON constant {name}")
-
-
-def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise ValueError("duplicate member name")
-    return result
-
-
-_DECODER: Final = json.JSONDecoder(
-    object_pairs_hook=_unique_members, parse_constant=_reject_constant
-)
-
-
-_SCAN: Final[Callable[[str, int], tuple[Any, int]]] = _DECODER.scan_once  # type: ignore[attr-defined]
-
-
 def _json_object(raw: bytes, what: str) -> dict[str, Any]:
-    """Exactly one JSON object, UTF-8, unique member names, no NaN/Infinity constants.
-
-    The common case (no surrounding whitespace) goes straight to the C scanner.
-    """
+    """Exactly one strict JSON object (see :mod:`tokensmith._json`), else :class:`InvalidJSON`."""
     try:
-        text = raw.decode("utf-8")
-        if text[:1] == "{":
-            value, end = _SCAN(text, 0)
-            if end != len(text) and text[end:].strip(" \t\r\n"):
-                raise ValueError("data after the JSON value")
-        else:
-            value = _DECODER.decode(text)
-    except (ValueError, RecursionError, StopIteration):  # UnicodeDecodeError is a ValueError
-        raise InvalidJSON(f"the {what} is not valid JSON with unique member names") from None
+        value = _strict_json(raw)
+    except StrictJSONError as exc:
+        raise InvalidJSON(f"the {what} is not strict JSON: {exc}") from None
     if value.__class__ is not dict:
         raise InvalidJSON(f"the {what} is not a JSON object")
     return value  # a dict (checked above)

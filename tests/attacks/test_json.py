@@ -11,6 +11,7 @@ from tests.attacks._assert import refused
 from tests.attacks.conftest import validator_for
 from tests.attacks.forge import b64, claims, segment, signed_raw
 from tokensmith import InvalidClaim, InvalidJSON, InvalidSignature, Key, Validator
+from tokensmith._json import MAX_DEPTH
 from tokensmith.testing import FakeClock
 
 GOOD_PAYLOAD = (
@@ -118,7 +119,35 @@ def big_validator(hs_key: Key, clock: FakeClock) -> Validator:
     return validator_for(hs_key, clock=clock, max_token_size=1 << 20)
 
 
-@pytest.mark.parametrize("depth", [1_000, 10_000, 100_000])
+@pytest.mark.parametrize("where", ["header", "payload"])
+def test_nesting_limit_is_the_documented_depth_on_every_python(
+    where: str, hs_key: Key, big_validator: Validator
+) -> None:
+    """MAX_DEPTH levels pass and one more is refused, whatever the interpreter's own limit."""
+    header = '{"alg":"HS256","kid":"hs-1","typ":"JWT"'
+    for open_, close in (("[", "]"), ('{"a":', "}")):
+        for depth, accepted in ((MAX_DEPTH - 1, True), (MAX_DEPTH, False)):
+            # the outer object is one level: MAX_DEPTH - 1 more reach the limit exactly
+            nested = ',"x":' + open_ * depth + "1" + close * depth
+            head, payload = header, GOOD_PAYLOAD
+            if where == "header":
+                head += nested
+            else:
+                payload += nested
+            token = _token(hs_key, head + "}", payload + "}")
+            if accepted:
+                assert big_validator.validate(token)
+            else:
+                refused(big_validator, token, InvalidJSON)
+
+
+def test_brackets_inside_strings_do_not_count(hs_key: Key, big_validator: Validator) -> None:
+    header = '{"alg":"HS256","kid":"hs-1","typ":"JWT"}'
+    payload = GOOD_PAYLOAD + ',"x":"' + "[{" * 500 + '\\"]"}'
+    assert big_validator.validate(_token(hs_key, header, payload))
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 1_000, 10_000, 100_000])
 @pytest.mark.parametrize("where", ["header", "payload"])
 def test_deep_nesting(depth: int, where: str, hs_key: Key, big_validator: Validator) -> None:
     for open_, close in (("[", "]"), ('{"a":', "}")):

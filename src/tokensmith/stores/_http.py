@@ -15,7 +15,9 @@ whole exchange is bounded by ``timeout`` seconds.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -130,6 +132,13 @@ class StdlibTransport:
     ``ssl_context`` defaults to :func:`ssl.create_default_context` (certificate and host name
     verification on). Environment proxy variables are ignored on purpose; plug a transport
     that honours them if you need one.
+
+    ``timeout`` is one deadline for the whole exchange: connecting, the TLS handshake, the
+    status line, the headers and the body together. A socket timeout alone bounds only each
+    read, so a peer trickling one byte at a time could hold a fetch (and the fetch lock)
+    indefinitely; here a watchdog shuts the socket down when the deadline passes, whatever
+    the exchange is waiting for (see :class:`_Deadline`). Name resolution is the one step it
+    cannot interrupt.
     """
 
     __slots__ = ("_context",)
@@ -146,45 +155,43 @@ class StdlibTransport:
 
         parts = check_url(url)
         host = parts.hostname or ""
-        deadline = time.monotonic() + timeout
-        conn: http.client.HTTPConnection
-        if parts.scheme.lower() == "https":
-            context = self._context or ssl.create_default_context()
-            conn = http.client.HTTPSConnection(host, parts.port, timeout=timeout, context=context)
-        else:
-            conn = http.client.HTTPConnection(host, parts.port, timeout=timeout)
-        target = parts.path or "/"
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+        deadline = _Deadline(timeout)
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
         response: http.client.HTTPResponse | None = None
+        target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
         try:
-            conn.putrequest("GET", target, skip_accept_encoding=True)
-            conn.putheader("User-Agent", _USER_AGENT)
-            for name, value in headers.items():
-                conn.putheader(name, value)
-            conn.endheaders()
-            sock = conn.sock  # kept: with "Connection: close" getresponse() detaches it
-            response = conn.getresponse()
-            status = response.status
-            received: dict[str, str] = {}
-            for name, value in response.getheaders():
-                lower = name.lower()
-                received[lower] = f"{received[lower]}, {value}" if lower in received else value
-            body = _read_capped(sock, response, max_bytes, deadline)
-            return HTTPResponse(status, received, body)
+            with deadline:
+                conn.sock = self._connect(host, port, parts.scheme.lower(), deadline)
+                conn.putrequest("GET", target, skip_accept_encoding=True)
+                conn.putheader("User-Agent", _USER_AGENT)
+                for name, value in headers.items():
+                    conn.putheader(name, value)
+                conn.endheaders()
+                response = conn.getresponse()
+                received: dict[str, str] = {}
+                for name, value in response.getheaders():
+                    lower = name.lower()
+                    received[lower] = f"{received[lower]}, {value}" if lower in received else value
+                body = _read_capped(response, max_bytes, deadline)
+                return HTTPResponse(response.status, received, body)
         except JWKSFetchError:
             raise
-        except TimeoutError:
-            raise JWKSFetchError(f"timed out fetching from {host}", reason="timeout") from None
-        except http.client.IncompleteRead:
-            raise JWKSFetchError(
-                f"the response from {host} was truncated", reason="truncated"
-            ) from None
-        except ssl.SSLError as exc:
-            raise JWKSFetchError(
-                f"TLS failed with {host} ({type(exc).__name__})", reason="connection"
-            ) from None
-        except (OSError, http.client.HTTPException) as exc:
+        except (TimeoutError, OSError, http.client.HTTPException) as exc:
+            if deadline.expired:  # whatever the interrupted read raised, the cause is the clock
+                raise JWKSFetchError(f"timed out fetching from {host}", reason="timeout") from None
+            if isinstance(exc, TimeoutError):
+                raise JWKSFetchError(f"timed out fetching from {host}", reason="timeout") from None
+            if isinstance(exc, http.client.IncompleteRead):
+                raise JWKSFetchError(
+                    f"the response from {host} was truncated", reason="truncated"
+                ) from None
+            if isinstance(exc, ssl.SSLError):
+                raise JWKSFetchError(
+                    f"TLS failed with {host} ({type(exc).__name__})", reason="connection"
+                ) from None
             raise JWKSFetchError(
                 f"could not fetch from {host} ({type(exc).__name__})", reason="connection"
             ) from None
@@ -193,34 +200,117 @@ class StdlibTransport:
                 response.close()
             conn.close()
 
+    def _connect(self, host: str, port: int, scheme: str, deadline: _Deadline) -> socket.socket:
+        """A connected (and for https, handshaken) socket, watched by ``deadline``."""
+        import socket  # noqa: PLC0415
+        import ssl  # noqa: PLC0415
+
+        sock = socket.create_connection((host, port), timeout=deadline.remaining())
+        deadline.watch(sock)
+        if scheme != "https":
+            return sock
+        try:
+            context = self._context or ssl.create_default_context()
+            tls = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+        except BaseException:
+            sock.close()
+            raise
+        try:
+            deadline.watch(tls)  # wrap_socket took over the descriptor
+            tls.settimeout(deadline.remaining())
+            tls.do_handshake()
+        except BaseException:
+            tls.close()
+            raise
+        return tls
+
     def __repr__(self) -> str:
         return "StdlibTransport()"
 
 
-def _read_capped(
-    sock: socket.socket | None,
-    response: http.client.HTTPResponse,
-    max_bytes: int,
-    deadline: float,
-) -> bytes:
+class _Deadline:
+    """One deadline for a whole exchange, enforced by a watchdog timer.
+
+    ``with deadline:`` arms a :class:`threading.Timer` that, when the time is up, shuts down
+    the socket being watched; a read blocked on it (TLS handshake, status line, headers or
+    body) then returns or fails at once, and :attr:`expired` tells the caller why. Leaving the
+    block disarms it. A fetch happens once per cache lifetime, so one timer thread per fetch
+    costs nothing measurable.
+    """
+
+    __slots__ = ("_at", "_lock", "_sock", "_timer", "expired")
+
+    def __init__(self, timeout: float) -> None:
+        self._at = time.monotonic() + timeout
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._timer: threading.Timer | None = None
+        self.expired = False
+
+    def remaining(self) -> float:
+        """Seconds left; :class:`TimeoutError` once there are none (no new step starts)."""
+        left = self._at - time.monotonic()
+        if left <= 0:
+            self.expired = True
+            raise TimeoutError("the deadline has passed")
+        return left
+
+    def watch(self, sock: socket.socket) -> None:
+        """The socket to shut down when the deadline passes."""
+        with self._lock:
+            self._sock = sock
+            fired = self.expired
+        if fired:
+            self._shutdown(sock)
+
+    def __enter__(self) -> _Deadline:
+        self._timer = threading.Timer(max(0.0, self._at - time.monotonic()), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        with self._lock:
+            self._sock = None
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.expired = True
+            sock = self._sock
+        if sock is not None:
+            self._shutdown(sock)
+
+    @staticmethod
+    def _shutdown(sock: socket.socket) -> None:
+        import socket as socket_module  # noqa: PLC0415
+
+        # The plain socket's shutdown, also for TLS: no TLS alert, just stop the reads. An
+        # OSError means the socket is closed already: the exchange ended on its own.
+        with contextlib.suppress(OSError):
+            socket_module.socket.shutdown(sock, socket_module.SHUT_RDWR)
+
+
+def _read_capped(response: http.client.HTTPResponse, max_bytes: int, deadline: _Deadline) -> bytes:
     """Read the body, refusing it as soon as it passes ``max_bytes`` or the deadline."""
     declared = response.getheader("Content-Length")
     if declared is not None and declared.strip().isdigit() and int(declared) > max_bytes:
         raise JWKSFetchError("the response is larger than max_bytes", reason="too_large")
     chunks: list[bytes] = []
     total = 0
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+    while not response.isclosed():  # 3.13+ closes the response once Content-Length is read
+        if deadline.expired:
             raise JWKSFetchError("the response took longer than the timeout", reason="timeout")
-        if sock is not None:
-            sock.settimeout(remaining)
         chunk = response.read1(min(_CHUNK, max_bytes + 1 - total))
         if not chunk:
-            if response.length:  # the peer closed before Content-Length bytes arrived
-                raise JWKSFetchError("the response was truncated", reason="truncated")
-            return b"".join(chunks)
+            break
         total += len(chunk)
         if total > max_bytes:
             raise JWKSFetchError("the response is larger than max_bytes", reason="too_large")
         chunks.append(chunk)
+    if deadline.expired:  # the watchdog cut the body short: not the peer's end of data
+        raise JWKSFetchError("the response took longer than the timeout", reason="timeout")
+    if response.length:  # the peer closed before Content-Length bytes arrived
+        raise JWKSFetchError("the response was truncated", reason="truncated")
+    return b"".join(chunks)

@@ -41,6 +41,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from .._json import StrictJSONError
+from .._json import loads as strict_json
 from ..errors import (
     ConfigurationError,
     KeyMaterialError,
@@ -435,8 +437,8 @@ class FileKeyStore(SharedKeyStore):
 
     def _parse(self, data: bytes, identity: _Identity) -> _Loaded:
         try:
-            document = json.loads(data)
-        except (ValueError, RecursionError):
+            document = strict_json(data)
+        except StrictJSONError:
             raise self._corrupt("is not valid JSON (truncated or damaged)") from None
         if not isinstance(document, dict) or document.get("format") != _FORMAT:
             raise self._corrupt("is not a tokensmith key set")

@@ -49,6 +49,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from redis.exceptions import RedisError
 
+from .._json import StrictJSONError
+from .._json import loads as strict_json
 from ..errors import (
     BackendUnavailable,
     ConfigurationError,
@@ -392,8 +394,8 @@ class RedisKeyStore(SharedKeyStore):
             except UnicodeDecodeError:
                 raise self._corrupt("is not a tokensmith key set") from None
         try:
-            document = json.loads(raw) if isinstance(raw, str) else None
-        except (ValueError, RecursionError):
+            document = strict_json(raw) if isinstance(raw, str) else None
+        except StrictJSONError:
             raise self._corrupt("is not valid JSON") from None
         if not isinstance(document, dict) or document.get("format") != _FORMAT:
             raise self._corrupt("is not a tokensmith key set")

@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import inspect
 import itertools
-import json
 import logging
 import math
 import threading
@@ -36,6 +35,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Final, Literal, cast
 
+from .._json import StrictJSONError
+from .._json import loads as strict_json
 from ..audit import AuditEvent, AuditSink
 from ..errors import (
     AlgorithmMismatch,
@@ -532,27 +533,12 @@ class _Core:
         )
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"non-standard JSON constant {name}")
-
-
-def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise ValueError("duplicate member name")
-    return result
-
-
 def _strict_json(body: bytes, host: str) -> Any:
     try:
-        return json.loads(
-            body.decode("utf-8"),
-            object_pairs_hook=_unique_members,
-            parse_constant=_reject_constant,
-        )
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return strict_json(body)
+    except StrictJSONError as exc:
         raise JWKSFetchError(
-            f"the JWKS from {host} is not valid JSON", reason="invalid_json"
+            f"the JWKS from {host} is not strict JSON: {exc}", reason="invalid_json"
         ) from None
 
 

@@ -1,0 +1,237 @@
+"""StdlibTransport against raw loopback peers: framing every Python version must read alike, and
+one deadline for the whole exchange however slowly the peer sends each part of it."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.test_remote_jwks_tls import LOOPBACK, Authority, _authority, _server_context
+from tokensmith.errors import JWKSFetchError
+from tokensmith.stores._http import StdlibTransport
+
+Behaviour = Callable[[socket.socket], None]
+BODY = b'{"keys": []}'
+
+
+class RawPeer:
+    """A TCP server on 127.0.0.1 that plays ``behaviour`` with every connection it accepts."""
+
+    def __init__(self, behaviour: Behaviour) -> None:
+        self._behaviour = behaviour
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}/jwks.json"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=self._play, args=(conn,), daemon=True).start()
+
+    def _play(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                self._behaviour(conn)
+            except OSError:
+                pass  # the client gave up: that is what these tests want
+
+    def __enter__(self) -> RawPeer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._listener.close()
+
+
+def _read_request(conn: socket.socket) -> None:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return
+        data += chunk
+
+
+def _reply(raw: bytes) -> Behaviour:
+    def behaviour(conn: socket.socket) -> None:
+        _read_request(conn)
+        conn.sendall(raw)
+
+    return behaviour
+
+
+def _trickle(raw: bytes, every: float) -> Behaviour:
+    def behaviour(conn: socket.socket) -> None:
+        _read_request(conn)
+        for i in range(len(raw)):
+            conn.sendall(raw[i : i + 1])
+            time.sleep(every)
+
+    return behaviour
+
+
+RESPONSE = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+    b"Content-Length: " + str(len(BODY)).encode() + b"\r\nConnection: close\r\n\r\n" + BODY
+)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(RESPONSE, id="content-length-connection-close"),
+        pytest.param(RESPONSE.replace(b"Connection: close\r\n", b""), id="content-length-keep"),
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+            + hex(len(BODY))[2:].encode()
+            + b"\r\n"
+            + BODY
+            + b"\r\n0\r\n\r\n",
+            id="chunked",
+        ),
+        pytest.param(
+            b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + BODY,
+            id="close-delimited",
+        ),
+    ],
+)
+def test_every_framing_reads_the_whole_body(raw: bytes) -> None:
+    # Python 3.13 closes the connection as soon as Content-Length bytes are read; the transport
+    # once touched the socket after that and failed every fetch (EBADF) on 3.13.
+    with RawPeer(_reply(raw)) as peer:
+        response = StdlibTransport().fetch(peer.url, {}, 2.0, 1024)
+    assert response.status == 200
+    assert response.body == BODY
+    assert response.headers["content-type"] == "application/json"
+
+
+def test_a_304_without_a_body_is_read() -> None:
+    raw = b'HTTP/1.1 304 Not Modified\r\nETag: "a"\r\nConnection: close\r\n\r\n'
+    with RawPeer(_reply(raw)) as peer:
+        response = StdlibTransport().fetch(peer.url, {"If-None-Match": '"a"'}, 2.0, 1024)
+    assert response.status == 304
+    assert response.body == b""
+
+
+def test_a_body_shorter_than_its_content_length_is_truncated() -> None:
+    raw = RESPONSE[: -len(BODY)] + BODY[:-3]
+    with RawPeer(_reply(raw)) as peer, pytest.raises(JWKSFetchError) as info:
+        StdlibTransport().fetch(peer.url, {}, 2.0, 1024)
+    assert info.value.reason == "truncated"
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        pytest.param(RESPONSE, id="status-line"),
+        pytest.param(RESPONSE, id="headers"),
+        pytest.param(RESPONSE, id="body"),
+    ],
+)
+def test_a_trickling_peer_is_cut_at_one_deadline(
+    part: bytes, request: pytest.FixtureRequest
+) -> None:
+    """Each byte arrives well within any per-read timeout; the whole takes far longer."""
+    which = request.node.callspec.id
+    head, _, _ = RESPONSE.partition(b"\r\n")
+    prefix = {"status-line": b"", "headers": head + b"\r\n", "body": RESPONSE[: -len(BODY)]}[which]
+
+    def behaviour(conn: socket.socket) -> None:
+        _read_request(conn)
+        conn.sendall(prefix)
+        for byte in part[len(prefix) :]:
+            conn.sendall(bytes([byte]))
+            time.sleep(0.1)
+
+    with RawPeer(behaviour) as peer:
+        start = time.monotonic()
+        with pytest.raises(JWKSFetchError) as info:
+            StdlibTransport().fetch(peer.url, {}, 0.5, 1024)
+        elapsed = time.monotonic() - start
+    assert info.value.reason == "timeout"
+    assert elapsed < 1.5  # the whole response would take 10 s or more
+
+
+def test_a_peer_that_never_answers_is_cut_at_the_deadline() -> None:
+    with RawPeer(lambda conn: time.sleep(3)) as peer:
+        start = time.monotonic()
+        with pytest.raises(JWKSFetchError) as info:
+            StdlibTransport().fetch(peer.url, {}, 0.4, 1024)
+    assert info.value.reason == "timeout"
+    assert time.monotonic() - start < 1.5
+
+
+def test_a_trickled_tls_handshake_is_cut_at_the_deadline(tmp_path: Path) -> None:
+    """The server's handshake messages arrive a byte at a time: the deadline still holds."""
+    authority: Authority = _authority(tmp_path)
+    context = _server_context(tmp_path, authority, names=LOOPBACK)
+    client_context = ssl.create_default_context(cafile=str(authority.path))
+
+    def behaviour(conn: socket.socket) -> None:
+        # Relay a real TLS server's bytes to the client one at a time.
+        inner_server, inner_client = socket.socketpair()
+        with inner_server, inner_client:
+
+            def serve() -> None:
+                try:
+                    with context.wrap_socket(inner_server, server_side=True) as tls:
+                        _read_request(tls)
+                        tls.sendall(RESPONSE)
+                except (OSError, ssl.SSLError):
+                    pass
+
+            threading.Thread(target=serve, daemon=True).start()
+            conn.settimeout(0.01)
+            inner_client.settimeout(0.01)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                try:
+                    data = conn.recv(4096)
+                    if not data:
+                        return
+                    inner_client.sendall(data)
+                except TimeoutError:
+                    pass
+                try:
+                    data = inner_client.recv(1)
+                    if not data:
+                        return
+                    conn.sendall(data)
+                    time.sleep(0.02)
+                except TimeoutError:
+                    pass
+
+    with RawPeer(behaviour) as peer:
+        url = peer.url.replace("http://", "https://")
+        start = time.monotonic()
+        with pytest.raises(JWKSFetchError) as info:
+            StdlibTransport(ssl_context=client_context).fetch(url, {}, 0.5, 1024)
+    assert info.value.reason == "timeout"
+    assert time.monotonic() - start < 1.5
+
+
+def test_the_watchdog_never_outlives_a_fetch() -> None:
+    before = threading.active_count()
+    with RawPeer(_reply(RESPONSE)) as peer:
+        for _ in range(5):
+            StdlibTransport().fetch(peer.url, {}, 2.0, 1024)
+        time.sleep(0.05)
+        during = threading.active_count()
+    assert during <= before + 3  # the peer's own threads, no timer left behind
