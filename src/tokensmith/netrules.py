@@ -64,8 +64,12 @@ def parse_address(ip: str | Address) -> Address:
         raise NetworkNotAllowed("the client address is not an IP address")
     text = ip.strip()
     bracketed = text.startswith("[") and text.endswith("]")
-    try:
-        address = ipaddress.ip_address(text[1:-1] if bracketed else text)
+    if bracketed:
+        text = text[1:-1]
+    try:  # the family is known from the text: one parse, not a failed IPv4 attempt first
+        address: Address = (
+            ipaddress.IPv6Address(text) if ":" in text else ipaddress.IPv4Address(text)
+        )
     except ValueError:
         raise NetworkNotAllowed("the client address is not an IP address") from None
     if bracketed and address.version != 6:

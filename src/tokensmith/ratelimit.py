@@ -65,12 +65,11 @@ def client_key(
     v6 = _prefix("ipv6_prefix", ipv6_prefix, 128)
     v4 = _prefix("ipv4_prefix", ipv4_prefix, 32)
     ip = parse_address(address)
-    network: ipaddress.IPv4Network | ipaddress.IPv6Network
-    if isinstance(ip, ipaddress.IPv4Address):
-        network = ipaddress.IPv4Network((int(ip), v4), strict=False)
-    else:
-        network = ipaddress.IPv6Network((int(ip), v6), strict=False)
-    return str(ip) if network.prefixlen == ip.max_prefixlen else str(network)
+    prefix = v4 if ip.version == 4 else v6
+    if prefix == ip.max_prefixlen:
+        return str(ip)
+    host_bits = ip.max_prefixlen - prefix
+    return f"{type(ip)(int(ip) >> host_bits << host_bits)}/{prefix}"
 
 
 def _prefix(name: str, value: object, bits: int) -> int:
