@@ -333,3 +333,18 @@ def test_async_detectors_over_memory_windows() -> None:
     asyncio.run(main())
     assert [e.detail["signal"] for e in out] == ["refusal_burst", "token_shared"]
     assert out[1].detail["distinct_ips"] == "2"
+
+
+def test_docs_page_code_runs() -> None:
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parent.parent / "docs" / "async.md"
+    blocks = re.findall(r"^```python\n(.*?)^```", page.read_text(encoding="utf-8"), re.S | re.M)
+    assert len(blocks) >= 2
+    namespace: dict[str, object] = {"__name__": "docs_async"}
+    for block in blocks:
+        if block.startswith("# not run here"):
+            compile(block, str(page), "exec")
+            continue
+        exec(compile(block, str(page), "exec"), namespace)

@@ -64,7 +64,8 @@ _UNREADABLE_ADDRESS: Final = "unreadable"
 
 @runtime_checkable
 class WindowStore(Protocol):
-    """Sliding windows of timestamped members, counted per key."""
+    """Sliding windows of timestamped members, counted per key (sync: see the module notes
+    on asyncio)."""
 
     def add(self, key: str, member: str, at: float, window: float) -> int:
         """Record ``member`` at ``at``; return how many distinct members ``key`` has in
@@ -398,7 +399,8 @@ class RefusalBurstDetector(_RefusalBurst):
 class AsyncRefusalBurstDetector(_RefusalBurst):
     """The asyncio twin of :class:`RefusalBurstDetector`: ``await detector(event)``, over an
     :class:`AsyncWindowStore` (:class:`AsyncRedisWindows`) or :class:`MemoryWindows` (the
-    default). An async sink: deliver events to it with :class:`~tokensmith.audit.AsyncQueueSink`."""
+    default). Safe to await from a coroutine. An async sink: deliver events to it with
+    :class:`~tokensmith.audit.AsyncQueueSink`."""
 
     def __init__(
         self,
@@ -509,7 +511,10 @@ class AsyncTokenSharingDetector(_TokenSharing):
 
 
 class RefreshReuseDetector:
-    """``refresh_reuse``: every ``refresh.reuse_detected`` event becomes an anomaly signal."""
+    """``refresh_reuse``: every ``refresh.reuse_detected`` event becomes an anomaly signal.
+
+    No I/O of its own: safe to call from a coroutine when its ``emit`` sink is.
+    """
 
     def __init__(self, emit: AuditSink) -> None:
         if not callable(emit):
@@ -550,6 +555,11 @@ class RetiredKeyDetector(_Detector):
     rotations are seen), or a callable ``kid -> Key | None``. A key is *retired* when its
     ``retire_at`` has passed; the signal fires when the validation happens less than
     ``margin`` seconds before the key's ``not_after`` (once per key and ``margin``).
+
+    Safe to call from a coroutine with a key set or lookup that does no I/O (a
+    :class:`~tokensmith.KeySet`, a :class:`~tokensmith.MemoryKeyStore`); a file or Redis key
+    store may reload (at most once per ``reload_interval``): keep it behind a
+    :class:`~tokensmith.audit.QueueSink`.
     """
 
     def __init__(

@@ -368,7 +368,8 @@ class RedisRateLimiter(_RedisLimiterBase):
     the Redis server's clock by default (``TIME`` inside the script, Redis >= 5), so processes
     on hosts whose clocks disagree still share one limit; pass ``clock=`` to inject one (tests).
     A Redis failure raises :class:`~tokensmith.errors.BackendUnavailable` (fail closed) unless
-    ``fail_open=True``, which allows the request instead.
+    ``fail_open=True``, which allows the request instead. Not for a coroutine (each check waits
+    on the network): use :class:`AsyncRedisRateLimiter` there.
     """
 
     __slots__ = ()
@@ -397,7 +398,8 @@ class RedisRateLimiter(_RedisLimiterBase):
 
 class AsyncRedisRateLimiter(_RedisLimiterBase):
     """The async twin of :class:`RedisRateLimiter` on a ``redis.asyncio`` client: the same
-    script, keys and answers, so sync and async processes can share one limit."""
+    script, keys and answers, so sync and async processes can share one limit. Safe to await
+    from a coroutine."""
 
     __slots__ = ()
 
@@ -436,7 +438,9 @@ class RefusalThrottle:
             raise
 
     Build it with :meth:`memory` (one process) or :meth:`redis` (shared across processes), or
-    wrap any :class:`RateLimiter` whose burst is the number of refusals tolerated.
+    wrap any :class:`RateLimiter` whose burst is the number of refusals tolerated. Key clients
+    by :func:`client_key`. Safe to call from a coroutine when its limiter is (the memory one);
+    over Redis use :class:`AsyncRefusalThrottle`.
     """
 
     __slots__ = ("limiter",)
@@ -502,8 +506,9 @@ class RefusalThrottle:
 
 class AsyncRefusalThrottle:
     """The async twin of :class:`RefusalThrottle`, around an :class:`AsyncRateLimiter`
-    (e.g. :class:`AsyncRedisRateLimiter`); ``await throttle.check(ip)`` and
-    ``await throttle.record_refusal(ip)`` behave exactly like the sync methods."""
+    (e.g. :class:`AsyncRedisRateLimiter`); ``await throttle.check(key)`` and
+    ``await throttle.record_refusal(key)`` behave exactly like the sync methods. Safe to
+    await from a coroutine."""
 
     __slots__ = ("limiter",)
 
