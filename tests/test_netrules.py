@@ -367,6 +367,7 @@ def test_unreadable_x_forwarded_for_entries_are_refused(header: str) -> None:
         'for="unknown:80"',
         "proto=https",  # no for=
         "for=192.0.2.43;for=192.0.2.44",  # twice in one element
+        "for=192.0.2.43;for=192.0.2.44;proto=https",
         'for="192.0.2.43',  # an unterminated quote hides the rest
         'for=", for=192.0.2.43',
         "for=192.0.2.43 proto=https",

@@ -550,9 +550,8 @@ class AsyncQueueSink:
                     progress.notify_all()
             if self._closed:
                 return
-            wake.clear()
-            if not self._pending:
-                await wake.wait()
+            wake.clear()  # nothing is pending now; a later append sets it again after this
+            await wake.wait()
 
     async def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every event accepted so far has been delivered; False on timeout."""

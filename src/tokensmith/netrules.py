@@ -148,9 +148,7 @@ def _network(name: str, value: object) -> Network:
     return _canonical_network(network)
 
 
-def _networks(name: str, values: Iterable[str | Network] | str | None) -> tuple[Network, ...]:
-    if values is None:
-        return ()
+def _networks(name: str, values: Iterable[str | Network] | str) -> tuple[Network, ...]:
     if isinstance(values, str):
         values = [values]
     return tuple(_network(name, value) for value in values)
