@@ -430,16 +430,16 @@ class RefusalThrottle:
 
     Use it around validation::
 
-        throttle.check(ip)              # raises Throttled while the client is locked out
+        client = client_key(ip)         # one key per client (and per IPv6 /64)
+        throttle.check(client)          # raises Throttled while the client is locked out
         try:
             tok = validator.validate(token)
         except TokenError:
-            throttle.record_refusal(ip)
+            throttle.record_refusal(client)
             raise
 
     Build it with :meth:`memory` (one process) or :meth:`redis` (shared across processes), or
-    wrap any :class:`RateLimiter` whose burst is the number of refusals tolerated. Key clients
-    by :func:`client_key`. Safe to call from a coroutine when its limiter is (the memory one);
+    wrap any :class:`RateLimiter` whose burst is the number of refusals tolerated. Safe to call from a coroutine when its limiter is (the memory one);
     over Redis use :class:`AsyncRefusalThrottle`.
     """
 
