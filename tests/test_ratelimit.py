@@ -130,6 +130,8 @@ def test_memory_is_bounded(clock: FakeClock) -> None:
         assert limiter.check(f"busy{i}").allowed
     assert len(limiter._tats) == 10
     assert set(limiter._tats) == {f"busy{i}" for i in range(10, 20)}
+    assert limiter.peek("newcomer").allowed  # a peek would find room, but takes none
+    assert set(limiter._tats) == {f"busy{i}" for i in range(10, 20)}
     with pytest.raises(ConfigurationError):
         MemoryRateLimiter(1, 1, max_keys=0)
     assert repr(limiter) == "MemoryRateLimiter(rate=1, burst=2)"

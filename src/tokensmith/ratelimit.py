@@ -206,7 +206,7 @@ class MemoryRateLimiter:
         with self._lock:
             now = self._clock()
             tat = self._tats.get(key)
-            if tat is None and not self._make_room(now):
+            if tat is None and not self._make_room(now, take=True):
                 return self._refuse_new(now)
             allowed, retry, remaining, new_tat = _gcra(
                 now if tat is None else tat, now, self._interval, self.burst, cost
@@ -222,7 +222,7 @@ class MemoryRateLimiter:
         with self._lock:
             now = self._clock()
             tat = self._tats.get(key)
-            if tat is None and not self._make_room(now):
+            if tat is None and not self._make_room(now, take=False):
                 return self._refuse_new(now)
             allowed, retry, remaining, _ = _gcra(
                 now if tat is None else tat, now, self._interval, self.burst, 1
@@ -241,20 +241,23 @@ class MemoryRateLimiter:
             self._order = [(t, k) for k, t in self._tats.items()]
             heapq.heapify(self._order)
 
-    def _make_room(self, now: float) -> bool:
-        """True when a new key may be held: forget idle keys, then the fullest bucket, never a
-        limited key (one whose TAT is beyond ``now + (burst - 1) * interval``)."""
+    def _make_room(self, now: float, *, take: bool) -> bool:
+        """True when a new key may be held: forget idle keys, then (``take``: for a key about to
+        be stored, not a peek) the fullest bucket; never a limited key (one whose TAT is beyond
+        ``now + (burst - 1) * interval``)."""
         limited_after = now + (self.burst - 1) * self._interval
         order = self._order
         while len(self._tats) >= self._max_keys:
             tat, key = order[0]
             if self._tats.get(key) != tat:
                 heapq.heappop(order)  # the key moved on (or was reset): an outdated pair
-            elif tat > limited_after:
+                continue
+            if tat > limited_after:
                 return False  # the fullest held bucket is limited: so is every other
-            else:
-                heapq.heappop(order)
-                del self._tats[key]
+            if tat > now and not take:
+                return True  # room could be made, but a peek stores nothing: keep the key
+            heapq.heappop(order)
+            del self._tats[key]
         if self._full_since is not None:
             self._full_since = None
         return True
