@@ -442,8 +442,9 @@ class RefusalThrottle:
             raise
 
     Build it with :meth:`memory` (one process) or :meth:`redis` (shared across processes), or
-    wrap any :class:`RateLimiter` whose burst is the number of refusals tolerated. Safe to call from a coroutine when its limiter is (the memory one);
-    over Redis use :class:`AsyncRefusalThrottle`.
+    wrap any :class:`RateLimiter` whose burst is the number of refusals tolerated. Safe to
+    call from a coroutine when its limiter is (the memory one); over Redis use
+    :class:`AsyncRefusalThrottle`.
     """
 
     __slots__ = ("limiter",)
