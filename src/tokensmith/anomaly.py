@@ -301,10 +301,10 @@ def _sync_store(store: object) -> WindowStore:
     return store
 
 
-AsyncAdd = Callable[[str, str, float, float], Awaitable[int]]
+_AsyncAdd = Callable[[str, str, float, float], Awaitable[int]]
 
 
-def _async_add(store: object) -> AsyncAdd:
+def _async_add(store: object) -> _AsyncAdd:
     """The async detectors take an :class:`AsyncWindowStore` or (never blocking) MemoryWindows."""
     if store is None or isinstance(store, MemoryWindows):
         memory = store if store is not None else MemoryWindows()
