@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -125,14 +126,61 @@ def event_fields(event: AuditEvent) -> dict[str, Any]:
 def emit(sink: AuditSink | None, event: AuditEvent) -> None:
     """Deliver ``event`` to ``sink``; a failing sink is logged, never raised into the caller.
 
-    Auditing must not turn a valid request into an error, nor hide a refusal.
+    Auditing must not turn a valid request into an error, hide a refusal, or undo what a
+    backend already did (a rotated refresh token, a fail-open answer). Every component that
+    emits goes through here. The failure is logged at ERROR on ``tokensmith.audit`` with the
+    sink's class and the event's kind only (no event field; the traceback is the sink's).
     """
     if sink is None:
         return
     try:
         sink(event)
     except Exception:
-        _log.exception("audit sink %s failed on a %s event", type(sink).__name__, event.kind)
+        _log.exception(
+            "audit sink %s failed on a %s event",
+            _word(type(sink).__name__),
+            _word(str(event.kind)),
+        )
+
+
+# --- text rendering: one line per event, whatever the values hold ----------------------------
+
+_ESCAPES: Final[Mapping[str, str]] = MappingProxyType(
+    {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+)
+_WORD: Final = re.compile(r"[A-Za-z0-9_.:/@+-]+")
+
+
+def _escaped(char: str) -> str:
+    """One character as it may appear inside a quoted value (JSON string escapes)."""
+    known = _ESCAPES.get(char)
+    if known is not None:
+        return known
+    if char.isprintable():
+        return char
+    code = ord(char)
+    if code > 0xFFFF:  # JSON has no astral escape: a surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def _quote(text: str) -> str:
+    """``text`` as a double-quoted JSON string literal that holds no unprintable character.
+
+    Quotes and backslashes are escaped, and so is every character that is not printable
+    (``\\n``, ``\\r``, ``\\t``, other C0/C1 controls, U+2028/U+2029, lone surrogates...), so a
+    value can neither end the line nor pose as another ``key=value`` pair. ``json.loads``
+    reads it back to ``text``.
+    """
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return '"' + "".join(map(_escaped, text)) + '"'
+
+
+def _word(text: str) -> str:
+    """``text`` bare when it is one plain word (an event kind, a class name), else quoted."""
+    return text if _WORD.fullmatch(text) else _quote(text)
 
 
 # --- request context: the IP and extra fields of the request being handled -------------------

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, NoReturn
 
-from ..audit import AuditEvent, AuditSink
+from ..audit import AuditEvent, AuditSink, emit
 from ..claims import fingerprint
 from ..errors import (
     ConfigurationError,
@@ -352,7 +352,8 @@ class RefreshManager:
     ) -> None:
         if self._audit is None:
             return
-        self._audit(
+        emit(  # a failing sink must not undo a rotation that the store already made
+            self._audit,
             AuditEvent(
                 kind=kind,
                 at=now,
@@ -363,7 +364,7 @@ class RefreshManager:
                 client_id=family.client_id,
                 issuer=self._signer.issuer,
                 detail=MappingProxyType({"sid": family.family_id}),
-            )
+            ),
         )
 
     def __repr__(self) -> str:
