@@ -49,6 +49,7 @@ __all__ = [
     "audited_revoke",
     "emit",
     "event_fields",
+    "event_line",
     "issued_event",
     "refused_event",
     "validated_event",
@@ -181,6 +182,26 @@ def _quote(text: str) -> str:
 def _word(text: str) -> str:
     """``text`` bare when it is one plain word (an event kind, a class name), else quoted."""
     return text if _WORD.fullmatch(text) else _quote(text)
+
+
+def event_line(event: AuditEvent) -> str:
+    """The event as one line of text: ``<kind> key="value" ... detail.<key>="value" at=<time>``.
+
+    Every value is a quoted, escaped JSON string (see :class:`LoggingSink`), so whatever a
+    ``kid``, subject, client id or :func:`audit_context` value holds, the line stays one line
+    and its ``key=value`` pairs are exactly the event's fields. ``detail`` entries are
+    prefixed with ``detail.`` so they can never pose as a field (a ``detail["ip"]`` is
+    ``detail.ip``).
+    """
+    parts = [_word(str(event.kind))]
+    for name in _FIELDS:
+        value = getattr(event, name)
+        if value is not None:
+            parts.append(f"{name}={_quote(str(value))}")
+    for key, value in event.detail.items():
+        parts.append(f"detail.{_word(str(key))}={_quote(str(value))}")
+    parts.append(f"at={float(event.at)!r}")
+    return " ".join(parts)
 
 
 # --- request context: the IP and extra fields of the request being handled -------------------
@@ -324,9 +345,11 @@ _DEFAULT_LEVELS: Final[Mapping[str, int]] = MappingProxyType(
 class LoggingSink:
     """Writes each event as one :mod:`logging` record; the fields are in ``record.audit``.
 
-    The message is a short ``key=value`` line of the same (safe) fields, so plain formatters
-    stay useful; :class:`JsonFormatter` prints the structured form. Refusals, reuse and
-    anomalies log at WARNING, backend failures at ERROR, the rest at INFO (``levels`` overrides).
+    The message is ``audit`` and :func:`event_line`: the same fields as ``key="value"`` pairs,
+    each value quoted with control characters, quotes and anything unprintable escaped, so
+    plain formatters stay useful and no value can forge a line or a pair;
+    :class:`JsonFormatter` prints the structured form. Refusals, reuse and anomalies log at
+    WARNING, backend failures at ERROR, the rest at INFO (``levels`` overrides).
     """
 
     __slots__ = ("levels", "logger")
@@ -351,16 +374,15 @@ class LoggingSink:
         if not self.logger.isEnabledFor(level):
             return
         fields = event_fields(event)
-        summary = " ".join(
-            f"{k}={v}" for k, v in fields.items() if k not in ("kind", "at", "detail")
-        )
-        self.logger.log(level, "audit %s %s", event.kind, summary, extra={"audit": fields})
+        self.logger.log(level, "audit %s", event_line(event), extra={"audit": fields})
 
 
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON object per line: time, level, logger, message, ``audit``.
 
     Exceptions are included as text under ``exc``. Non-JSON values are rendered with ``str``.
+    Non-ASCII text stays readable, but every unprintable character (C1 controls, U+2028 and
+    U+2029, which many line readers split on, lone surrogates) is written as a ``\\u`` escape.
     """
 
     def format(self, record: logging.LogRecord) -> str:
@@ -380,7 +402,10 @@ class JsonFormatter(logging.Formatter):
             out["exc"] = self.formatException(record.exc_info)
         if record.stack_info:
             out["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(out, default=str, ensure_ascii=False, separators=(",", ":"))
+        line = json.dumps(out, default=str, ensure_ascii=False, separators=(",", ":"))
+        if line.isprintable():
+            return line
+        return "".join(c if c.isprintable() else _escaped(c) for c in line)
 
 
 class Fanout:
