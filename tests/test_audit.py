@@ -244,8 +244,7 @@ def test_logging_sink_and_json_formatter() -> None:
         "ip": "::1",
     }
     assert first["message"] == (
-        'audit token.refused code="expired" fingerprint="abababababababab" ip="::1" '
-        "at=1700000000.5"
+        'audit token.refused code="expired" fingerprint="abababababababab" ip="::1" at=1700000000.5'
     )
     assert lines[1]["audit"]["detail"] == {"route": "/x"}
     logger.setLevel(logging.ERROR)
@@ -356,7 +355,7 @@ def test_keyset_used_by_store(clock: FakeClock) -> None:
 # --- text renderings: no value can forge a line or a pair (issue 14, item 7) -------------------
 
 _VALUE = r'"(?:[^"\\]|\\.)*"'
-_KEY = r'[A-Za-z0-9_.:/@+-]+|detail\.(?:[A-Za-z0-9_.:/@+-]+|' + _VALUE + ")"
+_KEY = r"[A-Za-z0-9_.:/@+-]+|detail\.(?:[A-Za-z0-9_.:/@+-]+|" + _VALUE + ")"
 _LINE = re.compile(rf"audit (?P<kind>[A-Za-z0-9_.:/@+-]+|{_VALUE})(?P<pairs>(?: .*)?)")
 _PAIR = re.compile(rf" (?P<key>{_KEY})=(?P<value>{_VALUE}|[0-9.e+-]+)")
 

@@ -70,7 +70,14 @@ from .pkce import (
     verify_code_verifier,
     verify_state,
 )
-from .responses import NO_STORE_HEADERS, OAuthResponse, error_response, json_response
+from .responses import (
+    ERROR_DESCRIPTIONS,
+    NO_STORE_HEADERS,
+    OAuthResponse,
+    error_description,
+    error_response,
+    json_response,
+)
 
 __all__ = [
     "ACCESS_TOKEN_REQUIRED_CLAIMS",
@@ -78,6 +85,7 @@ __all__ = [
     "ASSERTION_TOKEN_TYPES",
     "CLIENT_ASSERTION_TYPE",
     "DEFAULT_CODE_TTL",
+    "ERROR_DESCRIPTIONS",
     "ID_TOKEN_REQUIRED_CLAIMS",
     "ID_TOKEN_TYPES",
     "INTROSPECTION_CLAIMS",
@@ -104,6 +112,7 @@ __all__ = [
     "code_challenge",
     "code_hash",
     "create_client_assertion",
+    "error_description",
     "error_response",
     "generate_code_verifier",
     "generate_nonce",

@@ -20,7 +20,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ..errors import ConfigurationError, InvalidScope, UnauthorizedClient, UnsupportedGrantType
+from ..errors import (
+    ConfigurationError,
+    InvalidRequest,
+    InvalidScope,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+)
 from ..signer import IssuedToken, Signer
 from .access_tokens import issue_access_token
 from .responses import OAuthResponse, json_response
@@ -146,15 +152,19 @@ def client_credentials_grant(
 
     ``params`` are the request's form parameters. Raises an
     :class:`~tokensmith.errors.OAuthError` subclass (turn it into the §5.2 response with
-    :func:`~tokensmith.oauth.error_response`): ``unsupported_grant_type``,
-    ``unauthorized_client`` (the client may not use this grant), ``invalid_scope`` (see the
-    module's scope rule). A client registered without ``audience`` is a
-    :class:`~tokensmith.errors.ConfigurationError` (the server's mistake, not the client's).
+    :func:`~tokensmith.oauth.error_response`): ``invalid_request`` (no ``grant_type``,
+    RFC 6749 §5.2), ``unsupported_grant_type`` (another one), ``unauthorized_client`` (the
+    client may not use this grant), ``invalid_scope`` (see the module's scope rule). A client
+    registered without ``audience`` is a :class:`~tokensmith.errors.ConfigurationError` (the
+    server's mistake, not the client's).
     The access token is an RFC 9068 token whose ``sub`` is the client.
     """
     if not isinstance(client, Client):
         raise ConfigurationError("client must be a Client")
-    if params.get("grant_type") != "client_credentials":
+    grant_type = params.get("grant_type")
+    if grant_type is None or grant_type == "":  # RFC 6749 §3.1: empty means omitted
+        raise InvalidRequest("the grant_type parameter is missing")
+    if grant_type != "client_credentials":
         raise UnsupportedGrantType("this endpoint handles grant_type=client_credentials")
     if "client_credentials" not in client.grant_types:
         raise UnauthorizedClient("this client may not use the client_credentials grant")

@@ -28,7 +28,13 @@ from ..errors import (
 from ..revocation.base import RevocationList, revoke_token
 from ..validator import Validator
 from .client_credentials import Client
-from .responses import NO_STORE_HEADERS, OAuthResponse, error_response, json_response
+from .responses import (
+    ERROR_DESCRIPTIONS,
+    NO_STORE_HEADERS,
+    OAuthResponse,
+    error_response,
+    json_response,
+)
 
 __all__ = [
     "INTROSPECTION_CLAIMS",
@@ -49,7 +55,9 @@ _INACTIVE: Final[Mapping[str, Any]] = {"active": False}
 
 def _unavailable() -> OAuthResponse:
     headers = {**NO_STORE_HEADERS, "Retry-After": "1"}
-    return OAuthResponse(503, headers, MappingProxyType({"error": "temporarily_unavailable"}))
+    error = "temporarily_unavailable"
+    body = {"error": error, "error_description": ERROR_DESCRIPTIONS[error]}
+    return OAuthResponse(503, headers, MappingProxyType(body))
 
 
 def _token_param(params: Mapping[str, str]) -> str:
