@@ -249,6 +249,8 @@ def client_address(
     current = str(parse_address(peer))
     if not proxies or not forwarded_for:
         return current
+    if not isinstance(forwarded_for, str):  # request data: a list, bytes... (issue 14, item 8)
+        raise NetworkNotAllowed("X-Forwarded-For is not text")
     hops = [h.strip() for h in forwarded_for.split(",")]
     while hops and _contains(proxies, parse_address(current)):
         hop = hops.pop()

@@ -9,6 +9,7 @@ its clients and the APIs behind it need, so nobody hand-rolls them.
 * OpenID Connect ID tokens: :class:`IDTokenValidator`
 * introspection (RFC 7662) and revocation (RFC 7009): :func:`introspection_response`,
   :func:`revocation_response`
+* request parameters, checked once for every helper: :func:`request_param`
 
 The implicit grant is deliberately absent (RFC 9700 §2.1.2): use the code flow with PKCE.
 Redis is imported only by :meth:`RedisJtiReplayStore.from_url`.
@@ -57,6 +58,7 @@ from .endpoints import (
     revocation_response,
 )
 from .oidc import ID_TOKEN_REQUIRED_CLAIMS, ID_TOKEN_TYPES, IDTokenValidator, token_hash
+from .params import MAX_PARAM_LENGTH, request_param
 from .pkce import (
     MAX_VERIFIER_LENGTH,
     MIN_VERIFIER_LENGTH,
@@ -90,6 +92,7 @@ __all__ = [
     "ID_TOKEN_TYPES",
     "INTROSPECTION_CLAIMS",
     "MAX_ASSERTION_LIFETIME",
+    "MAX_PARAM_LENGTH",
     "MAX_VERIFIER_LENGTH",
     "MIN_VERIFIER_LENGTH",
     "NO_STORE_HEADERS",
@@ -123,6 +126,7 @@ __all__ = [
     "json_response",
     "parse_code_challenge",
     "parse_scope",
+    "request_param",
     "revocation_response",
     "secrets_equal",
     "token_hash",

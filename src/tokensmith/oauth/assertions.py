@@ -35,6 +35,7 @@ from ..keyset import KeySet
 from ..signer import Signer
 from ..stores.memory import MemoryKeyStore
 from ..validator import DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, Validator, _json_object
+from .params import request_param
 
 __all__ = [
     "ASSERTION_TOKEN_TYPES",
@@ -322,15 +323,16 @@ def authenticate_client(
     :func:`validate_client_assertion`. Every failure is
     :class:`~tokensmith.errors.InvalidClient` (HTTP 401, the reason kept as ``__cause__`` for
     your logs) except a wrong ``client_assertion_type``
-    (:class:`~tokensmith.errors.InvalidRequest`), a backend outage
+    (:class:`~tokensmith.errors.InvalidRequest`, as are repeated or non-text parameters), a
+    backend outage
     (:class:`~tokensmith.errors.BackendUnavailable`) and configuration mistakes.
     """
-    if params.get("client_assertion_type") != CLIENT_ASSERTION_TYPE:
+    if request_param(params, "client_assertion_type") != CLIENT_ASSERTION_TYPE:
         raise InvalidRequest("client_assertion_type must be the RFC 7523 JWT bearer type")
-    assertion = params.get("client_assertion")
+    assertion = request_param(params, "client_assertion")
+    claimed = request_param(params, "client_id")
     try:
         client_id = unverified_client_id(assertion)
-        claimed = params.get("client_id")
         if claimed is not None and claimed != client_id:
             raise InvalidClaim("client_id does not match the assertion", claim="iss")
         keys = client_keys(client_id)

@@ -28,6 +28,7 @@ from ..errors import (
 from ..revocation.base import RevocationList, revoke_token
 from ..validator import Validator
 from .client_credentials import Client
+from .params import request_param
 from .responses import (
     ERROR_DESCRIPTIONS,
     NO_STORE_HEADERS,
@@ -61,9 +62,8 @@ def _unavailable() -> OAuthResponse:
 
 
 def _token_param(params: Mapping[str, str]) -> str:
-    token = params.get("token")
-    if not isinstance(token, str) or not token:
-        raise InvalidRequest("the token parameter is missing")
+    token = request_param(params, "token", required=True)
+    assert token is not None  # required
     return token
 
 
@@ -90,6 +90,8 @@ def introspection_response(
         :func:`audience_or_owner`); ``False`` answers ``active: false``.
 
     ``token_type_hint`` is accepted and ignored (only access tokens are introspected here).
+    Parameters are read with :func:`~tokensmith.oauth.request_param`: a missing, repeated or
+    non-text ``token`` is a 400 ``invalid_request``.
     """
     if not isinstance(validator, Validator):
         raise ConfigurationError("validator must be a Validator")
@@ -130,7 +132,8 @@ def revocation_response(
     when it was issued to ``caller`` (RFC 7009 §2.1); otherwise, and for unknown or invalid
     tokens, the answer is still 200 and nothing happens. A ``token_type_hint`` this server
     cannot revoke (no refresh revoker, or an unknown value) answers 400
-    ``unsupported_token_type``; a known hint only changes which kind is tried first.
+    ``unsupported_token_type``; a known hint only changes which kind is tried first. A missing,
+    repeated or non-text ``token`` (or hint) is a 400 ``invalid_request``.
     """
     if (validator is None) != (revocations is None):
         raise ConfigurationError("pass validator and revocations together")
@@ -147,7 +150,7 @@ def revocation_response(
         supported.add("refresh_token")
     try:
         token = _token_param(params)
-        hint = params.get("token_type_hint")
+        hint = request_param(params, "token_type_hint")
         if hint is not None and hint not in supported:
             raise UnsupportedTokenType("this server does not revoke that type of token")
     except (InvalidRequest, UnsupportedTokenType) as exc:
