@@ -4,7 +4,9 @@ its clients and the APIs behind it need, so nobody hand-rolls them.
 * RFC 9068 access tokens: :func:`issue_access_token`, :func:`access_token_validator`
 * client credentials (RFC 6749 §4.4): :class:`Client`, :func:`client_credentials_grant`
 * client assertions (RFC 7523, ``private_key_jwt``): :func:`create_client_assertion`,
-  :func:`validate_client_assertion`, :class:`MemoryJtiReplayStore`, :class:`RedisJtiReplayStore`
+  :func:`validate_client_assertion`; replay stores :class:`RedisJtiReplayStore` and
+  ``tokensmith.oauth.sqlite.SQLiteJtiReplayStore`` for production, :class:`MemoryJtiReplayStore`
+  for tests (it forgets on restart)
 * authorization code flow: PKCE (RFC 7636), ``state`` / ``nonce``, :class:`AuthorizationCodes`
 * OpenID Connect ID tokens: :class:`IDTokenValidator`
 * introspection (RFC 7662) and revocation (RFC 7009): :func:`introspection_response`,
@@ -12,7 +14,8 @@ its clients and the APIs behind it need, so nobody hand-rolls them.
 * request parameters, checked once for every helper: :func:`request_param`
 
 The implicit grant is deliberately absent (RFC 9700 §2.1.2): use the code flow with PKCE.
-Redis is imported only by :meth:`RedisJtiReplayStore.from_url`.
+Redis is imported only by :meth:`RedisJtiReplayStore.from_url`, ``sqlite3`` only by
+:mod:`tokensmith.oauth.sqlite`.
 """
 
 from __future__ import annotations

@@ -82,7 +82,14 @@ def _entry_key(issuer: str, jti: str) -> str:
 
 
 class MemoryJtiReplayStore:
-    """Spent ``jti`` values in process memory; each is forgotten when its token expires."""
+    """Spent ``jti`` values in process memory; each is forgotten when its token expires.
+
+    For tests and a single process only: a restart forgets every spent ``jti``, so an
+    assertion captured in transit can be replayed after a restart, for the rest of its
+    lifetime (up to :data:`MAX_ASSERTION_LIFETIME`), and each replica of a server keeps its own
+    set. In production use :class:`~tokensmith.oauth.sqlite.SQLiteJtiReplayStore` (one
+    machine) or :class:`RedisJtiReplayStore` (several).
+    """
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
@@ -122,6 +129,8 @@ class MemoryJtiReplayStore:
 
 class RedisJtiReplayStore:
     """Spent ``jti`` values in Redis, shared by every replica: one ``SET NX PX`` per use.
+
+    The production choice across machines: a replica's restart forgets nothing.
 
     ``client`` is a ``redis.Redis`` (or compatible) client; :meth:`from_url` makes one. Keys are
     ``prefix`` + SHA-256 of the pair and expire with the token. A Redis error is
@@ -263,6 +272,11 @@ def validate_client_assertion(
         present, this far in the past); at most :data:`MAX_ASSERTION_LIFETIME`.
     :param algorithms: default: public-key algorithms only (``private_key_jwt``); add an
         ``HS*`` algorithm by name for ``client_secret_jwt``.
+
+    ``replay_store`` decides how long "single use" holds: with
+    :class:`MemoryJtiReplayStore` only until the process restarts; use
+    :class:`~tokensmith.oauth.sqlite.SQLiteJtiReplayStore` or :class:`RedisJtiReplayStore` in
+    production.
 
     Refusals are :class:`~tokensmith.errors.TokenError` subclasses: the core's, plus
     :class:`~tokensmith.errors.InvalidClaim` (``sub`` not the client, lifetime too long) and
