@@ -168,6 +168,22 @@ def test_redaction_leaves_what_is_not_secret(run: Run, argv: tuple[str, ...], ke
     assert kept in err and "<redacted>" not in err, err
 
 
+def test_redaction_edge_cases(run: Run, monkeypatch: pytest.MonkeyPatch, keydir: Path) -> None:
+    _, err = run("inspect", "x", "--=v", code=2)  # no name: nothing to hide
+    assert "--=v" in err
+    _, err = run("inspect", "x", "--secret=", code=2)  # no value: nothing to hide
+    assert "--secret=" in err
+    token = issue(run, keydir)
+
+    def exits(ctx: Any) -> int:
+        raise cli._Exit(3, f"bye {token}\n")
+
+    monkeypatch.setattr(cli, "_jwks", exits)
+    assert run.capsys.readouterr() is not None
+    assert cli.main(["jwks", str(keydir)]) == 3
+    assert run.capsys.readouterr().err == "bye <redacted>\n"
+
+
 def test_every_token_shape_is_redacted(run: Run, keydir: Path) -> None:
     jws = issue(run, keydir)
     head, body, _ = jws.split(".")
@@ -522,6 +538,17 @@ def test_token_from_stdin(
         assert err.startswith("error: malformed: ") and token not in err, err
     _, err = feed("a" * 40000, code=1)
     assert err.startswith("error: token_too_large: ")
+
+
+def test_stdin_is_read_as_bytes_when_it_has_a_buffer(
+    run: Run, keydir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = issue(run, keydir)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(token.encode() + b"\r\n")))
+    assert json.loads(run("inspect", "-")[0])["claims"]["sub"] == "user-1"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\xff" + token.encode())))
+    _, err = run("inspect", "-", code=1)
+    assert err.startswith("error: malformed: ")
 
 
 def test_binary_stdin_is_a_refusal_not_a_crash(tmp_path: Path) -> None:
