@@ -159,3 +159,17 @@ def test_the_howto_errors_page_runs() -> None:
     namespace: dict[str, object] = {"__name__": "docs_howto_errors"}
     for block in blocks:
         exec(compile(block, str(page), "exec"), namespace)
+
+
+def test_an_rfc9068_manager_does_not_renew_a_session_without_client(clock: FakeClock) -> None:
+    """A family opened before the switch to at+jwt: refused before the token is consumed."""
+    keys = MemoryKeyStore(KeySet.generate("ES256"), clock=clock)
+    store = MemoryRefreshStore(clock=clock)
+    plain = RefreshManager(store, Signer(keys, issuer=ISSUER, clock=clock), clock=clock)
+    strict = RefreshManager(
+        store, Signer(keys, issuer=ISSUER, clock=clock), token_type="at+jwt", clock=clock
+    )
+    pair = plain.start("user-1", audience=AUDIENCE)
+    with pytest.raises(ConfigurationError):
+        strict.refresh(pair.refresh_token)
+    assert plain.refresh(pair.refresh_token).session_id == pair.session_id  # not consumed
