@@ -403,8 +403,8 @@ def test_headers_are_read_only_from_a_trusted_peer_and_only_one_kind() -> None:
         forwarded="for=203.0.113.8",
         trusted_proxies=PROXIES,
     )
-    refuses(ConfigurationError, client_address, "10.0.0.2", 5, trusted_proxies=PROXIES)
-    refuses(ConfigurationError, client_address, "10.0.0.2", [5], trusted_proxies=PROXIES)
+    refuses(NetworkNotAllowed, client_address, "10.0.0.2", 5, trusted_proxies=PROXIES)
+    refuses(NetworkNotAllowed, client_address, "10.0.0.2", [5], trusted_proxies=PROXIES)
 
 
 HEADER_TEXT = st.text(

@@ -27,6 +27,7 @@ import json
 import logging
 import math
 import queue
+import re
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -59,6 +60,7 @@ __all__ = [
     "audited_revoke",
     "emit",
     "event_fields",
+    "event_line",
     "issued_event",
     "refused_event",
     "validated_event",
@@ -139,14 +141,81 @@ def event_fields(event: AuditEvent) -> dict[str, Any]:
 def emit(sink: AuditSink | None, event: AuditEvent) -> None:
     """Deliver ``event`` to ``sink``; a failing sink is logged, never raised into the caller.
 
-    Auditing must not turn a valid request into an error, nor hide a refusal.
+    Auditing must not turn a valid request into an error, hide a refusal, or undo what a
+    backend already did (a rotated refresh token, a fail-open answer). Every component that
+    emits goes through here. The failure is logged at ERROR on ``tokensmith.audit`` with the
+    sink's class and the event's kind only (no event field; the traceback is the sink's).
     """
     if sink is None:
         return
     try:
         sink(event)
     except Exception:
-        _log.exception("audit sink %s failed on a %s event", type(sink).__name__, event.kind)
+        _log.exception(
+            "audit sink %s failed on a %s event",
+            _word(type(sink).__name__),
+            _word(str(event.kind)),
+        )
+
+
+# --- text rendering: one line per event, whatever the values hold ----------------------------
+
+_ESCAPES: Final[Mapping[str, str]] = MappingProxyType(
+    {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+)
+_WORD: Final = re.compile(r"[A-Za-z0-9_.:/@+-]+")
+
+
+def _escaped(char: str) -> str:
+    """One character as it may appear inside a quoted value (JSON string escapes)."""
+    known = _ESCAPES.get(char)
+    if known is not None:
+        return known
+    if char.isprintable():
+        return char
+    code = ord(char)
+    if code > 0xFFFF:  # JSON has no astral escape: a surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def _quote(text: str) -> str:
+    """``text`` as a double-quoted JSON string literal that holds no unprintable character.
+
+    Quotes and backslashes are escaped, and so is every character that is not printable
+    (``\\n``, ``\\r``, ``\\t``, other C0/C1 controls, U+2028/U+2029, lone surrogates...), so a
+    value can neither end the line nor pose as another ``key=value`` pair. ``json.loads``
+    reads it back to ``text``.
+    """
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return '"' + "".join(map(_escaped, text)) + '"'
+
+
+def _word(text: str) -> str:
+    """``text`` bare when it is one plain word (an event kind, a class name), else quoted."""
+    return text if _WORD.fullmatch(text) else _quote(text)
+
+
+def event_line(event: AuditEvent) -> str:
+    """The event as one line of text: ``<kind> key="value" ... detail.<key>="value" at=<time>``.
+
+    Every value is a quoted, escaped JSON string (see :class:`LoggingSink`), so whatever a
+    ``kid``, subject, client id or :func:`audit_context` value holds, the line stays one line
+    and its ``key=value`` pairs are exactly the event's fields. ``detail`` entries are
+    prefixed with ``detail.`` so they can never pose as a field (a ``detail["ip"]`` is
+    ``detail.ip``).
+    """
+    parts = [_word(str(event.kind))]
+    for name in _FIELDS:
+        value = getattr(event, name)
+        if value is not None:
+            parts.append(f"{name}={_quote(str(value))}")
+    for key, value in event.detail.items():
+        parts.append(f"detail.{_word(str(key))}={_quote(str(value))}")
+    parts.append(f"at={float(event.at)!r}")
+    return " ".join(parts)
 
 
 # --- request context: the IP and extra fields of the request being handled -------------------
@@ -290,9 +359,11 @@ _DEFAULT_LEVELS: Final[Mapping[str, int]] = MappingProxyType(
 class LoggingSink:
     """Writes each event as one :mod:`logging` record; the fields are in ``record.audit``.
 
-    The message is a short ``key=value`` line of the same (safe) fields, so plain formatters
-    stay useful; :class:`JsonFormatter` prints the structured form. Refusals, reuse and
-    anomalies log at WARNING, backend failures at ERROR, the rest at INFO (``levels`` overrides).
+    The message is ``audit`` and :func:`event_line`: the same fields as ``key="value"`` pairs,
+    each value quoted with control characters, quotes and anything unprintable escaped, so
+    plain formatters stay useful and no value can forge a line or a pair;
+    :class:`JsonFormatter` prints the structured form. Refusals, reuse and anomalies log at
+    WARNING, backend failures at ERROR, the rest at INFO (``levels`` overrides).
     """
 
     __slots__ = ("levels", "logger")
@@ -317,16 +388,15 @@ class LoggingSink:
         if not self.logger.isEnabledFor(level):
             return
         fields = event_fields(event)
-        summary = " ".join(
-            f"{k}={v}" for k, v in fields.items() if k not in ("kind", "at", "detail")
-        )
-        self.logger.log(level, "audit %s %s", event.kind, summary, extra={"audit": fields})
+        self.logger.log(level, "audit %s", event_line(event), extra={"audit": fields})
 
 
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON object per line: time, level, logger, message, ``audit``.
 
     Exceptions are included as text under ``exc``. Non-JSON values are rendered with ``str``.
+    Non-ASCII text stays readable, but every unprintable character (C1 controls, U+2028 and
+    U+2029, which many line readers split on, lone surrogates) is written as a ``\\u`` escape.
     """
 
     def format(self, record: logging.LogRecord) -> str:
@@ -346,7 +416,10 @@ class JsonFormatter(logging.Formatter):
             out["exc"] = self.formatException(record.exc_info)
         if record.stack_info:
             out["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(out, default=str, ensure_ascii=False, separators=(",", ":"))
+        line = json.dumps(out, default=str, ensure_ascii=False, separators=(",", ":"))
+        if line.isprintable():
+            return line
+        return "".join(c if c.isprintable() else _escaped(c) for c in line)
 
 
 class Fanout:

@@ -358,7 +358,8 @@ def _header_text(value: object) -> str:
         return bytes(value).decode("latin-1")
     if isinstance(value, Sequence) and all(isinstance(v, str | bytes) for v in value):
         return ",".join(_header_text(v) for v in value)
-    raise ConfigurationError("a forwarding header must be str, bytes or a list of them")
+    # request data of another shape (a dict, a number...): refused like any unreadable hop
+    raise NetworkNotAllowed("a forwarding header is not text")
 
 
 _UNREADABLE: Final = "a forwarded client address cannot be read"

@@ -17,6 +17,7 @@ from typing import Any
 from .claims import VerifiedToken
 from .errors import ConfigurationError, UnknownKey
 from .keyset import RotationPolicy
+from .oauth.contract import JtiReplayStoreContract
 from .refresh.contract import RefreshStoreContract
 from .revocation.base import AsyncRevocationList, RevocationList
 from .signer import Signer
@@ -26,6 +27,7 @@ from .validator import Validator
 __all__ = [
     "AsyncRevocationListContract",
     "FakeClock",
+    "JtiReplayStoreContract",
     "KeyStoreContract",
     "RefreshStoreContract",
     "RevocationListContract",

@@ -55,6 +55,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from ..audit import AuditEvent, AuditSink
+from ..audit import emit as emit_event
 from ..claims import VerifiedToken
 from ..errors import BackendUnavailable, ConfigurationError
 from ..validator import MAX_LEEWAY
@@ -311,7 +312,8 @@ class _Core:
     ) -> None:
         if self.audit is None:
             return
-        self.audit(
+        emit_event(  # a failing sink must not turn a fail-open answer into an exception
+            self.audit,
             AuditEvent(
                 kind=kind,
                 at=self.clock(),
@@ -319,7 +321,7 @@ class _Core:
                 jti=token.jti if token is not None else None,
                 issuer=token.issuer if token is not None else None,
                 detail={"backend": "redis", "operation": operation, "error": type(exc).__name__},
-            )
+            ),
         )
 
     def read_failed(self, exc: BaseException, token: VerifiedToken) -> bool:
