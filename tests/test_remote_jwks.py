@@ -455,15 +455,21 @@ def test_unusable_keys_are_skipped_reported_and_never_logged(
     remote.refresh()
     assert remote.kids == {"good"}
     reasons = dict(remote.skipped)
-    assert reasons["private"].startswith("private or symmetric")
-    assert reasons["hmac"].startswith("private or symmetric")
-    assert reasons["no-alg"].startswith("no 'alg'")
-    assert reasons["enc"] == "use is not 'sig'"
-    assert reasons["weird"] == "unsupported alg"
-    assert reasons["curve"] == "unusable key (invalid_key)"
-    assert reasons["dup"] == "duplicate kid"
-    assert ("", "not a JSON object") in remote.skipped
-    assert ("", "invalid kid") in remote.skipped
+    assert reasons["private"] == "invalid_key: private key material in a public key set"
+    assert reasons["hmac"].startswith("invalid_key: a symmetric (oct) key in a public key set")
+    assert reasons["no-alg"] == (
+        "invalid_key: the JWK has no 'alg' member; pass default_algorithms={'RSA': ...} "
+        "to say which algorithm keys of that type are for"
+    )
+    assert reasons["enc"] == "invalid_key: 'use' is not 'sig' (not a signature key)"
+    assert reasons["weird"].startswith("invalid_key: unsupported algorithm 'RSA-OAEP'")
+    assert reasons["curve"] == "invalid_key: ES256 requires curve P-256"
+    assert reasons["dup"].startswith("invalid_key: duplicate kid")
+    assert ("", "invalid_key: not a JSON object") in remote.skipped
+    assert (
+        "",
+        "invalid_key: 'kid' must be a non-empty string of at most 256 characters",
+    ) in remote.skipped
     skipped_events = [e for e in events if e.code == "jwks_key_skipped"]
     assert len(skipped_events) == len(remote.skipped)
     assert all(e.kind == "anomaly" and e.issuer == ISS for e in skipped_events)
@@ -499,7 +505,7 @@ def test_algorithms_filter(server: JWKSServer, clock: FakeClock) -> None:
     remote = make_remote(server, clock, algorithms=["EdDSA"])
     remote.refresh()
     assert remote.kids == {"ed"}
-    assert dict(remote.skipped)["es"] == "alg not allowed"
+    assert dict(remote.skipped)["es"] == "invalid_key: algorithm ES256 is not allowed here"
 
 
 def test_audit_events_for_failures_and_rotations(

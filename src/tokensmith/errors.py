@@ -423,8 +423,9 @@ class InvalidKey(KeyMaterialError):
 
 
 class WeakKey(KeyMaterialError):
-    """The key is below tokensmith's strength floor (HMAC < hash size, RSA < 2048 bits, or an
-    RSA modulus with the ROCA fingerprint, CVE-2017-15361)."""
+    """The key is below tokensmith's strength floor (HMAC < hash size, RSA < 2048 bits, an RSA
+    public exponent that is even, 1 or above 2**32, or an RSA modulus with the ROCA
+    fingerprint, CVE-2017-15361)."""
 
     code = "weak_key"
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
+from ._jwks import PRIVATE_MEMBERS
 from .errors import ConfigurationError, KeyMaterialError
 from .keys import b64url_encode
 from .stores._http import check_url
@@ -35,7 +36,6 @@ JWKS_CONTENT_TYPE: Final = "application/jwk-set+json"
 DEFAULT_JWKS_MAX_AGE: Final = 300
 """``max-age`` (seconds) when the store has no rotation policy to derive a safe bound from."""
 
-_PRIVATE_MEMBERS: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _CONTENT_TYPES: Final = frozenset({JWKS_CONTENT_TYPE, "application/json"})
 
 
@@ -122,7 +122,7 @@ def _check_public(document: object) -> None:
     for jwk in document["keys"]:
         if not isinstance(jwk, dict):
             raise KeyMaterialError("the store's jwks() holds a member that is not a JWK")
-        if jwk.get("kty") == "oct" or not _PRIVATE_MEMBERS.isdisjoint(jwk):
+        if jwk.get("kty") == "oct" or not PRIVATE_MEMBERS.isdisjoint(jwk):
             kid = str(jwk.get("kid"))[:64]
             raise KeyMaterialError(f"refusing to publish private or secret key material ({kid!r})")
 

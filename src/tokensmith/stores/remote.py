@@ -33,21 +33,19 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Final, Literal, cast
+from typing import Final, Literal, cast
 
-from .._json import StrictJSONError
-from .._json import loads as strict_json
+from .._jwks import DocumentError, JWKSRules, SkippedKey, load_document, parse_jwks
 from ..audit import AuditEvent, AuditSink
 from ..errors import (
     AlgorithmMismatch,
     AmbiguousKey,
     ConfigurationError,
     JWKSFetchError,
-    KeyMaterialError,
     TokensmithError,
     UnknownKey,
 )
-from ..keys import ASYMMETRIC_ALGORITHMS, Key
+from ..keys import Key
 from ._http import AsyncTransport, HTTPResponse, StdlibTransport, Transport, check_url
 
 __all__ = [
@@ -65,8 +63,6 @@ ACCEPTED_CONTENT_TYPES: Final = frozenset({"application/json", "application/jwk-
 
 _log = logging.getLogger("tokensmith.remote")
 
-_PRIVATE_MEMBERS: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
-_KTY_FAMILIES: Final = {"RSA": ("RS", "PS"), "EC": ("ES",), "OKP": ("Ed",)}
 _MAX_KID: Final = 256
 _REFRESH_AHEAD: Final = 0.2  # background refresh at 80 % of the TTL
 _BACKGROUND_POLL = 1.0  # real seconds between background checks at most
@@ -90,20 +86,18 @@ class _Config:
     """The checked options of a remote key source; immutable after construction."""
 
     __slots__ = (
-        "algorithms",
         "audit",
         "burst",
         "cooldown",
-        "default_algorithms",
         "default_ttl",
         "host",
         "issuer",
         "max_bytes",
-        "max_keys",
         "max_stale",
         "max_ttl",
         "min_ttl",
         "retry_interval",
+        "rules",
         "timeout",
         "url",
     )
@@ -148,26 +142,11 @@ class _Config:
         self.retry_interval = _number("retry_interval", retry_interval, minimum=0.001)
         self.timeout = _number("timeout", timeout, minimum=0.001, maximum=120)
         self.max_bytes = int(_number("max_bytes", max_bytes, minimum=64, maximum=16 << 20))
-        self.max_keys = int(_number("max_keys", max_keys, minimum=1, maximum=10_000))
-        algs: frozenset[str] | None = None
-        if algorithms is not None:
-            if isinstance(algorithms, str) or not isinstance(algorithms, Iterable):
-                raise ConfigurationError("algorithms must be a collection of algorithm names")
-            algs = frozenset(algorithms)
-            if not algs or not algs <= ASYMMETRIC_ALGORITHMS:
-                raise ConfigurationError("algorithms may only name public-key algorithms")
-        self.algorithms = algs
-        mapping: dict[str, str] = {}
-        for kty, alg in (default_algorithms or {}).items():
-            families = _KTY_FAMILIES.get(kty) if isinstance(kty, str) else None
-            if families is None or not isinstance(alg, str) or alg[:2] not in families:
-                raise ConfigurationError(
-                    "default_algorithms maps a kty ('RSA', 'EC', 'OKP') to an algorithm of it"
-                )
-            if alg not in ASYMMETRIC_ALGORITHMS:
-                raise ConfigurationError("default_algorithms may only name supported algorithms")
-            mapping[kty] = alg
-        self.default_algorithms = mapping
+        self.rules = JWKSRules(
+            algorithms=algorithms,
+            default_algorithms=default_algorithms,
+            max_keys=int(_number("max_keys", max_keys, minimum=1, maximum=10_000)),
+        )
         if audit is not None and not callable(audit):
             raise ConfigurationError("audit must be callable")
         self.audit = audit
@@ -459,66 +438,11 @@ class _Core:
             raise JWKSFetchError(
                 f"the JWKS from {host} is not JSON (content type)", reason="content_type"
             )
-        document = _strict_json(body, host)
-        entries = document.get("keys") if isinstance(document, dict) else None
-        if not isinstance(entries, list):
-            raise JWKSFetchError(f"the JWKS from {host} has no 'keys' list", reason="invalid_shape")
-        if len(entries) > self.config.max_keys:
-            raise JWKSFetchError(
-                f"the JWKS from {host} has more than max_keys keys", reason="invalid_shape"
-            )
-        loaded: list[Key] = []
-        skipped: list[tuple[str, str]] = []
-        for entry in entries:
-            result = self.load(entry)
-            if isinstance(result, Key):
-                loaded.append(result)
-            else:
-                raw_kid = entry.get("kid") if isinstance(entry, dict) else None
-                skipped.append((raw_kid if isinstance(raw_kid, str) else "", result))
-        counts: dict[str, int] = {}
-        for key in loaded:
-            counts[key.kid] = counts.get(key.kid, 0) + 1
-        by_kid: dict[str, Key] = {}
-        for key in loaded:
-            if counts[key.kid] > 1:
-                skipped.append((key.kid, "duplicate kid"))
-            else:
-                by_kid[key.kid] = key
-        if not by_kid:
-            raise JWKSFetchError(f"the JWKS from {host} has no usable key", reason="no_usable_keys")
-        return by_kid, tuple(skipped)
-
-    def load(self, entry: object) -> Key | str:
-        """A verification key from one JWK, or why it was skipped (never key material)."""
-        if not isinstance(entry, dict):
-            return "not a JSON object"
-        kid = entry.get("kid")
-        if kid is not None and (not isinstance(kid, str) or not kid or len(kid) > _MAX_KID):
-            return "invalid kid"
-        kty = entry.get("kty")
-        if kty == "oct" or not _PRIVATE_MEMBERS.isdisjoint(entry):
-            return "private or symmetric key material in a public key set"
-        use = entry.get("use")
-        if use is not None and use != "sig":
-            return "use is not 'sig'"
-        alg = entry.get("alg")
-        if alg is None:
-            alg = self.config.default_algorithms.get(kty) if isinstance(kty, str) else None
-            if alg is None:
-                return "no 'alg' (configure default_algorithms to accept such keys)"
-        if not isinstance(alg, str) or alg not in ASYMMETRIC_ALGORITHMS:
-            return "unsupported alg"
-        allowed = self.config.algorithms
-        if allowed is not None and alg not in allowed:
-            return "alg not allowed"
         try:
-            key = Key.from_jwk(entry, alg=alg)
-        except KeyMaterialError as exc:
-            return f"unusable key ({exc.code})"
-        if key.is_private:  # pragma: no cover - excluded above; defence in depth
-            return "private key material in a public key set"
-        return key
+            keys, skipped = parse_jwks(load_document(body), self.config.rules, strict=False)
+        except DocumentError as exc:
+            raise JWKSFetchError(f"the JWKS from {host} {exc.message}", reason=exc.reason) from None
+        return keys, tuple(_skip_report(refusal) for refusal in skipped)
 
     def _event(
         self, kind: str, now: float, code: str | None, kid: str | None, reason: str
@@ -533,13 +457,9 @@ class _Core:
         )
 
 
-def _strict_json(body: bytes, host: str) -> Any:
-    try:
-        return strict_json(body)
-    except StrictJSONError as exc:
-        raise JWKSFetchError(
-            f"the JWKS from {host} is not strict JSON: {exc}", reason="invalid_json"
-        ) from None
+def _skip_report(refusal: SkippedKey) -> tuple[str, str]:
+    """``(kid, reason)`` as :attr:`RemoteJWKS.skipped` lists it (``""`` for no kid)."""
+    return (refusal.kid or "", refusal.reason)
 
 
 def _as_fetch_error(exc: Exception) -> JWKSFetchError:
