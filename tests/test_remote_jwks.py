@@ -361,17 +361,18 @@ def test_retry_interval_bounds_requests_during_an_outage(
     assert server.requests_to(PATH) == 2
 
 
-def test_unknown_kid_during_outage_is_backend_unavailable(
+def test_unknown_kid_during_outage_with_a_usable_set_is_unknown_key(
     server: JWKSServer, store: MemoryKeyStore, clock: FakeClock
 ) -> None:
     server.serve_store(store)
     remote = make_remote(server, clock)
     remote.refresh()
     server.mode = "500"
-    with pytest.raises(JWKSFetchError):
-        remote.verification_key("new-kid", "ES256")  # the refetch failed: cannot decide
-    with pytest.raises(JWKSFetchError):
-        remote.verification_key("other-kid", "ES256")  # within retry_interval: no request
+    for kid in ("new-kid", "other-kid"):  # the refetch failed, then no request until retry
+        with pytest.raises(UnknownKey) as info:
+            remote.verification_key(kid, "ES256")  # keys are published ahead: a token refusal
+        assert type(info.value) is UnknownKey
+        assert "could not be refreshed" in info.value.message
     assert server.requests_to(PATH) == 2
     known = store.signing_key().kid
     assert remote.verification_key(known, "ES256").kid == known  # still fresh: served

@@ -37,6 +37,7 @@ __all__ = [
     "StdlibTransport",
     "Transport",
     "check_url",
+    "header_int",
     "is_loopback_host",
 ]
 
@@ -78,6 +79,24 @@ class AsyncTransport(Protocol):
     ) -> HTTPResponse:
         """GET ``url`` with ``headers``."""
         ...
+
+
+_HEADER_INT_MAX: Final = 2**31
+
+
+def header_int(text: str) -> int | None:
+    """A header's non-negative integer (RFC 9110 §5.6.7 delta-seconds, ``Content-Length``):
+    ASCII digits only, or ``None``.
+
+    ``str.isdigit()`` is True for ``"²"`` (byte 0xB2 as ``http.client`` decodes headers) and
+    for other scripts' digits (``"٣"``), which ``int()`` then refuses or, worse, accepts.
+    Values past 2**31 are 2**31 (RFC 9111 §1.2.2), so no huge string is ever converted.
+    """
+    if not text or not text.isascii() or not text.isdigit():
+        return None
+    if len(text) > 10:
+        return _HEADER_INT_MAX
+    return min(int(text), _HEADER_INT_MAX)
 
 
 def is_loopback_host(host: str) -> bool:
@@ -294,8 +313,8 @@ class _Deadline:
 
 def _read_capped(response: http.client.HTTPResponse, max_bytes: int, deadline: _Deadline) -> bytes:
     """Read the body, refusing it as soon as it passes ``max_bytes`` or the deadline."""
-    declared = response.getheader("Content-Length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > max_bytes:
+    declared = header_int((response.getheader("Content-Length") or "").strip())
+    if declared is not None and declared > max_bytes:
         raise JWKSFetchError("the response is larger than max_bytes", reason="too_large")
     chunks: list[bytes] = []
     total = 0
