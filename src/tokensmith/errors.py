@@ -386,7 +386,8 @@ class JWKSFetchError(BackendUnavailable):
 class DiscoveryError(JWKSFetchError):
     """Authorization-server metadata could not be fetched, or its ``issuer`` is not the one asked.
 
-    ``reason`` is one of :class:`JWKSFetchError`'s, or ``issuer_mismatch`` / ``no_jwks_uri``.
+    ``reason`` is one of :class:`JWKSFetchError`'s, or ``issuer_mismatch`` / ``no_jwks_uri`` /
+    ``insecure_url`` (an https issuer's metadata names a plain http URL).
     """
 
     code = "discovery_failed"

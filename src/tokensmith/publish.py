@@ -20,7 +20,7 @@ from typing import Any, Final
 from ._jwks import PRIVATE_MEMBERS
 from .errors import ConfigurationError, KeyMaterialError
 from .keys import b64url_encode
-from .stores._http import check_url
+from .stores._http import check_url, is_downgrade
 
 __all__ = [
     "DEFAULT_JWKS_MAX_AGE",
@@ -132,13 +132,15 @@ def authorization_server_metadata(issuer: str, jwks_uri: str, /, **extra: Any) -
 
     Serve it (merged with your other metadata, passed as ``extra``) at
     ``/.well-known/oauth-authorization-server`` or ``/.well-known/openid-configuration``.
-    Both URLs must be https (plain http only on loopback, for development); the issuer has no
-    query or fragment (RFC 8414 §2). ``extra`` may not override either member.
+    Both URLs must be https (plain http only on loopback, for development, and a plain http
+    ``jwks_uri`` only for a plain http issuer: discovery refuses the downgrade); the issuer has
+    no query or fragment (RFC 8414 §2). ``extra`` may not override either member.
     """
     parts = check_url(issuer, "issuer")
     if parts.query or "?" in issuer:
         raise ConfigurationError("issuer may not have a query (RFC 8414 §2)")
-    check_url(jwks_uri, "jwks_uri")
+    if is_downgrade(issuer, check_url(jwks_uri, "jwks_uri")):
+        raise ConfigurationError("an https issuer may not publish a plain http jwks_uri")
     clash = {"issuer", "jwks_uri"}.intersection(extra)
     if clash:
         raise ConfigurationError(f"extra metadata may not override {sorted(clash)}")

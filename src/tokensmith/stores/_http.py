@@ -38,6 +38,7 @@ __all__ = [
     "Transport",
     "check_url",
     "header_int",
+    "is_downgrade",
     "is_loopback_host",
 ]
 
@@ -143,6 +144,16 @@ def check_url(url: object, what: str = "url") -> SplitResult:
     if port == 0:
         raise ConfigurationError(f"{what} has port 0")
     return parts
+
+
+def is_downgrade(issuer: str, url: SplitResult) -> bool:
+    """True when ``url`` (checked by :func:`check_url`) is weaker than its ``issuer``.
+
+    An https issuer's URLs must be https too, loopback included: plain http to 127.0.0.1 would
+    let any local process answer for the issuer. Only a loopback http issuer (development) may
+    name a loopback http URL.
+    """
+    return url.scheme.lower() == "http" and urlsplit(issuer).scheme.lower() != "http"
 
 
 class StdlibTransport:
