@@ -254,8 +254,10 @@ class Key(Frozen):
         """Import a public or private JWK (RFC 7517).
 
         The algorithm comes from the JWK's ``alg`` member or the ``alg`` argument; when both
-        are given they must agree. A key without either is refused: tokensmith never guesses
-        which algorithm a key is for.
+        are given they must agree. A key without either is refused (:class:`InvalidKey`: "the
+        JWK has no 'alg' member; pass alg=... to say which algorithm this key is for"):
+        tokensmith never guesses which algorithm a key is for. For a whole JWK Set, use
+        :meth:`KeySet.from_jwks <tokensmith.KeySet.from_jwks>` (``default_algorithms``).
         """
         if isinstance(jwk, str):
             try:
