@@ -297,6 +297,8 @@ class Key(Frozen):
             raise InvalidKey("JWK 'kid' must be a non-empty string")
         if kty == "RSA":
             _check_jwk_exponent(data.get("e"))
+        if kty == "oct" and data.get("k") == "":  # PyJWT's answer varies by version: decide here
+            raise InvalidKey("the JWK's secret 'k' is empty")
         try:
             material = _ALGORITHMS[chosen].from_jwk(data)
         except Exception:  # PyJWT raises InvalidKeyError, ValueError, KeyError, binascii.Error
