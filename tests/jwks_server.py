@@ -2,10 +2,12 @@
 
 Each route is a callable returning ``(status, headers, body)``; :meth:`JWKSServer.serve_store`
 serves a key store through :func:`tokensmith.publish.jwks_response` (with ETag / 304). Setting
-``mode`` makes every route misbehave: ``slow`` (sleep ``delay`` first), ``500``, ``truncated``
+``mode`` makes every route misbehave: ``slow`` (sleep ``delay`` first), ``500``, ``503`` (an
+overloaded or restarting endpoint, with ``Retry-After``), ``truncated``
 (declares more bytes than it sends), ``garbage`` (not JSON), ``oversized`` (declared large),
 ``oversized_nolength`` (large, no Content-Length), ``wrong_type`` (text/html), ``redirect``
-(302), ``drip`` (headers, then one byte every ``delay`` seconds). With ``tls=`` (a server-side
+(302), ``drip`` (headers, then one byte every ``delay`` seconds), ``bad_length`` (the body with
+``Content-Length: ²``, the byte 0xB2 that ``http.client`` decodes as a superscript two). With ``tls=`` (a server-side
 :class:`ssl.SSLContext`) it speaks HTTPS on the same loopback port.
 """
 
@@ -130,6 +132,12 @@ class JWKSServer:
                     self._send(*route(headers))
                 elif mode == "500":
                     self._send(500, {"Content-Type": "application/json"}, b'{"error":"boom"}')
+                elif mode == "503":
+                    sent = {"Content-Type": "application/json", "Retry-After": "4"}
+                    self._send(503, sent, b'{"error":"unavailable"}')
+                elif mode == "bad_length":
+                    status, sent, body = route({})
+                    self._send(status, {**sent, "Content-Length": "\u00b2"}, body, length=False)
                 elif mode == "garbage":
                     self._send(200, {"Content-Type": "application/json"}, b"<html>{not json")
                 elif mode == "wrong_type":

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import tokensmith.cli as cli
-from tokensmith import Key, KeySet, MemoryKeyStore
+from tokensmith import Key, KeySet, MemoryKeyStore, Signer
 from tokensmith.errors import KeyMaterialError
 from tokensmith.testing import FakeClock
 
@@ -634,21 +634,40 @@ def test_verify_with_a_jwks_file(run: Run, keydir: Path, tmp_path: Path) -> None
     token = issue(run, keydir)
     document = json.loads(run("jwks", keydir)[0])
     jwks = tmp_path / "jwks.json"
+    other = Key.generate("ES256", kid="other").to_jwk()
     unusable = [
         {"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA", "alg": "ES256"},  # bad point
         {"kty": "oct", "k": "c2hvcnQ", "alg": "HS256"},  # weak secret
         {"kty": "RSA", "n": "AQAB", "e": "AQAB"},  # no alg
         "not an object",
+        other,  # two keys with one kid: neither is used
+        {**Key.generate("ES256").to_jwk(), "kid": "other"},
     ]
-    jwks.write_text(json.dumps({"keys": unusable + document["keys"] * 2}))
+    jwks.write_text(json.dumps({"keys": unusable + document["keys"]}))
     out, err = run("verify", token, "--jwks", jwks, "--iss", ISS, "--aud", AUD)
     assert json.loads(out)["sub"] == "user-1"
     warnings = err.strip().splitlines()
-    assert len(warnings) == 5 and all(w.startswith("warning: skipping key #") for w in warnings)
-    assert "duplicate kid" in warnings[-1]
+    assert len(warnings) == 6 and all(w.startswith("warning: skipping key #") for w in warnings)
+    assert "no 'alg' member; add an \"alg\" member to the key in the file" in warnings[2]
+    assert warnings[4].startswith("warning: skipping key #4 ('other'): invalid_key: duplicate kid")
     # a single JWK is accepted too
     jwks.write_text(json.dumps(document["keys"][0]))
     run("verify", token, "--jwks", jwks, "--iss", ISS, "--aud", AUD)
+
+
+@pytest.mark.parametrize("member", ["private", "secret"])
+def test_verify_jwks_refuses_private_and_secret_keys(run: Run, tmp_path: Path, member: str) -> None:
+    """A JWKS holds public keys: the same rules as RemoteJWKS and KeySet.from_jwks."""
+    alg = "ES256" if member == "private" else "HS256"
+    key = Key.generate(alg, kid=member)
+    issued = Signer(MemoryKeyStore(KeySet([key])), issuer=ISS).issue("user-1", audience=AUD)
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [key.to_jwk(private=True)]}))
+    _, err = run("verify", issued, "--jwks", jwks, "--iss", ISS, "--aud", AUD, code=1)
+    assert f"warning: skipping key #0 ('{member}'): invalid_key: " in err
+    assert err.strip().splitlines()[-1].endswith("holds no usable key")
+    secret = key.to_jwk(private=True)
+    assert secret.get("d", secret.get("k")) not in err
 
 
 @pytest.mark.parametrize(

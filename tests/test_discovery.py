@@ -181,3 +181,74 @@ def test_connection_refused(clock: FakeClock) -> None:
     with pytest.raises(DiscoveryError) as info:
         discover(f"http://127.0.0.1:{free_port()}", clock=clock, timeout=0.5)
     assert info.value.reason == "connection"
+
+
+# --- an https issuer's metadata never points at plain http (issue 14, item 10) ---------------
+
+
+@pytest.fixture
+def tls_issuer(tmp_path: Any, issuer_store: MemoryKeyStore) -> Iterator[tuple[JWKSServer, Any]]:
+    """An issuer on https://127.0.0.1 (a test CA the transport trusts)."""
+    from tests.test_remote_jwks_tls import LOOPBACK, _authority, _server_context, _trusting
+
+    authority = _authority(tmp_path)
+    with JWKSServer(tls=_server_context(tmp_path, authority, names=LOOPBACK)) as tls:
+        tls.serve_store(issuer_store)
+        yield tls, _trusting(authority)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]", "evil.example"])
+def test_an_https_issuer_may_not_point_jwks_uri_at_plain_http(
+    tls_issuer: tuple[JWKSServer, Any], server: JWKSServer, clock: FakeClock, host: str
+) -> None:
+    tls, transport = tls_issuer
+    issuer = tls.url("")
+    assert issuer.startswith("https://127.0.0.1:")
+    plain = f"http://{host}:{server.port}/jwks.json"
+    tls.serve_json(OIDC, {"issuer": issuer, "jwks_uri": plain})
+    with pytest.raises(DiscoveryError) as info:
+        discover(issuer, transport=transport, clock=clock, timeout=2)
+    assert type(info.value) is DiscoveryError
+    assert info.value.reason in ("insecure_url", "no_jwks_uri")  # evil.example: not even allowed
+    if host != "evil.example":
+        assert info.value.reason == "insecure_url"
+        assert "jwks_uri" in info.value.message
+
+    async def main() -> None:
+        with pytest.raises(DiscoveryError) as caught:
+            await adiscover(issuer, transport=transport, clock=clock, timeout=2)
+        assert caught.value.reason == info.value.reason
+
+    asyncio.run(main())
+    assert server.count == 0  # nothing was fetched over plain http
+
+
+def test_an_https_issuer_with_an_https_jwks_uri_is_discovered(
+    tls_issuer: tuple[JWKSServer, Any], clock: FakeClock
+) -> None:
+    tls, transport = tls_issuer
+    issuer = tls.url("")
+    tls.serve_json(OIDC, {"issuer": issuer, "jwks_uri": tls.url()})
+    remote = discover(issuer, transport=transport, clock=clock, timeout=2)
+    remote.refresh()
+    assert remote.kids
+
+
+def test_a_loopback_http_issuer_may_use_a_loopback_http_jwks_uri(
+    server: JWKSServer, issuer_store: MemoryKeyStore, clock: FakeClock
+) -> None:
+    issuer = server.url("")
+    server.serve_store(issuer_store)
+    for host in ("127.0.0.1", "localhost"):
+        jwks_uri = f"http://{host}:{server.port}/jwks.json"
+        server.serve_json(OIDC, {"issuer": issuer, "jwks_uri": jwks_uri})
+        assert discover(issuer, clock=clock, timeout=1).url == jwks_uri
+
+
+def test_published_metadata_follows_the_same_rule() -> None:
+    from tokensmith.publish import authorization_server_metadata
+
+    with pytest.raises(ConfigurationError, match="plain http"):
+        authorization_server_metadata("https://auth.example", "http://127.0.0.1/jwks.json")
+    assert authorization_server_metadata("http://127.0.0.1", "http://localhost/jwks.json")
+    assert authorization_server_metadata("https://auth.example", "https://cdn.example/jwks")

@@ -185,6 +185,21 @@ def test_bad_jwks_are_refused(jwk: object, alg: str | None) -> None:
         Key.from_jwk(jwk, alg=alg)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("alg", ["RS256", "ES256", "EdDSA"])
+def test_a_jwk_without_alg_says_what_is_missing_and_how_to_fix_it(
+    keys: dict[str, Key], alg: str
+) -> None:
+    jwk = {k: v for k, v in keys[alg].to_jwk().items() if k != "alg"}
+    with pytest.raises(InvalidKey) as info:
+        Key.from_jwk(jwk)
+    assert type(info.value) is InvalidKey
+    assert "the JWK has no 'alg' member; pass alg=... to say which algorithm" in str(info.value)
+    assert "NoneType" not in str(info.value)
+    assert Key.from_jwk(jwk, alg=alg).alg == alg  # the fix the message names
+    with pytest.raises(InvalidKey, match="no algorithm given; pass alg="):
+        Key.from_pem(keys[alg].to_pem(), None)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     "bad", [b"not a pem", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"]
 )

@@ -361,17 +361,18 @@ def test_retry_interval_bounds_requests_during_an_outage(
     assert server.requests_to(PATH) == 2
 
 
-def test_unknown_kid_during_outage_is_backend_unavailable(
+def test_unknown_kid_during_outage_with_a_usable_set_is_unknown_key(
     server: JWKSServer, store: MemoryKeyStore, clock: FakeClock
 ) -> None:
     server.serve_store(store)
     remote = make_remote(server, clock)
     remote.refresh()
     server.mode = "500"
-    with pytest.raises(JWKSFetchError):
-        remote.verification_key("new-kid", "ES256")  # the refetch failed: cannot decide
-    with pytest.raises(JWKSFetchError):
-        remote.verification_key("other-kid", "ES256")  # within retry_interval: no request
+    for kid in ("new-kid", "other-kid"):  # the refetch failed, then no request until retry
+        with pytest.raises(UnknownKey) as info:
+            remote.verification_key(kid, "ES256")  # keys are published ahead: a token refusal
+        assert type(info.value) is UnknownKey
+        assert "could not be refreshed" in info.value.message
     assert server.requests_to(PATH) == 2
     known = store.signing_key().kid
     assert remote.verification_key(known, "ES256").kid == known  # still fresh: served
@@ -455,15 +456,21 @@ def test_unusable_keys_are_skipped_reported_and_never_logged(
     remote.refresh()
     assert remote.kids == {"good"}
     reasons = dict(remote.skipped)
-    assert reasons["private"].startswith("private or symmetric")
-    assert reasons["hmac"].startswith("private or symmetric")
-    assert reasons["no-alg"].startswith("no 'alg'")
-    assert reasons["enc"] == "use is not 'sig'"
-    assert reasons["weird"] == "unsupported alg"
-    assert reasons["curve"] == "unusable key (invalid_key)"
-    assert reasons["dup"] == "duplicate kid"
-    assert ("", "not a JSON object") in remote.skipped
-    assert ("", "invalid kid") in remote.skipped
+    assert reasons["private"] == "invalid_key: private key material in a public key set"
+    assert reasons["hmac"].startswith("invalid_key: a symmetric (oct) key in a public key set")
+    assert reasons["no-alg"] == (
+        "invalid_key: the JWK has no 'alg' member; pass default_algorithms={'RSA': ...} "
+        "to say which algorithm keys of that type are for"
+    )
+    assert reasons["enc"] == "invalid_key: 'use' is not 'sig' (not a signature key)"
+    assert reasons["weird"].startswith("invalid_key: unsupported algorithm 'RSA-OAEP'")
+    assert reasons["curve"] == "invalid_key: ES256 requires curve P-256"
+    assert reasons["dup"].startswith("invalid_key: duplicate kid")
+    assert ("", "invalid_key: not a JSON object") in remote.skipped
+    assert (
+        "",
+        "invalid_key: 'kid' must be a non-empty string of at most 256 characters",
+    ) in remote.skipped
     skipped_events = [e for e in events if e.code == "jwks_key_skipped"]
     assert len(skipped_events) == len(remote.skipped)
     assert all(e.kind == "anomaly" and e.issuer == ISS for e in skipped_events)
@@ -499,7 +506,7 @@ def test_algorithms_filter(server: JWKSServer, clock: FakeClock) -> None:
     remote = make_remote(server, clock, algorithms=["EdDSA"])
     remote.refresh()
     assert remote.kids == {"ed"}
-    assert dict(remote.skipped)["es"] == "alg not allowed"
+    assert dict(remote.skipped)["es"] == "invalid_key: algorithm ES256 is not allowed here"
 
 
 def test_audit_events_for_failures_and_rotations(

@@ -414,7 +414,7 @@ KEY_REFUSALS: dict[int, type[KeyMaterialError]] = {
     6: InvalidKey,  # alg RSA1_5, use enc
     7: WeakKey,  # ROCA-vulnerable RSA modulus (CVE-2017-15361), fingerprinted
     8: WeakKey,  # 1024-bit RSA
-    9: InvalidKey,  # public exponent 1 (refused by cryptography when loading)
+    9: WeakKey,  # public exponent 1 (odd, at least 3, at most 2**32: tokensmith checks it)
     10: WeakKey,  # HMAC keys below the hash size
     11: WeakKey,
     12: WeakKey,

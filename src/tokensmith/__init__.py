@@ -84,6 +84,7 @@ from .stores import AsyncKeySource, KeySource, KeyStore, MemoryKeyStore
 from .validator import UNCHECKED, Policy, Validator
 
 if TYPE_CHECKING:
+    from ._jwks import SkippedKey
     from .audit import AuditEvent, JsonFormatter, LoggingSink, QueueSink
     from .cache import ValidatedTokenCache
     from .discovery import adiscover, discover
@@ -131,6 +132,7 @@ _LAZY: dict[str, str] = {
     "RefreshStore": "refresh",
     "RemoteJWKS": "stores.remote",
     "SQLiteRevocationList": "revocation.sqlite",
+    "SkippedKey": "_jwks",
     "TokenPair": "refresh",
     "ValidatedTokenCache": "cache",
     "MemoryRevocationList": "revocation.memory",
@@ -236,6 +238,7 @@ __all__ = [
     "RotationPolicy",
     "SQLiteRevocationList",
     "Signer",
+    "SkippedKey",
     "StateMismatch",
     "Throttled",
     "TokenError",

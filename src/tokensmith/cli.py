@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any, Final, NoReturn
 
 from . import __version__
+from . import _jwks as jwks_rules
 from ._json import StrictJSONError
 from ._json import loads as strict_json
 from .claims import fingerprint
@@ -43,7 +44,7 @@ from .errors import (
     TokensmithError,
     TokenTooLarge,
 )
-from .keys import SUPPORTED_ALGORITHMS, Key, b64url_decode
+from .keys import SUPPORTED_ALGORITHMS, b64url_decode
 from .keyset import KeySet, RotationPolicy, key_state
 from .stores.base import KeySource, KeyStore
 from .stores.memory import MemoryKeyStore
@@ -100,6 +101,10 @@ _REDACTED: Final = "<redacted>"
 _CLAIM_NAME: Final = re.compile(r"[^\s=]+")
 _MAX_STDIN: Final = 4 * DEFAULT_MAX_TOKEN_SIZE
 _MAX_JWKS_BYTES: Final = 1 << 20
+# --jwks files follow the library's JWKS rules; the fix for a key without "alg" is in the file
+_JWKS_RULES: Final = jwks_rules.JWKSRules(
+    missing_alg_hint='add an "alg" member to the key in the file to say which algorithm it is for'
+)
 _MAX_PASSPHRASE_BYTES: Final = 4096
 
 
@@ -699,37 +704,27 @@ def _issue(ctx: _Context) -> int:
 
 
 def _load_jwks(ctx: _Context, path: Path) -> MemoryKeyStore:
-    """Keys from a JWKS document (or a single JWK); unusable keys are skipped with a warning."""
+    """Keys from a JWKS document (or a single JWK), read by the rules ``RemoteJWKS`` and
+    ``KeySet.from_jwks`` follow; unusable keys are skipped with a warning."""
     with path.open("rb") as handle:
         raw = handle.read(_MAX_JWKS_BYTES + 1)
     if len(raw) > _MAX_JWKS_BYTES:
         raise InvalidKey(f"{path} is larger than {_MAX_JWKS_BYTES} bytes")
     try:
-        document = strict_json(raw)
-    except StrictJSONError:
-        raise InvalidKey(f"{path} is not valid JSON") from None
-    if isinstance(document, dict) and "keys" in document:
-        entries = document["keys"]
-    elif isinstance(document, dict) and "kty" in document:
-        entries = [document]
-    else:
-        raise InvalidKey(f"{path} is not a JWKS document (no 'keys' member)")
-    if not isinstance(entries, list):
-        raise InvalidKey(f"{path}: 'keys' is not a list")
-    keys: dict[str, Key] = {}
-    for index, entry in enumerate(entries):
-        try:
-            key = Key.from_jwk(entry)
-        except TokensmithError as exc:  # InvalidKey, WeakKey
-            ctx.warn(f"skipping key #{index}: {exc.code}: {exc.message}")
-            continue
-        if key.kid in keys:
-            ctx.warn(f"skipping key #{index}: duplicate kid {key.kid!r}")
-            continue
-        keys[key.kid] = key
-    if not keys:
-        raise InvalidKey(f"{path} holds no usable key")
+        document = jwks_rules.load_document(raw)
+        if isinstance(document, dict) and "keys" not in document and "kty" in document:
+            document = {"keys": [document]}  # a single JWK
+        keys, skipped = jwks_rules.parse_jwks(document, _JWKS_RULES, strict=False)
+    except jwks_rules.DocumentError as exc:
+        _warn_skipped(ctx, exc.skipped)
+        raise InvalidKey(f"{path} {exc.message}") from None
+    _warn_skipped(ctx, skipped)
     return MemoryKeyStore(KeySet(keys.values()), clock=ctx.clock)
+
+
+def _warn_skipped(ctx: _Context, skipped: Sequence[jwks_rules.SkippedKey]) -> None:
+    for refusal in skipped:
+        ctx.warn(f"skipping {jwks_rules.describe(refusal)}: {refusal.reason}")
 
 
 def _verify(ctx: _Context) -> int:

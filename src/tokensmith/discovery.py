@@ -2,7 +2,10 @@
 
 The metadata document is trusted only if its ``issuer`` is exactly the issuer asked for
 (OpenID Connect Discovery §4.3, RFC 8414 §3.3): otherwise an attacker who can serve a metadata
-document (or a misconfigured proxy) could point validators at keys of another issuer. The
+document (or a misconfigured proxy) could point validators at keys of another issuer. Every URL
+taken from the metadata is held to the issuer's own transport security: an https issuer's
+metadata may not send us to plain http, not even on loopback (a local process could then serve
+the keys); only a loopback http issuer (development) may use a loopback http ``jwks_uri``. The
 returned key source is pinned to that issuer, so a :class:`~tokensmith.Validator` built on it
 accepts only that ``iss``.
 """
@@ -18,7 +21,14 @@ from urllib.parse import urlunsplit
 from ._json import StrictJSONError
 from ._json import loads as strict_json
 from .errors import ConfigurationError, DiscoveryError, JWKSFetchError
-from .stores._http import AsyncTransport, HTTPResponse, StdlibTransport, Transport, check_url
+from .stores._http import (
+    AsyncTransport,
+    HTTPResponse,
+    StdlibTransport,
+    Transport,
+    check_url,
+    is_downgrade,
+)
 from .stores.remote import ACCEPTED_CONTENT_TYPES, AsyncRemoteJWKS, RemoteJWKS
 
 __all__ = ["adiscover", "discover", "metadata_urls"]
@@ -70,14 +80,24 @@ def _jwks_uri(response: HTTPResponse, issuer: str, url: str) -> str:
         raise DiscoveryError(
             f"the metadata from {host} names another issuer", reason="issuer_mismatch"
         )
-    jwks_uri = document.get("jwks_uri")
-    if not isinstance(jwks_uri, str):
-        raise DiscoveryError(f"the metadata from {host} has no jwks_uri", reason="no_jwks_uri")
+    return _metadata_url(document, "jwks_uri", issuer, host)
+
+
+def _metadata_url(document: dict[str, Any], name: str, issuer: str, host: str | None) -> str:
+    """The URL member ``name`` of the metadata, held to the issuer's transport security."""
+    url = document.get(name)
+    if not isinstance(url, str):
+        raise DiscoveryError(f"the metadata from {host} has no {name}", reason=f"no_{name}")
     try:
-        check_url(jwks_uri, "jwks_uri")
+        parts = check_url(url, name)
     except ConfigurationError as exc:
-        raise DiscoveryError(f"unusable jwks_uri: {exc.message}", reason="no_jwks_uri") from None
-    return jwks_uri
+        raise DiscoveryError(f"unusable {name}: {exc.message}", reason=f"no_{name}") from None
+    if is_downgrade(issuer, parts):
+        raise DiscoveryError(
+            f"the metadata of an https issuer points {name} at plain http (loopback included)",
+            reason="insecure_url",
+        )
+    return url
 
 
 def _fetch_error(exc: Exception) -> DiscoveryError:

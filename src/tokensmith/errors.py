@@ -386,7 +386,8 @@ class JWKSFetchError(BackendUnavailable):
 class DiscoveryError(JWKSFetchError):
     """Authorization-server metadata could not be fetched, or its ``issuer`` is not the one asked.
 
-    ``reason`` is one of :class:`JWKSFetchError`'s, or ``issuer_mismatch`` / ``no_jwks_uri``.
+    ``reason`` is one of :class:`JWKSFetchError`'s, or ``issuer_mismatch`` / ``no_jwks_uri`` /
+    ``insecure_url`` (an https issuer's metadata names a plain http URL).
     """
 
     code = "discovery_failed"
@@ -423,8 +424,9 @@ class InvalidKey(KeyMaterialError):
 
 
 class WeakKey(KeyMaterialError):
-    """The key is below tokensmith's strength floor (HMAC < hash size, RSA < 2048 bits, or an
-    RSA modulus with the ROCA fingerprint, CVE-2017-15361)."""
+    """The key is below tokensmith's strength floor (HMAC < hash size, RSA < 2048 bits, an RSA
+    public exponent that is even, 1 or above 2**32, or an RSA modulus with the ROCA
+    fingerprint, CVE-2017-15361)."""
 
     code = "weak_key"
 

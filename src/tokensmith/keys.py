@@ -83,11 +83,17 @@ _EC_CURVES: Final[dict[str, type[ec.EllipticCurve]]] = {
 _EC_CRV_NAMES: Final = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 _RSA_MIN_BITS: Final = 2048
 _RSA_DEFAULT_BITS: Final = 2048
+_RSA_MAX_EXPONENT: Final = 2**32
 _KTY: Final = {"HS": "oct", "RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
 _PEM_MARKERS: Final = (b"-----BEGIN", b"ssh-rsa", b"ssh-ed25519", b"ecdsa-sha2-")
 _ALGORITHMS: Final = jwa.get_default_algorithms()
 
 KeyUse = Literal["sig"]
+
+_MISSING_ALG: Final = (
+    "the JWK has no 'alg' member; pass alg=... to say which algorithm this key is for "
+    "(e.g. Key.from_jwk(jwk, alg='RS256')): tokensmith never guesses an algorithm"
+)
 
 
 _STD_TO_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
@@ -135,6 +141,8 @@ def _kty_for(alg: str) -> str:
 
 
 def _check_alg(alg: object) -> str:
+    if alg is None:
+        raise InvalidKey(f"no algorithm given; pass alg= (one of: {_alg_list()})")
     if not isinstance(alg, str) or alg not in SUPPORTED_ALGORITHMS:
         shown = alg if isinstance(alg, str) and len(alg) <= 16 else type(alg).__name__
         raise InvalidKey(f"unsupported algorithm {shown!r} (supported: {_alg_list()})")
@@ -246,8 +254,10 @@ class Key(Frozen):
         """Import a public or private JWK (RFC 7517).
 
         The algorithm comes from the JWK's ``alg`` member or the ``alg`` argument; when both
-        are given they must agree. A key without either is refused: tokensmith never guesses
-        which algorithm a key is for.
+        are given they must agree. A key without either is refused (:class:`InvalidKey`: "the
+        JWK has no 'alg' member; pass alg=... to say which algorithm this key is for"):
+        tokensmith never guesses which algorithm a key is for. For a whole JWK Set, use
+        :meth:`KeySet.from_jwks <tokensmith.KeySet.from_jwks>` (``default_algorithms``).
         """
         if isinstance(jwk, str):
             try:
@@ -262,6 +272,8 @@ class Key(Frozen):
         jwk_alg = data.get("alg")
         if jwk_alg is not None and alg is not None and jwk_alg != alg:
             raise InvalidKey("JWK 'alg' does not match the requested algorithm")
+        if jwk_alg is None and alg is None:
+            raise InvalidKey(_MISSING_ALG)
         chosen = _check_alg(jwk_alg if jwk_alg is not None else alg)
         use = data.get("use")
         if use is not None and use != "sig":
@@ -283,6 +295,8 @@ class Key(Frozen):
         kid = data.get("kid")
         if kid is not None and (not isinstance(kid, str) or not kid):
             raise InvalidKey("JWK 'kid' must be a non-empty string")
+        if kty == "RSA":
+            _check_jwk_exponent(data.get("e"))
         if kty == "oct" and data.get("k") == "":  # PyJWT's answer varies by version: decide here
             raise InvalidKey("the JWK's secret 'k' is empty")
         try:
@@ -311,7 +325,11 @@ class Key(Frozen):
                 material = serialization.load_pem_private_key(data, password=password)
             else:
                 material = serialization.load_pem_public_key(data)
-        except (ValueError, TypeError, UnsupportedAlgorithm):
+        except ValueError as exc:
+            if _REFUSED_EXPONENT in str(exc):  # cryptography will not build such a key object
+                raise WeakKey(_EXPONENT_MESSAGE) from None
+            raise InvalidKey(f"PEM could not be loaded as a {alg} key") from None
+        except (TypeError, UnsupportedAlgorithm):
             raise InvalidKey(f"PEM could not be loaded as a {alg} key") from None
         return cls._build(alg, material, kid)
 
@@ -610,6 +628,48 @@ def has_roca_fingerprint(modulus: int) -> bool:
     return all(modulus % r in powers for r, powers in _roca_subgroups())
 
 
+# cryptography's refusal to build an RSA key from an even exponent or one below 3 (its message
+# since 3.x: "e must be odd." / "e must be >= 3 and < n."); pinned by tests/attacks
+_REFUSED_EXPONENT: Final = "e must be "
+_EXPONENT_MESSAGE: Final = (
+    "this RSA public exponent is not odd, or is below 3 or above 2**32; such a key is unsafe "
+    "or needlessly slow to verify (keys are generated with e = 65537)"
+)
+
+
+def _check_rsa_exponent(e: int) -> None:
+    """Refuse an even ``e``, ``e = 1`` and ``e`` above 2**32 (a huge ``e`` makes every
+    verification slow: a 3071-bit one costs milliseconds per token)."""
+    if e < 3 or e % 2 == 0 or e > _RSA_MAX_EXPONENT:
+        raise WeakKey(_EXPONENT_MESSAGE)
+
+
+def _check_jwk_exponent(member: object) -> None:
+    """Check a JWK's ``e`` before the key is built: cryptography refuses an even or tiny
+    exponent with a bare ``ValueError``, which would hide why the key is refused. A member
+    that is not strict base64url is left to the parser, which refuses it."""
+    if not isinstance(member, str):
+        return
+    try:
+        raw = b64url_decode(member)
+    except ValueError:
+        return
+    _check_rsa_exponent(int.from_bytes(raw, "big"))
+
+
+def _check_rsa(public: rsa.RSAPublicKey) -> None:
+    """The RSA strength floor: modulus size, public exponent and the ROCA fingerprint."""
+    if public.key_size < _RSA_MIN_BITS:
+        raise WeakKey(f"RSA keys must be at least {_RSA_MIN_BITS} bits")
+    numbers = public.public_numbers()
+    _check_rsa_exponent(numbers.e)
+    if has_roca_fingerprint(numbers.n):
+        raise WeakKey(
+            "this RSA modulus has the ROCA fingerprint (CVE-2017-15361): it came from a "
+            "flawed key generator and can be factored; generate a new key"
+        )
+
+
 def _check_material(alg: str, material: Any) -> bool:
     """Enforce the type and strength floor for ``alg``; return whether the key is private."""
     if alg in SYMMETRIC_ALGORITHMS:
@@ -629,14 +689,7 @@ def _check_material(alg: str, material: Any) -> bool:
             private = False
         else:
             raise InvalidKey(f"{alg} needs an RSA key")
-        if material.key_size < _RSA_MIN_BITS:
-            raise WeakKey(f"RSA keys must be at least {_RSA_MIN_BITS} bits")
-        public = material.public_key() if private else material
-        if has_roca_fingerprint(public.public_numbers().n):
-            raise WeakKey(
-                "this RSA modulus has the ROCA fingerprint (CVE-2017-15361): it came from a "
-                "flawed key generator and can be factored; generate a new key"
-            )
+        _check_rsa(material.public_key() if private else material)
         return private
     if family == "ES":
         if isinstance(material, ec.EllipticCurvePrivateKey):

@@ -14,8 +14,8 @@ applies a :class:`RotationPolicy` at any time and is idempotent.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._frozen import Value
 from .errors import (
@@ -27,6 +27,9 @@ from .errors import (
     UnknownKey,
 )
 from .keys import Key
+
+if TYPE_CHECKING:
+    from ._jwks import SkippedKey
 
 __all__ = ["KeySet", "KeyState", "RotationPolicy", "key_state", "maintenance_due"]
 
@@ -123,6 +126,54 @@ class KeySet:
         # (key, from, until): the signing key for every instant in [from, until), where no
         # key changes state; issuing a token then costs one comparison, not a scan
         self._signing: tuple[Key, float, float] | None = None
+
+    @classmethod
+    def from_jwks(
+        cls,
+        document: Mapping[str, Any] | str | bytes,
+        *,
+        strict: bool = True,
+        algorithms: Iterable[str] | None = None,
+        default_algorithms: Mapping[str, str] | None = None,
+        max_keys: int = 100,
+        on_skip: Callable[[SkippedKey], None] | None = None,
+    ) -> KeySet:
+        """The verification keys of a JWK Set (RFC 7517 §5): a parsed document or its JSON text.
+
+        The same rules as :class:`~tokensmith.stores.RemoteJWKS` and ``tokensmith verify
+        --jwks``: public keys only (private members and ``oct`` keys are refused), ``use`` /
+        ``key_ops`` must allow verifying, kids are unique, every strength floor applies, and a
+        key without ``alg`` needs ``default_algorithms`` (``{"RSA": "RS256"}``); tokensmith
+        never guesses an algorithm. ``algorithms`` narrows the accepted algorithms.
+
+        ``strict=True`` (the default): any unusable key raises :class:`~tokensmith.InvalidKey`
+        or :class:`~tokensmith.WeakKey` naming it (``JWKS key #2 ('kid'): ...``).
+        ``strict=False``: unusable keys are left out and each is reported as a
+        :class:`~tokensmith.SkippedKey` to ``on_skip`` (default: a warning on the
+        ``tokensmith.jwks`` logger). Either way a document of the wrong shape, with more than
+        ``max_keys`` keys, or without any usable key raises :class:`~tokensmith.InvalidKey`.
+        """
+        from . import _jwks  # noqa: PLC0415 - keep `import tokensmith` cheap
+
+        if not isinstance(strict, bool):
+            raise ConfigurationError("strict must be True or False")
+        if on_skip is not None and not callable(on_skip):
+            raise ConfigurationError("on_skip must be callable")
+        rules = _jwks.JWKSRules(
+            algorithms=algorithms, default_algorithms=default_algorithms, max_keys=max_keys
+        )
+        try:
+            parsed: object = document
+            if isinstance(document, str | bytes | bytearray):
+                parsed = _jwks.load_document(document)
+            keys, skipped = _jwks.parse_jwks(parsed, rules, strict=strict)
+        except _jwks.DocumentError as exc:
+            for refusal in exc.skipped:
+                (on_skip or _jwks.log_skipped)(refusal)
+            raise InvalidKey(f"the JWKS {exc.message}") from None
+        for refusal in skipped:
+            (on_skip or _jwks.log_skipped)(refusal)
+        return cls(keys.values())
 
     @classmethod
     def generate(cls, alg: str = "ES256", *, kid: str | None = None) -> KeySet:

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
+from ._jwks import PRIVATE_MEMBERS
 from .errors import ConfigurationError, KeyMaterialError
 from .keys import b64url_encode
-from .stores._http import check_url
+from .stores._http import check_url, is_downgrade
 
 __all__ = [
     "DEFAULT_JWKS_MAX_AGE",
@@ -35,7 +36,6 @@ JWKS_CONTENT_TYPE: Final = "application/jwk-set+json"
 DEFAULT_JWKS_MAX_AGE: Final = 300
 """``max-age`` (seconds) when the store has no rotation policy to derive a safe bound from."""
 
-_PRIVATE_MEMBERS: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _CONTENT_TYPES: Final = frozenset({JWKS_CONTENT_TYPE, "application/json"})
 
 
@@ -122,7 +122,7 @@ def _check_public(document: object) -> None:
     for jwk in document["keys"]:
         if not isinstance(jwk, dict):
             raise KeyMaterialError("the store's jwks() holds a member that is not a JWK")
-        if jwk.get("kty") == "oct" or not _PRIVATE_MEMBERS.isdisjoint(jwk):
+        if jwk.get("kty") == "oct" or not PRIVATE_MEMBERS.isdisjoint(jwk):
             kid = str(jwk.get("kid"))[:64]
             raise KeyMaterialError(f"refusing to publish private or secret key material ({kid!r})")
 
@@ -132,13 +132,15 @@ def authorization_server_metadata(issuer: str, jwks_uri: str, /, **extra: Any) -
 
     Serve it (merged with your other metadata, passed as ``extra``) at
     ``/.well-known/oauth-authorization-server`` or ``/.well-known/openid-configuration``.
-    Both URLs must be https (plain http only on loopback, for development); the issuer has no
-    query or fragment (RFC 8414 §2). ``extra`` may not override either member.
+    Both URLs must be https (plain http only on loopback, for development, and a plain http
+    ``jwks_uri`` only for a plain http issuer: discovery refuses the downgrade); the issuer has
+    no query or fragment (RFC 8414 §2). ``extra`` may not override either member.
     """
     parts = check_url(issuer, "issuer")
     if parts.query or "?" in issuer:
         raise ConfigurationError("issuer may not have a query (RFC 8414 §2)")
-    check_url(jwks_uri, "jwks_uri")
+    if is_downgrade(issuer, check_url(jwks_uri, "jwks_uri")):
+        raise ConfigurationError("an https issuer may not publish a plain http jwks_uri")
     clash = {"issuer", "jwks_uri"}.intersection(extra)
     if clash:
         raise ConfigurationError(f"extra metadata may not override {sorted(clash)}")

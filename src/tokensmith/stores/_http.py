@@ -37,6 +37,8 @@ __all__ = [
     "StdlibTransport",
     "Transport",
     "check_url",
+    "header_int",
+    "is_downgrade",
     "is_loopback_host",
 ]
 
@@ -78,6 +80,24 @@ class AsyncTransport(Protocol):
     ) -> HTTPResponse:
         """GET ``url`` with ``headers``."""
         ...
+
+
+_HEADER_INT_MAX: Final = 2**31
+
+
+def header_int(text: str) -> int | None:
+    """A header's non-negative integer (RFC 9110 §5.6.7 delta-seconds, ``Content-Length``):
+    ASCII digits only, or ``None``.
+
+    ``str.isdigit()`` is True for ``"²"`` (byte 0xB2 as ``http.client`` decodes headers) and
+    for other scripts' digits (``"٣"``), which ``int()`` then refuses or, worse, accepts.
+    Values past 2**31 are 2**31 (RFC 9111 §1.2.2), so no huge string is ever converted.
+    """
+    if not text or not text.isascii() or not text.isdigit():
+        return None
+    if len(text) > 10:
+        return _HEADER_INT_MAX
+    return min(int(text), _HEADER_INT_MAX)
 
 
 def is_loopback_host(host: str) -> bool:
@@ -124,6 +144,16 @@ def check_url(url: object, what: str = "url") -> SplitResult:
     if port == 0:
         raise ConfigurationError(f"{what} has port 0")
     return parts
+
+
+def is_downgrade(issuer: str, url: SplitResult) -> bool:
+    """True when ``url`` (checked by :func:`check_url`) is weaker than its ``issuer``.
+
+    An https issuer's URLs must be https too, loopback included: plain http to 127.0.0.1 would
+    let any local process answer for the issuer. Only a loopback http issuer (development) may
+    name a loopback http URL.
+    """
+    return url.scheme.lower() == "http" and urlsplit(issuer).scheme.lower() != "http"
 
 
 class StdlibTransport:
@@ -290,8 +320,8 @@ class _Deadline:
 
 def _read_capped(response: http.client.HTTPResponse, max_bytes: int, deadline: _Deadline) -> bytes:
     """Read the body, refusing it as soon as it passes ``max_bytes`` or the deadline."""
-    declared = response.getheader("Content-Length")
-    if declared is not None and _ascii_digits(declared) and int(declared) > max_bytes:
+    declared = header_int((response.getheader("Content-Length") or "").strip(" \t"))
+    if declared is not None and declared > max_bytes:
         raise JWKSFetchError("the response is larger than max_bytes", reason="too_large")
     chunks: list[bytes] = []
     total = 0
@@ -311,10 +341,3 @@ def _read1(response: http.client.HTTPResponse, size: int) -> bytes:
     """``read1``, or end of data once the response is closed: Python 3.13 closes it as soon as
     ``Content-Length`` bytes have been read, and touching it afterwards fails."""
     return b"" if response.isclosed() else response.read1(size)
-
-
-def _ascii_digits(text: str) -> bool:
-    """True for a non-empty run of ASCII digits: ``str.isdigit()`` also accepts ``"²"`` and
-    ``"٣"``, which ``int()`` then refuses (http.client decodes header bytes as Latin-1)."""
-    text = text.strip(" \t")
-    return bool(text) and text.isascii() and text.isdigit()

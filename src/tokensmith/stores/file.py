@@ -47,6 +47,7 @@ from ..errors import (
     ConfigurationError,
     KeyMaterialError,
     KeyStoreCorrupt,
+    WeakKey,
     WrongPassphrase,
 )
 from ..keys import SUPPORTED_ALGORITHMS, Key, b64url_decode, b64url_encode
@@ -533,6 +534,9 @@ class FileKeyStore(SharedKeyStore):
                 raise self._corrupt(f"has invalid key times (entry #{index})")
             try:
                 keys.append(Key.from_jwk(entry["jwk"]).with_lifecycle(**times))
+            except WeakKey as exc:  # readable, but below the floor: say so, not "corrupt"
+                why = f"{self._manifest} holds a weak key (entry #{index}): {exc}"
+                raise WeakKey(why) from None
             except KeyMaterialError:
                 raise self._corrupt(f"holds an unusable key (entry #{index})") from None
         try:

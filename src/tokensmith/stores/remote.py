@@ -9,16 +9,23 @@ immutable snapshot swapped by reference, so the hot path takes no lock. Everythi
 (expiry, an unknown ``kid``, an outage) goes through the slow path, where fetches are
 single-flight. Rules, all documented in ``docs/remote-jwks.md``:
 
-* TTL from ``Cache-Control: max-age`` (minus ``Age``), clamped to ``[min_ttl, max_ttl]``;
-  refreshes are conditional (``If-None-Match``), a 304 extends the current set.
+* TTL from ``Cache-Control: max-age`` (minus ``Age``; ASCII digits only), clamped to
+  ``[min_ttl, max_ttl]``; refreshes are conditional (``If-None-Match``), a 304 extends the
+  current set under the stored lifetime policy unless it carries its own (RFC 9111 §4.3.4).
 * An unknown ``kid`` refetches, at most ``cooldown_burst`` fruitless times per ``cooldown``
-  window; a refetch that finds new keys costs nothing, and a fetch that began after the lookup
+  window; a refetch that finds new keys costs nothing, withdrawn kids, unusable ones and kids
+  refetched for within the window cost no request, and a fetch that began after the lookup
   answers every lookup waiting on it (so N concurrent unknown kids cost one request).
 * Stale-if-error: when a refresh fails, the last good set keeps serving up to ``max_stale``
-  seconds past its expiry; after that (or when the very first fetch fails) lookups raise
-  :class:`~tokensmith.errors.JWKSFetchError`, a :class:`~tokensmith.errors.BackendUnavailable`.
-* Keys that cannot be used (no ``alg`` and no ``default_algorithms`` entry, ``use`` other than
-  ``sig``, private or symmetric material, weak, malformed) are skipped and reported, never fatal.
+  seconds past its expiry, and a kid it lacks is :class:`~tokensmith.errors.UnknownKey` (401;
+  keys are published ahead). Without a usable set (the very first fetch failed, or beyond
+  ``max_stale``) lookups raise :class:`~tokensmith.errors.JWKSFetchError`, a
+  :class:`~tokensmith.errors.BackendUnavailable` (503).
+* Anything going wrong while a response is applied is a failed fetch, never another exception;
+  the background refresh never stops. ``refresh(force=True)`` fetches now, unconditionally.
+* Keys are read by the one JWKS parser (``tokensmith._jwks``): unusable ones (no ``alg`` and
+  no ``default_algorithms`` entry, not for verifying, private or symmetric material, weak,
+  malformed, duplicate kid) are skipped and reported, never fatal.
 """
 
 from __future__ import annotations
@@ -29,26 +36,32 @@ import inspect
 import itertools
 import logging
 import math
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
-from typing import Any, Final, Literal, cast
+from typing import Final, Literal, cast
 
-from .._json import StrictJSONError
-from .._json import loads as strict_json
+from .._jwks import DocumentError, JWKSRules, SkippedKey, load_document, parse_jwks
 from ..audit import AuditEvent, AuditSink, emit
 from ..errors import (
     AlgorithmMismatch,
     AmbiguousKey,
     ConfigurationError,
     JWKSFetchError,
-    KeyMaterialError,
     TokensmithError,
     UnknownKey,
 )
-from ..keys import ASYMMETRIC_ALGORITHMS, Key
-from ._http import AsyncTransport, HTTPResponse, StdlibTransport, Transport, check_url
+from ..keys import Key
+from ._http import (
+    AsyncTransport,
+    HTTPResponse,
+    StdlibTransport,
+    Transport,
+    check_url,
+    header_int,
+)
 
 __all__ = [
     "ACCEPTED_CONTENT_TYPES",
@@ -65,12 +78,13 @@ ACCEPTED_CONTENT_TYPES: Final = frozenset({"application/json", "application/jwk-
 
 _log = logging.getLogger("tokensmith.remote")
 
-_PRIVATE_MEMBERS: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
-_KTY_FAMILIES: Final = {"RSA": ("RS", "PS"), "EC": ("ES",), "OKP": ("Ed",)}
 _MAX_KID: Final = 256
 _REFRESH_AHEAD: Final = 0.2  # background refresh at 80 % of the TTL
 _BACKGROUND_POLL = 1.0  # real seconds between background checks at most
-_Reason = Literal["initial", "expired", "unknown_kid", "background", "manual"]
+_BACKGROUND_BACKOFF = 1.0  # real seconds before the background refresh tries again after a bug
+_MAX_DROPPED: Final = 1000  # withdrawn kids remembered (oldest forgotten first)
+_NO_KEY: Final = "no key in the remote key set matches the token's kid"
+_Reason = Literal["initial", "expired", "unknown_kid", "background", "manual", "forced"]
 
 
 def _number(name: str, value: object, *, minimum: float, maximum: float = math.inf) -> float:
@@ -90,20 +104,18 @@ class _Config:
     """The checked options of a remote key source; immutable after construction."""
 
     __slots__ = (
-        "algorithms",
         "audit",
         "burst",
         "cooldown",
-        "default_algorithms",
         "default_ttl",
         "host",
         "issuer",
         "max_bytes",
-        "max_keys",
         "max_stale",
         "max_ttl",
         "min_ttl",
         "retry_interval",
+        "rules",
         "timeout",
         "url",
     )
@@ -148,26 +160,11 @@ class _Config:
         self.retry_interval = _number("retry_interval", retry_interval, minimum=0.001)
         self.timeout = _number("timeout", timeout, minimum=0.001, maximum=120)
         self.max_bytes = int(_number("max_bytes", max_bytes, minimum=64, maximum=16 << 20))
-        self.max_keys = int(_number("max_keys", max_keys, minimum=1, maximum=10_000))
-        algs: frozenset[str] | None = None
-        if algorithms is not None:
-            if isinstance(algorithms, str) or not isinstance(algorithms, Iterable):
-                raise ConfigurationError("algorithms must be a collection of algorithm names")
-            algs = frozenset(algorithms)
-            if not algs or not algs <= ASYMMETRIC_ALGORITHMS:
-                raise ConfigurationError("algorithms may only name public-key algorithms")
-        self.algorithms = algs
-        mapping: dict[str, str] = {}
-        for kty, alg in (default_algorithms or {}).items():
-            families = _KTY_FAMILIES.get(kty) if isinstance(kty, str) else None
-            if families is None or not isinstance(alg, str) or alg[:2] not in families:
-                raise ConfigurationError(
-                    "default_algorithms maps a kty ('RSA', 'EC', 'OKP') to an algorithm of it"
-                )
-            if alg not in ASYMMETRIC_ALGORITHMS:
-                raise ConfigurationError("default_algorithms may only name supported algorithms")
-            mapping[kty] = alg
-        self.default_algorithms = mapping
+        self.rules = JWKSRules(
+            algorithms=algorithms,
+            default_algorithms=default_algorithms,
+            max_keys=int(_number("max_keys", max_keys, minimum=1, maximum=10_000)),
+        )
         if audit is not None and not callable(audit):
             raise ConfigurationError("audit must be callable")
         self.audit = audit
@@ -179,16 +176,18 @@ class _State:
     __slots__ = (
         "by_alg",
         "by_kid",
+        "cache_control",
         "check_at",
+        "dropped",
         "error",
         "etag",
         "fresh_until",
         "generation",
-        "misses",
         "retry_at",
         "skipped",
         "stale_until",
         "started",
+        "tried",
         "ttl",
     )
 
@@ -203,8 +202,10 @@ class _State:
         retry_at: float,
         ttl: float,
         etag: str | None,
+        cache_control: str | None,
         error: JWKSFetchError | None,
-        misses: tuple[float, ...],
+        tried: tuple[tuple[str | None, float], ...],
+        dropped: dict[str, None],
         skipped: tuple[tuple[str, str], ...],
         generation: int,
         started: int,
@@ -217,8 +218,10 @@ class _State:
         self.retry_at = retry_at  # no fetch before this (after a failure)
         self.ttl = ttl
         self.etag = etag
+        self.cache_control = cache_control  # the stored response's, for 304s without one
         self.error = error  # the last attempt's failure, None after a success
-        self.misses = misses  # instants of fruitless unknown-kid refetches
+        self.tried = tried  # (kid, instant) of fruitless unknown-kid refetches
+        self.dropped = dropped  # kids of earlier documents the issuer no longer publishes
         self.skipped = skipped
         self.generation = generation
         self.started = started  # sequence number at which the fetch behind this state began
@@ -243,8 +246,10 @@ class _Core:
             retry_at=-math.inf,
             ttl=0.0,
             etag=None,
+            cache_control=None,
             error=None,
-            misses=(),
+            tried=(),
+            dropped={},
             skipped=(),
             generation=0,
             started=-1,
@@ -257,7 +262,11 @@ class _Core:
 
         ``seq`` orders the lookup against fetches: a fetch whose ``started`` is later (or that
         was in flight while the lookup waited) already answered it, so the lookup never asks
-        for another one.
+        for another one. Once a usable set is in hand (fresh, or stale within ``max_stale``),
+        an unknown kid is a token refusal (:class:`~tokensmith.errors.UnknownKey`, 401) even
+        when the refetch failed: keys are published ahead, so a genuine key was seen before
+        the outage. Only without a usable set is the answer
+        :class:`~tokensmith.errors.JWKSFetchError` (503).
         """
         answered = st.started > seq
         if st.by_kid is None:
@@ -273,14 +282,27 @@ class _Core:
         if key is not None:
             return key
         if answered:
-            if st.error is not None:
-                raise self._unavailable(st, "the key set could not be refreshed")
-            raise UnknownKey("no key in the remote key set matches the token's kid")
+            raise UnknownKey(f"{_NO_KEY}{_after_refetch(st)}")
+        why_not = self.why_not_refetch(st, kid, now)
+        if why_not is not None:
+            raise UnknownKey(f"{_NO_KEY} ({why_not})")
+        return "unknown_kid"
+
+    def why_not_refetch(self, st: _State, kid: str | None, now: float) -> str | None:
+        """Why an unknown kid is refused without asking the issuer, or ``None`` to ask."""
         if st.error is not None and now < st.retry_at:
-            raise self._unavailable(st, "the key set could not be refreshed")
-        if self.budget_left(st, now):
-            return "unknown_kid"
-        raise UnknownKey("no key in the remote key set matches the token's kid (refetch cooldown)")
+            return "the key set could not be refreshed"
+        if kid is not None and kid in st.dropped:
+            return "the issuer withdrew that key"
+        if kid is not None and any(kid == skipped for skipped, _ in st.skipped):
+            return "the issuer publishes that key in a form tokensmith cannot use"
+        since = now - self.config.cooldown
+        recent = [tried for tried, at in st.tried if at > since]
+        if kid in recent:
+            return "already refetched for within the cooldown"
+        if len(recent) >= self.config.burst:
+            return "refetch cooldown"
+        return None
 
     @staticmethod
     def lookup(st: _State, kid: str | None, alg: str) -> Key | None:
@@ -306,10 +328,6 @@ class _Core:
         except TokensmithError:
             return None
 
-    def budget_left(self, st: _State, now: float) -> bool:
-        since = now - self.config.cooldown
-        return sum(1 for t in st.misses if t > since) < self.config.burst
-
     def background_due(self, st: _State, now: float) -> float:
         """The instant at which a background refresh should run next."""
         if st.by_kid is None or st.error is not None:
@@ -324,83 +342,174 @@ class _Core:
     # --- fetching ----------------------------------------------------------------------------
 
     @staticmethod
-    def request_headers(st: _State) -> dict[str, str]:
+    def request_headers(st: _State, reason: str) -> dict[str, str]:
+        """Conditional (``If-None-Match``) unless the refresh is forced."""
         headers = {"Accept": "application/jwk-set+json, application/json"}
-        if st.etag is not None and st.by_kid is not None:
+        if st.etag is not None and st.by_kid is not None and reason != "forced":
             headers["If-None-Match"] = st.etag
         return headers
 
     def apply(
-        self, st: _State, outcome: HTTPResponse | JWKSFetchError, now: float, reason: str, seq: int
+        self,
+        st: _State,
+        outcome: HTTPResponse | JWKSFetchError,
+        now: float,
+        reason: str,
+        seq: int,
+        kid: str | None = None,
     ) -> tuple[_State, list[AuditEvent]]:
-        """The snapshot after a fetch that began at ``seq`` and ended at ``now``."""
-        events: list[AuditEvent] = []
-        misses = tuple(t for t in st.misses if t > now - self.config.cooldown)
+        """The snapshot after a fetch that began at ``seq`` and ended at ``now``.
+
+        ``kid`` is the unknown kid that asked for the fetch (reason ``unknown_kid``). Whatever
+        the response holds, the outcome is a new snapshot: an exception while applying it is
+        a failed fetch (:class:`~tokensmith.errors.JWKSFetchError`, reason
+        ``invalid_response``), never an error escaping to a lookup or the background refresh.
+        """
+        tried = self._tried(st, now, reason)
         try:
             if isinstance(outcome, JWKSFetchError):
                 raise outcome
-            response = outcome
-            if response.status == 304:
-                if st.by_kid is None or st.etag is None:
-                    raise JWKSFetchError("unexpected 304 Not Modified", reason="not_modified")
-                ttl = self.ttl(response.headers)
-                if reason == "unknown_kid":
-                    misses += (now,)
-                return self._fresh(st, st.by_kid, st.skipped, st.etag, ttl, now, misses, seq), []
-            by_kid, skipped = self.parse(response)
+            return self._applied(st, outcome, now, reason, seq, kid, tried)
         except JWKSFetchError as exc:
-            if reason == "unknown_kid":
-                misses += (now,)
-            events.append(self._event("backend.failure", now, exc.code, None, exc.reason))
-            _log.warning("remote JWKS fetch from %s failed: %s", self.config.host, exc.reason)
-            expired = now >= st.fresh_until
-            return (
-                _State(
-                    by_kid=st.by_kid,
-                    by_alg=st.by_alg,
-                    check_at=(
-                        min(now + self.config.retry_interval, st.stale_until)
-                        if expired
-                        else st.check_at
-                    ),
-                    fresh_until=st.fresh_until,
-                    stale_until=st.stale_until,
-                    retry_at=now + self.config.retry_interval,
-                    ttl=st.ttl,
-                    etag=st.etag,
-                    error=exc,
-                    misses=misses,
-                    skipped=st.skipped,
-                    generation=st.generation + 1,
-                    started=seq,
-                ),
-                events,
+            return self._failed(st, exc, now, reason, seq, kid, tried)
+        except Exception as exc:  # a response no rule foresaw: still only a failed fetch
+            error = JWKSFetchError(
+                f"the response from {self.config.host} could not be used ({type(exc).__name__})",
+                reason="invalid_response",
             )
+            return self._failed(st, error, now, reason, seq, kid, tried)
+
+    def _tried(self, st: _State, now: float, reason: str) -> tuple[tuple[str | None, float], ...]:
+        """The unknown-kid refetches still inside the cooldown (none after a forced one)."""
+        if reason == "forced":
+            return ()
+        since = now - self.config.cooldown
+        return tuple(entry for entry in st.tried if entry[1] > since)
+
+    def _applied(
+        self,
+        st: _State,
+        response: HTTPResponse,
+        now: float,
+        reason: str,
+        seq: int,
+        kid: str | None,
+        tried: tuple[tuple[str | None, float], ...],
+    ) -> tuple[_State, list[AuditEvent]]:
+        if response.status == 304:
+            return self._not_modified(st, response, now, reason, seq, kid, tried), []
+        by_kid, skipped = self.parse(response)
+        events: list[AuditEvent] = []
         if st.skipped != skipped:
-            for kid, why in skipped:
-                events.append(self._event("anomaly", now, "jwks_key_skipped", kid, why))
+            for skipped_kid, why in skipped:
+                events.append(self._event("anomaly", now, "jwks_key_skipped", skipped_kid, why))
                 _log.warning(
-                    "remote JWKS %s: skipped key %s: %s", self.config.host, _shown(kid), why
+                    "remote JWKS %s: skipped key %s: %s",
+                    self.config.host,
+                    _shown(skipped_kid),
+                    why,
                 )
         new = set(by_kid) - set(st.by_kid or ())
         if st.by_kid is not None and new:
-            for kid in sorted(new):
-                events.append(self._event("key.rotated", now, None, kid, "published"))
+            for new_kid in sorted(new):
+                events.append(self._event("key.rotated", now, None, new_kid, "published"))
         if reason == "unknown_kid" and not new:
-            misses += (now,)
-        etag = response.headers.get("etag")
-        ttl = self.ttl(response.headers)
-        return self._fresh(st, by_kid, skipped, etag, ttl, now, misses, seq), events
+            tried += ((kid, now),)
+        cache_control = response.headers.get("cache-control")
+        fresh = self._fresh(
+            st,
+            by_kid=by_kid,
+            skipped=skipped,
+            etag=response.headers.get("etag"),
+            cache_control=cache_control,
+            ttl=self.ttl(response.headers),
+            now=now,
+            tried=tried,
+            seq=seq,
+        )
+        return fresh, events
+
+    def _not_modified(
+        self,
+        st: _State,
+        response: HTTPResponse,
+        now: float,
+        reason: str,
+        seq: int,
+        kid: str | None,
+        tried: tuple[tuple[str | None, float], ...],
+    ) -> _State:
+        """RFC 9111 §4.3.4: the 304 updates the stored response's headers it carries; those
+        it lacks (typically ``Cache-Control``) keep the stored values, so the lifetime policy
+        survives revalidation. ``Age`` describes the 304 itself, never the stored response."""
+        if st.by_kid is None or st.etag is None or reason == "forced":
+            raise JWKSFetchError("unexpected 304 Not Modified", reason="not_modified")
+        if reason == "unknown_kid":
+            tried += ((kid, now),)
+        headers = response.headers
+        cache_control = headers.get("cache-control", st.cache_control)
+        merged = {"age": headers.get("age", "")}
+        if cache_control is not None:
+            merged["cache-control"] = cache_control
+        return self._fresh(
+            st,
+            by_kid=st.by_kid,
+            skipped=st.skipped,
+            etag=headers.get("etag") or st.etag,
+            cache_control=cache_control,
+            ttl=self.ttl(merged),
+            now=now,
+            tried=tried,
+            seq=seq,
+        )
+
+    def _failed(
+        self,
+        st: _State,
+        exc: JWKSFetchError,
+        now: float,
+        reason: str,
+        seq: int,
+        kid: str | None,
+        tried: tuple[tuple[str | None, float], ...],
+    ) -> tuple[_State, list[AuditEvent]]:
+        if reason == "unknown_kid":
+            tried += ((kid, now),)
+        event = self._event("backend.failure", now, exc.code, None, exc.reason)
+        _log.warning("remote JWKS fetch from %s failed: %s", self.config.host, exc.reason)
+        expired = now >= st.fresh_until
+        failed = _State(
+            by_kid=st.by_kid,
+            by_alg=st.by_alg,
+            check_at=(
+                min(now + self.config.retry_interval, st.stale_until) if expired else st.check_at
+            ),
+            fresh_until=st.fresh_until,
+            stale_until=st.stale_until,
+            retry_at=now + self.config.retry_interval,
+            ttl=st.ttl,
+            etag=st.etag,
+            cache_control=st.cache_control,
+            error=exc,
+            tried=tried,
+            dropped=st.dropped,
+            skipped=st.skipped,
+            generation=st.generation + 1,
+            started=seq,
+        )
+        return failed, [event]
 
     def _fresh(
         self,
         st: _State,
+        *,
         by_kid: dict[str, Key],
         skipped: tuple[tuple[str, str], ...],
         etag: str | None,
+        cache_control: str | None,
         ttl: float,
         now: float,
-        misses: tuple[float, ...],
+        tried: tuple[tuple[str | None, float], ...],
         seq: int,
     ) -> _State:
         counts: dict[str, int] = {}
@@ -417,15 +526,22 @@ class _Core:
             retry_at=-math.inf,
             ttl=ttl,
             etag=etag if etag and len(etag) <= 256 and etag.isprintable() else None,
+            cache_control=cache_control,
             error=None,
-            misses=misses,
+            tried=tried,
+            dropped=_dropped(st, by_kid),
             skipped=skipped,
             generation=st.generation + 1,
             started=seq,
         )
 
     def ttl(self, headers: Mapping[str, str]) -> float:
-        """Seconds to cache: ``max-age`` minus ``Age``, clamped to ``[min_ttl, max_ttl]``."""
+        """Seconds to cache: ``max-age`` minus ``Age``, clamped to ``[min_ttl, max_ttl]``.
+
+        Only ASCII digits make a number: ``"²".isdigit()`` and ``"٣".isdigit()`` are True in
+        Python. A ``max-age`` that is not a number makes the response stale (RFC 9111 §4.2.1:
+        ``min_ttl``); an ``Age`` that is not one is ignored.
+        """
         config = self.config
         value: float | None = None
         for directive in headers.get("cache-control", "").lower().split(","):
@@ -434,13 +550,13 @@ class _Core:
                 value = 0.0
                 break
             if name == "max-age" and value is None:
-                arg = arg.strip().strip('"')
-                value = float(arg) if arg.isdigit() and len(arg) < 12 else 0.0
+                seconds = header_int(arg.strip().strip('"'))
+                value = 0.0 if seconds is None else float(seconds)
         if value is None:
             return config.default_ttl
-        age = headers.get("age", "").strip()
-        if age.isdigit() and len(age) < 12:
-            value -= float(age)
+        age = header_int(headers.get("age", "").strip())
+        if age is not None:
+            value -= age
         return min(max(value, config.min_ttl), config.max_ttl)
 
     def parse(self, response: HTTPResponse) -> tuple[dict[str, Key], tuple[tuple[str, str], ...]]:
@@ -459,66 +575,11 @@ class _Core:
             raise JWKSFetchError(
                 f"the JWKS from {host} is not JSON (content type)", reason="content_type"
             )
-        document = _strict_json(body, host)
-        entries = document.get("keys") if isinstance(document, dict) else None
-        if not isinstance(entries, list):
-            raise JWKSFetchError(f"the JWKS from {host} has no 'keys' list", reason="invalid_shape")
-        if len(entries) > self.config.max_keys:
-            raise JWKSFetchError(
-                f"the JWKS from {host} has more than max_keys keys", reason="invalid_shape"
-            )
-        loaded: list[Key] = []
-        skipped: list[tuple[str, str]] = []
-        for entry in entries:
-            result = self.load(entry)
-            if isinstance(result, Key):
-                loaded.append(result)
-            else:
-                raw_kid = entry.get("kid") if isinstance(entry, dict) else None
-                skipped.append((raw_kid if isinstance(raw_kid, str) else "", result))
-        counts: dict[str, int] = {}
-        for key in loaded:
-            counts[key.kid] = counts.get(key.kid, 0) + 1
-        by_kid: dict[str, Key] = {}
-        for key in loaded:
-            if counts[key.kid] > 1:
-                skipped.append((key.kid, "duplicate kid"))
-            else:
-                by_kid[key.kid] = key
-        if not by_kid:
-            raise JWKSFetchError(f"the JWKS from {host} has no usable key", reason="no_usable_keys")
-        return by_kid, tuple(skipped)
-
-    def load(self, entry: object) -> Key | str:
-        """A verification key from one JWK, or why it was skipped (never key material)."""
-        if not isinstance(entry, dict):
-            return "not a JSON object"
-        kid = entry.get("kid")
-        if kid is not None and (not isinstance(kid, str) or not kid or len(kid) > _MAX_KID):
-            return "invalid kid"
-        kty = entry.get("kty")
-        if kty == "oct" or not _PRIVATE_MEMBERS.isdisjoint(entry):
-            return "private or symmetric key material in a public key set"
-        use = entry.get("use")
-        if use is not None and use != "sig":
-            return "use is not 'sig'"
-        alg = entry.get("alg")
-        if alg is None:
-            alg = self.config.default_algorithms.get(kty) if isinstance(kty, str) else None
-            if alg is None:
-                return "no 'alg' (configure default_algorithms to accept such keys)"
-        if not isinstance(alg, str) or alg not in ASYMMETRIC_ALGORITHMS:
-            return "unsupported alg"
-        allowed = self.config.algorithms
-        if allowed is not None and alg not in allowed:
-            return "alg not allowed"
         try:
-            key = Key.from_jwk(entry, alg=alg)
-        except KeyMaterialError as exc:
-            return f"unusable key ({exc.code})"
-        if key.is_private:  # pragma: no cover - excluded above; defence in depth
-            return "private key material in a public key set"
-        return key
+            keys, skipped = parse_jwks(load_document(body), self.config.rules, strict=False)
+        except DocumentError as exc:
+            raise JWKSFetchError(f"the JWKS from {host} {exc.message}", reason=exc.reason) from None
+        return keys, tuple(_skip_report(refusal) for refusal in skipped)
 
     def _event(
         self, kind: str, now: float, code: str | None, kid: str | None, reason: str
@@ -533,13 +594,26 @@ class _Core:
         )
 
 
-def _strict_json(body: bytes, host: str) -> Any:
-    try:
-        return strict_json(body)
-    except StrictJSONError as exc:
-        raise JWKSFetchError(
-            f"the JWKS from {host} is not strict JSON: {exc}", reason="invalid_json"
-        ) from None
+def _after_refetch(st: _State) -> str:
+    """How a refusal answered by a refetch reads: the refetch may have failed."""
+    return " (the key set could not be refreshed)" if st.error is not None else ""
+
+
+def _dropped(st: _State, by_kid: Mapping[str, Key]) -> dict[str, None]:
+    """Kids published before and absent from ``by_kid`` (a kid published again is not)."""
+    dropped = {kid: None for kid in st.dropped if kid not in by_kid}
+    for kid in st.by_kid or ():
+        if kid not in by_kid:
+            dropped.pop(kid, None)
+            dropped[kid] = None  # the most recently withdrawn last
+    while len(dropped) > _MAX_DROPPED:
+        del dropped[next(iter(dropped))]
+    return dropped
+
+
+def _skip_report(refusal: SkippedKey) -> tuple[str, str]:
+    """``(kid, reason)`` as :attr:`RemoteJWKS.skipped` lists it (``""`` for no kid)."""
+    return (refusal.kid or "", refusal.reason)
 
 
 def _as_fetch_error(exc: Exception) -> JWKSFetchError:
@@ -629,9 +703,14 @@ class _RemoteBase:
         return self._state.error
 
     def _install(
-        self, st: _State, outcome: HTTPResponse | JWKSFetchError, reason: str, seq: int
+        self,
+        st: _State,
+        outcome: HTTPResponse | JWKSFetchError,
+        reason: str,
+        seq: int,
+        kid: str | None,
     ) -> None:
-        new, events = self._core.apply(st, outcome, self._clock(), reason, seq)
+        new, events = self._core.apply(st, outcome, self._clock(), reason, seq, kid)
         self._state = new
         audit = self._core.config.audit
         for event in events:
@@ -664,7 +743,7 @@ class RemoteJWKS(_RemoteBase):
         events.
     """
 
-    __slots__ = ("_lock", "_stop", "_thread", "_transport")
+    __slots__ = ("_forced_seq", "_lock", "_stop", "_thread", "_transport")
 
     def __init__(
         self,
@@ -714,9 +793,10 @@ class RemoteJWKS(_RemoteBase):
             raise ConfigurationError("transport must have a blocking fetch(); use AsyncRemoteJWKS")
         self._transport = transport
         self._lock = threading.Lock()
+        self._forced_seq = -1  # when the last forced fetch began
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        if _flag(background_refresh):
+        if _flag("background_refresh", background_refresh):
             self._thread = threading.Thread(
                 target=self._background, name="tokensmith-jwks-refresh", daemon=True
             )
@@ -748,20 +828,20 @@ class RemoteJWKS(_RemoteBase):
                 self._lock.acquire()
             try:
                 if self._state is st:
-                    self._fetch(st, action)
+                    self._fetch(st, action, kid)
                 else:  # joined a fetch in flight during this lookup: its answer is ours
                     seq = min(seq, self._state.started - 1)
             finally:
                 self._lock.release()
 
-    def _fetch(self, st: _State, reason: str) -> None:
+    def _fetch(self, st: _State, reason: str, kid: str | None = None) -> None:
         """One HTTP exchange and the snapshot it yields; the caller holds the lock."""
         seq = next(self._seq)
         config = self._core.config
         outcome: HTTPResponse | JWKSFetchError
         try:
             outcome = self._transport.fetch(
-                config.url, _Core.request_headers(st), config.timeout, config.max_bytes
+                config.url, _Core.request_headers(st, reason), config.timeout, config.max_bytes
             )
             if not isinstance(outcome, HTTPResponse):
                 outcome = JWKSFetchError(
@@ -769,28 +849,51 @@ class RemoteJWKS(_RemoteBase):
                 )
         except Exception as exc:
             outcome = _as_fetch_error(exc)
-        self._install(st, outcome, reason, seq)
+        self._install(st, outcome, reason, seq, kid)
 
-    def refresh(self) -> None:
-        """Fetch now (e.g. at start-up, to fail fast); raises if this fetch failed."""
+    def refresh(self, *, force: bool = False) -> None:
+        """Fetch now (e.g. at start-up, to fail fast); raises if the fetch failed.
+
+        ``force=True`` is for incident response (a key was removed from the issuer's set and
+        must stop verifying now, not when the cache expires): an unconditional request (no
+        ``If-None-Match``) that starts after this call, whatever ``min_ttl`` and the cache
+        say, and that forgets the unknown-kid refetch budget. Concurrent forced refreshes
+        share one request: a caller that finds a forced fetch begun after its own call
+        takes that fetch's answer.
+        """
+        forced = _flag("force", force)
+        called = next(self._seq)
         with self._lock:
-            self._fetch(self._state, "manual")
+            if not (forced and self._forced_seq > called):
+                self._fetch(self._state, "forced" if forced else "manual")
+                if forced:
+                    self._forced_seq = self._state.started
             error = self._state.error
         if error is not None:
             raise error
 
     def _background(self) -> None:
+        """Refresh before expiry until :meth:`close`; nothing that goes wrong ends the loop."""
         while True:
-            st = self._state
-            now = self._clock()
-            due = self._core.background_due(st, now)
-            if now >= due:
-                with self._lock:
-                    if self._state is st:
-                        self._fetch(st, "background")
-                continue
-            if self._stop.wait(min(max(due - now, 0.001), _BACKGROUND_POLL)):
+            try:
+                wait = self._background_step()
+            except Exception:  # a bug or a broken clock: log it and try again later
+                _log.exception("remote JWKS %s: background refresh failed", self._core.config.host)
+                wait = _BACKGROUND_BACKOFF
+            if self._stop.wait(wait):
                 return
+
+    def _background_step(self) -> float:
+        """Refresh if due; the seconds to wait before the next check."""
+        st = self._state
+        now = self._clock()
+        due = self._core.background_due(st, now)
+        if now >= due:
+            with self._lock:
+                if self._state is st:
+                    self._fetch(st, "background")
+            return 0.0
+        return min(max(due - now, 0.001), _BACKGROUND_POLL)
 
     def close(self) -> None:
         """Stop the background refresh thread (if any) and wait for it."""
@@ -822,7 +925,14 @@ class AsyncRemoteJWKS(_RemoteBase):
     or by ``async with``); stop it with :meth:`aclose`.
     """
 
-    __slots__ = ("_background_enabled", "_inflight", "_task", "_transport")
+    __slots__ = (
+        "_background_enabled",
+        "_forced",
+        "_forced_started",
+        "_inflight",
+        "_task",
+        "_transport",
+    )
 
     def __init__(
         self,
@@ -870,8 +980,10 @@ class AsyncRemoteJWKS(_RemoteBase):
             raise ConfigurationError("transport must have a fetch() method")
         self._transport: AsyncTransport | Transport = transport
         self._inflight: asyncio.Task[None] | None = None
+        self._forced: asyncio.Task[None] | None = None  # the last forced fetch
+        self._forced_started = -1  # when it began
         self._task: asyncio.Task[None] | None = None
-        self._background_enabled = _flag(background_refresh)
+        self._background_enabled = _flag("background_refresh", background_refresh)
 
     async def verification_key(self, kid: str | None, alg: str) -> Key:
         """The key for a header's ``kid`` and ``alg`` (:class:`~tokensmith.AsyncKeySource`)."""
@@ -903,19 +1015,21 @@ class AsyncRemoteJWKS(_RemoteBase):
                 seq = min(seq, self._state.started - 1)
             elif self._state is st:
                 task = self._inflight = asyncio.get_running_loop().create_task(
-                    self._fetch(st, action)
+                    self._fetch(st, action, kid)
                 )
                 await asyncio.shield(task)
             else:
                 seq = min(seq, self._state.started - 1)
 
-    async def _fetch(self, st: _State, reason: str) -> None:
+    async def _fetch(self, st: _State, reason: str, kid: str | None = None) -> None:
         seq = next(self._seq)
+        if reason == "forced":
+            self._forced_started = seq
         config = self._core.config
         transport = self._transport
         outcome: HTTPResponse | JWKSFetchError
         try:
-            url, headers = config.url, _Core.request_headers(st)
+            url, headers = config.url, _Core.request_headers(st, reason)
             result: object
             if inspect.iscoroutinefunction(transport.fetch):
                 result = await cast(AsyncTransport, transport).fetch(
@@ -936,7 +1050,7 @@ class AsyncRemoteJWKS(_RemoteBase):
             )
         except Exception as exc:
             outcome = _as_fetch_error(exc)
-        self._install(st, outcome, reason, seq)
+        self._install(st, outcome, reason, seq, kid)
 
     async def _refresh_once(self, reason: str) -> None:
         task = self._inflight
@@ -946,25 +1060,61 @@ class AsyncRemoteJWKS(_RemoteBase):
             )
         await asyncio.shield(task)
 
-    async def refresh(self) -> None:
-        """Fetch now (e.g. at start-up, to fail fast); raises if the fetch failed."""
-        await self._refresh_once("manual")
+    async def refresh(self, *, force: bool = False) -> None:
+        """Fetch now (e.g. at start-up, to fail fast); raises if the fetch failed.
+
+        ``force=True``: as :meth:`RemoteJWKS.refresh` — an unconditional fetch that starts
+        after this call (a fetch already in flight is awaited, then a new one is made),
+        shared by every concurrent forced refresh, whatever ``min_ttl`` and the cache say.
+        """
+        if _flag("force", force):
+            await self._force()
+        else:
+            await self._refresh_once("manual")
         error = self._state.error
         if error is not None:
             raise error
+
+    async def _force(self) -> None:
+        called = next(self._seq)
+        while True:
+            forced = self._forced
+            if forced is not None and self._forced_started > called:  # not begun before: ours
+                await asyncio.shield(forced)
+                return
+            task = self._inflight
+            if task is not None and not task.done():  # it may predate the incident: wait
+                await asyncio.shield(task)
+                continue
+            self._forced_started = sys.maxsize  # until it begins (see _fetch)
+            task = self._inflight = self._forced = asyncio.get_running_loop().create_task(
+                self._fetch(self._state, "forced")
+            )
+            await asyncio.shield(task)
+            return
 
     def _start_background(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._background())
 
     async def _background(self) -> None:
+        """Refresh before expiry until :meth:`aclose`; nothing that goes wrong ends the loop."""
         while True:
-            st = self._state
-            now = self._clock()
-            due = self._core.background_due(st, now)
-            if now >= due:
-                await self._refresh_once("background")
-                continue
-            await asyncio.sleep(min(max(due - now, 0.001), _BACKGROUND_POLL))
+            try:
+                wait = await self._background_step()
+            except Exception:  # a bug or a broken clock: log it and try again later
+                _log.exception("remote JWKS %s: background refresh failed", self._core.config.host)
+                wait = _BACKGROUND_BACKOFF
+            await asyncio.sleep(wait)
+
+    async def _background_step(self) -> float:
+        """Refresh if due; the seconds to wait before the next check."""
+        st = self._state
+        now = self._clock()
+        due = self._core.background_due(st, now)
+        if now >= due:
+            await self._refresh_once("background")
+            return 0.0
+        return min(max(due - now, 0.001), _BACKGROUND_POLL)
 
     async def aclose(self) -> None:
         """Cancel the background task and any fetch in flight."""
@@ -976,6 +1126,7 @@ class AsyncRemoteJWKS(_RemoteBase):
                     await task
         self._task = None
         self._inflight = None
+        self._forced = None
 
     async def __aenter__(self) -> AsyncRemoteJWKS:
         if self._background_enabled and self._task is None:
@@ -991,7 +1142,7 @@ class AsyncRemoteJWKS(_RemoteBase):
         await self.aclose()
 
 
-def _flag(value: object) -> bool:
+def _flag(name: str, value: object) -> bool:
     if not isinstance(value, bool):
-        raise ConfigurationError("background_refresh must be True or False")
+        raise ConfigurationError(f"{name} must be True or False")
     return value
