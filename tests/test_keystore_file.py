@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,13 @@ ISS = "https://issuer.test"
 # --- contract ----------------------------------------------------------------------------------
 
 
+def open_store(
+    directory: Path, clock: FakeClock, policy: RotationPolicy, passphrase: bytes | None = None
+) -> FileKeyStore:
+    """``key_store_factory`` of the contracts: picklable, so replicas can run in processes."""
+    return FileKeyStore(directory, passphrase=passphrase, policy=policy, clock=clock)
+
+
 class TestFileKeyStoreContract(KeyStoreContract):
     shared = True
 
@@ -55,6 +64,9 @@ class TestFileKeyStoreContract(KeyStoreContract):
 
     def make_key_store(self, clock: FakeClock, policy: RotationPolicy) -> KeyStore:
         return FileKeyStore(self.directory, policy=policy, clock=clock)
+
+    def key_store_factory(self) -> Callable[[FakeClock, RotationPolicy], KeyStore]:
+        return functools.partial(open_store, self.directory)
 
 
 class TestEncryptedHmacFileKeyStoreContract(KeyStoreContract):
@@ -67,6 +79,9 @@ class TestEncryptedHmacFileKeyStoreContract(KeyStoreContract):
 
     def make_key_store(self, clock: FakeClock, policy: RotationPolicy) -> KeyStore:
         return FileKeyStore(self.directory, passphrase=b"pass phrase", policy=policy, clock=clock)
+
+    def key_store_factory(self) -> Callable[[FakeClock, RotationPolicy], KeyStore]:
+        return functools.partial(open_store, self.directory, passphrase=b"pass phrase")
 
 
 # --- helpers -----------------------------------------------------------------------------------

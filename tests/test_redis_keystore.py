@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,15 +64,24 @@ def _store(client: Any, clock: FakeClock, **options: Any) -> RedisKeyStore:
     return RedisKeyStore(client, policy=POLICY, kek=KEK, clock=clock, **options)
 
 
+def open_store(url: str, clock: FakeClock, policy: RotationPolicy) -> RedisKeyStore:
+    """``key_store_factory`` of the contract: picklable, so replicas can run in processes."""
+    return RedisKeyStore(_client(url), policy=policy, kek=KEK, clock=clock)
+
+
 class TestRedisKeyStoreContract(KeyStoreContract):
     shared = True
 
     @pytest.fixture(autouse=True)
-    def _redis(self, client: Any) -> None:
+    def _redis(self, client: Any, redis_url: str) -> None:
         self.client = client
+        self.url = redis_url
 
     def make_key_store(self, clock: FakeClock, policy: RotationPolicy) -> RedisKeyStore:
         return RedisKeyStore(self.client, policy=policy, kek=KEK, clock=clock)
+
+    def key_store_factory(self) -> Callable[[FakeClock, RotationPolicy], RedisKeyStore]:
+        return functools.partial(open_store, self.url)
 
 
 # --- encryption at rest and tampering --------------------------------------------------------

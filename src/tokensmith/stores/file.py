@@ -223,14 +223,7 @@ class FileKeyStore(SharedKeyStore):
         Runs under the directory lock on the freshest manifest, so two processes rotating at
         once publish one successor, not two.
         """
-        clock = self._clock
-
-        def rotate(current: KeySet, policy: RotationPolicy | None, now: float) -> KeySet:
-            # the clock again under the lock: a process that read it first but locked second
-            # then sees the other's successor as already due, and adds none of its own
-            return _rotate(current, policy, max(now, clock()))
-
-        return self._apply(rotate, self._clock())
+        return self._apply(_rotate, self._clock())
 
     def replace(self, keyset: KeySet) -> None:
         """Swap in a whole new key set (written atomically)."""
@@ -329,8 +322,14 @@ class FileKeyStore(SharedKeyStore):
     # --- changes -------------------------------------------------------------------------------
 
     def _apply(self, change: _Change | None, now: float, *, force: bool = False) -> KeySet:
-        """Under both locks: re-read, apply ``change``, write a new generation if anything moved."""
+        """Under both locks: re-read, apply ``change``, write a new generation if anything moved.
+
+        The clock is read again under the locks: a process that read it first but locked second
+        must judge the set another process just wrote by the time it sees it, not by an earlier
+        instant (it would find a successor or a first key not yet due, and add its own).
+        """
         with self._lock, self._locked() as directory:
+            now = max(now, self._clock())
             self._remove_stale_temp_files(directory)
             loaded = self._read(directory)
             if loaded is None:

@@ -207,14 +207,9 @@ class RedisKeyStore(SharedKeyStore):
         Runs under the shared lock on the freshest stored set, so replicas rotating at once
         publish exactly one successor.
         """
-        now = self._clock()
         with self._lock:
-            # ``at`` is re-read under the shared lock: a replica that read the clock first but
-            # locked second then sees the other's successor as already due and adds none
             self._change(
-                lambda current, at: current.rotate(self._policy, max(at, self._clock())),
-                now,
-                wait=True,
+                lambda current, at: current.rotate(self._policy, at), self._clock(), wait=True
             )
             return self._keyset
 
@@ -311,7 +306,13 @@ class RedisKeyStore(SharedKeyStore):
     # --- writing -------------------------------------------------------------------------------
 
     def _change(self, change: _Change, now: float, *, wait: bool) -> None:
-        """Apply ``change`` under the shared lock, if it changes anything."""
+        """Apply ``change`` under the shared lock, if it changes anything.
+
+        ``change`` gets the clock read again under the lock: a replica that read it first but
+        locked second must judge the set another replica just wrote by the time it sees it, not
+        by an earlier instant (it would find a successor or a first key not yet due, and add
+        its own).
+        """
         deadline = time.monotonic() + self._lock_wait
         while True:
             token = self._try_lock()
@@ -325,6 +326,7 @@ class RedisKeyStore(SharedKeyStore):
                 self._reload(now)
                 continue
             try:
+                now = max(now, self._clock())
                 self._reload(now)
                 current = self._keyset
                 updated = change(current, now)
