@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import redis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -576,3 +578,44 @@ def test_an_authentic_but_malformed_document_is_refused(
     tamper(document)
     client.set(name, json.dumps(_authentic(store, document)))
     _refused(lambda: _store(client, clock))
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    path=st.lists(st.sampled_from(["keys", 0, "kid", "sealed", "policy", "mac", "x"]), max_size=3),
+    value=_JSON,
+)
+def test_any_change_to_a_stored_document_is_refused_as_corrupt(
+    client: Any, clock: FakeClock, path: list[Any], value: Any
+) -> None:
+    """Whatever a Redis writer stores, reading it raises KeyStoreCorrupt (or WrongPassphrase
+    for a foreign KEK check), never a bare exception, and never yields keys."""
+    store = _store(client, clock)  # every example reads the same rotated set from Redis
+    if len(store.keyset) < 2:
+        store.signing_key()
+        store.rotate()
+    _name, document = _document(client)
+    target: Any = document
+    try:
+        for step in path[:-1]:
+            target = target[step]
+        if path:
+            target[path[-1]] = value
+        else:
+            document = value
+    except (KeyError, IndexError, TypeError):
+        return
+    raw = json.dumps(document)
+    if raw == json.dumps(_document(client)[1]):
+        return  # nothing changed
+    with pytest.raises((KeyStoreCorrupt, WrongPassphrase)):
+        store._open(raw.encode())
