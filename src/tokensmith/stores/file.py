@@ -166,7 +166,6 @@ class FileKeyStore(SharedKeyStore):
             raise ConfigurationError("reload_interval must be a finite number of seconds >= 0")
         self._dir = Path(path)
         self._manifest = self._dir / MANIFEST_NAME
-        self._lock_path = self._dir / LOCK_NAME
         self._passphrase = checked
         self._policy = policy
         self._clock = clock

@@ -281,7 +281,7 @@ class RedisKeyStore(SharedKeyStore):
             raise _unavailable(exc) from exc
         generation = _parse_generation(raw_gen, self._names[1])
         self._refuse_rollback(generation)
-        if document is None:  # (an empty store with generation 0 never gets here)
+        if document is None:  # the counter said there was one a moment ago
             raise KeyStoreCorrupt(f"the Redis key {self._names[0]} has disappeared")
         keyset, stored = self._open(document)
         if stored != generation:  # both are written by one atomic script
