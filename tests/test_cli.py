@@ -787,3 +787,51 @@ def test_console_script_and_module(tmp_path: Path) -> None:
     assert done.stdout == ""
     assert done.stderr == "error: insufficient_scope: " + done.stderr.split(": ", 2)[2]
     assert done.stderr.count("\n") == 1 and token not in done.stderr
+
+
+# --- key directories others could change (issue 14 item 1) ---------------------------------
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o770], ids=oct)
+def test_keys_init_refuses_a_directory_others_can_write(
+    run: Run, tmp_path: Path, mode: int
+) -> None:
+    directory = tmp_path / "shared"
+    directory.mkdir()
+    os.chmod(directory, mode)
+    _, err = run("keys", "init", directory, code=2)
+    assert err.startswith("error: insecure_key_directory: ") and str(directory) in err
+    assert list(directory.iterdir()) == []  # nothing written, nothing removed
+    assert (os.stat(directory).st_mode & 0o7777) == mode
+
+
+def test_keys_init_refuses_a_directory_of_another_user_or_a_symlink(
+    run: Run, tmp_path: Path
+) -> None:
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o700)
+    os.chown(theirs, 65534, 65534)
+    _, err = run("keys", "init", theirs, code=2)
+    assert err.startswith("error: insecure_key_directory: ")
+    ours = tmp_path / "ours"
+    ours.mkdir(mode=0o700)
+    link = tmp_path / "link"
+    link.symlink_to(ours, target_is_directory=True)
+    _, err = run("keys", "init", link, code=2)
+    assert err.startswith("error: insecure_key_directory: ") and "symbolic link" in err
+    assert list(ours.iterdir()) == []
+
+
+def test_keys_init_tightens_an_empty_directory_we_own(run: Run, tmp_path: Path) -> None:
+    directory = tmp_path / "keys"
+    directory.mkdir()
+    os.chmod(directory, 0o755)
+    run("keys", "init", directory)
+    assert (os.stat(directory).st_mode & 0o7777) == 0o700
+
+
+def test_commands_refuse_a_key_directory_others_can_write(run: Run, keydir: Path) -> None:
+    os.chmod(keydir, 0o777)
+    for command in (["keys", "list", keydir], ["jwks", keydir], ["keys", "rotate", keydir]):
+        _, err = run(*command, code=2)
+        assert err.startswith("error: insecure_key_directory: ")

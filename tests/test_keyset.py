@@ -20,7 +20,7 @@ from tokensmith import (
     UnknownKey,
     Validator,
 )
-from tokensmith.keyset import key_state, maintenance_due
+from tokensmith.keyset import CLOCK_SKEW, key_state, maintenance_due
 from tokensmith.testing import FakeClock
 
 HOUR = 3600.0
@@ -156,6 +156,34 @@ def test_maintain_bootstraps_and_is_idempotent() -> None:
     assert ks.signing_key(0).retire_at == DAY
     assert [k.kid for k in ks.maintain(POLICY, 0)] == [k.kid for k in ks]
     assert maintenance_due(ks, POLICY, 0) == DAY - 2 * HOUR
+
+
+@pytest.mark.parametrize("rotate_every", [DAY, 0.05])
+def test_a_first_key_is_active_from_clock_skew_before_it_was_made(rotate_every: float) -> None:
+    """Issue 14 item 12: a replica whose clock is up to CLOCK_SKEW behind the creator's signs
+    with the first key instead of seeing it pending and making another; the key still signs a
+    full period from its creation (however short the period)."""
+    policy = RotationPolicy(
+        rotate_every=rotate_every, publish_ahead=rotate_every / 2, verify_for=HOUR, alg="HS256"
+    )
+    made = 1_000.0
+    ks = KeySet().maintain(policy, made)
+    (first,) = ks
+    assert (first.not_before, first.retire_at) == (made - CLOCK_SKEW, made + rotate_every)
+    assert first.not_after == made + rotate_every + HOUR
+    for behind in (0.05, CLOCK_SKEW / 2, CLOCK_SKEW):
+        assert ks.signing_key(made - behind).kid == first.kid
+        assert [k.kid for k in ks.maintain(policy, made - behind)] == [first.kid]
+    with pytest.raises(NoSigningKey):  # beyond the documented bound nothing is promised
+        ks.signing_key(made - CLOCK_SKEW - 0.001)
+    assert maintenance_due(ks, policy, made) == made + rotate_every / 2
+
+
+def test_a_key_made_after_every_key_lapsed_tolerates_the_same_skew() -> None:
+    ks = KeySet().maintain(POLICY, 0)
+    lapsed = DAY + 5 * HOUR  # the first key has expired: maintenance makes a new one
+    fresh = ks.maintain(POLICY, lapsed).signing_key(lapsed)
+    assert fresh.not_before == lapsed - CLOCK_SKEW and fresh.retire_at == lapsed + DAY
 
 
 def test_maintain_publishes_successor_ahead() -> None:

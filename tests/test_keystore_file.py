@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,12 @@ from tokensmith import (
     UnknownKey,
     Validator,
 )
-from tokensmith.errors import AlgorithmMismatch, KeyStoreCorrupt, WrongPassphrase
+from tokensmith.errors import (
+    AlgorithmMismatch,
+    InsecureKeyDirectory,
+    KeyStoreCorrupt,
+    WrongPassphrase,
+)
 from tokensmith.keyset import key_state
 from tokensmith.stores.file import LOCK_NAME, MANIFEST_NAME, FileKeyStore
 from tokensmith.testing import FakeClock, KeyStoreContract
@@ -41,6 +48,13 @@ ISS = "https://issuer.test"
 # --- contract ----------------------------------------------------------------------------------
 
 
+def open_store(
+    directory: Path, clock: FakeClock, policy: RotationPolicy, passphrase: bytes | None = None
+) -> FileKeyStore:
+    """``key_store_factory`` of the contracts: picklable, so replicas can run in processes."""
+    return FileKeyStore(directory, passphrase=passphrase, policy=policy, clock=clock)
+
+
 class TestFileKeyStoreContract(KeyStoreContract):
     shared = True
 
@@ -50,6 +64,9 @@ class TestFileKeyStoreContract(KeyStoreContract):
 
     def make_key_store(self, clock: FakeClock, policy: RotationPolicy) -> KeyStore:
         return FileKeyStore(self.directory, policy=policy, clock=clock)
+
+    def key_store_factory(self) -> Callable[[FakeClock, RotationPolicy], KeyStore]:
+        return functools.partial(open_store, self.directory)
 
 
 class TestEncryptedHmacFileKeyStoreContract(KeyStoreContract):
@@ -62,6 +79,9 @@ class TestEncryptedHmacFileKeyStoreContract(KeyStoreContract):
 
     def make_key_store(self, clock: FakeClock, policy: RotationPolicy) -> KeyStore:
         return FileKeyStore(self.directory, passphrase=b"pass phrase", policy=policy, clock=clock)
+
+    def key_store_factory(self) -> Callable[[FakeClock, RotationPolicy], KeyStore]:
+        return functools.partial(open_store, self.directory, passphrase=b"pass phrase")
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -77,6 +97,7 @@ def load(directory: Path) -> dict[str, Any]:
 
 def dump(directory: Path, document: Any) -> None:
     manifest(directory).write_text(json.dumps(document))
+    os.chmod(manifest(directory), 0o600)  # a new file gets the umask's mode, which is refused
 
 
 @pytest.fixture
@@ -360,7 +381,7 @@ def test_a_failed_passphrase_change_leaves_the_store_as_it_was(
     store = FileKeyStore(directory, passphrase=b"current", policy=POLICY, clock=clock)
     before = manifest(directory).read_bytes()
 
-    def disk_full(data: bytes) -> None:
+    def disk_full(data: bytes, directory: int) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(store, "_atomic_write", disk_full)
@@ -534,7 +555,7 @@ def test_failed_write_leaves_the_old_manifest_and_no_temp_file(
     store = FileKeyStore(keydir, clock=clock)
     before = manifest(keydir).read_bytes()
 
-    def failing_replace(*args: Any) -> None:
+    def failing_replace(*args: Any, **kwargs: Any) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", failing_replace)
@@ -729,3 +750,216 @@ def test_four_processes_agree_while_keys_rotate(tmp_path: Path) -> None:
     assert len(pending) <= 1  # never rotated twice
     # ~6 s of key history at most: creation, first key, then a publish and a drop per period
     assert final.generation <= 2 + 2 * 4
+
+
+# --- who may change the directory (issue 14 item 1) -----------------------------------------------
+
+OTHER_UID = 65534  # "nobody": the tests run as root, so they can hand a file to another user
+HS_POLICY = RotationPolicy(rotate_every=3600, publish_ahead=600, verify_for=900, alg="HS256")
+
+
+def refused_store(call: Any, error: type[Exception] = InsecureKeyDirectory) -> Exception:
+    """Run ``call``; it must raise exactly ``error``."""
+    with pytest.raises(error) as caught:
+        call()
+    assert type(caught.value) is error, type(caught.value).__name__
+    return caught.value
+
+
+def planted_manifest(tmp_path: Path, clock: FakeClock) -> tuple[bytes, Key]:
+    """A manifest holding a local attacker's own HMAC key (made in a directory of their own)."""
+    own = tmp_path / "attacker"
+    key = Key.generate("HS256").with_lifecycle(not_before=clock() - 60)
+    FileKeyStore(own, policy=HS_POLICY, clock=clock).replace(KeySet([key]))
+    return manifest(own).read_bytes(), key
+
+
+def test_a_manifest_planted_in_a_world_writable_directory_is_refused(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """The review's attack: another local user writes their own manifest into a 0777 key
+    directory and signs an HMAC token for ``sub=admin``; the store must refuse the directory."""
+    directory = tmp_path / "keys"
+    directory.mkdir()
+    os.chmod(directory, 0o777)
+    data, key = planted_manifest(tmp_path, clock)
+    manifest(directory).write_bytes(data)
+    os.chown(manifest(directory), OTHER_UID, OTHER_UID)
+    error = refused_store(lambda: FileKeyStore(directory, clock=clock))
+    assert str(directory) in str(error) and "writable" in str(error)
+    assert error.code == "insecure_key_directory"
+    assert isinstance(error, ConfigurationError)
+    assert key.to_jwk(private=True)["k"] not in str(error)
+
+
+def test_an_empty_world_writable_directory_is_refused_not_repaired(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    for mode in (0o777, 0o770, 0o1777, 0o702):
+        directory = tmp_path / f"keys-{mode:o}"
+        directory.mkdir()
+        os.chmod(directory, mode)
+        refused_store(lambda d=directory: FileKeyStore(d, policy=POLICY, clock=clock))
+        assert stat.S_IMODE(directory.stat().st_mode) == mode  # someone else may be in there
+        assert list(directory.iterdir()) == []
+
+
+def test_a_directory_that_became_writable_is_refused(keydir: Path, clock: FakeClock) -> None:
+    os.chmod(keydir, 0o777)
+    refused_store(lambda: FileKeyStore(keydir, clock=clock))
+
+
+def test_a_directory_of_another_user_is_refused(tmp_path: Path, clock: FakeClock) -> None:
+    directory = tmp_path / "theirs"
+    directory.mkdir(mode=0o700)
+    os.chown(directory, OTHER_UID, OTHER_UID)
+    error = refused_store(lambda: FileKeyStore(directory, policy=POLICY, clock=clock))
+    assert str(directory) in str(error) and "owned by" in str(error)
+
+
+def test_a_symlinked_directory_is_refused(keydir: Path, tmp_path: Path, clock: FakeClock) -> None:
+    link = tmp_path / "link"
+    link.symlink_to(keydir, target_is_directory=True)
+    error = refused_store(lambda: FileKeyStore(link, clock=clock))
+    assert str(link) in str(error) and "symbolic link" in str(error)
+    refused_store(lambda: FileKeyStore(link, policy=POLICY, clock=clock))
+
+
+def test_a_readable_directory_we_own_is_tightened_to_0700(tmp_path: Path, clock: FakeClock) -> None:
+    directory = tmp_path / "keys"
+    directory.mkdir()
+    os.chmod(directory, 0o755)
+    FileKeyStore(directory, policy=POLICY, clock=clock).signing_key()
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    os.chmod(directory, 0o750)
+    FileKeyStore(directory, clock=clock)
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+
+
+def test_a_symlinked_manifest_is_refused(keydir: Path, tmp_path: Path, clock: FakeClock) -> None:
+    data, _key = planted_manifest(tmp_path, clock)
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_bytes(data)
+    os.chmod(elsewhere, 0o600)
+    manifest(keydir).unlink()
+    manifest(keydir).symlink_to(elsewhere)
+    error = refused_store(lambda: FileKeyStore(keydir, clock=clock))
+    assert str(manifest(keydir)) in str(error) and "symbolic link" in str(error)
+
+
+def test_a_manifest_owned_by_another_user_is_refused(
+    keydir: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    os.chown(manifest(keydir), OTHER_UID, OTHER_UID)
+    error = refused_store(lambda: FileKeyStore(keydir, clock=clock))
+    assert str(manifest(keydir)) in str(error) and "owned by" in str(error)
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o620, 0o666], ids=oct)
+def test_a_manifest_others_may_read_or_write_is_refused(
+    keydir: Path, clock: FakeClock, mode: int
+) -> None:
+    """The manifest holds private keys and HMAC secrets: like ssh with a private key file, a
+    manifest with any group or other permission is refused rather than silently fixed."""
+    os.chmod(manifest(keydir), mode)
+    error = refused_store(lambda: FileKeyStore(keydir, clock=clock))
+    assert str(manifest(keydir)) in str(error) and f"{mode:o}" in str(error)
+    assert stat.S_IMODE(manifest(keydir).stat().st_mode) == mode
+
+
+def test_a_manifest_that_is_not_a_regular_file_is_refused_without_blocking(
+    keydir: Path, clock: FakeClock
+) -> None:
+    manifest(keydir).unlink()
+    os.mkfifo(manifest(keydir), 0o600)  # opening a FIFO for reading would wait for a writer
+    error = refused_store(lambda: FileKeyStore(keydir, clock=clock), KeyStoreCorrupt)
+    assert "not a regular file" in str(error)
+
+
+@pytest.mark.parametrize("how", ["symlink", "owner", "mode"])
+def test_an_untrusted_lock_file_is_refused(
+    keydir: Path, tmp_path: Path, clock: FakeClock, how: str
+) -> None:
+    store = FileKeyStore(keydir, clock=clock)
+    lock = keydir / LOCK_NAME
+    if how == "symlink":
+        target = tmp_path / "their.lock"
+        target.write_text("")
+        lock.unlink()
+        lock.symlink_to(target)
+    elif how == "owner":
+        os.chown(lock, OTHER_UID, OTHER_UID)
+    else:
+        os.chmod(lock, 0o666)
+    error = refused_store(store.rotate)
+    assert str(lock) in str(error)
+
+
+def test_a_manifest_swapped_while_running_is_refused(
+    keydir: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    store = FileKeyStore(keydir, clock=clock)
+    kid = store.signing_key().kid
+    original = manifest(keydir).read_bytes()
+    data, _key = planted_manifest(tmp_path, clock)
+    planted = keydir / "planted"
+    planted.write_bytes(data)
+    os.chmod(planted, 0o600)
+    os.chown(planted, OTHER_UID, OTHER_UID)
+    os.replace(planted, manifest(keydir))
+    clock.advance(1)
+    for _ in range(2):  # every call until it is fixed, not once
+        refused_store(store.signing_key)
+        refused_store(lambda: store.verification_key(kid, "ES256"))
+    manifest(keydir).write_bytes(original)  # our own file again (same owner, 0600)
+    os.chown(manifest(keydir), os.geteuid(), os.getegid())
+    assert store.signing_key().kid == kid
+
+
+def test_files_are_0600_in_a_0700_directory_whatever_the_umask(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    for umask in (0o000, 0o022, 0o277):
+        old = os.umask(umask)
+        try:
+            directory = tmp_path / f"umask-{umask:o}"
+            store = FileKeyStore(directory, passphrase=b"pw", policy=POLICY, clock=clock)
+            store.signing_key()
+            store.rotate()
+        finally:
+            os.umask(old)
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+        for path in directory.iterdir():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, (umask, path.name)
+        FileKeyStore(directory, passphrase=b"pw", clock=clock).signing_key()
+
+
+def test_a_directory_swapped_for_a_symlink_while_running_is_refused(
+    keydir: Path, tmp_path: Path, clock: FakeClock
+) -> None:
+    store = FileKeyStore(keydir, clock=clock)
+    store.signing_key()
+    moved = tmp_path / "moved"
+    keydir.rename(moved)
+    keydir.symlink_to(moved, target_is_directory=True)
+    error = refused_store(store.rotate)  # the lock is taken in the directory itself
+    assert str(keydir) in str(error) and "symbolic link" in str(error)
+
+
+def test_a_directory_removed_while_running_is_corrupt(keydir: Path, clock: FakeClock) -> None:
+    store = FileKeyStore(keydir, clock=clock)
+    store.signing_key()
+    for path in keydir.iterdir():
+        path.unlink()
+    keydir.rmdir()
+    refused_store(store.rotate, KeyStoreCorrupt)
+    clock.advance(1)
+    refused_store(store.signing_key, KeyStoreCorrupt)
+
+
+def test_a_lock_file_that_is_a_directory_is_corrupt(keydir: Path, clock: FakeClock) -> None:
+    store = FileKeyStore(keydir, clock=clock)
+    (keydir / LOCK_NAME).unlink()
+    (keydir / LOCK_NAME).mkdir(mode=0o700)
+    error = refused_store(store.rotate, KeyStoreCorrupt)
+    assert str(keydir / LOCK_NAME) in str(error)

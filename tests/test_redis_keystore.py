@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -62,15 +66,24 @@ def _store(client: Any, clock: FakeClock, **options: Any) -> RedisKeyStore:
     return RedisKeyStore(client, policy=POLICY, kek=KEK, clock=clock, **options)
 
 
+def open_store(url: str, clock: FakeClock, policy: RotationPolicy) -> RedisKeyStore:
+    """``key_store_factory`` of the contract: picklable, so replicas can run in processes."""
+    return RedisKeyStore(_client(url), policy=policy, kek=KEK, clock=clock)
+
+
 class TestRedisKeyStoreContract(KeyStoreContract):
     shared = True
 
     @pytest.fixture(autouse=True)
-    def _redis(self, client: Any) -> None:
+    def _redis(self, client: Any, redis_url: str) -> None:
         self.client = client
+        self.url = redis_url
 
     def make_key_store(self, clock: FakeClock, policy: RotationPolicy) -> RedisKeyStore:
         return RedisKeyStore(self.client, policy=policy, kek=KEK, clock=clock)
+
+    def key_store_factory(self) -> Callable[[FakeClock, RotationPolicy], RedisKeyStore]:
+        return functools.partial(open_store, self.url)
 
 
 # --- encryption at rest and tampering --------------------------------------------------------
@@ -121,10 +134,17 @@ def _document(client: Any) -> tuple[str, dict[str, Any]]:
         lambda d: d["keys"].append({"kid": "evil", "alg": "ES256", "jwk": {"kty": "EC"}}),
         lambda d: d["keys"].append(7),
         lambda d: d.update(keys={}),
-        lambda d: d.update(version=2),
+        lambda d: d.update(version=1),  # before the whole document was authenticated
+        lambda d: d.update(version=3),
         lambda d: d.update(format="other"),
         lambda d: d.update(generation=0),
         lambda d: d.update(generation=5),
+        lambda d: d["policy"].update(verify_for=1.0),  # issue 14 item 2: the whole document
+        lambda d: d["policy"].update(alg="HS256"),
+        lambda d: d.pop("mac", None),
+        lambda d: d.update(mac="AAAA"),
+        lambda d: d.update(mac=7),
+        lambda d: d.update(extra="member"),
     ],
 )
 def test_tampered_document_is_refused(client: Any, clock: FakeClock, tamper: Any) -> None:
@@ -305,6 +325,7 @@ def test_outage_keeps_the_cached_set_and_recovers(
 ) -> None:
     store = _store(client, clock)
     kid = store.signing_key().kid
+    kept = {name: client.get(name) for name in client.scan_iter("*")}
     redis_server.stop()
     clock.advance(5)  # past reload_interval: a check is attempted and fails
     assert store.signing_key().kid == kid
@@ -319,6 +340,7 @@ def test_outage_keeps_the_cached_set_and_recovers(
     with pytest.raises(BackendUnavailable):
         store.signing_key()
     redis_server.start()
+    client.mset(kept)  # a Redis that persists its data (the test server keeps nothing)
     assert store.signing_key().kid != kid
 
 
@@ -398,7 +420,7 @@ def test_authentic_but_unusable_entry_is_refused(
     nonce = os.urandom(12)
     sealed = store._aead.encrypt(nonce, plaintext, store._aad(entry["kid"], entry["alg"], times))
     entry.update(nonce=b64url_encode(nonce), sealed=b64url_encode(sealed))
-    client.set(name, json.dumps(document))
+    client.set(name, json.dumps(_authentic(store, document)))
     with pytest.raises(KeyStoreCorrupt):
         _store(client, clock)
 
@@ -433,3 +455,167 @@ def test_cached_hits_pick_up_another_replicas_rotation_after_the_reload_interval
     assert cached.validate(token).jti == first.jti
     assert ours._keyset is not seen and len(ours._keyset) == len(seen) + 1
     assert cache.get(token)[5] is ours._keyset  # verified again under the new set
+
+
+# --- the whole document is authenticated; no rollback (issue 14 item 2) ----------------------
+
+
+def _authentic(store: RedisKeyStore, document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with a valid MAC: what only a holder of the KEK could write."""
+    body = {name: value for name, value in document.items() if name != "mac"}
+    return {**body, "mac": store._document_mac(body)}
+
+
+def _refused(call: Any, error: type[Exception] = KeyStoreCorrupt) -> Exception:
+    with pytest.raises(error) as caught:
+        call()
+    assert type(caught.value) is error, type(caught.value).__name__
+    return caught.value
+
+
+def test_a_saved_document_stored_back_after_a_rotation_is_refused(
+    client: Any, clock: FakeClock
+) -> None:
+    """A Redis writer saves the authentic document, another replica rotates (after a suspected
+    leak, say), the writer stores the saved copy back: the retired key must not sign again."""
+    ours = _store(client, clock)
+    theirs = _store(client, clock)
+    retired = ours.signing_key().kid
+    names = ours._names
+    saved = client.mget([names[0], names[1]])  # the document and its generation counter
+    successor = next(k.kid for k in theirs.rotate() if k.kid != retired)
+    clock.advance(2)  # past the reload interval: ours has read the rotated set
+    assert successor in ours.keyset and ours.generation == 2
+    client.mset({names[0]: saved[0], names[1]: saved[1]})  # the rollback
+    clock.advance(2)
+    for store in (ours, theirs):
+        error = _refused(store.signing_key)
+        assert "generation 1" in str(error) and "2" in str(error)
+        assert _refused(store.rotate)  # nothing is written on top of the old set either
+    clock.advance(POLICY.publish_ahead)  # the successor's turn: the retired key has stopped
+    for _ in range(3):
+        for store in (ours, theirs):
+            with contextlib.suppress(KeyStoreCorrupt):
+                assert store.signing_key().kid == successor
+            clock.advance(1)
+    assert client.mget([names[0], names[1]]) == saved  # nothing was written over it
+
+
+def test_a_replica_that_never_saw_the_newer_generation_cannot_tell(
+    client: Any, clock: FakeClock
+) -> None:
+    """The documented limit: the only witness of the newer generation is the memory of the
+    processes that read it. A replica started after the rollback accepts the old copy."""
+    first = _store(client, clock)
+    old = first.signing_key().kid
+    names = first._names
+    saved = client.mget([names[0], names[1]])
+    first.rotate()
+    client.mset({names[0]: saved[0], names[1]: saved[1]})
+    fresh = _store(client, clock)
+    assert fresh.generation == 1 and [k.kid for k in fresh.keyset] == [old]
+
+
+def test_a_key_set_deleted_under_a_replica_is_refused(client: Any, clock: FakeClock) -> None:
+    """Deleting the document and its counter is a rollback to generation 0: a replica that read
+    the set refuses (and writes no new first key over it); a replica started afterwards
+    begins a new set."""
+    ours = _store(client, clock)
+    kid = ours.signing_key().kid
+    client.flushall()
+    clock.advance(2)
+    _refused(ours.signing_key)
+    assert client.keys("*") == []
+    fresh = _store(client, clock)
+    assert fresh.signing_key().kid != kid
+
+
+def test_a_document_that_drops_an_authentic_key_is_refused(client: Any, clock: FakeClock) -> None:
+    """Every entry is sealed on its own; before, leaving one out (the successor) went unseen."""
+    store = _store(client, clock)
+    store.signing_key()
+    store.rotate()
+    name, document = _document(client)
+    assert len(document["keys"]) == 2
+    for keep in (document["keys"][:1], document["keys"][1:], document["keys"][::-1]):
+        client.set(name, json.dumps({**document, "keys": keep}))
+        _refused(lambda: _store(client, clock))
+
+
+def test_a_document_copied_from_another_prefix_is_refused(client: Any, clock: FakeClock) -> None:
+    source = _store(client, clock, prefix="a:")
+    source.signing_key()
+    target = _store(client, clock, prefix="b:")
+    target.signing_key()
+    for index in (0, 1):
+        client.set(target._names[index], client.get(source._names[index]))
+    _refused(lambda: _store(client, clock, prefix="b:"))
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda d: d["keys"].append(7),
+        lambda d: d.update(keys={}),
+        lambda d: d.update(generation=0),
+        lambda d: d["keys"][0].update(not_before="soon"),
+        lambda d: d["keys"].append(d["keys"][0]),
+        lambda d: d["keys"][0].update(kid=5),
+        lambda d: d["keys"][0].update(nonce="AAAA"),
+        lambda d: d["keys"][0].update(nonce=5),
+        lambda d: d["keys"][0].update(nonce="!!"),
+        lambda d: d["keys"][0].update(sealed=d["keys"][0]["sealed"][:-4] + "AAAA"),
+        lambda d: d.update(generation=5),  # the counter says 1
+    ],
+)
+def test_an_authentic_but_malformed_document_is_refused(
+    client: Any, clock: FakeClock, tamper: Any
+) -> None:
+    """What only a KEK holder could write is still checked field by field."""
+    store = _store(client, clock)
+    store.signing_key()
+    name, document = _document(client)
+    tamper(document)
+    client.set(name, json.dumps(_authentic(store, document)))
+    _refused(lambda: _store(client, clock))
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=12,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    path=st.lists(st.sampled_from(["keys", 0, "kid", "sealed", "policy", "mac", "x"]), max_size=3),
+    value=_JSON,
+)
+def test_any_change_to_a_stored_document_is_refused_as_corrupt(
+    client: Any, clock: FakeClock, path: list[Any], value: Any
+) -> None:
+    """Whatever a Redis writer stores, reading it raises KeyStoreCorrupt (or WrongPassphrase
+    for a foreign KEK check), never a bare exception, and never yields keys."""
+    store = _store(client, clock)  # every example reads the same rotated set from Redis
+    if len(store.keyset) < 2:
+        store.signing_key()
+        store.rotate()
+    _name, document = _document(client)
+    target: Any = document
+    try:
+        for step in path[:-1]:
+            target = target[step]
+        if path:
+            target[path[-1]] = value
+        else:
+            document = value
+    except (KeyError, IndexError, TypeError):
+        return
+    raw = json.dumps(document)
+    if raw == json.dumps(_document(client)[1]):
+        return  # nothing changed
+    with pytest.raises((KeyStoreCorrupt, WrongPassphrase)):
+        store._open(raw.encode())

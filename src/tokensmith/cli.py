@@ -36,6 +36,7 @@ from ._json import loads as strict_json
 from .claims import fingerprint
 from .errors import (
     ConfigurationError,
+    InsecureKeyDirectory,
     InvalidEncoding,
     InvalidJSON,
     InvalidKey,
@@ -569,6 +570,8 @@ def _keys_init(ctx: _Context) -> int:
     try:
         store = FileKeyStore(directory, passphrase=passphrase, policy=policy, clock=ctx.clock)
         key = store.signing_key()
+    except InsecureKeyDirectory:
+        raise  # nothing was written to a directory someone else could change: touch nothing
     except BaseException:  # leave no half-initialised directory behind
         _clear(directory, remove=created)
         raise

@@ -30,6 +30,7 @@ __all__ = [
     "DiscoveryError",
     "ExpiredToken",
     "ImmatureToken",
+    "InsecureKeyDirectory",
     "InsufficientScope",
     "InvalidAudience",
     "InvalidAuthorizedParty",
@@ -397,6 +398,18 @@ class ConfigurationError(TokensmithError):
     """An option is unknown, contradictory or unsafe; raised at construction time."""
 
     code = "configuration_error"
+
+
+class InsecureKeyDirectory(ConfigurationError):
+    """A key directory, or a file in it, could be changed by someone else.
+
+    Raised for a directory that is a symbolic link, is not owned by the effective user, or is
+    writable by group or others, and for a manifest or lock file that is a symbolic link, not a
+    regular file, owned by another user or open to group or others. The message names the path
+    and the problem; the store re-checks on every reload, not only at construction.
+    """
+
+    code = "insecure_key_directory"
 
 
 class ReservedClaim(ConfigurationError):

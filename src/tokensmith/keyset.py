@@ -31,10 +31,20 @@ from .keys import Key
 if TYPE_CHECKING:
     from ._jwks import SkippedKey
 
-__all__ = ["KeySet", "KeyState", "RotationPolicy", "key_state", "maintenance_due"]
+__all__ = ["CLOCK_SKEW", "KeySet", "KeyState", "RotationPolicy", "key_state", "maintenance_due"]
 
 KeyState = Literal["pending", "active", "retired", "expired"]
 """Where a key is in its life at a given instant."""
+
+CLOCK_SKEW = 60.0
+"""Seconds by which replicas' clocks may differ and still agree on a brand-new signing key.
+
+A key that :meth:`KeySet.maintain` makes because no key can sign (the very first key, or after
+every key has lapsed) is active from this long *before* it was made, so a replica whose clock is
+behind its creator's by up to this much signs with it too, instead of seeing it as pending and
+making a first key of its own. Scheduled successors need no such margin: they are published
+``publish_ahead`` before they sign.
+"""
 
 _MAX_KID_LENGTH = 256
 
@@ -284,7 +294,9 @@ class KeySet:
         Guarantees, whenever it is called at least every ``publish_ahead`` seconds:
 
         * a key can sign at ``now`` (only the very first key signs without being published
-          ahead, since there was nothing before it);
+          ahead, since there was nothing before it; such a key is active from
+          :data:`CLOCK_SKEW` before ``now``, so replicas whose clocks are a little behind sign
+          with it too);
         * the successor of the signing key is published at least ``publish_ahead`` before it
           signs: if maintenance comes late, the current key's retirement is postponed rather
           than activating an unpublished key;
@@ -312,7 +324,7 @@ class KeySet:
                     )
                 keys.append(_scheduled(policy, policy.generate(policy.alg), start))
         if not any(k.is_private and key_state(k, now) == "active" for k in keys):
-            keys.append(_scheduled(policy, policy.generate(policy.alg), now))
+            keys.append(_first(policy, policy.generate(policy.alg), now))
         return KeySet(keys)
 
     def rotate(self, policy: RotationPolicy, now: float) -> KeySet:
@@ -342,6 +354,15 @@ def _scheduled(policy: RotationPolicy, key: Key, start: float) -> Key:
     retire = start + policy.rotate_every
     return key.with_lifecycle(
         not_before=start, retire_at=retire, not_after=retire + policy.verify_for
+    )
+
+
+def _first(policy: RotationPolicy, key: Key, now: float) -> Key:
+    """A key made because none could sign: active from ``CLOCK_SKEW`` before ``now`` (a replica
+    whose clock is that much behind agrees it signs), retiring a full period after ``now``."""
+    retire = now + policy.rotate_every
+    return key.with_lifecycle(
+        not_before=now - CLOCK_SKEW, retire_at=retire, not_after=retire + policy.verify_for
     )
 
 

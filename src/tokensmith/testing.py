@@ -7,16 +7,19 @@ rotation and TTL rules can be tested to the second without sleeping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import math
 import threading
+import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType
 from typing import Any
 
 from .claims import VerifiedToken
 from .errors import ConfigurationError, UnknownKey
-from .keyset import RotationPolicy
+from .keyset import CLOCK_SKEW, RotationPolicy
 from .oauth.contract import JtiReplayStoreContract
 from .refresh.contract import RefreshStoreContract
 from .revocation.base import AsyncRevocationList, RevocationList
@@ -368,12 +371,68 @@ class _InterruptedClock(FakeClock):
         return self.earlier
 
 
+class _ReplicaClock(FakeClock):
+    """The real clock of a replica ``skew`` seconds behind. Once ``armed``, its next read waits
+    at ``gate`` until every replica has read its clock, sleeps ``pause`` (the replica is
+    descheduled before it takes the lock) and returns the time read before the wait."""
+
+    def __init__(self, *, skew: float, pause: float, gate: Any) -> None:
+        super().__init__(time.time() - skew)
+        self.skew = skew
+        self.pause = pause
+        self.gate = gate
+        self.armed = False
+
+    def __call__(self) -> float:
+        now = time.time() - self.skew
+        if self.armed:
+            self.armed = False
+            with contextlib.suppress(threading.BrokenBarrierError):
+                self.gate.wait(timeout=30)
+            time.sleep(self.pause)
+        return now
+
+
+_REPLICA_SKEW = 0.025  # seconds each replica's clock is behind the previous one's
+_REPLICA_PAUSE = 0.05  # ...and how much later it reaches the lock
+
+
+def _replica_clock(index: int, gate: Any) -> _ReplicaClock:
+    """Replica ``index``: the later it reaches the lock, the further its clock is behind."""
+    return _ReplicaClock(skew=index * _REPLICA_SKEW, pause=index * _REPLICA_PAUSE, gate=gate)
+
+
+def _sign_together(store: KeyStore, clock: _ReplicaClock, start: Any) -> str:
+    """Wait for the other replicas, then ask for the signing key (the first one, if none)."""
+    start.wait(timeout=60)
+    clock.armed = True
+    return store.signing_key().kid
+
+
+def _sign_as_a_replica(  # pragma: no cover - runs in a child process
+    factory: Callable[[FakeClock, RotationPolicy], KeyStore],
+    policy: dict[str, Any],
+    index: int,
+    start: Any,
+    gate: Any,
+    results: Any,
+) -> None:
+    """One replica in its own process: open the store, sign together with the others."""
+    try:
+        clock = _replica_clock(index, gate)
+        store = factory(clock, RotationPolicy(**policy))
+        results.put((index, _sign_together(store, clock, start)))
+    except BaseException as exc:  # reported to the parent, which fails the test
+        results.put((index, f"error: {type(exc).__name__}: {exc}"))
+
+
 class KeyStoreContract:
     """The behaviour every :class:`~tokensmith.KeyStore` must have.
 
     Implement :meth:`make_key_store`; it receives the clock and a rotation policy the store
     must apply (stores that cannot rotate by themselves may rotate on :meth:`rotate_hook`).
-    Set ``shared = True`` when two stores made by the factory share one backend.
+    Set ``shared = True`` when two stores made by the factory share one backend; return a
+    picklable factory from :meth:`key_store_factory` to also run replicas in other processes.
     """
 
     shared: bool = False
@@ -382,6 +441,11 @@ class KeyStoreContract:
     def make_key_store(self, clock: FakeClock, policy: RotationPolicy) -> KeyStore:
         """Return a store (empty or pre-filled) that reads time from ``clock``."""
         raise NotImplementedError
+
+    def key_store_factory(self) -> Callable[[FakeClock, RotationPolicy], KeyStore] | None:
+        """A picklable callable ``factory(clock, policy)`` that opens a store on the backend
+        :meth:`make_key_store` uses, in another process; ``None`` skips those scenarios."""
+        return None
 
     def _pair(self, store: KeyStore, clock: FakeClock) -> tuple[Signer, Validator]:
         signer = Signer(store, issuer=_ISS, ttl=600, clock=clock)
@@ -502,3 +566,73 @@ class KeyStoreContract:
         for _ in range(10):
             assert first.signing_key().kid == second.signing_key().kid
             clock.advance(self.policy.rotate_every / 4)
+
+    # --- the first key, made by replicas starting together (issue 14 item 12) ---------------
+
+    def _one_first_key(self, kids: list[str]) -> None:
+        assert len(set(kids)) == 1, f"replicas sign with {len(set(kids))} different first keys"
+        stored = _kids(self.make_key_store(FakeClock(time.time()), self.policy))
+        assert stored is None or stored == set(kids), f"{len(stored)} first keys were published"
+
+    def test_first_key_is_shared_by_replicas_whose_clocks_differ(self) -> None:
+        """A replica whose clock is behind the first key's creator (by 50 ms, or by almost the
+        documented bound ``keyset.CLOCK_SKEW``) signs with that key; it adds none of its own."""
+        if not self.shared:
+            return
+        start = FakeClock()()
+        creator = self.make_key_store(FakeClock(start), self.policy)
+        behind = [
+            self.make_key_store(FakeClock(start - skew), self.policy)
+            for skew in (0.05, CLOCK_SKEW - 0.5)
+        ]
+        kids = [creator.signing_key().kid] + [store.signing_key().kid for store in behind]
+        assert len(set(kids)) == 1, "a replica whose clock is behind made its own first key"
+        stored = _kids(self.make_key_store(FakeClock(start), self.policy))
+        assert stored is None or stored == set(kids), "two first keys were published"
+
+    def test_first_key_race_between_threads(self) -> None:
+        """Eight replicas in threads read their clocks (each 25 ms behind the previous one)
+        together, then reach the lock one after another, the most-behind last."""
+        if not self.shared:
+            return
+        count = 8
+        gate, start = threading.Barrier(count), threading.Barrier(count)
+        clocks = [_replica_clock(i, gate) for i in range(count)]
+        stores = [self.make_key_store(clock, self.policy) for clock in clocks]
+        with ThreadPoolExecutor(max_workers=count) as pool:  # one thread per replica
+            kids = list(pool.map(_sign_together, stores, clocks, [start] * count))
+        self._one_first_key(kids)
+
+    def test_first_key_race_between_processes(self) -> None:
+        """Three replicas in their own processes, clocks 0, 25 and 50 ms behind, start on an
+        empty store at once (needs :meth:`key_store_factory`)."""
+        factory = self.key_store_factory()
+        if not self.shared or factory is None:
+            return
+        import multiprocessing  # noqa: PLC0415 - only for this scenario
+
+        context = multiprocessing.get_context("spawn")  # no fork of a threaded test process
+        count = 3
+        start, gate, results = context.Barrier(count), context.Barrier(count), context.Queue()
+        policy = {name: getattr(self.policy, name) for name in RotationPolicy._fields}
+        children = [
+            context.Process(
+                target=_sign_as_a_replica, args=(factory, policy, i, start, gate, results)
+            )
+            for i in range(count)
+        ]
+        for child in children:
+            child.start()
+        try:
+            answers = dict(results.get(timeout=120) for _ in children)
+        finally:
+            for child in children:
+                child.join(timeout=30)
+                if child.is_alive():  # pragma: no cover - a child that hangs
+                    child.kill()
+                    child.join()
+            results.close()
+            results.join_thread()
+        kids = [answers[i] for i in range(count)]
+        assert not [kid for kid in kids if kid.startswith("error: ")], kids
+        self._one_first_key(kids)

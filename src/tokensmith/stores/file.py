@@ -1,6 +1,6 @@
 """A key store in a directory: survives restarts, is shared by processes, encrypted at rest.
 
-The directory (created ``0700``) holds two files, both ``0600``:
+The directory (``0700``) holds two files, both ``0600``, whatever the umask:
 
 * ``keyset.json`` — the manifest: format version, a generation counter, the rotation policy
   (numbers and ``alg``) and every key with its lifecycle. With a passphrase, the key list is one
@@ -8,6 +8,14 @@ The directory (created ``0700``) holds two files, both ``0600``:
   with the rest of the manifest, so a changed policy, generation or key is detected.
 * ``keyset.lock`` — an advisory ``flock`` held around every change (rotation, maintenance, add,
   remove), so processes sharing the directory never rotate twice.
+
+Nobody else may be able to change them. Every access opens the directory without following a
+symbolic link and checks that the effective user owns it and that group and others cannot
+write it (a directory we own that others may only read or enter is set to ``0700``); the
+manifest and the lock file are opened with ``O_NOFOLLOW`` relative to that directory and must
+be regular files owned by the effective user with no group or other permission. Anything else
+is :class:`~tokensmith.errors.InsecureKeyDirectory`: another local user who can write the
+directory could have planted keys of their own.
 
 Every write is atomic: a temporary file in the same directory, ``fsync``, ``os.replace``, then
 ``fsync`` of the directory. A crash at any point leaves either the old or the new manifest.
@@ -29,7 +37,7 @@ import json
 import math
 import os
 import secrets
-import tempfile
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -45,6 +53,7 @@ from .._json import StrictJSONError
 from .._json import loads as strict_json
 from ..errors import (
     ConfigurationError,
+    InsecureKeyDirectory,
     KeyMaterialError,
     KeyStoreCorrupt,
     WeakKey,
@@ -76,6 +85,11 @@ _NONCE_BYTES: Final = 12
 _CHECK_LABEL: Final = b"tokensmith keystore passphrase check v1"
 _POLICY_NUMBERS: Final = ("rotate_every", "publish_ahead", "verify_for")
 _LIFECYCLE: Final = ("not_before", "retire_at", "not_after")
+_DIRECTORY_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_NONBLOCK: opening a FIFO planted in place of a file must not wait for a writer
+_FILE_FLAGS: Final = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+_PRIVATE_DIRECTORY: Final = 0o700
+_PRIVATE_FILE: Final = 0o600
 
 _Identity = tuple[int, int, int, int, int]
 _Change = Callable[[KeySet, RotationPolicy | None, float], KeySet]
@@ -120,11 +134,13 @@ class FileKeyStore(SharedKeyStore):
 
     ``passphrase`` encrypts private keys and HMAC secrets at rest (scrypt + AES-256-GCM; the
     whole manifest is authenticated). Without it keys are stored in clear, protected only by
-    ``0600``. ``reload_interval`` bounds how often a reader checks the manifest for changes
-    made by other processes (a ``stat``; the file is re-parsed only if it changed).
+    ``0600`` in a ``0700`` directory that nobody else may change (see the module docstring).
+    ``reload_interval`` bounds how often a reader checks the manifest for changes made by other
+    processes (a ``stat``; the file is re-parsed only if it changed).
 
     Raises :class:`~tokensmith.errors.ConfigurationError` for a directory without a key set and
-    no policy, :class:`~tokensmith.errors.WrongPassphrase` and
+    no policy, :class:`~tokensmith.errors.InsecureKeyDirectory` for a directory or file someone
+    else could change, :class:`~tokensmith.errors.WrongPassphrase` and
     :class:`~tokensmith.errors.KeyStoreCorrupt` (naming the file) for unusable contents.
     """
 
@@ -151,7 +167,6 @@ class FileKeyStore(SharedKeyStore):
             raise ConfigurationError("reload_interval must be a finite number of seconds >= 0")
         self._dir = Path(path)
         self._manifest = self._dir / MANIFEST_NAME
-        self._lock_path = self._dir / LOCK_NAME
         self._passphrase = checked
         self._policy = policy
         self._clock = clock
@@ -165,6 +180,8 @@ class FileKeyStore(SharedKeyStore):
         self._due = math.inf
         self._check_at = -math.inf
 
+        if self._dir.is_symlink():
+            raise self._symlink(self._dir)
         if self._dir.exists() and not self._dir.is_dir():
             raise ConfigurationError(f"{self._dir} is not a directory")
         loaded = self._read()
@@ -174,10 +191,8 @@ class FileKeyStore(SharedKeyStore):
                     f"{self._dir} holds no key set ({MANIFEST_NAME}); "
                     "create it by passing a RotationPolicy"
                 )
-            if not self._dir.exists():
-                self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-                os.chmod(self._dir, 0o700)  # whatever the umask
-            self._apply(None, clock())
+            self._dir.mkdir(mode=_PRIVATE_DIRECTORY, parents=True, exist_ok=True)
+            self._apply(None, clock())  # checks the directory and sets it 0700
         elif policy is not None and _policy_document(policy) != _policy_document(loaded.policy):
             self._install(loaded, clock())
             self._apply(None, clock())  # record the new policy
@@ -208,14 +223,7 @@ class FileKeyStore(SharedKeyStore):
         Runs under the directory lock on the freshest manifest, so two processes rotating at
         once publish one successor, not two.
         """
-        clock = self._clock
-
-        def rotate(current: KeySet, policy: RotationPolicy | None, now: float) -> KeySet:
-            # the clock again under the lock: a process that read it first but locked second
-            # then sees the other's successor as already due, and adds none of its own
-            return _rotate(current, policy, max(now, clock()))
-
-        return self._apply(rotate, self._clock())
+        return self._apply(_rotate, self._clock())
 
     def replace(self, keyset: KeySet) -> None:
         """Swap in a whole new key set (written atomically)."""
@@ -241,8 +249,8 @@ class FileKeyStore(SharedKeyStore):
         nothing else uses the directory, e.g. between stopping old workers and starting new ones.
         """
         new = _checked_passphrase(passphrase)
-        with self._lock, self._file_lock():
-            loaded = self._read()  # proves the current passphrase still opens it
+        with self._lock, self._locked() as directory:
+            loaded = self._read(directory)  # proves the current passphrase still opens it
             if loaded is None:
                 raise KeyStoreCorrupt(f"{self._manifest} has disappeared")
             previous = (self._passphrase, self._derived)
@@ -254,6 +262,7 @@ class FileKeyStore(SharedKeyStore):
                     loaded.generation + 1,
                     None,  # new encryption parameters (salt) for the new passphrase
                     self._clock(),
+                    directory,
                 )
             except BaseException:
                 self._passphrase, self._derived = previous
@@ -296,7 +305,7 @@ class FileKeyStore(SharedKeyStore):
 
     def _stat(self) -> _Identity | None:
         try:
-            return _identity(os.stat(self._manifest))
+            return _identity(os.stat(self._manifest, follow_symlinks=False))
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -313,10 +322,16 @@ class FileKeyStore(SharedKeyStore):
     # --- changes -------------------------------------------------------------------------------
 
     def _apply(self, change: _Change | None, now: float, *, force: bool = False) -> KeySet:
-        """Under both locks: re-read, apply ``change``, write a new generation if anything moved."""
-        with self._lock, self._file_lock():
-            self._remove_stale_temp_files()
-            loaded = self._read()
+        """Under both locks: re-read, apply ``change``, write a new generation if anything moved.
+
+        The clock is read again under the locks: a process that read it first but locked second
+        must judge the set another process just wrote by the time it sees it, not by an earlier
+        instant (it would find a successor or a first key not yet due, and add its own).
+        """
+        with self._lock, self._locked() as directory:
+            now = max(now, self._clock())
+            self._remove_stale_temp_files(directory)
+            loaded = self._read(directory)
             if loaded is None:
                 if self._loaded is not None or self._policy is None:
                     raise KeyStoreCorrupt(f"{self._manifest} has disappeared")
@@ -336,24 +351,108 @@ class FileKeyStore(SharedKeyStore):
                 or _policy_document(policy) != _policy_document(recorded)
                 or _lifecycles(updated) != _lifecycles(current)
             ):
-                self._write(updated, policy, generation + 1, encryption, now)
+                self._write(updated, policy, generation + 1, encryption, now, directory)
             return self._keyset
 
     @contextlib.contextmanager
-    def _file_lock(self) -> Iterator[None]:
-        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    def _locked(self) -> Iterator[int]:
+        """The checked directory (as a descriptor), with the ``flock`` on its lock file held."""
+        directory = self._open_directory()
+        if directory is None:
+            raise KeyStoreCorrupt(f"{self._dir} has disappeared")
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
+            lock = self._open_file(directory, LOCK_NAME, os.O_RDWR | os.O_CREAT)
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                yield directory
+            finally:
+                os.close(lock)  # closing releases the lock
         finally:
-            os.close(fd)  # closing releases the lock
+            os.close(directory)
 
-    def _remove_stale_temp_files(self) -> None:
+    def _remove_stale_temp_files(self, directory: int) -> None:
         """Temp files left by a writer that crashed (we hold the lock: none is in progress)."""
-        for name in os.listdir(self._dir):
+        for name in os.listdir(directory):
             if name.startswith(_TMP_PREFIX) and name.endswith(_TMP_SUFFIX):
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self._dir / name)
+                    os.unlink(name, dir_fd=directory)
+
+    # --- who may change the directory ----------------------------------------------------------
+
+    def _open_directory(self) -> int | None:
+        """A descriptor on the key directory once it is checked; ``None`` if it does not exist.
+
+        The directory must not be a symbolic link, must be owned by the effective user and not
+        writable by group or others; if it is ours and others may only read or enter it, it is
+        set to ``0700``.
+        """
+        try:
+            directory = os.open(self._dir, _DIRECTORY_FLAGS)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if self._dir.is_symlink():
+                raise self._symlink(self._dir) from None
+            raise KeyStoreCorrupt(f"{self._dir} cannot be opened ({exc.strerror})") from None
+        try:
+            status = os.fstat(directory)
+            self._check_owner(self._dir, status)
+            mode = stat.S_IMODE(status.st_mode)
+            if mode & 0o022:
+                raise InsecureKeyDirectory(
+                    f"{self._dir} is writable by group or others (mode {mode:04o}): another "
+                    "user could have replaced the keys; check its contents, then chmod 700 it"
+                )
+            if mode != _PRIVATE_DIRECTORY:
+                os.fchmod(directory, _PRIVATE_DIRECTORY)
+        except BaseException:
+            os.close(directory)
+            raise
+        return directory
+
+    def _open_file(self, directory: int, name: str, flags: int) -> int:
+        """Open ``name`` in the checked directory: no symlink, a regular file, ours, ``0600``."""
+        path = self._dir / name
+        try:
+            fd = os.open(name, flags | _FILE_FLAGS, _PRIVATE_FILE, dir_fd=directory)
+        except OSError as exc:
+            if os.path.islink(path):
+                raise self._symlink(path) from None
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise KeyStoreCorrupt(f"{path} cannot be read ({exc.strerror})") from None
+        try:
+            status = os.fstat(fd)
+            if not stat.S_ISREG(status.st_mode):
+                raise KeyStoreCorrupt(f"{path} is not a regular file")
+            self._check_owner(path, status)
+            mode = stat.S_IMODE(status.st_mode)
+            if mode & 0o077:
+                raise InsecureKeyDirectory(
+                    f"{path} is open to group or others (mode {mode:04o}): chmod 600 it, and "
+                    "replace the keys if someone else could have read or changed them"
+                )
+            if mode != _PRIVATE_FILE and flags & os.O_CREAT:
+                os.fchmod(fd, _PRIVATE_FILE)  # created under a umask that took our own bits
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    @staticmethod
+    def _check_owner(path: Path, status: os.stat_result) -> None:
+        user = os.geteuid()
+        if status.st_uid != user:
+            raise InsecureKeyDirectory(
+                f"{path} is owned by uid {status.st_uid}, not by this process's user "
+                f"(uid {user}): that user could change the keys"
+            )
+
+    @staticmethod
+    def _symlink(path: Path) -> InsecureKeyDirectory:
+        return InsecureKeyDirectory(
+            f"{path} is a symbolic link: give the real path, so that nobody can point it elsewhere"
+        )
 
     def _write(
         self,
@@ -362,6 +461,7 @@ class FileKeyStore(SharedKeyStore):
         generation: int,
         encryption: _Encryption | None,
         now: float,
+        directory: int,
     ) -> None:
         entries = [_entry(key) for key in keyset]
         document: dict[str, Any] = {
@@ -386,40 +486,48 @@ class FileKeyStore(SharedKeyStore):
         else:
             document["keys"] = entries
         data = json.dumps(document, indent=1, sort_keys=True, allow_nan=False).encode() + b"\n"
-        self._atomic_write(data)
-        self._install(
-            _Loaded(keyset, policy, generation, encryption, _identity(os.stat(self._manifest))),
-            now,
-        )
+        self._atomic_write(data, directory)
+        written = os.stat(MANIFEST_NAME, dir_fd=directory, follow_symlinks=False)
+        self._install(_Loaded(keyset, policy, generation, encryption, _identity(written)), now)
 
-    def _atomic_write(self, data: bytes) -> None:
-        fd, temp = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=_TMP_SUFFIX, dir=self._dir)
+    def _atomic_write(self, data: bytes, directory: int) -> None:
+        """Write a new temporary file (``0600`` whatever the umask), then rename it in place."""
+        temp = f"{_TMP_PREFIX}{secrets.token_hex(8)}{_TMP_SUFFIX}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(temp, flags, _PRIVATE_FILE, dir_fd=directory)
         try:
-            with os.fdopen(fd, "wb") as handle:  # mkstemp creates the file 0600
+            with os.fdopen(fd, "wb") as handle:
+                os.fchmod(handle.fileno(), _PRIVATE_FILE)
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(temp, self._manifest)
+            os.replace(temp, MANIFEST_NAME, src_dir_fd=directory, dst_dir_fd=directory)
         except BaseException:
             with contextlib.suppress(OSError):
-                os.unlink(temp)
+                os.unlink(temp, dir_fd=directory)
             raise
-        directory = os.open(self._dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        try:
-            os.fsync(directory)  # make the rename itself durable
-        finally:
-            os.close(directory)
+        os.fsync(directory)  # make the rename itself durable
 
     # --- reading -------------------------------------------------------------------------------
 
-    def _read(self) -> _Loaded | None:
-        """Parse the manifest (``None`` if there is none). Never raises json/crypto errors."""
+    def _read(self, directory: int | None = None) -> _Loaded | None:
+        """Parse the manifest (``None`` if there is none). Never raises json/crypto errors.
+
+        ``directory`` is the checked directory when the caller holds the lock; without it the
+        directory is opened (and checked) here.
+        """
+        if directory is None:
+            opened = self._open_directory()
+            if opened is None:
+                return None
+            try:
+                return self._read(opened)
+            finally:
+                os.close(opened)
         try:
-            fd = os.open(self._manifest, os.O_RDONLY | os.O_CLOEXEC)
+            fd = self._open_file(directory, MANIFEST_NAME, os.O_RDONLY)
         except FileNotFoundError:
             return None
-        except OSError as exc:
-            raise KeyStoreCorrupt(f"{self._manifest} cannot be read ({exc.strerror})") from None
         try:
             status = os.fstat(fd)
             if status.st_size > _MAX_MANIFEST_BYTES:
@@ -427,7 +535,7 @@ class FileKeyStore(SharedKeyStore):
             chunks = []
             while chunk := os.read(fd, 1 << 16):
                 chunks.append(chunk)
-        except OSError as exc:
+        except OSError as exc:  # pragma: no cover - an I/O error on a regular file we opened
             raise KeyStoreCorrupt(f"{self._manifest} cannot be read ({exc.strerror})") from None
         finally:
             os.close(fd)

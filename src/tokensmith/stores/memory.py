@@ -58,6 +58,7 @@ class MemoryKeyStore:
         if policy is None:
             return
         with self._lock:
+            now = max(now, self._clock())  # under the lock: see FileKeyStore._apply
             if now < self._due:
                 return
             self._keyset = self._keyset.maintain(policy, now)
@@ -87,8 +88,8 @@ class MemoryKeyStore:
         """Start a rotation now (needs a policy); returns the new key set."""
         if self._policy is None:
             raise ConfigurationError("rotate() needs a RotationPolicy")
-        now = self._clock()
         with self._lock:
+            now = self._clock()  # under the lock: two threads rotating at once add one key
             self._keyset = self._keyset.rotate(self._policy, now)
             self._due = maintenance_due(self._keyset, self._policy, now)
             return self._keyset

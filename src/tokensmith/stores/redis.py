@@ -22,10 +22,19 @@ Key layout (``P`` the prefix, one hash tag per prefix so the scripts work on Red
 
 Every key's JWK (private members included) is sealed with AES-256-GCM under a key derived
 (HKDF-SHA256) from the user's 32-byte key-encryption key (KEK). The associated data binds the
-format version, the prefix, the kid, the alg and the key's lifecycle times, so an attacker with
-write access to Redis can neither read a key, nor inject one, nor change when it signs: any
-such change fails authentication (:class:`~tokensmith.errors.KeyStoreCorrupt`). A wrong KEK is
+format version, the prefix, the kid, the alg and the key's lifecycle times. On top of that the
+whole document (generation, policy, the list of sealed keys) carries an HMAC-SHA256 under a
+second derived key, bound to the prefix. An attacker with write access to Redis can therefore
+neither read a key, nor inject, drop or reorder one, nor change when one signs, nor change the
+generation or the policy: any such change fails authentication
+(:class:`~tokensmith.errors.KeyStoreCorrupt`). A wrong KEK is
 :class:`~tokensmith.errors.WrongPassphrase`.
+
+An authentic *older* document stored back (a rollback, to make a retired key sign again) is
+authentic, so the MAC cannot catch it: each process remembers the highest generation it has
+read or written and refuses a lower one (:class:`~tokensmith.errors.KeyStoreCorrupt`), an
+emptied store included. A process that never saw the newer generation (one started after the
+rollback) cannot tell; see ``docs/redis.md``.
 
 Reads are cheap: the decoded set is cached; at most once per ``reload_interval`` seconds of the
 injected clock a replica GETs the generation key and re-reads the document only if it changed.
@@ -40,7 +49,7 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeGuard
 
 from cryptography.exceptions import InvalidTag
@@ -67,10 +76,11 @@ from ._shared import SharedKeyStore
 __all__ = ["RedisKeyStore"]
 
 _FORMAT: Final = "tokensmith-redis-keyset"
-_VERSION: Final = 1
+_VERSION: Final = 2  # 2: the whole document is authenticated (version 1 documents are refused)
 _NONCE_BYTES: Final = 12
 _CHECK_LABEL: Final = b"tokensmith redis keystore kek check v1"
 _HKDF_INFO: Final = b"tokensmith redis keystore v1"
+_MAC_LABEL: Final = b"tokensmith redis keystore document v2"
 _MAX_DOCUMENT: Final = 8 * 1024 * 1024
 _LIFECYCLE: Final = ("not_before", "retire_at", "not_after")
 _POLL: Final = 0.01  # seconds between lock attempts while another replica writes
@@ -154,11 +164,12 @@ class RedisKeyStore(SharedKeyStore):
         self._prefix = check_prefix(prefix)
         tag = f"{self._prefix}{{k.{encode_key_part(self._prefix)}}}:"
         self._names = [f"{tag}{part}" for part in ("keyset", "gen", "lock", "fence", "written")]
-        material = HKDF(algorithm=hashes.SHA256(), length=64, salt=None, info=_HKDF_INFO).derive(
+        material = HKDF(algorithm=hashes.SHA256(), length=96, salt=None, info=_HKDF_INFO).derive(
             bytes(kek)
         )
         self._aead = AESGCM(material[:32])
-        self._check = hmac.digest(material[32:], _CHECK_LABEL, "sha256")
+        self._check = hmac.digest(material[32:64], _CHECK_LABEL, "sha256")
+        self._mac_key = material[64:]
         self._client = client
         self._policy = policy
         self._clock = clock
@@ -171,6 +182,7 @@ class RedisKeyStore(SharedKeyStore):
         self._lock = threading.RLock()
         self._keyset = KeySet()
         self._generation = 0
+        self._highest = 0  # the highest generation this process has read or written
         self._due = -math.inf
         self._check_at = -math.inf
         self._forced_at = -math.inf
@@ -195,14 +207,9 @@ class RedisKeyStore(SharedKeyStore):
         Runs under the shared lock on the freshest stored set, so replicas rotating at once
         publish exactly one successor.
         """
-        now = self._clock()
         with self._lock:
-            # ``at`` is re-read under the shared lock: a replica that read the clock first but
-            # locked second then sees the other's successor as already due and adds none
             self._change(
-                lambda current, at: current.rotate(self._policy, max(at, self._clock())),
-                now,
-                wait=True,
+                lambda current, at: current.rotate(self._policy, at), self._clock(), wait=True
             )
             return self._keyset
 
@@ -267,30 +274,45 @@ class RedisKeyStore(SharedKeyStore):
         generation = _parse_generation(raw_gen, self._names[1])
         if generation == self._generation:
             return
+        self._refuse_rollback(generation)
         try:
             raw_gen, document = client.mget([self._names[1], self._names[0]])
         except _FAILURES as exc:
             raise _unavailable(exc) from exc
         generation = _parse_generation(raw_gen, self._names[1])
-        if document is None:
-            if generation:
-                raise KeyStoreCorrupt(f"the Redis key {self._names[0]} has disappeared")
-            self._install(KeySet(), 0, now)
-            return
+        self._refuse_rollback(generation)
+        if document is None:  # the counter said there was one a moment ago
+            raise KeyStoreCorrupt(f"the Redis key {self._names[0]} has disappeared")
         keyset, stored = self._open(document)
         if stored != generation:  # both are written by one atomic script
             raise self._corrupt("does not match its generation counter")
         self._install(keyset, generation, now)
 
+    def _refuse_rollback(self, generation: int) -> None:
+        """An authentic older generation stored back must not bring retired keys back."""
+        if generation < self._highest:
+            raise KeyStoreCorrupt(
+                f"the key set in Redis ({self._names[0]}) went back to generation {generation} "
+                f"after this process had read generation {self._highest}: an older copy was "
+                "stored back (rollback) or the set was deleted"
+            )
+
     def _install(self, keyset: KeySet, generation: int, now: float) -> None:
         self._keyset = keyset
         self._generation = generation
+        self._highest = max(self._highest, generation)
         self._due = maintenance_due(keyset, self._policy, now)
 
     # --- writing -------------------------------------------------------------------------------
 
     def _change(self, change: _Change, now: float, *, wait: bool) -> None:
-        """Apply ``change`` under the shared lock, if it changes anything."""
+        """Apply ``change`` under the shared lock, if it changes anything.
+
+        ``change`` gets the clock read again under the lock: a replica that read it first but
+        locked second must judge the set another replica just wrote by the time it sees it, not
+        by an earlier instant (it would find a successor or a first key not yet due, and add
+        its own).
+        """
         deadline = time.monotonic() + self._lock_wait
         while True:
             token = self._try_lock()
@@ -304,6 +326,7 @@ class RedisKeyStore(SharedKeyStore):
                 self._reload(now)
                 continue
             try:
+                now = max(now, self._clock())
                 self._reload(now)
                 current = self._keyset
                 updated = change(current, now)
@@ -366,7 +389,7 @@ class RedisKeyStore(SharedKeyStore):
                     "sealed": b64url_encode(sealed),
                 }
             )
-        document = {
+        document: dict[str, Any] = {
             "format": _FORMAT,
             "version": _VERSION,
             "generation": generation,
@@ -379,7 +402,13 @@ class RedisKeyStore(SharedKeyStore):
             },
             "keys": entries,
         }
+        document["mac"] = self._document_mac(document)
         return json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+    def _document_mac(self, body: Mapping[str, Any]) -> str:
+        """HMAC-SHA256 of the canonical document (without ``mac``), bound to this prefix."""
+        signed = _canonical({"store": self._prefix, "document": body})
+        return b64url_encode(hmac.digest(self._mac_key, _MAC_LABEL + b"\0" + signed, "sha256"))
 
     def _corrupt(self, why: str) -> KeyStoreCorrupt:
         return KeyStoreCorrupt(f"the Redis key {self._names[0]} {why}")
@@ -407,6 +436,7 @@ class RedisKeyStore(SharedKeyStore):
         check = _b64(document.get("kek_check"))
         if check is None or not hmac.compare_digest(check, self._check):
             raise WrongPassphrase(f"the KEK does not open the Redis key {self._names[0]}")
+        self._authenticate(document)
         entries = document.get("keys")
         if not isinstance(entries, list):
             raise self._corrupt("has an invalid key list")
@@ -415,6 +445,16 @@ class RedisKeyStore(SharedKeyStore):
             return KeySet(keys), generation
         except KeyMaterialError:
             raise self._corrupt("holds two keys with the same kid") from None
+
+    def _authenticate(self, document: dict[str, Any]) -> None:
+        """The document's MAC must cover exactly what it holds (a key left out, a policy or a
+        generation changed, a member added: all fail)."""
+        mac = document.get("mac")
+        body = {name: value for name, value in document.items() if name != "mac"}
+        if not isinstance(mac, str) or not hmac.compare_digest(
+            mac.encode("ascii", "replace"), self._document_mac(body).encode("ascii")
+        ):
+            raise self._corrupt("failed authentication: it was changed outside tokensmith")
 
     def _open_entry(self, entry: object, index: int) -> Key:
         if not isinstance(entry, dict):
