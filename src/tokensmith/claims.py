@@ -98,7 +98,11 @@ class _Storage:
 class VerifiedToken(_Storage):
     """A token whose signature and claims passed the validator's policy. Read-only.
 
-    ``claims`` and ``header`` are the decoded JSON objects (read-only mappings); the other
+    ``claims`` and ``header`` are the decoded JSON objects (read-only mappings). Their nested
+    arrays and objects are read-only ``list`` and ``dict`` subclasses: they compare, iterate and
+    ``json.dumps`` like the JSON they came from, and every mutating method raises
+    ``TypeError``, because a cache hit hands the very same objects to the next request (copy
+    them, e.g. ``copy.deepcopy(dict(tok.claims))``, to get plain mutable ones). The other
     attributes are typed shortcuts. The raw token is kept only to compute :attr:`fingerprint`
     and is never shown by ``repr()``.
     """

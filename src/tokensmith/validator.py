@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from ._frozen import Value
+from ._frozen import Value, read_only_members
 from ._json import StrictJSONError
 from ._json import loads as _strict_json
 from .claims import VerifiedToken, _verified, parse_scopes
@@ -83,6 +83,8 @@ different kind of JWT and is refused, so one kind cannot be replayed as another.
 # Python ints that large would not convert to float.
 _MAX_NUMERIC_DATE: Final = 253402300799
 _MAX_KID: Final = 256
+_OPEN_ARRAY: Final = 0x5B  # "[" as a byte value: `int in bytes` is one memchr
+_OPEN_OBJECT: Final = 0x7B  # "{"
 _HEADER_CACHE_SIZE: Final = 512
 
 
@@ -512,7 +514,7 @@ class Validator:
                 raise InvalidTokenType("the typ header is not a string")
             if _normal_type(typ) not in types:
                 raise InvalidTokenType("the token's typ is not accepted by this policy")
-        return _Header(alg, kid, MappingProxyType(header))
+        return _Header(alg, kid, MappingProxyType(read_only_members(header)))
 
     def _verify(self, parsed: _Parsed, key: Key, keyset: object = None) -> VerifiedToken:
         """Signature, then claims. The payload JSON is parsed only once it is authentic.
@@ -527,7 +529,12 @@ class Validator:
             raise UnknownKey("the key source offered a key with another kid")
         if not key.verify(signing_input.encode("ascii"), signature):
             raise InvalidSignature("the signature does not verify")
-        verified = self._check_claims(_json_object(payload_raw, "payload"), header, token, key)
+        claims = _json_object(payload_raw, "payload")
+        # Nested arrays/objects become read-only (a cache hit shares them with later requests).
+        # A flat payload has no "[" and only its own "{": two byte scans, and nothing to do.
+        if _OPEN_ARRAY in payload_raw or payload_raw.find(_OPEN_OBJECT, 1) >= 0:
+            read_only_members(claims)
+        verified = self._check_claims(claims, header, token, key)
         for check in self.policy.checks:
             _run_check(check, verified)
         if self._cache is not None:
