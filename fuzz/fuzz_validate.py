@@ -32,7 +32,7 @@ with atheris.instrument_imports(include=["tokensmith"]):
     from tokensmith.errors import KeyMaterialError, TokensmithError
     from tokensmith.keys import b64url_decode
     from tokensmith.testing import FakeClock
-    from tokensmith.validator import UNCHECKED
+    from tokensmith.validator import NO_AUDIENCE, UNCHECKED, UNSAFE_ANY_AUDIENCE
 
 NOW = 1_700_000_000.0
 SECRET = bytes(range(32))
@@ -45,11 +45,18 @@ STRICT = Validator(STORE, issuer="https://issuer.test", audience="api", clock=CL
 LOOSE = Validator(
     STORE,
     issuer=UNCHECKED,
-    audience=UNCHECKED,
+    audience=UNSAFE_ANY_AUDIENCE,
     token_types=UNCHECKED,
     require_exp=False,
     max_age=3600,
     required_claims=["sub"],
+    clock=CLOCK,
+)
+NO_AUD = Validator(
+    STORE,
+    issuer="https://issuer.test",
+    audience=NO_AUDIENCE,
+    scope_claims=("scope", "scp", "scopes"),
     clock=CLOCK,
 )
 HEADER = b'{"alg":"HS256","kid":"k1","typ":"JWT"}'
@@ -66,7 +73,7 @@ def _signed(header: bytes, payload: bytes) -> str:
 
 
 def _validate(token: str | bytes) -> None:
-    for validator in (STRICT, LOOSE):
+    for validator in (STRICT, LOOSE, NO_AUD):
         try:
             verified = validator.validate(token)
         except TokensmithError:

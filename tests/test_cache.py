@@ -179,9 +179,10 @@ def test_custom_checks_rerun_on_hit(clock: FakeClock) -> None:
     def check(tok: VerifiedToken) -> bool:
         return tok.subject in allowed
 
-    _, signer, validator, _, _ = make(clock, checks=[check])
+    _, signer, validator, cache, _ = make(clock, checks=[check])
     token = signer.issue("u", audience=AUDIENCE)
     validator.validate(token)
+    assert validator.validate(token).subject == "u" and cache.hits == 1  # a hit, check passed
     allowed.clear()
     with pytest.raises(TokenError):
         validator.validate(token)

@@ -16,7 +16,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.attacks.forge import AUDIENCE, ISSUER, NOW, b64, claims, segment, signed_raw
-from tokensmith import UNCHECKED, Key, KeySet, MemoryKeyStore, Validator, VerifiedToken
+from tokensmith import (
+    NO_AUDIENCE,
+    UNCHECKED,
+    UNSAFE_ANY_AUDIENCE,
+    Key,
+    KeySet,
+    MemoryKeyStore,
+    Validator,
+    VerifiedToken,
+)
 from tokensmith.errors import KeyMaterialError, TokenError
 from tokensmith.keys import b64url_decode, b64url_encode
 from tokensmith.testing import FakeClock
@@ -30,7 +39,7 @@ STRICT = Validator(STORE, issuer=ISSUER, audience=AUDIENCE, clock=CLOCK, max_age
 LOOSE = Validator(
     STORE,
     issuer=UNCHECKED,
-    audience=UNCHECKED,
+    audience=UNSAFE_ANY_AUDIENCE,
     token_types=UNCHECKED,
     require_exp=False,
     required_claims=["sub"],
@@ -38,7 +47,15 @@ LOOSE = Validator(
     checks=[lambda tok: tok.claims.get("tenant") != "blocked"],
     clock=CLOCK,
 )
-VALIDATORS = (STRICT, LOOSE)
+NO_AUD = Validator(
+    STORE,
+    issuer=ISSUER,
+    audience=NO_AUDIENCE,
+    scope_claims=("scope", "scp", "scopes"),
+    scopes=["read"],
+    clock=CLOCK,
+)
+VALIDATORS = (STRICT, LOOSE, NO_AUD)
 KEYS = {"hs-1": HS, "hs-2": HS512, "es-1": ES}
 
 # Budget: about 10 000 examples in total, well under 30 s on one core.
@@ -81,6 +98,7 @@ registered = st.fixed_dictionaries(
         "jti": st.text(max_size=10) | json_values,
         "scope": st.sampled_from(["read", "read write", ""]) | json_values,
         "scp": st.lists(st.sampled_from(["read", "write"]), max_size=3) | json_values,
+        "scopes": st.lists(st.sampled_from(["read", "write"]), max_size=3) | json_values,
         "tenant": st.sampled_from(["acme", "blocked"]) | json_values,
     },
 )

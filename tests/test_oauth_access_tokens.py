@@ -5,6 +5,7 @@ import pytest
 from tests.conftest import AUDIENCE, ISSUER
 from tokensmith import (
     UNCHECKED,
+    UNSAFE_ANY_AUDIENCE,
     ConfigurationError,
     InvalidClaim,
     InvalidTokenType,
@@ -105,7 +106,7 @@ def test_profile_configuration_errors(store: MemoryKeyStore, signer: Signer) -> 
         access_token_validator(store, issuer=ISSUER, audience=AUDIENCE, token_types=["JWT"])
     with pytest.raises(ConfigurationError):
         access_token_validator(store, issuer=UNCHECKED, audience=AUDIENCE)  # type: ignore[arg-type]
-    assert access_token_validator(store, issuer=ISSUER, audience=UNCHECKED)
+    assert access_token_validator(store, issuer=ISSUER, audience=UNSAFE_ANY_AUDIENCE)
     with pytest.raises(ConfigurationError):
         issue_access_token(signer, client_id="", audience=AUDIENCE)
     with pytest.raises(ConfigurationError):

@@ -135,6 +135,12 @@ def test_missing_jti_and_exp_are_refused(
     with pytest.raises(MissingClaim) as info:
         check(forge(header, {**base, "jti": "j"}, client_key), client_keys, clock)
     assert info.value.claim == "exp"
+    # null is not a value: a null jti or sub is missing too (it used to reach an assert)
+    for name in ("jti", "sub"):
+        body = {**base, "jti": "j", "exp": int(clock()) + 60, name: None}
+        with pytest.raises(MissingClaim) as info:
+            check(forge(header, body, client_key), client_keys, clock)
+        assert type(info.value) is MissingClaim and info.value.claim == name
 
 
 def test_an_access_token_is_not_an_assertion(

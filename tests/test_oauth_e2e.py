@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tokensmith import (
-    UNCHECKED,
+    UNSAFE_ANY_AUDIENCE,
     AuditEvent,
     BackendUnavailable,
     Key,
@@ -111,7 +111,7 @@ class AuthServer:
         self.introspector = access_token_validator(
             self.store,
             issuer=issuer,
-            audience=UNCHECKED,
+            audience=UNSAFE_ANY_AUDIENCE,
             clock=self.clock,
             revocation=self.revocations,
         )  # the AS's introspection and revocation endpoints serve every audience

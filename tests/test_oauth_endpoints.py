@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import AUDIENCE, ISSUER
 from tokensmith import (
-    UNCHECKED,
+    UNSAFE_ANY_AUDIENCE,
     BackendUnavailable,
     ConfigurationError,
     MemoryKeyStore,
@@ -35,7 +35,7 @@ def revocations(clock: FakeClock) -> MemoryRevocationList:
 @pytest.fixture
 def at_validator(store: MemoryKeyStore, clock: FakeClock, revocations: MemoryRevocationList) -> Any:
     return access_token_validator(
-        store, issuer=ISSUER, audience=UNCHECKED, clock=clock, revocation=revocations
+        store, issuer=ISSUER, audience=UNSAFE_ANY_AUDIENCE, clock=clock, revocation=revocations
     )
 
 
@@ -112,7 +112,11 @@ def test_introspect_backend_outage_is_503(
     signer: Signer, store: MemoryKeyStore, clock: FakeClock
 ) -> None:
     validator = access_token_validator(
-        store, issuer=ISSUER, audience=UNCHECKED, clock=clock, revocation=FailingRevocations()
+        store,
+        issuer=ISSUER,
+        audience=UNSAFE_ANY_AUDIENCE,
+        clock=clock,
+        revocation=FailingRevocations(),
     )
     status, headers, body = introspection_response(
         {"token": access_token(signer)}, caller=RS, validator=validator

@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import ISSUER
 from tokensmith import (
+    BackendUnavailable,
     ConfigurationError,
     InvalidAudience,
     InvalidClaim,
@@ -130,10 +131,21 @@ def test_auth_time_and_max_age(clock: FakeClock) -> None:
     assert info.value.claim == "auth_time"
     with pytest.raises(IssuedInFuture):
         validator.validate(signer.issue("a", audience=CLIENT, claims={"auth_time": now + 3600}))
-    for bad in ("yesterday", True, -1, None):
+    for bad in ("yesterday", True, None, -62135596801, 2**70, [1]):
         with pytest.raises(InvalidClaim) as exc:
             validator.validate(signer.issue("a", audience=CLIENT, claims={"auth_time": bad}))
         assert type(exc.value) is InvalidClaim
+    # a NumericDate before 1970 is a date (RFC 7519 §2), as for exp/nbf/iat: old, not invalid
+    ancient = signer.issue("a", audience=CLIENT, claims={"auth_time": -1})
+    assert validator.validate(ancient)
+    with pytest.raises(AuthenticationTooOld):
+        validator.validate(ancient, max_age=60)
+    # null never satisfies a requirement: with max_age, a null auth_time is missing
+    with pytest.raises(MissingClaim) as missing:
+        validator.validate(
+            signer.issue("a", audience=CLIENT, claims={"auth_time": None}), max_age=60
+        )
+    assert type(missing.value) is MissingClaim
     for bad_age in (-1, True, "60"):
         with pytest.raises(ConfigurationError):
             validator.validate(recent, max_age=bad_age)  # type: ignore[arg-type]
@@ -183,3 +195,34 @@ def test_configuration_errors(clock: FakeClock) -> None:
         IDTokenValidator(store, issuer=ISSUER, client_id="")
     with pytest.raises(ConfigurationError):
         IDTokenValidator(store, issuer="", client_id=CLIENT)
+
+
+@pytest.mark.parametrize("name", ["at_hash", "c_hash"])
+def test_null_hash_claims(clock: FakeClock, name: str) -> None:
+    signer, validator = make(clock)
+    token = signer.issue("a", audience=CLIENT, claims={name: None})
+    with pytest.raises(InvalidClaim) as invalid:  # optional here, and null: the wrong type
+        validator.validate(token, access_token="at", code="c")
+    assert type(invalid.value) is InvalidClaim
+    with pytest.raises(MissingClaim):  # required: null is missing
+        validator.validate(token, access_token="at", code="c", require_hashes=True)
+
+
+def test_a_failing_key_source_during_the_eddsa_hash_check_is_an_outage(clock: FakeClock) -> None:
+    key = Key.generate("EdDSA")
+    signer = Signer(MemoryKeyStore(KeySet([key]), clock=clock), issuer=ISSUER, clock=clock)
+    token = signer.issue("a", audience=CLIENT, claims={"at_hash": token_hash("at", "EdDSA")})
+
+    class Flaky:
+        calls = 0
+
+        def verification_key(self, kid: str | None, alg: str) -> Key:
+            self.calls += 1
+            if self.calls > 1:  # fine for the signature, gone for the curve lookup
+                raise KeyError(kid)
+            return key.public_key()
+
+    validator = IDTokenValidator(Flaky(), issuer=ISSUER, client_id=CLIENT, clock=clock)
+    with pytest.raises(BackendUnavailable) as info:
+        validator.validate(token, access_token="at")
+    assert type(info.value) is BackendUnavailable and type(info.value.__cause__) is KeyError

@@ -21,6 +21,13 @@ machine `code`. Refusals of a token derive from `TokenError` and also carry the 
 `BackendUnavailable` means tokensmith could not decide (answer 503, never 401). The codes are
 part of the public API: they do not change between minor versions.
 
+A few refusals that are easy to confuse: a token without the `aud` the policy requires, or
+with `"aud": null`, is `missing_claim`; a token whose `aud` is `[]` or names only other
+services is `invalid_audience`. Any claim the policy requires that is `null` is
+`missing_claim`; a registered claim of the wrong type (`null` included) that the policy does
+not require is `invalid_claim`. A key source or revocation list that fails (even with a
+`KeyError`) is `backend_unavailable`, never `unknown_key`.
+
 This page is generated from `tokensmith.errors` by `tools/gen_error_docs.py`.
 """
 

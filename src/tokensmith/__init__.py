@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .claims import VerifiedToken, fingerprint
+from .claims import DEFAULT_SCOPE_CLAIMS, VerifiedToken, fingerprint
 from .errors import (
     AlgorithmMismatch,
     AlgorithmNotAllowed,
@@ -82,7 +82,7 @@ from .keyset import KeySet, RotationPolicy
 from .revocation.base import AsyncRevocationList, RevocationList, revoke_token
 from .signer import IssuedToken, Signer
 from .stores import AsyncKeySource, KeySource, KeyStore, MemoryKeyStore
-from .validator import UNCHECKED, Policy, Validator
+from .validator import NO_AUDIENCE, UNCHECKED, UNSAFE_ANY_AUDIENCE, Policy, Validator
 
 if TYPE_CHECKING:
     from ._jwks import SkippedKey
@@ -156,8 +156,11 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "DEFAULT_SCOPE_CLAIMS",
+    "NO_AUDIENCE",
     "SUPPORTED_ALGORITHMS",
     "UNCHECKED",
+    "UNSAFE_ANY_AUDIENCE",
     "AlgorithmMismatch",
     "AlgorithmNotAllowed",
     "AmbiguousKey",

@@ -35,8 +35,10 @@ __all__ = ["ValidatedTokenCache"]
 class ValidatedTokenCache:
     """A bounded LRU map from the exact token string to its verified view and key.
 
-    Keyed by the exact token bytes, so another encoding of the same signature is a miss and is
-    fully validated. Share one instance per :class:`~tokensmith.Validator` (entries are only
+    Keyed by the exact token bytes, so another encoding of the same signature (an ECDSA
+    signature's high-S twin, see docs/security.md) is a miss and is fully validated; what must
+    hold for a token however it is spelled (revocation, replay) is keyed on its ``jti``.
+    Share one instance per :class:`~tokensmith.Validator` (entries are only
     valid for the policy that produced them; a validator refuses a cache already bound to
     another validator).
     """

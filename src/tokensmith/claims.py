@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-__all__ = ["VerifiedToken", "fingerprint", "parse_scopes"]
+from .errors import InvalidClaim
+
+__all__ = ["DEFAULT_SCOPE_CLAIMS", "VerifiedToken", "fingerprint", "parse_scopes"]
+
+DEFAULT_SCOPE_CLAIMS: Final[tuple[str, ...]] = ("scope", "scp")
+"""The claims that grant scopes unless a validator names others: RFC 8693/9068 ``scope`` and
+the ``scp`` many identity providers use."""
 
 
 def fingerprint(token: str | bytes) -> str:
@@ -18,26 +24,69 @@ def fingerprint(token: str | bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-def parse_scopes(claims: Mapping[str, Any]) -> frozenset[str] | None:
-    """Scopes from the RFC 8693/9068 ``scope`` string and/or an ``scp`` list (or string).
+def parse_scopes(
+    claims: Mapping[str, Any], names: Iterable[str] = DEFAULT_SCOPE_CLAIMS
+) -> frozenset[str]:
+    """The scopes granted by the claims ``names``: the union of every one present.
 
-    Returns ``None`` when a present claim has the wrong shape (the caller refuses the token).
+    Each may be a space-separated string (RFC 8693 ``scope``) or an array of strings (``scp``,
+    node ``jsonwebtoken``'s ``scopes``). Anything else, ``null`` included, raises
+    :class:`~tokensmith.errors.InvalidClaim` naming the claim: a grant of unknown shape refuses
+    the token rather than granting nothing or something unintended.
     """
-    scopes: set[str] = set()
-    scope = claims.get("scope")
-    if scope is not None:
-        if not isinstance(scope, str):
-            return None
-        scopes.update(scope.split())
-    scp = claims.get("scp")
-    if scp is not None:
-        if isinstance(scp, str):
-            scopes.update(scp.split())
-        elif isinstance(scp, list) and all(isinstance(s, str) for s in scp):
-            scopes.update(scp)
-        else:
-            return None
-    return frozenset(scopes)
+    granted = _NO_SCOPES
+    for name in names:
+        value = claims.get(name, _ABSENT)
+        if value is not _ABSENT:
+            scopes = _scopes_of(value, name)
+            granted = scopes if not granted else granted | scopes
+    return granted
+
+
+def _scopes_of(value: object, name: str) -> frozenset[str]:
+    """The scopes one claim grants (see :func:`parse_scopes`)."""
+    if isinstance(value, str):
+        return _SCOPE_SETS.get(value) or _parse_scope_string(value)
+    if isinstance(value, list) and all(v.__class__ is str for v in value):
+        return frozenset(value)
+    raise InvalidClaim(
+        f"{name!r} must be a space-separated string or an array of strings", claim=name
+    )
+
+
+# NumericDates accepted: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z, the instants a datetime
+# holds. RFC 7519 §2 allows any JSON number, negative ones included (dates before 1970); beyond
+# these no real token lives, and Python ints that large would not convert to float.
+_MIN_NUMERIC_DATE: Final = -62135596800
+_MAX_NUMERIC_DATE: Final = 253402300799
+
+
+def _numeric_date(value: object, name: str) -> float:
+    """A NumericDate must be a finite JSON number (not a boolean, not null) between years 1 and
+    9999; negative values are dates before 1970 (RFC 7519 §2)."""
+    if value.__class__ is not int and value.__class__ is not float:
+        raise InvalidClaim(f"{name!r} must be a number of seconds", claim=name)
+    if not _MIN_NUMERIC_DATE <= value <= _MAX_NUMERIC_DATE:  # NaN fails both comparisons
+        raise InvalidClaim(f"{name!r} is out of range (years 1 to 9999)", claim=name)
+    return float(value)
+
+
+_ABSENT: Final = object()
+_NO_SCOPES: Final[frozenset[str]] = frozenset()
+_SCOPE_SETS: dict[str, frozenset[str]] = {}
+_SCOPE_SETS_MAX: Final = 256
+_SCOPE_STRING_MAX: Final = 1024
+
+
+def _parse_scope_string(scope: str) -> frozenset[str]:
+    """Parse a ``scope`` string; the few distinct strings a service sees are remembered
+    (bounded: the table is emptied when full, and long strings are never kept)."""
+    scopes = frozenset(scope.split())
+    if len(scope) <= _SCOPE_STRING_MAX:
+        if len(_SCOPE_SETS) >= _SCOPE_SETS_MAX:
+            _SCOPE_SETS.clear()
+        _SCOPE_SETS[scope] = scopes
+    return scopes
 
 
 _FIELDS: Final = (
@@ -98,7 +147,11 @@ class _Storage:
 class VerifiedToken(_Storage):
     """A token whose signature and claims passed the validator's policy. Read-only.
 
-    ``claims`` and ``header`` are the decoded JSON objects (read-only mappings); the other
+    ``claims`` and ``header`` are the decoded JSON objects (read-only mappings). Their nested
+    arrays and objects are read-only ``list`` and ``dict`` subclasses: they compare, iterate and
+    ``json.dumps`` like the JSON they came from, and every mutating method raises
+    ``TypeError``, because a cache hit hands the very same objects to the next request (copy
+    them, e.g. ``copy.deepcopy(dict(tok.claims))``, to get plain mutable ones). The other
     attributes are typed shortcuts. The raw token is kept only to compute :attr:`fingerprint`
     and is never shown by ``repr()``.
     """

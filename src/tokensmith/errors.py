@@ -186,7 +186,8 @@ class InvalidClaim(TokenError):
 
 
 class MissingClaim(InvalidClaim):
-    """A claim the policy requires is absent."""
+    """A claim the policy requires is absent or ``null`` (a token without the ``aud`` the policy
+    requires is this, not ``invalid_audience``)."""
 
     code = "missing_claim"
 
@@ -222,7 +223,8 @@ class InvalidIssuer(InvalidClaim):
 
 
 class InvalidAudience(InvalidClaim):
-    """No value of the ``aud`` claim is an audience the policy accepts."""
+    """No value of the ``aud`` claim is an audience the policy accepts (``[]`` included), or,
+    under ``NO_AUDIENCE``, the token names an audience."""
 
     code = "invalid_audience"
 
@@ -359,9 +361,11 @@ class Throttled(TokensmithError):
 
 
 class BackendUnavailable(TokensmithError):
-    """A backend needed for the decision (revocation store, remote key set) did not answer.
+    """A backend needed for the decision (key source, revocation store, remote key set) failed.
 
-    Handlers should answer 503: the token was neither accepted nor found invalid.
+    Handlers should answer 503: the token was neither accepted nor found invalid. When the
+    backend raised something of its own (a key source's ``KeyError``, an unreadable key store's
+    ``KeyStoreCorrupt``), that exception is chained as ``__cause__``.
     """
 
     code = "backend_unavailable"

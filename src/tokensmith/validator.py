@@ -13,12 +13,21 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, cast
 
-from ._frozen import Value
+from ._frozen import Value, read_only_members
 from ._json import StrictJSONError
 from ._json import loads as _strict_json
-from .claims import VerifiedToken, _verified, parse_scopes
+from .claims import (
+    _MAX_NUMERIC_DATE,
+    _SCOPE_SETS,
+    DEFAULT_SCOPE_CLAIMS,
+    VerifiedToken,
+    _numeric_date,
+    _parse_scope_string,
+    _verified,
+    parse_scopes,
+)
 from .errors import (
     AlgorithmMismatch,
     AlgorithmNotAllowed,
@@ -36,6 +45,7 @@ from .errors import (
     InvalidSignature,
     InvalidTokenType,
     IssuedInFuture,
+    KeyMaterialError,
     MalformedToken,
     MissingClaim,
     TokenError,
@@ -55,9 +65,12 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_LEEWAY",
     "DEFAULT_MAX_TOKEN_SIZE",
+    "DEFAULT_SCOPE_CLAIMS",
     "DEFAULT_TOKEN_TYPES",
     "MAX_LEEWAY",
+    "NO_AUDIENCE",
     "UNCHECKED",
+    "UNSAFE_ANY_AUDIENCE",
     "ClaimCheck",
     "Policy",
     "Validator",
@@ -79,29 +92,71 @@ Anything else (``refresh+jwt``, ``dpop+jwt``, ``secevent+jwt``, client assertion
 different kind of JWT and is refused, so one kind cannot be replayed as another.
 """
 
-# Largest NumericDate accepted: 9999-12-31T23:59:59Z. Beyond it no real token lives, and
-# Python ints that large would not convert to float.
-_MAX_NUMERIC_DATE: Final = 253402300799
 _MAX_KID: Final = 256
+_OPEN_ARRAY: Final = 0x5B  # "[" as a byte value: `int in bytes` is one memchr
+_OPEN_OBJECT: Final = 0x7B  # "{"
 _HEADER_CACHE_SIZE: Final = 512
 
 
-class _Unchecked:
-    """Sentinel type of :data:`UNCHECKED`."""
+class _Sentinel:
+    """A named option value, one instance per subclass, compared by identity."""
 
-    _instance: _Unchecked | None = None
+    __slots__ = ()
+    _name: ClassVar[str]
+    _instances: ClassVar[dict[type, _Sentinel]] = {}
 
-    def __new__(cls) -> _Unchecked:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
+    def __new__(cls) -> Self:
+        instance = _Sentinel._instances.get(cls)
+        if instance is None:
+            instance = _Sentinel._instances[cls] = super().__new__(cls)
+        return cast(Self, instance)
 
     def __repr__(self) -> str:
-        return "UNCHECKED"
+        return self._name
+
+
+class _Unchecked(_Sentinel):
+    """Sentinel type of :data:`UNCHECKED`."""
+
+    __slots__ = ()
+    _name = "UNCHECKED"
+
+
+class _NoAudience(_Sentinel):
+    """``audience=NO_AUDIENCE``: this service has no audience of its own.
+
+    A token without ``aud`` (or with an empty list) passes; a token naming any audience is
+    meant for some other service and is refused (:class:`~tokensmith.errors.InvalidAudience`),
+    as RFC 7519 §4.1.3 requires of a principal that is not in the token's ``aud``.
+    """
+
+    __slots__ = ()
+    _name = "NO_AUDIENCE"
+
+
+class _UnsafeAnyAudience(_Sentinel):
+    """``audience=UNSAFE_ANY_AUDIENCE``: accept a token whatever audience it names. Dangerous.
+
+    A token issued for another service is accepted here, against RFC 7519 §4.1.3. Only for a
+    component that legitimately serves every audience of its issuer (an authorization server's
+    own introspection or revocation endpoint); a resource server names its audience, or uses
+    :data:`NO_AUDIENCE`. The shape of ``aud`` is still checked.
+    """
+
+    __slots__ = ()
+    _name = "UNSAFE_ANY_AUDIENCE"
 
 
 UNCHECKED: Final = _Unchecked()
-"""Pass as ``issuer=``, ``audience=`` or ``token_types=`` to opt out of that check, by name."""
+"""Pass as ``issuer=`` or ``token_types=`` to opt out of that check, by name (not ``audience=``:
+see :data:`NO_AUDIENCE` and :data:`UNSAFE_ANY_AUDIENCE`)."""
+
+NO_AUDIENCE: Final = _NoAudience()
+"""``audience=NO_AUDIENCE``: this service has no audience; tokens naming any are refused."""
+
+UNSAFE_ANY_AUDIENCE: Final = _UnsafeAnyAudience()
+"""``audience=UNSAFE_ANY_AUDIENCE``: ignore the value of ``aud`` (RFC 7519 §4.1.3 forbids it
+for a resource server; see docs/policy.md)."""
 
 ClaimCheck = Callable[[VerifiedToken], object]
 """A custom check: raise a :class:`~tokensmith.errors.TokenError` or return ``False`` to refuse."""
@@ -111,7 +166,9 @@ class Policy(Value):
     """The validation policy, checked and compiled once by :class:`Validator`.
 
     Field meanings are documented on :class:`Validator`. ``None`` for ``issuers`` /
-    ``audiences`` / ``token_types`` means the check was opted out of with :data:`UNCHECKED`.
+    ``token_types`` means the check was opted out of with :data:`UNCHECKED`. ``audiences`` is
+    the set this service identifies with: empty for :data:`NO_AUDIENCE` (any non-empty ``aud``
+    is then foreign), ``None`` for :data:`UNSAFE_ANY_AUDIENCE`.
     """
 
     _fields = (
@@ -126,6 +183,7 @@ class Policy(Value):
         "checks",
         "max_token_size",
         "require_exp",
+        "scope_claims",
     )
     __slots__ = _fields
 
@@ -140,6 +198,7 @@ class Policy(Value):
     checks: tuple[ClaimCheck, ...]
     max_token_size: int
     require_exp: bool
+    scope_claims: tuple[str, ...]
 
     def __init__(
         self,
@@ -155,6 +214,7 @@ class Policy(Value):
         checks: tuple[ClaimCheck, ...],
         max_token_size: int,
         require_exp: bool,
+        scope_claims: tuple[str, ...] = DEFAULT_SCOPE_CLAIMS,
     ) -> None:
         set_ = object.__setattr__
         set_(self, "issuers", issuers)
@@ -168,6 +228,7 @@ class Policy(Value):
         set_(self, "checks", checks)
         set_(self, "max_token_size", max_token_size)
         set_(self, "require_exp", require_exp)
+        set_(self, "scope_claims", scope_claims)
 
     def replace(self, **changes: Any) -> Policy:
         """A copy with some fields changed (the values are taken as already checked)."""
@@ -196,11 +257,14 @@ class Validator:
     """Validates tokens from one or more trusted issuers for one or more audiences.
 
     Secure by default: the signature, ``exp``, ``iss`` and ``aud`` are always checked;
-    ``issuer=UNCHECKED`` / ``audience=UNCHECKED`` / ``require_exp=False`` opt out, by name.
+    ``issuer=UNCHECKED`` / ``audience=UNSAFE_ANY_AUDIENCE`` / ``require_exp=False`` opt out, by
+    name.
 
     :param keys: a :class:`~tokensmith.KeySource` (or async one, then use :meth:`avalidate`).
     :param issuer: the trusted ``iss`` (a string or several), or :data:`UNCHECKED`.
-    :param audience: this service's ``aud`` (any one must match), or :data:`UNCHECKED`.
+    :param audience: this service's ``aud`` (any one must be in the token's), or
+        :data:`NO_AUDIENCE` for a service without one (tokens naming any audience are
+        refused), or the dangerous :data:`UNSAFE_ANY_AUDIENCE` (see docs/policy.md).
     :param algorithms: allowed ``alg`` values; default every supported one, and in any case a key
         only verifies the algorithm it is bound to. ``none`` is never allowed.
     :param leeway: clock skew tolerance in seconds (0 to :data:`MAX_LEEWAY`).
@@ -209,6 +273,9 @@ class Validator:
     :param token_types: accepted ``typ`` header values (``None`` in the set accepts a missing
         ``typ``); default :data:`DEFAULT_TOKEN_TYPES`.
     :param scopes: scopes every token must carry; :meth:`validate` can require more per call.
+    :param scope_claims: the claims that grant scopes (default :data:`DEFAULT_SCOPE_CLAIMS`,
+        ``scope`` and ``scp``); each may be a space-separated string or an array of strings,
+        and the granted scopes are their union (e.g. ``("scopes",)`` for node ``jsonwebtoken``).
     :param checks: custom checks run on the :class:`VerifiedToken` after the standard ones.
     :param revocation: a revocation list consulted after every other check passed.
     :param clock: returns the current time in seconds (injected for tests).
@@ -239,7 +306,7 @@ class Validator:
         keys: Any,
         *,
         issuer: str | Iterable[str] | _Unchecked,
-        audience: str | Iterable[str] | _Unchecked,
+        audience: str | Iterable[str] | _NoAudience | _UnsafeAnyAudience,
         algorithms: Iterable[str] | None = None,
         leeway: float = DEFAULT_LEEWAY,
         max_age: float | None = None,
@@ -253,6 +320,7 @@ class Validator:
         require_exp: bool = True,
         cache: ValidatedTokenCache | None = None,
         audit: AuditSink | None = None,
+        scope_claims: Iterable[str] = DEFAULT_SCOPE_CLAIMS,
     ) -> None:
         if not callable(getattr(keys, "verification_key", None)):
             raise ConfigurationError("keys must provide verification_key(kid, alg)")
@@ -262,7 +330,7 @@ class Validator:
             raise ConfigurationError("clock must be callable")
         self.policy = Policy(
             issuers=_string_set("issuer", issuer),
-            audiences=_string_set("audience", audience),
+            audiences=_audiences(audience),
             algorithms=_algorithms(algorithms),
             leeway=_seconds("leeway", leeway, allow_zero=True, maximum=MAX_LEEWAY),
             max_age=None if max_age is None else _seconds("max_age", max_age),
@@ -272,6 +340,7 @@ class Validator:
             checks=_checks(checks),
             max_token_size=_size(max_token_size),
             require_exp=_flag("require_exp", require_exp),
+            scope_claims=_scope_claims(scope_claims),
         )
         pinned = getattr(keys, "issuer", None)
         if isinstance(pinned, str):  # a key source pinned to one issuer (e.g. RemoteJWKS)
@@ -306,9 +375,16 @@ class Validator:
 
     def __repr__(self) -> str:
         p = self.policy
+        audience = (
+            UNSAFE_ANY_AUDIENCE
+            if p.audiences is None
+            else sorted(p.audiences)
+            if p.audiences
+            else NO_AUDIENCE
+        )
         return (
             f"Validator(issuer={sorted(p.issuers) if p.issuers is not None else UNCHECKED!r}, "
-            f"audience={sorted(p.audiences) if p.audiences is not None else UNCHECKED!r})"
+            f"audience={audience!r})"
         )
 
     # --- public faces ------------------------------------------------------------------------
@@ -457,9 +533,8 @@ class Validator:
         second = token.find(".", first + 1)
         if first <= 0 or second < 0 or token.find(".", second + 1) >= 0:
             raise _structure_error(token)
-        signature_segment = token[second + 1 :]
-        if not signature_segment:
-            raise MalformedToken("the token has no signature")
+        # The header first: an unsecured JWS ("alg": "none", empty signature) is refused as
+        # what it is (AlgorithmNotAllowed), not as a malformed token.
         header_segment = token[:first]
         header = self._header_cache.get(header_segment)
         if header is None:
@@ -467,6 +542,9 @@ class Validator:
             if len(self._header_cache) >= _HEADER_CACHE_SIZE:
                 self._header_cache.clear()
             self._header_cache[header_segment] = header
+        signature_segment = token[second + 1 :]
+        if not signature_segment:
+            raise MalformedToken("the token has no signature")
         try:
             payload_raw = b64url_decode(token[first + 1 : second])
             signature = b64url_decode(signature_segment)
@@ -512,7 +590,7 @@ class Validator:
                 raise InvalidTokenType("the typ header is not a string")
             if _normal_type(typ) not in types:
                 raise InvalidTokenType("the token's typ is not accepted by this policy")
-        return _Header(alg, kid, MappingProxyType(header))
+        return _Header(alg, kid, MappingProxyType(read_only_members(header)))
 
     def _verify(self, parsed: _Parsed, key: Key, keyset: object = None) -> VerifiedToken:
         """Signature, then claims. The payload JSON is parsed only once it is authentic.
@@ -527,7 +605,12 @@ class Validator:
             raise UnknownKey("the key source offered a key with another kid")
         if not key.verify(signing_input.encode("ascii"), signature):
             raise InvalidSignature("the signature does not verify")
-        verified = self._check_claims(_json_object(payload_raw, "payload"), header, token, key)
+        claims = _json_object(payload_raw, "payload")
+        # Nested arrays/objects become read-only (a cache hit shares them with later requests).
+        # A flat payload has no "[" and only its own "{": two byte scans, and nothing to do.
+        if _OPEN_ARRAY in payload_raw or payload_raw.find(_OPEN_OBJECT, 1) >= 0:
+            read_only_members(claims)
+        verified = self._check_claims(claims, header, token, key)
         for check in self.policy.checks:
             _run_check(check, verified)
         if self._cache is not None:
@@ -538,18 +621,27 @@ class Validator:
     def _check_claims(
         self, claims: dict[str, Any], header: _Header, token: str, key: Key
     ) -> VerifiedToken:
-        """Every registered-claim rule of the policy; the common case costs a few lookups."""
+        """Every registered-claim rule of the policy; the common case costs a few lookups.
+
+        ``null`` never satisfies a rule: a required claim that is ``null`` is missing
+        (``MissingClaim``), an optional registered claim that is ``null`` has the wrong type
+        (``InvalidClaim``).
+        """
         policy = self.policy
         now = self._clock()
         leeway = policy.leeway
         get = claims.get
 
+        for name in policy.required_claims:
+            if get(name) is None:
+                raise _missing(claims, name)
+
         exp = get("exp")
         if exp is None:
-            if "exp" in claims:
-                raise InvalidClaim("'exp' must be a number of seconds", claim="exp")
             if policy.require_exp:
-                raise MissingClaim("the token has no 'exp'", claim="exp")
+                raise _missing(claims, "exp")
+            if "exp" in claims:
+                raise InvalidClaim("'exp' must be a number of seconds, not null", claim="exp")
         else:
             # the common case (an int in range) inline; anything else through the full check
             exp = (
@@ -571,7 +663,12 @@ class Validator:
                 raise ImmatureToken("the token is not valid yet", claim="nbf")
 
         iat = get("iat")
-        if iat is not None or "iat" in claims:
+        if iat is None:
+            if policy.max_age is not None:
+                raise _missing(claims, "iat", "the policy has max_age and the token has no 'iat'")
+            if "iat" in claims:
+                raise InvalidClaim("'iat' must be a number of seconds, not null", claim="iat")
+        else:
             iat = (
                 float(iat)
                 if iat.__class__ is int and 0 <= iat <= _MAX_NUMERIC_DATE
@@ -579,56 +676,55 @@ class Validator:
             )
             if iat > now + leeway:
                 raise IssuedInFuture("the token was issued in the future", claim="iat")
-        if policy.max_age is not None:
-            if iat is None:
-                raise MissingClaim("the policy has max_age and the token has no 'iat'", claim="iat")
-            if now - iat > policy.max_age + leeway:
+            if policy.max_age is not None and now - iat > policy.max_age + leeway:
                 raise TokenTooOld("the token is older than the policy's max_age", claim="iat")
 
         iss = get("iss")
-        if iss.__class__ is not str and iss is not None:
-            raise InvalidClaim("'iss' must be a string", claim="iss")
         issuers = policy.issuers
-        if issuers is not None and iss not in issuers:
-            if iss is None:
-                raise MissingClaim("the token has no 'iss'", claim="iss")
+        if iss.__class__ is not str:
+            if iss is not None:
+                raise InvalidClaim("'iss' must be a string", claim="iss")
+            if issuers is not None:
+                raise _missing(claims, "iss")
+            if "iss" in claims:
+                raise InvalidClaim("'iss' must be a string, not null", claim="iss")
+        elif issuers is not None and iss not in issuers:
             raise InvalidIssuer("the token's issuer is not trusted", claim="iss")
 
         aud = get("aud")
+        audiences = policy.audiences
         audience: tuple[str, ...]
         if aud.__class__ is str:
             audience = (aud,)
-        elif aud is None:
-            audience = ()
-        elif isinstance(aud, list) and aud and all(a.__class__ is str for a in aud):
-            audience = tuple(aud)
+        elif isinstance(aud, list) and all(a.__class__ is str for a in aud):
+            audience = tuple(aud)  # [] is a valid list that names no audience
+        elif aud is None and (audiences or "aud" not in claims):
+            audience = ()  # absent, or null where an audience is required: missing below
         else:
-            raise InvalidClaim("'aud' must be a string or a non-empty list of strings", claim="aud")
-        audiences = policy.audiences
+            raise InvalidClaim("'aud' must be a string or a list of strings", claim="aud")
         if audiences is not None and audiences.isdisjoint(audience):
-            if not audience:
-                raise MissingClaim("the token has no 'aud'", claim="aud")
-            raise InvalidAudience("the token is not meant for this audience", claim="aud")
+            if audience:  # names audiences, none of them this service's (or it has none)
+                raise InvalidAudience("the token is not meant for this audience", claim="aud")
+            if audiences:
+                if aud is None:
+                    raise _missing(claims, "aud")
+                raise InvalidAudience("the token's audience list is empty", claim="aud")
 
         sub = get("sub")
-        if sub.__class__ is not str and sub is not None:
+        if sub.__class__ is not str and (sub is not None or "sub" in claims):
             raise InvalidClaim("'sub' must be a string", claim="sub")
         jti = get("jti")
-        if jti.__class__ is not str and jti is not None:
+        if jti.__class__ is not str and (jti is not None or "jti" in claims):
             raise InvalidClaim("'jti' must be a string", claim="jti")
-        for name in policy.required_claims:
-            if name not in claims:
-                raise MissingClaim(f"the token has no {name!r}", claim=name)
         scope = get("scope")
-        if scope.__class__ is str and "scp" not in claims:
-            scopes = _SCOPE_SETS.get(scope) or _scope_set_of(scope)
+        if (
+            scope.__class__ is str
+            and policy.scope_claims is DEFAULT_SCOPE_CLAIMS
+            and "scp" not in claims
+        ):
+            scopes = _SCOPE_SETS.get(scope) or _parse_scope_string(scope)
         else:
-            parsed_scopes = parse_scopes(claims)
-            if parsed_scopes is None:
-                raise InvalidClaim(
-                    "'scope' must be a string and 'scp' a list of strings", claim="scope"
-                )
-            scopes = parsed_scopes
+            scopes = parse_scopes(claims, policy.scope_claims)
 
         return _verified(
             header.header,
@@ -667,6 +763,13 @@ class Validator:
 # --- helpers for the core ---------------------------------------------------------------------
 
 
+def _missing(claims: dict[str, Any], name: str, message: str | None = None) -> MissingClaim:
+    """A required claim that is absent or ``null`` (the message says which)."""
+    if name in claims:
+        return MissingClaim(f"the token's {name!r} is null", claim=name)
+    return MissingClaim(message or f"the token has no {name!r}", claim=name)
+
+
 def _structure_error(token: str) -> MalformedToken:
     stripped = token.lstrip()
     if stripped.startswith("{"):
@@ -685,15 +788,6 @@ def _json_object(raw: bytes, what: str) -> dict[str, Any]:
     if value.__class__ is not dict:
         raise InvalidJSON(f"the {what} is not a JSON object")
     return value  # a dict (checked above)
-
-
-def _numeric_date(value: object, name: str) -> float:
-    """A NumericDate must be a finite JSON number (not a boolean) between 0 and year 9999."""
-    if value.__class__ is not int and value.__class__ is not float:
-        raise InvalidClaim(f"{name!r} must be a number of seconds", claim=name)
-    if not 0 <= value <= _MAX_NUMERIC_DATE:  # NaN fails both comparisons
-        raise InvalidClaim(f"{name!r} is out of range", claim=name)
-    return float(value)
 
 
 def _time_window(verified: VerifiedToken, key: Key, policy: Policy) -> tuple[float, float]:
@@ -730,27 +824,36 @@ def _run_check(check: ClaimCheck, verified: VerifiedToken) -> None:
         raise ClaimCheckFailed("a custom check refused the token")
 
 
+# What a backend (key source, revocation list) may raise through the validator as it is: a
+# refusal of the token, an outage, a programmer's mistake. Anything else is an outage, chained.
+_PASSES_THROUGH: Final = (TokenError, BackendUnavailable, ConfigurationError)
+
+
+def _backend_failed(what: str, exc: Exception) -> BackendUnavailable:
+    """``what`` could not answer: 503, never a refusal (the class name only: messages of user
+    code may quote the token's ``kid`` or worse; the original is chained as ``__cause__``)."""
+    if isinstance(exc, KeyMaterialError):
+        return BackendUnavailable(f"{what} cannot read its keys ({type(exc).__name__})")
+    return BackendUnavailable(f"{what} failed with {type(exc).__name__}")
+
+
 def _sync_key(keys: Any, header: _Header) -> Key:
     try:
         key = keys.verification_key(header.kid, header.alg)
-    except TokensmithError:
+    except _PASSES_THROUGH:
         raise
-    except LookupError:
-        raise UnknownKey("the key source has no key for the token's kid") from None
-    except Exception as exc:
-        raise BackendUnavailable(f"the key source failed with {type(exc).__name__}") from exc
+    except Exception as exc:  # a LookupError too: a source's bug is not the token's fault
+        raise _backend_failed("the key source", exc) from exc
     return key if key.__class__ is Key else _checked_key(key)
 
 
 async def _async_key(keys: Any, header: _Header) -> Key:
     try:
         key = await keys.verification_key(header.kid, header.alg)
-    except TokensmithError:
+    except _PASSES_THROUGH:
         raise
-    except LookupError:
-        raise UnknownKey("the key source has no key for the token's kid") from None
     except Exception as exc:
-        raise BackendUnavailable(f"the key source failed with {type(exc).__name__}") from exc
+        raise _backend_failed("the key source", exc) from exc
     return _checked_key(key)
 
 
@@ -762,38 +865,22 @@ def _checked_key(key: object) -> Key:
     return key
 
 
-_SCOPE_SETS: dict[str, frozenset[str]] = {}
-_SCOPE_SETS_MAX: Final = 256
-_SCOPE_STRING_MAX: Final = 1024
-
-
-def _scope_set_of(scope: str) -> frozenset[str]:
-    """Parse a ``scope`` string; the few distinct strings a service sees are remembered
-    (bounded: the table is emptied when full, and long strings are never kept)."""
-    scopes = frozenset(scope.split())
-    if len(scope) <= _SCOPE_STRING_MAX:
-        if len(_SCOPE_SETS) >= _SCOPE_SETS_MAX:
-            _SCOPE_SETS.clear()
-        _SCOPE_SETS[scope] = scopes
-    return scopes
-
-
 def _sync_revoked(revocation: Any, verified: VerifiedToken) -> object:
     try:
         return revocation.is_revoked(verified)
-    except TokensmithError:
+    except _PASSES_THROUGH:
         raise
     except Exception as exc:
-        raise BackendUnavailable(f"the revocation list failed with {type(exc).__name__}") from exc
+        raise _backend_failed("the revocation list", exc) from exc
 
 
 async def _async_revoked(revocation: Any, verified: VerifiedToken) -> object:
     try:
         return await revocation.is_revoked(verified)
-    except TokensmithError:
+    except _PASSES_THROUGH:
         raise
     except Exception as exc:
-        raise BackendUnavailable(f"the revocation list failed with {type(exc).__name__}") from exc
+        raise _backend_failed("the revocation list", exc) from exc
 
 
 def _check_revoked(revoked: object) -> None:
@@ -831,6 +918,26 @@ def _string_set(name: str, value: object) -> frozenset[str] | None:
     if not values or not all(isinstance(v, str) and v for v in values):
         raise ConfigurationError(f"{name} must be a non-empty string or list of strings")
     return frozenset(cast(list[str], values))
+
+
+def _audiences(value: object) -> frozenset[str] | None:
+    """``audience=``: this service's audiences; empty for NO_AUDIENCE, None for the opt-out."""
+    if value is NO_AUDIENCE:
+        return frozenset()
+    if value is UNSAFE_ANY_AUDIENCE:
+        return None
+    if value is UNCHECKED:
+        raise ConfigurationError(
+            "audience=UNCHECKED is not accepted (a token meant for another service would pass): "
+            "pass audience=NO_AUDIENCE if this service has no audience (tokens naming any "
+            "audience are refused), or audience=UNSAFE_ANY_AUDIENCE to accept tokens meant for "
+            "any service (RFC 7519 §4.1.3 forbids it for a resource server)"
+        )
+    if value is None:
+        raise ConfigurationError(
+            "audience is required: this service's audience, or NO_AUDIENCE if it has none"
+        )
+    return _string_set("audience", value)
 
 
 def _pinned(issuers: frozenset[str] | None, pinned: str) -> frozenset[str]:
@@ -875,10 +982,24 @@ def _seconds(
 
 
 def _names(name: str, value: Iterable[str]) -> frozenset[str]:
-    values = _iterable(name, value)
+    return frozenset(_name_list(name, value))
+
+
+def _name_list(name: str, value: Iterable[str]) -> list[str]:
+    """Claim names in the order given; one string is one name (not its characters)."""
+    values = [value] if isinstance(value, str) else _iterable(name, value)
     if not all(isinstance(v, str) and v for v in values):
-        raise ConfigurationError(f"{name} must be a collection of claim names")
-    return frozenset(cast(list[str], values))
+        raise ConfigurationError(f"{name} must be a claim name or a collection of claim names")
+    return cast(list[str], values)
+
+
+def _scope_claims(value: Iterable[str]) -> tuple[str, ...]:
+    """The claims that grant scopes, in order, once each; the default is kept as the very
+    :data:`DEFAULT_SCOPE_CLAIMS` object (the core recognises it by identity)."""
+    names = tuple(dict.fromkeys(_name_list("scope_claims", value)))
+    if not names:
+        raise ConfigurationError("scope_claims must name at least one claim")
+    return DEFAULT_SCOPE_CLAIMS if names == DEFAULT_SCOPE_CLAIMS else names
 
 
 def _token_types(value: Iterable[str | None] | _Unchecked) -> frozenset[str | None] | None:

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import pytest
 
 from tests.attacks._assert import refused
 from tests.attacks.conftest import validator_for
 from tests.attacks.forge import b64, claims, compact, segment
-from tokensmith import AlgorithmNotAllowed, ConfigurationError, Key, MalformedToken, Validator
+from tokensmith import (
+    AlgorithmNotAllowed,
+    ConfigurationError,
+    Key,
+    MalformedToken,
+    TokenTooLarge,
+    Validator,
+    fingerprint,
+)
+from tokensmith.audit import AuditEvent, Fanout, LoggingSink
+from tokensmith.cache import ValidatedTokenCache
 from tokensmith.testing import FakeClock
 
 SPELLINGS = ["none", "None", "NONE", "nOnE", "NoNe", "none ", " none", "none\x00"]
+
+# RFC 7519 §6.1 / RFC 7515 Appendix A.5, the canonical unsecured JWT (empty signature).
+RFC7515_A5 = (
+    "eyJhbGciOiJub25lIn0"
+    ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ."
+)
 
 
 @pytest.mark.parametrize("alg", SPELLINGS)
@@ -27,24 +46,59 @@ def test_alg_none_with_a_signature_is_refused_by_alg(
 
 
 @pytest.mark.parametrize("alg", SPELLINGS)
-def test_alg_none_without_a_signature_is_refused_as_unsigned(
-    alg: str, hs_validator: Validator
+def test_alg_none_without_a_signature_is_refused_by_alg(
+    alg: str, hs_validator: Validator, hs_key: Key, clock: FakeClock
 ) -> None:
-    # "header.payload." has no signature: refused before the header is even decoded.
+    # "header.payload." is the unsecured JWS itself: the header is read before the empty
+    # signature is judged, so the refusal names the attack (issue 13 item 5).
     token = f"{segment({'alg': alg})}.{segment(claims())}."
-    refused(hs_validator, token, MalformedToken)
+    refused(hs_validator, token, AlgorithmNotAllowed)
+    cached = validator_for(hs_key, clock=clock, cache=ValidatedTokenCache())
+    refused(cached, token, AlgorithmNotAllowed)
+    refused(cached, token.encode(), AlgorithmNotAllowed)
+    with pytest.raises(AlgorithmNotAllowed) as info:
+        asyncio.run(hs_validator.avalidate(token))
+    assert type(info.value) is AlgorithmNotAllowed
     # ... and without the trailing dot it is not a JWS at all.
     refused(hs_validator, token[:-1], MalformedToken)
 
 
-def test_rfc7519_unsecured_example_is_refused(hs_validator: Validator) -> None:
+def test_rfc7515_unsecured_example_is_refused(hs_validator: Validator) -> None:
     # RFC 7519 §6.1 / RFC 7515 A.5, the canonical unsecured JWT.
-    token = (
-        "eyJhbGciOiJub25lIn0"
-        ".eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ."
-    )
+    refused(hs_validator, RFC7515_A5, AlgorithmNotAllowed)
+    refused(hs_validator, RFC7515_A5 + b64(b"sig"), AlgorithmNotAllowed)
+
+
+def test_an_empty_signature_under_a_real_alg_is_still_malformed(
+    hs_key: Key, hs_validator: Validator
+) -> None:
+    token = compact({"alg": "HS256", "kid": hs_key.kid}, claims(), b"")
+    assert token.endswith(".")
     refused(hs_validator, token, MalformedToken)
-    refused(hs_validator, token + b64(b"sig"), AlgorithmNotAllowed)
+
+
+def test_the_size_limit_still_comes_first(hs_validator: Validator) -> None:
+    padding = "x" * hs_validator.policy.max_token_size
+    token = f"{segment({'alg': 'none', 'pad': padding})}.{segment(claims())}."
+    refused(hs_validator, token, TokenTooLarge)
+
+
+def test_alg_none_is_named_in_the_audit_event_and_the_log_line(
+    hs_key: Key, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    events: list[AuditEvent] = []
+    validator = validator_for(
+        hs_key, clock=clock, audit=Fanout(events.append, LoggingSink("tokensmith.audit.test"))
+    )
+    with caplog.at_level(logging.INFO, logger="tokensmith.audit.test"):
+        refused(validator, RFC7515_A5, AlgorithmNotAllowed)
+    (event,) = events
+    assert (event.kind, event.code) == ("token.refused", "algorithm_not_allowed")
+    assert event.fingerprint == fingerprint(RFC7515_A5)
+    (record,) = [r for r in caplog.records if r.name == "tokensmith.audit.test"]
+    assert record.audit["code"] == "algorithm_not_allowed"  # type: ignore[attr-defined]
+    assert "algorithm_not_allowed" in record.getMessage() and "malformed" not in record.getMessage()
+    assert RFC7515_A5 not in caplog.text and RFC7515_A5.split(".")[1] not in caplog.text
 
 
 @pytest.mark.parametrize("alg", [None, 0, True, [], {}, ["HS256"], "", "HS256 ", "hs256", "RS1"])

@@ -12,6 +12,7 @@ from tests.attacks.conftest import validator_for
 from tests.attacks.forge import claims, header_for, signed
 from tokensmith import (
     UNCHECKED,
+    BackendUnavailable,
     ImmatureToken,
     InsufficientScope,
     InvalidKey,
@@ -177,9 +178,10 @@ def test_backend_token_errors_pass_through(hs_key: Key, clock: FakeClock) -> Non
     with pytest.raises(TokenRevoked):
         asyncio.run(asynchronous.avalidate(token))
     lookup = Validator(_AsyncRefusing(), **common)  # type: ignore[arg-type]
-    with pytest.raises(UnknownKey) as info:
+    with pytest.raises(BackendUnavailable) as info:  # a LookupError is the source's failure
         asyncio.run(lookup.avalidate(token))
-    assert type(info.value) is UnknownKey
+    assert type(info.value) is BackendUnavailable
+    assert type(info.value.__cause__) is LookupError
 
 
 class _AsyncUnknown:

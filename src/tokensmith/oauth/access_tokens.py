@@ -8,7 +8,7 @@ from typing import Any, Final
 from ..claims import VerifiedToken
 from ..errors import ConfigurationError, InvalidClaim
 from ..signer import IssuedToken, Signer
-from ..validator import Validator, _Unchecked
+from ..validator import Validator, _NoAudience, _Unchecked, _UnsafeAnyAudience
 
 __all__ = [
     "ACCESS_TOKEN_REQUIRED_CLAIMS",
@@ -66,7 +66,7 @@ def access_token_validator(
     keys: Any,
     *,
     issuer: str | Iterable[str],
-    audience: str | Iterable[str] | _Unchecked,
+    audience: str | Iterable[str] | _UnsafeAnyAudience,
     **options: Any,
 ) -> Validator:
     """A :class:`~tokensmith.Validator` that accepts RFC 9068 access tokens and nothing else.
@@ -74,8 +74,10 @@ def access_token_validator(
     The ``typ`` header must be ``at+jwt`` (a missing ``typ`` is refused: an ID token or any
     other JWT signed by the same issuer cannot pass as an access token), every claim of
     :data:`ACCESS_TOKEN_REQUIRED_CLAIMS` must be present and ``client_id`` must be a string.
-    ``issuer`` is mandatory (RFC 9068 §4). ``audience=UNCHECKED`` is allowed for an
-    authorization server's own introspection endpoint, never for a resource server.
+    ``issuer`` is mandatory (RFC 9068 §4). ``audience`` is this resource server's; an access
+    token always names its audience (RFC 9068 §3), so ``NO_AUDIENCE`` is refused, and
+    :data:`~tokensmith.UNSAFE_ANY_AUDIENCE` is only for an authorization server's own
+    introspection or revocation endpoint, never for a resource server.
     Other keyword ``options`` are :class:`~tokensmith.Validator`'s; ``token_types`` is fixed.
     """
     fixed = _PROFILE_OPTIONS.intersection(options)
@@ -83,6 +85,11 @@ def access_token_validator(
         raise ConfigurationError(f"the RFC 9068 profile fixes {sorted(fixed)}")
     if isinstance(issuer, _Unchecked):
         raise ConfigurationError("RFC 9068 §4: an access token's issuer must be checked")
+    if isinstance(audience, _NoAudience):
+        raise ConfigurationError(
+            "an RFC 9068 access token always names its audience: pass this resource server's "
+            "(or UNSAFE_ANY_AUDIENCE for an authorization server's introspection endpoint)"
+        )
     required = set(ACCESS_TOKEN_REQUIRED_CLAIMS)
     extra_required = options.pop("required_claims", ())
     required.update((extra_required,) if isinstance(extra_required, str) else extra_required)

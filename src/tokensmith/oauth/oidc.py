@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
-from ..claims import VerifiedToken
+from ..claims import VerifiedToken, _numeric_date
 from ..errors import (
     AuthenticationTooOld,
     ConfigurationError,
@@ -30,8 +30,8 @@ from ..errors import (
     MissingClaim,
     TokenHashMismatch,
 )
-from ..keys import SUPPORTED_ALGORITHMS, b64url_encode
-from ..validator import DEFAULT_LEEWAY, Validator
+from ..keys import SUPPORTED_ALGORITHMS, Key, b64url_encode
+from ..validator import _PASSES_THROUGH, DEFAULT_LEEWAY, Validator, _backend_failed
 from .pkce import secrets_equal
 
 __all__ = ["ID_TOKEN_REQUIRED_CLAIMS", "ID_TOKEN_TYPES", "IDTokenValidator", "token_hash"]
@@ -42,7 +42,6 @@ ID_TOKEN_REQUIRED_CLAIMS: Final = frozenset({"iss", "sub", "aud", "exp", "iat"})
 ID_TOKEN_TYPES: Final[tuple[str | None, ...]] = (None, "JWT")
 """Accepted ``typ`` of an ID token; ``at+jwt`` is refused so an access token never passes."""
 
-_MAX_NUMERIC_DATE: Final = 253402300799
 _PROFILE_OPTIONS: Final = frozenset({"token_types", "audience", "issuer", "max_age"})
 
 
@@ -168,11 +167,9 @@ class IDTokenValidator:
 
     def _check_auth_time(self, claims: Mapping[str, Any], max_age: float | None) -> None:
         auth_time: float | None = None
-        if "auth_time" in claims:
-            raw = claims["auth_time"]
-            if raw.__class__ not in (int, float) or not 0 <= raw <= _MAX_NUMERIC_DATE:
-                raise InvalidClaim("'auth_time' must be a number of seconds", claim="auth_time")
-            auth_time = float(raw)
+        raw = claims.get("auth_time")
+        if raw is not None or ("auth_time" in claims and max_age is None):
+            auth_time = _numeric_date(raw, "auth_time")  # null, when not required: wrong type
         now = self._clock()
         if auth_time is not None and auth_time > now + self._leeway:
             raise IssuedInFuture("auth_time is in the future", claim="auth_time")
@@ -182,7 +179,8 @@ class IDTokenValidator:
             raise ConfigurationError("max_age must be a number of seconds")
         if auth_time is None:
             raise MissingClaim(
-                "max_age was requested and the ID token has no auth_time", claim="auth_time"
+                "max_age was requested and the ID token has no auth_time (or it is null)",
+                claim="auth_time",
             )
         if now - auth_time > max_age + self._leeway:
             raise AuthenticationTooOld(
@@ -193,15 +191,28 @@ class IDTokenValidator:
         claimed = token.claims.get(name)
         if claimed is None:
             if required:
-                raise MissingClaim(f"the ID token has no {name!r}", claim=name)
+                raise MissingClaim(f"the ID token has no {name!r} (or it is null)", claim=name)
+            if name in token.claims:
+                raise InvalidClaim(f"{name!r} must be a string, not null", claim=name)
             return
         if not isinstance(value, str) or not value.isascii():  # no token or code looks so
             raise TokenHashMismatch(f"the ID token's {name} does not match", claim=name)
         curve = "Ed25519"
         if token.algorithm == "EdDSA":
-            curve = self._keys.verification_key(token.key_id, token.algorithm).to_jwk()["crv"]
+            curve = self._curve(token)
         if not secrets_equal(token_hash(value, token.algorithm, curve=curve), claimed):
             raise TokenHashMismatch(f"the ID token's {name} does not match", claim=name)
+
+    def _curve(self, token: VerifiedToken) -> str:
+        """The EdDSA curve of the key that verified ``token`` (the key source is asked again:
+        a failure there is an outage, as in the validator)."""
+        try:
+            key: Key = self._keys.verification_key(token.key_id, token.algorithm)
+        except _PASSES_THROUGH:
+            raise
+        except Exception as exc:
+            raise _backend_failed("the key source", exc) from exc
+        return str(key.to_jwk()["crv"])
 
 
 def _claim_names(value: Iterable[str]) -> tuple[str, ...]:

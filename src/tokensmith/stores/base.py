@@ -29,7 +29,9 @@ class KeySource(Protocol):
     ``verification_key`` must return a key whose ``kid`` equals ``kid`` and whose ``alg`` equals
     ``alg`` (with ``kid=None``: the only candidate for ``alg``), or raise a
     :class:`~tokensmith.errors.UnknownKey` (or subclass). An outage is
-    :class:`~tokensmith.errors.BackendUnavailable`.
+    :class:`~tokensmith.errors.BackendUnavailable`; the validator turns anything else that
+    escapes (a ``KeyError`` included) into ``BackendUnavailable``, chained: a source's failure
+    is not the token's.
     """
 
     def verification_key(self, kid: str | None, alg: str) -> Key:
