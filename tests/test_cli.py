@@ -16,6 +16,7 @@ import pytest
 import tokensmith.cli as cli
 from tokensmith import Key, KeySet, MemoryKeyStore, Signer
 from tokensmith.errors import KeyMaterialError
+from tokensmith.keys import b64url_encode
 from tokensmith.testing import FakeClock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -727,6 +728,17 @@ def test_inspect_garbage(run: Run) -> None:
     nan_times = "eyJleHAiOiJzb29uIiwiaWF0IjoxZTMwMH0"  # {"exp":"soon","iat":1e300}
     report = json.loads(run("inspect", f"{obj}.{nan_times}.")[0])
     assert report["times"] == {}
+
+
+@pytest.mark.parametrize("instant", [-253402300799, -1e15, 253402300800, 1e17, -1, 0])
+def test_inspect_shows_no_date_for_an_instant_a_date_cannot_hold(run: Run, instant: float) -> None:
+    header = "eyJhIjoxfQ"  # {"a":1}
+    payload = b64url_encode(json.dumps({"exp": instant, "iat": instant}).encode())
+    report = json.loads(run("inspect", f"{header}.{payload}.")[0])
+    if -62135596800 <= instant < 253402300800:  # year 1 to year 9999
+        assert set(report["times"]) == {"exp", "iat"}
+    else:
+        assert report["times"] == {}
 
 
 # --- unexpected failures -----------------------------------------------------------------------

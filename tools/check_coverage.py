@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 FLOOR = 95.0
-FLOORS: dict[str, float] = {}  # validator.py goes to 100 % with the review fixes
+FLOORS = {"validator.py": 100.0}
 
 
 def module_name(path: str) -> str:

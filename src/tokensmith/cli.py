@@ -532,12 +532,14 @@ def _read_stdin(limit: int) -> bytes:
 
 
 def _iso(instant: float | None) -> str | None:
-    """ISO 8601 UTC with a ``Z`` suffix, to the second; ``None`` stays ``None``."""
-    if instant is None:
+    """ISO 8601 UTC with a ``Z`` suffix, to the second; ``None`` for ``None`` and for any
+    instant a date cannot show (not finite, before year 1 or after year 9999)."""
+    if instant is None or not math.isfinite(instant):
         return None
-    if not math.isfinite(instant):
+    try:
+        moment = datetime.fromtimestamp(instant, UTC).replace(microsecond=0)
+    except (ValueError, OverflowError, OSError):
         return None
-    moment = datetime.fromtimestamp(instant, UTC).replace(microsecond=0)
     return moment.isoformat().replace("+00:00", "Z")
 
 
@@ -775,12 +777,11 @@ def _inspect(ctx: _Context) -> int:
     header = _segment(parts[0], "header")
     claims = _segment(parts[1], "payload")
     times = {
-        name: _iso(value)
+        name: when
         for name in ("iat", "nbf", "exp")
         if isinstance(value := claims.get(name), int | float)
         and not isinstance(value, bool)
-        and math.isfinite(value)
-        and abs(value) < 253402300800
+        and (when := _iso(value)) is not None
     }
     ctx.warn("the signature was NOT verified: do not trust these claims (use `verify`)")
     report = {
