@@ -89,7 +89,7 @@ def test_memory_store_purges_on_write_and_counts(clock: FakeClock) -> None:
     clock.advance(10)
     store.create_family(_family(clock, "fam-2"), _h("b"), expires_at=clock() + 10)
     assert len(store) == 1
-    assert store.find(_h("a")) is None
+    assert store.find(_h("a"), family_id="fam-1") is None
 
 
 def test_duplicate_family_or_token_is_refused(clock: FakeClock, tmp_path: Path) -> None:
@@ -101,8 +101,8 @@ def test_duplicate_family_or_token_is_refused(clock: FakeClock, tmp_path: Path) 
             store.create_family(_family(clock, "fam-2"), _h("a"), expires_at=clock() + 10)
         store.create_family(_family(clock, "fam-3"), _h("c"), expires_at=clock() + 10)
         with pytest.raises(ConfigurationError):  # a successor hash that exists already
-            store.rotate(_h("a"), _h("c"), now=clock(), expires_at=clock() + 10)
-        record = store.find(_h("a"))
+            store.rotate(_h("a"), _h("c"), family_id="fam-1", now=clock(), expires_at=clock() + 10)
+        record = store.find(_h("a"), family_id="fam-1")
         assert record is not None and not record.consumed  # nothing changed
         if isinstance(store, SQLiteRefreshStore):
             store.close()
@@ -112,7 +112,7 @@ def test_store_time_arguments_are_checked(clock: FakeClock) -> None:
     store = MemoryRefreshStore(clock=clock)
     for bad in (float("nan"), float("inf"), True, "1"):
         with pytest.raises(ConfigurationError):
-            store.rotate(_h("a"), _h("b"), now=bad, expires_at=clock())  # type: ignore[arg-type]
+            store.rotate(_h("a"), _h("b"), family_id="fam-1", now=bad, expires_at=clock())  # type: ignore[arg-type]
         with pytest.raises(ConfigurationError):
             store.purge(bad)  # type: ignore[arg-type]
 
@@ -151,7 +151,9 @@ def test_sqlite_store_survives_reopen(clock: FakeClock, tmp_path: Path) -> None:
     with SQLiteRefreshStore(path) as store:
         store.create_family(_family(clock), _h("a"), expires_at=clock() + 60)
     with SQLiteRefreshStore(path) as store:
-        result = store.rotate(_h("a"), _h("b"), now=clock(), expires_at=clock() + 60)
+        result = store.rotate(
+            _h("a"), _h("b"), family_id="fam-1", now=clock(), expires_at=clock() + 60
+        )
         assert result.outcome is RotateOutcome.OK
         assert "open" in repr(store)
     assert "closed" in repr(store)
@@ -177,8 +179,8 @@ def test_sqlite_closed_store_is_unavailable(clock: FakeClock, tmp_path: Path) ->
     store.close()
     store.close()
     calls = [
-        lambda: store.find(_h("a")),
-        lambda: store.rotate(_h("a"), _h("b"), now=clock(), expires_at=clock()),
+        lambda: store.find(_h("a"), family_id="fam-1"),
+        lambda: store.rotate(_h("a"), _h("b"), family_id="fam-1", now=clock(), expires_at=clock()),
         lambda: store.create_family(_family(clock), _h("a"), expires_at=clock() + 1),
         lambda: store.revoke_family("fam-1"),
         lambda: store.purge(clock()),
@@ -196,8 +198,10 @@ def test_sqlite_damaged_table_is_unavailable(clock: FakeClock, tmp_path: Path) -
             db.execute("DROP TABLE tokensmith_refresh_tokens")
         db.close()
         for call in (
-            lambda: store.find(_h("a")),
-            lambda: store.rotate(_h("a"), _h("b"), now=clock(), expires_at=clock() + 60),
+            lambda: store.find(_h("a"), family_id="fam-1"),
+            lambda: store.rotate(
+                _h("a"), _h("b"), family_id="fam-1", now=clock(), expires_at=clock() + 60
+            ),
             lambda: store.create_family(_family(clock, "f2"), _h("c"), expires_at=clock() + 1),
             lambda: store.purge(clock()),
         ):
@@ -221,11 +225,11 @@ _RACER = textwrap.dedent(
     else:
         from tokensmith.refresh.redis import RedisRefreshStore
         store = RedisRefreshStore.from_url(where)
-    store.find(h("t1"))  # connect before the race
+    store.find(h("t1"), family_id="fam-1")  # connect before the race
     while time.time() < float(start_at):
         pass
     now = 1_700_000_010.0
-    print(store.rotate(h("t1"), h(name), now=now, expires_at=now + 60).outcome.value)
+    print(store.rotate(h("t1"), h(name), family_id="fam-1", now=now, expires_at=now + 60).outcome.value)
     store.close()
     """
 )
@@ -295,6 +299,7 @@ def test_redis_holds_hashes_only_and_every_key_expires(
         for token in (first.refresh_token, second.refresh_token):
             assert token.encode() not in dump
             assert token[3:].encode() not in dump
+            assert token[26:].encode() not in dump  # the secret part
         assert "app:rt:" in repr(store)
     finally:
         client.close()
@@ -308,9 +313,11 @@ def test_redis_decoded_responses_client(clock: FakeClock, redis_url: str) -> Non
     store = RedisRefreshStore(redis.Redis.from_url(redis_url, decode_responses=True), clock=clock)
     try:
         store.create_family(_family(clock), _h("a"), expires_at=clock() + 60)
-        record = store.find(_h("a"))
+        record = store.find(_h("a"), family_id="fam-1")
         assert record is not None and not record.consumed
-        result = store.rotate(_h("a"), _h("b"), now=clock(), expires_at=clock() + 60)
+        result = store.rotate(
+            _h("a"), _h("b"), family_id="fam-1", now=clock(), expires_at=clock() + 60
+        )
         assert result.outcome is RotateOutcome.OK
         assert result.expires_at == clock() + 60
     finally:
@@ -323,14 +330,17 @@ def test_redis_refusals(clock: FakeClock, redis_url: str) -> None:
         RedisRefreshStore(object())
     store = RedisRefreshStore.from_url(redis_url, clock=clock)
     try:
-        with pytest.raises(ConfigurationError):
-            RedisRefreshStore(store._client, prefix="")
+        for prefix in ("a{b", "a}b", "x" * 257, None):
+            with pytest.raises(ConfigurationError):
+                RedisRefreshStore(store._client, prefix=prefix)  # type: ignore[arg-type]
         store.create_family(_family(clock), _h("a"), expires_at=clock() + 60)
         with pytest.raises(ConfigurationError):
             store.create_family(_family(clock), _h("z"), expires_at=clock() + 60)
-        store.create_family(_family(clock, "fam-2"), _h("b"), expires_at=clock() + 60)
-        with pytest.raises(ConfigurationError):
-            store.rotate(_h("a"), _h("b"), now=clock(), expires_at=clock() + 60)
+        with pytest.raises(ConfigurationError):  # nothing of that family is overwritten
+            store.create_family(_family(clock, lifetime=10), _h("a"), expires_at=clock() + 10)
+        store.rotate(_h("a"), _h("b"), family_id="fam-1", now=clock(), expires_at=clock() + 60)
+        with pytest.raises(ConfigurationError):  # the successor's hash exists in the family
+            store.rotate(_h("b"), _h("a"), family_id="fam-1", now=clock(), expires_at=clock() + 60)
         with pytest.raises(ConfigurationError):
             store.revoke_family("")
     finally:
@@ -344,8 +354,10 @@ def test_redis_down_is_backend_unavailable(clock: FakeClock) -> None:
     store = RedisRefreshStore.from_url(f"redis://127.0.0.1:{free_port()}/0", clock=clock)
     try:
         for call in (
-            lambda: store.find(_h("a")),
-            lambda: store.rotate(_h("a"), _h("b"), now=clock(), expires_at=clock() + 60),
+            lambda: store.find(_h("a"), family_id="fam-1"),
+            lambda: store.rotate(
+                _h("a"), _h("b"), family_id="fam-1", now=clock(), expires_at=clock() + 60
+            ),
             lambda: store.create_family(_family(clock), _h("a"), expires_at=clock() + 60),
             lambda: store.revoke_family("fam-1"),
         ):
@@ -361,7 +373,9 @@ def test_sqlite_connections_of_ended_threads_are_closed(clock: FakeClock, tmp_pa
     with SQLiteRefreshStore(tmp_path / "t.db") as store:
         store.create_family(_family(clock), _h("a"), expires_at=clock() + 60)
         for _ in range(2):
-            worker = threading.Thread(target=store.find, args=(_h("a"),))
+            worker = threading.Thread(
+                target=store.find, args=(_h("a"),), kwargs={"family_id": "fam-1"}
+            )
             worker.start()
             worker.join()
         assert len(store._pool._connections) <= 2
