@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tokensmith import Key, KeySet, MemoryKeyStore
+from tokensmith._redis import encode_key_part
 from tokensmith.anomaly import (
     MemoryWindows,
     RedisWindows,
@@ -33,11 +34,24 @@ def redis_client(redis_url: str) -> Iterator[Any]:
     client.close()
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture
+def cluster_client(redis_cluster: Any) -> Iterator[Any]:
+    """A client of the real 3-node Redis Cluster (conftest), flushed before and after."""
+    from tests.conftest import RedisTarget
+
+    redis_cluster.flush()
+    client = RedisTarget(redis_cluster.url, cluster=True).client()
+    yield client
+    client.close()
+    redis_cluster.flush()
+
+
+@pytest.fixture(params=["memory", "redis", "redis-cluster"])
 def store(request: pytest.FixtureRequest) -> WindowStore:
     if request.param == "memory":
         return MemoryWindows()
-    return RedisWindows(request.getfixturevalue("redis_client"))
+    name = "redis_client" if request.param == "redis" else "cluster_client"
+    return RedisWindows(request.getfixturevalue(name))
 
 
 def refused(at: float, ip: str | None = "198.51.100.9", subject: str | None = None) -> AuditEvent:
@@ -232,7 +246,7 @@ def test_redis_windows_failure_and_expiry(redis_client: Any) -> None:
 
     windows = RedisWindows(redis_client, prefix="t:")
     windows.add("k", "a", T0, 5)
-    assert 0 < redis_client.pttl("t:k") <= 5000
+    assert 0 < redis_client.pttl("t:" + encode_key_part("k")) <= 5000
     dead = redis.Redis(
         host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)
     )

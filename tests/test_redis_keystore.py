@@ -17,6 +17,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from tests.conftest import RedisTarget
 from tests.redis_server import RedisServer
 from tokensmith import (
     BackendUnavailable,
@@ -63,11 +64,15 @@ def _store(client: Any, clock: FakeClock, **options: Any) -> RedisKeyStore:
 
 
 class TestRedisKeyStoreContract(KeyStoreContract):
+    """On one redis-server and on a real 3-node Redis Cluster (one client per test)."""
+
     shared = True
 
     @pytest.fixture(autouse=True)
-    def _redis(self, client: Any) -> None:
-        self.client = client
+    def _redis(self, any_redis: RedisTarget) -> Iterator[None]:
+        self.client = any_redis.client()
+        yield
+        self.client.close()
 
     def make_key_store(self, clock: FakeClock, policy: RotationPolicy) -> RedisKeyStore:
         return RedisKeyStore(self.client, policy=policy, kek=KEK, clock=clock)

@@ -22,6 +22,7 @@ from redis.backoff import NoBackoff
 from redis.crc import key_slot
 from redis.retry import Retry
 
+from tests.conftest import RedisTarget
 from tests.redis_server import RedisServer
 from tokensmith import (
     BackendUnavailable,
@@ -97,42 +98,55 @@ def client(redis_url: str) -> Iterator[Any]:
 
 
 class TestRedisRevocationContract(RevocationListContract):
+    """On one redis-server and on a real 3-node Redis Cluster."""
+
     @pytest.fixture(autouse=True)
-    def _redis(self, redis_url: str) -> None:
-        self.url = redis_url
+    def _redis(self, any_redis: RedisTarget) -> None:
+        self.target = any_redis
 
     def make_sync_revocation_list(self, clock: FakeClock) -> RedisRevocationList:
-        return RedisRevocationList.from_url(self.url, clock=clock)
+        return RedisRevocationList.from_url(
+            self.target.url, cluster=self.target.cluster, clock=clock
+        )
 
 
 class TestRedisRevocationWithCacheContract(RevocationListContract):
     @pytest.fixture(autouse=True)
-    def _redis(self, redis_url: str) -> None:
-        self.url = redis_url
+    def _redis(self, any_redis: RedisTarget) -> None:
+        self.target = any_redis
 
     def make_sync_revocation_list(self, clock: FakeClock) -> RedisRevocationList:
         return RedisRevocationList.from_url(
-            self.url, clock=clock, prefix="cached:", local_cache=LocalCache(max_staleness=60)
+            self.target.url,
+            cluster=self.target.cluster,
+            clock=clock,
+            prefix="cached:",
+            local_cache=LocalCache(max_staleness=60),
         )
 
 
 class TestAsyncRedisRevocationContract(AsyncRevocationListContract):
     @pytest.fixture(autouse=True)
-    def _redis(self, redis_url: str) -> None:
-        self.url = redis_url
+    def _redis(self, any_redis: RedisTarget) -> None:
+        self.target = any_redis
 
     async def make_revocation_list(self, clock: FakeClock) -> AsyncRedisRevocationList:
-        return AsyncRedisRevocationList.from_url(self.url, clock=clock)
+        return AsyncRedisRevocationList.from_url(
+            self.target.url, cluster=self.target.cluster, clock=clock
+        )
 
 
 class TestAsyncRedisRevocationWithCacheContract(AsyncRevocationListContract):
     @pytest.fixture(autouse=True)
-    def _redis(self, redis_url: str) -> None:
-        self.url = redis_url
+    def _redis(self, any_redis: RedisTarget) -> None:
+        self.target = any_redis
 
     async def make_revocation_list(self, clock: FakeClock) -> AsyncRedisRevocationList:
         return AsyncRedisRevocationList.from_url(
-            self.url, clock=clock, local_cache=LocalCache(max_staleness=60)
+            self.target.url,
+            cluster=self.target.cluster,
+            clock=clock,
+            local_cache=LocalCache(max_staleness=60),
         )
 
 
@@ -479,10 +493,12 @@ def test_cache_serves_warm_answers_within_max_staleness(redis_url: str, client: 
         assert rl.is_revoked(token)
 
 
-def test_cache_is_invalidated_by_another_instance(redis_url: str, client: Any) -> None:
+def test_cache_is_invalidated_by_another_instance(any_redis: RedisTarget) -> None:
+    """The pub/sub fast path, on one server and on a cluster (whose nodes forward PUBLISH)."""
+    client = any_redis.client()
     with (
         RedisRevocationList(client, local_cache=LocalCache(max_staleness=60)) as cached,
-        RedisRevocationList.from_url(redis_url) as other,
+        RedisRevocationList.from_url(any_redis.url, cluster=any_redis.cluster) as other,
     ):
         _wait(lambda: cached.cache_live)
         now = time.time()
@@ -491,6 +507,7 @@ def test_cache_is_invalidated_by_another_instance(redis_url: str, client: Any) -
         assert not cached.is_revoked(token)  # warm
         other.revoke_subject("alice", issuer=ISS, before=now, expires_at=now + 600)
         _wait(lambda: cached.is_revoked(token), timeout=2)
+    client.close()
 
 
 def test_cache_is_bypassed_while_the_subscription_is_down(
@@ -524,14 +541,14 @@ def test_cache_is_emptied_when_full(client: Any) -> None:
         assert len(rl._answers.entries) == 1
 
 
-def test_async_cache_is_invalidated_by_pubsub(redis_url: str) -> None:
+def test_async_cache_is_invalidated_by_pubsub(any_redis: RedisTarget) -> None:
     async def main() -> None:
-        client = _async_client(redis_url)
+        client = any_redis.async_client()
         cached = AsyncRedisRevocationList(client, local_cache=LocalCache(max_staleness=60))
         assert repr(cached).endswith("local_cache=True)")
         cached.start()
         await _await(lambda: cached.cache_live)
-        with RedisRevocationList.from_url(redis_url) as other:
+        with RedisRevocationList.from_url(any_redis.url, cluster=any_redis.cluster) as other:
             now = time.time()
             token = verified_token(jti="a", issued_at=now, expires_at=now + 600)
             assert not await cached.is_revoked(token)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import RedisTarget
 from tokensmith import ConfigurationError
 from tokensmith.errors import BackendUnavailable
 from tokensmith.refresh import (
@@ -67,15 +68,46 @@ class TestSQLiteRefreshStore(RefreshStoreContract):
 
 @pytest.mark.redis
 class TestRedisRefreshStore(RefreshStoreContract):
+    """On one redis-server and on a real 3-node Redis Cluster."""
+
     @pytest.fixture(autouse=True)
-    def _url(self, redis_url: str) -> None:
-        self.url = redis_url
+    def _url(self, any_redis: RedisTarget) -> None:
+        self.target = any_redis
 
     def make_refresh_store(self, clock: FakeClock) -> RefreshStore:
-        return RedisRefreshStore.from_url(self.url, clock=clock)
+        return RedisRefreshStore.from_url(self.target.url, cluster=self.target.cluster, clock=clock)
 
     def another_handle(self, store: RefreshStore, clock: FakeClock) -> RefreshStore:
-        return RedisRefreshStore.from_url(self.url, clock=clock)
+        return RedisRefreshStore.from_url(self.target.url, cluster=self.target.cluster, clock=clock)
+
+
+@pytest.mark.redis
+def test_refresh_manager_on_redis(any_redis: RedisTarget, signer: Any, clock: FakeClock) -> None:
+    """Issue 14 item 17: start, refresh, reuse detection and logout through RefreshManager,
+    on one server and on a cluster (``start()`` used to fail there with CrossSlot errors)."""
+    from tokensmith import MemoryRevocationList
+    from tokensmith.errors import RefreshTokenReused, RefreshTokenRevoked
+
+    store = RedisRefreshStore.from_url(any_redis.url, cluster=any_redis.cluster, clock=clock)
+    try:
+        manager = RefreshManager(store, signer, clock=clock, revocation=MemoryRevocationList())
+        pairs = [manager.start(f"user-{i}", audience="orders-api") for i in range(8)]
+        renewed = [manager.refresh(pair.refresh_token) for pair in pairs]
+        with pytest.raises(RefreshTokenReused):
+            manager.refresh(pairs[0].refresh_token)
+        with pytest.raises(RefreshTokenRevoked):
+            manager.refresh(renewed[0].refresh_token)
+        assert manager.revoke(renewed[1].refresh_token)
+        with pytest.raises(RefreshTokenRevoked):
+            manager.refresh(renewed[1].refresh_token)
+        assert manager.refresh(renewed[2].refresh_token).session_id == pairs[2].session_id
+        if any_redis.cluster:  # families really are spread over the shards
+            from redis.crc import key_slot
+
+            slots = {key_slot(store._family_key(p.session_id).encode()) for p in pairs}
+            assert len(slots) > 1
+    finally:
+        store.close()
 
 
 # --- memory ----------------------------------------------------------------------------------

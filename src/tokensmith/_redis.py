@@ -20,10 +20,11 @@ from __future__ import annotations
 import base64
 from typing import Any, Final
 
-from .errors import ConfigurationError
+from .errors import BackendUnavailable, ConfigurationError
 
 __all__ = [
     "SOCKET_TIMEOUT",
+    "aclose",
     "async_subscription_client",
     "check_prefix",
     "client_options",
@@ -101,8 +102,12 @@ def connect(url: str, *, cluster: bool = False) -> Any:
         import redis.cluster  # noqa: PLC0415
     except ImportError as exc:  # pragma: no cover - exercised only without the extra
         raise ImportError(_MISSING) from exc
-    kind = redis.cluster.RedisCluster if cluster else redis.Redis
-    return kind.from_url(url, **client_options())
+    if not cluster:
+        return redis.Redis.from_url(url, **client_options())
+    try:  # a sync cluster client reads the slot map at once
+        return redis.cluster.RedisCluster.from_url(url, **client_options())
+    except (redis.RedisError, redis.exceptions.RedisClusterException, OSError) as exc:
+        raise BackendUnavailable(f"no Redis Cluster node answered ({type(exc).__name__})") from exc
 
 
 def connect_async(url: str, *, cluster: bool = False) -> Any:
@@ -173,3 +178,11 @@ async def async_subscription_client(client: Any) -> Any | None:
             return None
         kind = type(client)
     return kind(connection_pool=_without_retries(pool, Retry(NoBackoff(), 0)))
+
+
+async def aclose(resource: Any) -> None:
+    """Close a ``redis.asyncio`` client or pub/sub (``aclose`` since redis-py 5.0.1)."""
+    close = getattr(resource, "aclose", None)
+    if close is None:  # pragma: no cover - old redis-py
+        close = resource.close
+    await close()

@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Final, Protocol, runtime_checkable
 
+from ._redis import check_prefix, connect, encode_key_part
 from .audit import AuditEvent, AuditSink, emit
 from .errors import BackendUnavailable, ConfigurationError
 from .keys import Key
@@ -96,21 +97,39 @@ class RedisWindows:
     """Windows in Redis: one sorted set per key (score = time), trimmed and counted atomically.
 
     Every key expires ``window`` seconds after its last addition, so idle keys vanish.
-    ``client`` is a sync ``redis.Redis``. A Redis failure raises
+    ``client`` is a sync ``redis.Redis`` or ``RedisCluster``; :meth:`from_url` makes one with
+    tokensmith's timeouts. A Redis failure raises
     :class:`~tokensmith.errors.BackendUnavailable` (the detector's caller logs it).
     """
 
     def __init__(self, client: Any, *, prefix: str = "tokensmith:anomaly:") -> None:
         if not callable(getattr(client, "register_script", None)):
             raise ConfigurationError("client must be a redis.Redis client")
+        self._prefix = check_prefix(prefix)
+        self._client = client
         self._script = client.register_script(_ADD_LUA)
-        self._prefix = prefix
+
+    @classmethod
+    def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> RedisWindows:
+        """Connect with tokensmith's Redis timeouts (0.5 s, one immediate retry);
+        ``cluster=True`` makes a ``RedisCluster`` client. :meth:`close` closes it."""
+        client = connect(url, cluster=cluster)
+        try:
+            return cls(client, **options)
+        except BaseException:
+            client.close()
+            raise
+
+    def close(self) -> None:
+        """Close the Redis client."""
+        self._client.close()
 
     def add(self, key: str, member: str, at: float, window: float) -> int:
         """See :meth:`WindowStore.add`."""
         args = (f"{at:.6f}", member, f"{at - window:.6f}", max(1, math.ceil(window * 1000)))
+        name = self._prefix + encode_key_part(key)
         try:
-            return int(self._script(keys=[self._prefix + key], args=args))
+            return int(self._script(keys=[name], args=args))
         except Exception as exc:
             raise BackendUnavailable(f"anomaly windows failed with {type(exc).__name__}") from exc
 

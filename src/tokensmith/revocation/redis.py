@@ -50,6 +50,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from .._redis import (
+    aclose as _aclose,
+)
+from .._redis import (
     async_subscription_client,
     check_prefix,
     connect,
@@ -778,10 +781,3 @@ async def _listen(client: Any, channel: str, answers: _Answers, stopping: thread
                 with contextlib.suppress(Exception):
                     await _aclose(resource)
     return confirmed
-
-
-async def _aclose(resource: Any) -> None:
-    close = getattr(resource, "aclose", None)  # redis-py >= 5.0.1; older: close()
-    if close is None:  # pragma: no cover - old redis-py
-        close = resource.close
-    await close()
