@@ -247,3 +247,31 @@ def test_key_parts_are_encoded_the_same_way() -> None:
     assert check_prefix("p:") == "p:"
     assert encode_key_part("{a}:b|c") == "e2F9OmJ8Yw"
     assert encode_key_part("\udcff") == "7bO_"
+
+
+@pytest.mark.parametrize("name", sorted(SYNC))
+def test_from_url_with_a_bad_option_refuses_and_closes_its_client(
+    name: str, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import redis
+
+    closed: list[object] = []
+    original = redis.Redis.close
+
+    def close(self: Any) -> None:
+        closed.append(self)
+        original(self)
+
+    monkeypatch.setattr(redis.Redis, "close", close)
+    make, _ = SYNC[name]
+    with pytest.raises(ConfigurationError) as caught:
+        make(redis_url, prefix="a{b")
+    assert type(caught.value) is ConfigurationError
+    assert len(closed) == 1
+
+
+def test_a_client_we_cannot_copy_subscribes_through_itself() -> None:
+    from tokensmith._redis import async_subscription_client, subscription_client
+
+    assert subscription_client(object()) is None
+    assert asyncio.run(async_subscription_client(object())) is None

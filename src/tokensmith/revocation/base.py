@@ -34,7 +34,15 @@ __all__ = [
 
 @runtime_checkable
 class RevocationList(Protocol):
-    """What a validator consults, and what an application calls to revoke."""
+    """What a validator consults, and what an application calls to revoke.
+
+    Subject and session watermarks cover ``before + skew``: ``skew`` (default the validator's
+    ``DEFAULT_LEEWAY``) catches a token minted just before the call by an issuer whose clock
+    runs ahead, whose ``iat`` a validator still accepts. The trade-off: a fresh login within
+    ``skew`` seconds *after* a "log out everywhere" is refused too, until the skew has passed.
+    Pass your validators' ``leeway`` if you changed it; ``skew=0`` only if every issuer shares
+    the revoking machine's clock.
+    """
 
     def is_revoked(self, token: VerifiedToken) -> bool:
         """True when the token is revoked by jti, subject watermark or session watermark."""
