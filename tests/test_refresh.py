@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import AUDIENCE, ISSUER
@@ -391,7 +391,7 @@ def test_a_token_moved_to_another_family_is_unknown_and_consumes_nothing(env: En
 
 
 @given(st.text(max_size=60))
-def test_arbitrary_text_is_refused_precisely(text: str) -> None:
+def test_arbitrary_text_is_refused_precisely(text: str) -> None:  # (shorter than any token)
     clock = FakeClock()
     manager = RefreshManager(
         MemoryRefreshStore(clock=clock),
@@ -400,6 +400,39 @@ def test_arbitrary_text_is_refused_precisely(text: str) -> None:
     )
     with pytest.raises(InvalidRefreshToken):
         manager.refresh(text)
+
+
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=_B64 + ".=\u00e9\ud800 ", min_size=20, max_size=24),
+    st.sampled_from([".", "_", "", ".."]),
+    st.text(alphabet=_B64 + ".=\u00e9 ", min_size=41, max_size=45),
+    st.sampled_from(["rt_", "RT_", "rt-", ""]),
+)
+def test_near_miss_tokens_are_refused_or_unknown(
+    family: str, separator: str, secret: str, prefix: str
+) -> None:
+    """Tokens shaped almost like ``rt_<family>.<secret>`` never reach a store with a family id
+    that is not 22 base64url characters, and every refusal is ``InvalidRefreshToken``."""
+    clock = FakeClock()
+
+    class Recording(MemoryRefreshStore):
+        def find(self, token_hash: str, *, family_id: str) -> Any:
+            assert len(family_id) == 22 and set(family_id) <= set(_B64)
+            return super().find(token_hash, family_id=family_id)
+
+    manager = RefreshManager(
+        Recording(clock=clock),
+        Signer(MemoryKeyStore(KeySet.generate("HS256"), clock=clock), issuer=ISSUER, clock=clock),
+        clock=clock,
+    )
+    with pytest.raises(InvalidRefreshToken) as caught:
+        manager.refresh(prefix + family + separator + secret)
+    assert type(caught.value) is InvalidRefreshToken
+    assert manager.revoke(prefix + family + separator + secret) is False
 
 
 def test_constructor_refusals(clock: FakeClock, signer: Signer) -> None:
