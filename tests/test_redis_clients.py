@@ -275,3 +275,22 @@ def test_a_client_we_cannot_copy_subscribes_through_itself() -> None:
 
     assert subscription_client(object()) is None
     assert asyncio.run(async_subscription_client(object())) is None
+
+
+def test_refusal_throttles_built_from_a_url_use_the_shared_client_options(
+    redis_url: str,
+) -> None:
+    from tokensmith.ratelimit import AsyncRefusalThrottle, RefusalThrottle
+
+    throttle = RefusalThrottle.redis(redis_url, 3, 30.0)
+    _assert_tight(throttle.limiter._client, cluster=False)
+    throttle.check("198.51.100.7")
+
+    async def main() -> None:
+        twin = AsyncRefusalThrottle.redis(redis_url, 3, 30.0)
+        _assert_tight(twin.limiter._client, cluster=False)
+        await twin.check("198.51.100.7")
+        await twin.limiter.aclose()
+
+    asyncio.run(main())
+    throttle.limiter.close()

@@ -407,7 +407,10 @@ class RefusalThrottle:
         clock: Callable[[], float] | None = None,
     ) -> RefusalThrottle:
         """A throttle shared through Redis by every process using the same ``prefix`` (time
-        from the Redis server unless ``clock`` is given)."""
+        from the Redis server unless ``clock`` is given). ``client`` is a ``redis.Redis`` /
+        ``RedisCluster``, or a ``redis://`` URL to connect with tokensmith's client settings."""
+        if isinstance(client, str):
+            client = connect(client)
         limiter = RedisRateLimiter(
             client, _rate(max_refusals, window), max_refusals, prefix=prefix, clock=clock
         )
@@ -451,8 +454,11 @@ class AsyncRefusalThrottle:
         prefix: str = "tokensmith:refusals:",
         clock: Callable[[], float] | None = None,
     ) -> AsyncRefusalThrottle:
-        """A throttle shared through Redis (a ``redis.asyncio`` client); same keys as the
-        sync :meth:`RefusalThrottle.redis`, so sync and async services count together."""
+        """A throttle shared through Redis (a ``redis.asyncio`` client, or a ``redis://`` URL);
+        same keys as the sync :meth:`RefusalThrottle.redis`, so sync and async services count
+        together."""
+        if isinstance(client, str):
+            client = connect_async(client)
         limiter = AsyncRedisRateLimiter(
             client, _rate(max_refusals, window), max_refusals, prefix=prefix, clock=clock
         )
