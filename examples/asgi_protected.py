@@ -5,8 +5,10 @@ token work, the refusal throttle (429), RFC 6750 bearer extraction from the ASGI
 validation inside ``audit_context(ip=...)``, per-token IP rules, and ``www_authenticate`` for
 every refusal. Audit events go through a ``QueueSink`` to ``logging`` as JSON lines.
 
-The throttle here is the in-memory one (a Redis throttle would need the async Redis client to
-keep the event loop free; see docs/rate-limiting.md). Serve it with any ASGI server, e.g.
+The throttle here is the in-memory one, keyed by ``client_key``: it does no I/O, so calling it
+on the event loop is safe (a throttle shared through Redis would be ``AsyncRefusalThrottle``;
+docs/async.md lists what may be called from a coroutine). The ``QueueSink``'s thread does the
+audit delivery, and lifespan shutdown awaits ``aclose()``. Serve it with any ASGI server, e.g.
 ``uvicorn examples.asgi_protected:app``; the tests drive it through a tiny HTTP/1.1 server
 they implement on asyncio streams.
 """
@@ -43,7 +45,7 @@ from tokensmith.audit import (
 from tokensmith.errors import MissingToken
 from tokensmith.http import extract_token, www_authenticate
 from tokensmith.netrules import NetworkPolicy
-from tokensmith.ratelimit import RefusalThrottle
+from tokensmith.ratelimit import RefusalThrottle, client_key
 
 ISSUER = "https://auth.example.com"
 AUDIENCE = "orders-api"
@@ -127,12 +129,13 @@ async def _respond(
     await send({"type": "http.response.body", "body": payload, "more_body": False})
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
+async def _lifespan(p: Protected, receive: Receive, send: Send) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            await p.queue.aclose()  # deliver queued audit events without blocking the loop
             await send({"type": "lifespan.shutdown.complete"})
             return
 
@@ -142,7 +145,7 @@ def make_app(p: Protected) -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await _lifespan(p, receive, send)
             return
         if scope["type"] != "http":
             return
@@ -154,12 +157,14 @@ def make_app(p: Protected) -> ASGIApp:
         client = scope.get("client") or ("", 0)
         ip = client[0]
         token: str | None = None
+        client = ""
         stage = "request"
         try:
             with audit_context(ip=ip):
                 try:
+                    client = client_key(ip)  # one key per client, and per IPv6 /64
                     p.network.check_address(ip)
-                    p.throttle.check(ip)
+                    p.throttle.check(client)
                     token = extract_token(
                         scope["headers"], query=scope.get("query_string"), method=method
                     )
@@ -168,8 +173,8 @@ def make_app(p: Protected) -> ASGIApp:
                     stage = "network"
                     p.network.check(verified, ip)
                 except TokenError as exc:
-                    if not isinstance(exc, MissingToken | InsufficientScope):
-                        p.throttle.record_refusal(ip)
+                    if client and not isinstance(exc, MissingToken | InsufficientScope):
+                        p.throttle.record_refusal(client)
                     if stage != "validate":
                         emit(p.audit, refused_event(exc, token, p.clock()))
                     raise

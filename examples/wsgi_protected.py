@@ -3,7 +3,8 @@
 Per request, in this order:
 
 1. IP rules before any token work (``NetworkPolicy.check_address``): denied networks get 401.
-2. Brute-force throttle (``RefusalThrottle``): a client with too many refusals gets 429.
+2. Brute-force throttle (``RefusalThrottle``) keyed by ``client_key`` (every spelling of an
+   address is one client, an IPv6 ``/64`` is one client): too many refusals get 429.
 3. Bearer extraction, RFC 6750 §2.1 only (``extract_token``); a URL token is refused (400).
 4. ``Validator.validate`` inside ``audit_context(ip=...)`` so audit events carry the IP.
 5. Per-token IP rules and token binding (``NetworkPolicy.check``).
@@ -57,7 +58,7 @@ from tokensmith.audit import (
 from tokensmith.errors import MissingToken
 from tokensmith.http import extract_token, www_authenticate
 from tokensmith.netrules import NetworkPolicy
-from tokensmith.ratelimit import RefusalThrottle
+from tokensmith.ratelimit import RefusalThrottle, client_key
 
 ISSUER = "https://auth.example.com"
 AUDIENCE = "orders-api"
@@ -175,20 +176,22 @@ def make_app(p: Protected) -> App:
             return _respond(start_response, 404, [], {"error": "not_found"})
         ip = environ.get("REMOTE_ADDR", "")
         token: str | None = None
+        client = ""
         stage = "request"
         try:
             with audit_context(ip=ip):
                 try:
+                    client = client_key(ip)  # one key per client, and per IPv6 /64
                     p.network.check_address(ip)
-                    p.throttle.check(ip)  # Throttled (429) before any token work
+                    p.throttle.check(client)  # Throttled (429) before any token work
                     token = extract_token(environ, query=environ.get("QUERY_STRING"), method=method)
                     stage = "validate"
                     verified = p.validator.validate(token, scopes=[scope])
                     stage = "network"
                     p.network.check(verified, ip)
                 except TokenError as exc:
-                    if not isinstance(exc, MissingToken | InsufficientScope):
-                        p.throttle.record_refusal(ip)  # a bad or forged credential: count it
+                    if client and not isinstance(exc, MissingToken | InsufficientScope):
+                        p.throttle.record_refusal(client)  # a bad or forged credential: count it
                     if stage != "validate":  # the validator audits its own refusals
                         emit(p.audit, refused_event(exc, token, p.clock()))
                     raise

@@ -6,14 +6,18 @@ import asyncio
 import io
 import json
 import logging
+import re
 import threading
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import AUDIENCE, ISSUER
 from tokensmith import (
     ExpiredToken,
+    Key,
     KeySet,
     MemoryKeyStore,
     MemoryRevocationList,
@@ -32,6 +36,7 @@ from tokensmith.audit import (
     audited_revoke,
     emit,
     event_fields,
+    event_line,
     refused_event,
 )
 from tokensmith.errors import BackendUnavailable, ConfigurationError, InvalidSignature
@@ -238,8 +243,8 @@ def test_logging_sink_and_json_formatter() -> None:
         "fingerprint": "ab" * 8,
         "ip": "::1",
     }
-    assert (
-        first["message"] == "audit token.refused code=expired fingerprint=abababababababab ip=::1"
+    assert first["message"] == (
+        'audit token.refused code="expired" fingerprint="abababababababab" ip="::1" at=1700000000.5'
     )
     assert lines[1]["audit"]["detail"] == {"route": "/x"}
     logger.setLevel(logging.ERROR)
@@ -345,6 +350,132 @@ def test_keyset_used_by_store(clock: FakeClock) -> None:
     got: list[AuditEvent] = []
     Signer(store, issuer=ISSUER, clock=clock, audit=got.append).issue(None)
     assert got[0].subject is None and got[0].client_id is None
+
+
+# --- text renderings: no value can forge a line or a pair (issue 14, item 7) -------------------
+
+_VALUE = r'"(?:[^"\\]|\\.)*"'
+_KEY = r"[A-Za-z0-9_.:/@+-]+|detail\.(?:[A-Za-z0-9_.:/@+-]+|" + _VALUE + ")"
+_LINE = re.compile(rf"audit (?P<kind>[A-Za-z0-9_.:/@+-]+|{_VALUE})(?P<pairs>(?: .*)?)")
+_PAIR = re.compile(rf" (?P<key>{_KEY})=(?P<value>{_VALUE}|[0-9.e+-]+)")
+
+
+def parse_line(message: str) -> dict[str, Any]:
+    """Read a LoggingSink message back into event_fields() form; refuse anything else."""
+    whole = _LINE.fullmatch(message)
+    assert whole is not None, message
+    kind = whole["kind"]
+    out: dict[str, Any] = {"kind": json.loads(kind) if kind.startswith('"') else kind}
+    pairs = whole["pairs"]
+    position = 0
+    detail: dict[str, str] = {}
+    for match in _PAIR.finditer(pairs):
+        assert match.start() == position, (pairs, position)
+        position = match.end()
+        key, value = match["key"], match["value"]
+        if key == "at":
+            out["at"] = float(value)
+            continue
+        text = json.loads(value)
+        if key.startswith("detail."):
+            name = key[len("detail.") :]
+            detail[json.loads(name) if name.startswith('"') else name] = text
+        else:
+            assert key not in out, f"{key} appears twice"
+            out[key] = text
+    assert position == len(pairs), pairs[position:]
+    if detail:
+        out["detail"] = detail
+    return out
+
+
+def _rendered(event: AuditEvent) -> tuple[str, str]:
+    """(the LoggingSink message, the JsonFormatter line) for one event."""
+    logger, stream = _logger("tests.audit.forging")
+    logger.setLevel(logging.DEBUG)
+    LoggingSink(logger)(event)
+    (line,) = stream.getvalue().splitlines()
+    return json.loads(line)["message"], line
+
+
+FORGERIES = [
+    "k1\naudit token.refused code=expired ip=203.0.113.9",
+    "k1\r\n2024-01-01 WARNING audit token.validated subject=admin",
+    'x" ip="203.0.113.9',
+    "x ip=203.0.113.9",
+    "tab\there",
+    "nel\x85line\u2028sep\u2029par\x0bvt\x0cff\x1cfs\x1dgs\x1ers\x7fdel\x00nul",
+    "lone \ud800 surrogate, bidi \u202e override, zero width \u200b, nbsp \xa0",
+    "back\\slash \\n not a newline",
+    "",
+]
+
+
+@pytest.mark.parametrize("value", FORGERIES)
+def test_no_field_can_forge_a_line_or_a_pair(value: str) -> None:
+    event = AuditEvent(
+        "token.validated",
+        1_700_000_000.25,
+        code=value,
+        fingerprint=value,
+        jti=value,
+        subject=value,
+        client_id=value,
+        issuer=value,
+        kid=value,
+        ip=value,
+        detail={"route": value, value: "v", "ip": "203.0.113.9"},
+    )
+    message, line = _rendered(event)
+    assert len(message.splitlines()) == 1 and message.isprintable()
+    assert len(line.splitlines()) == 1 and line.isprintable()
+    assert parse_line(message) == event_fields(event)
+    assert json.loads(line)["audit"] == event_fields(event)
+    assert parse_line(message)["ip"] == value  # detail["ip"] is detail.ip, never a second ip
+
+
+def test_a_kid_from_a_key_set_cannot_forge_a_line(clock: FakeClock) -> None:
+    kid = "k1\naudit token.refused code=expired ip=203.0.113.9"
+    store = MemoryKeyStore(KeySet([Key.generate("ES256", kid=kid)]), clock=clock)
+    logger, stream = _logger("tests.audit.kid")
+    sink = LoggingSink(logger)
+    token = Signer(store, issuer=ISSUER, clock=clock, audit=sink).issue("u", audience=AUDIENCE)
+    with audit_context(ip="198.51.100.4", route="/orders\r\nfake"):
+        Validator(store, issuer=ISSUER, audience=AUDIENCE, clock=clock, audit=sink).validate(token)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2
+    assert [parse_line(json.loads(x)["message"])["kid"] for x in lines] == [kid, kid]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=st.text(min_size=1),
+    at=st.floats(allow_nan=False, allow_infinity=False),
+    values=st.lists(st.one_of(st.none(), st.text()), min_size=8, max_size=8),
+    detail=st.dictionaries(st.text(), st.text(), max_size=4),
+)
+def test_rendering_reads_back_to_exactly_the_fields(
+    kind: str, at: float, values: list[str | None], detail: dict[str, str]
+) -> None:
+    names = ("code", "fingerprint", "jti", "subject", "client_id", "issuer", "kid", "ip")
+    event = AuditEvent(kind, at, detail=detail, **dict(zip(names, values, strict=True)))
+    message = "audit " + event_line(event)
+    assert len(message.splitlines()) == 1 and message.isprintable()
+    assert parse_line(message) == event_fields(event)
+    line = JsonFormatter().format(
+        logging.LogRecord("x", logging.INFO, "f", 1, "%s", (message,), None)
+    )
+    assert len(line.splitlines()) == 1 and json.loads(line)["message"] == message
+
+
+def test_json_formatter_escapes_what_splits_lines() -> None:
+    record = logging.LogRecord("x", logging.INFO, "f", 1, "a\u2028b\x85c\ud800", None, None)
+    record.audit = {"kid": "k\u2029"}
+    line = JsonFormatter().format(record)
+    assert line.isprintable() and len(line.splitlines()) == 1
+    assert json.loads(line)["message"] == "a\u2028b\x85c\ud800"
+    assert json.loads(line)["audit"] == {"kid": "k\u2029"}
+    line.encode("utf-8")  # a lone surrogate no longer makes the handler drop the record
 
 
 # --- the documentation page runs ---------------------------------------------------------------

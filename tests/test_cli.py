@@ -105,6 +105,98 @@ def test_a_token_in_the_wrong_place_is_not_echoed(run: Run, keydir: Path) -> Non
     assert "x" * 100 not in err
 
 
+# --- what is redacted, and what is not (issue 13, item 17) --------------------------------------
+
+SECRET = "hunter2-Correct-Horse"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("keys", "init", "d", f"--passphrase={SECRET}"),
+        ("keys", "init", "d", f"--pass={SECRET}"),
+        ("keys", "init", "d", f"--p={SECRET}"),
+        ("keys", "init", "d", f"--passphrase-envx={SECRET}"),
+        ("keys", "init", "d", f"--secret={SECRET}"),
+        ("keys", "init", "d", "--secret", SECRET),
+        ("keys", "init", "d", "--password", SECRET),
+        ("keys", "init", "d", f"--PASSWORD={SECRET}"),
+        ("keys", "init", "d", f"--client-secret={SECRET}"),
+        ("keys", "init", "d", f"--token={SECRET}"),
+        ("keys", "init", "d", f"--api_key={SECRET}"),
+        ("keys", "passphrase", "d", f"--new-passphrase={SECRET}"),
+        ("keys", "passphrase", "d", f"--new-pass={SECRET}"),
+        ("keys", "passphrase", "d", "--new-pass", SECRET),
+        ("inspect", "x", f"--passphrase={SECRET}"),
+        ("inspect", "x", "--passphrase", SECRET),
+        (f"--passphrase={SECRET}", "inspect", "x"),
+    ],
+)
+def test_a_secret_option_value_is_never_echoed(run: Run, argv: tuple[str, ...]) -> None:
+    _, err = run(*argv, code=2)
+    assert err.startswith("error: usage: ")
+    assert SECRET not in err and SECRET.lower() not in err.lower(), err
+    flag = next(a for a in argv if a.startswith("--")).split("=", 1)[0]
+    assert flag in err, err  # the option is named, so the user knows what was wrong
+
+
+@pytest.mark.parametrize(
+    ("argv", "kept"),
+    [
+        (
+            ("issue", "--keys", "k", "--iss", "i", "--sub", "s", "--aud", "a", "--claim", "x"),
+            "e.g. ",
+        ),
+        (
+            ("inspect", "x", "https://auth.example.com/jwks.json"),
+            "https://auth.example.com/jwks.json",
+        ),
+        (("inspect", "x", "auth.example.com"), "auth.example.com"),
+        (("inspect", "x", "e.g."), "e.g."),
+        (("inspect", "x", "orders.read.all"), "orders.read.all"),
+        (
+            ("inspect", "x", "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+        ),
+        (("inspect", "x", "--kid", "2024-01.key.v2"), "--kid 2024-01.key.v2"),
+        (("inspect", "x", "/var/lib/tokensmith/" + "k" * 80 + "/keyset.json"), "k" * 80),
+        (("inspect", "x", "--passphrase-env", "TS_PASS"), "--passphrase-env TS_PASS"),
+    ],
+)
+def test_redaction_leaves_what_is_not_secret(run: Run, argv: tuple[str, ...], kept: str) -> None:
+    _, err = run(*argv, code=2)
+    assert kept in err and "<redacted>" not in err, err
+
+
+def test_redaction_edge_cases(run: Run, monkeypatch: pytest.MonkeyPatch, keydir: Path) -> None:
+    _, err = run("inspect", "x", "--=v", code=2)  # no name: nothing to hide
+    assert "--=v" in err
+    _, err = run("inspect", "x", "--secret=", code=2)  # no value: nothing to hide
+    assert "--secret=" in err
+    token = issue(run, keydir)
+
+    def exits(ctx: Any) -> int:
+        raise cli._Exit(3, f"bye {token}\n")
+
+    monkeypatch.setattr(cli, "_jwks", exits)
+    assert run.capsys.readouterr() is not None
+    assert cli.main(["jwks", str(keydir)]) == 3
+    assert run.capsys.readouterr().err == "bye <redacted>\n"
+
+
+def test_every_token_shape_is_redacted(run: Run, keydir: Path) -> None:
+    jws = issue(run, keydir)
+    head, body, _ = jws.split(".")
+    unsigned = f"{head}.{body}."  # alg none shape
+    jwe = "eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.OKOawDo13gRp2ojaHV7LFpZcgV7T6DVZKTyKOMTYUmKoTCVJRgckCL9kiMT03JGeipsEdY3mx_etLbbWSrFr05kLzcSr4qKAq7YN7e9jwQRb23nfa6c9d-StnImGyFDbSv04uVuxIp5Zms1gNxKKK2Da14B8S4rzVRltdYwam_lDp5XnZAYpQdb76FdIKLaVmqgfwX7XWRxv2322i-vDxRfqNzo_tETKzpVLzfiwQyeyPGLBIO56YJ7eObdv0je81860ppamavo35UgoRdbYaBcoh9QcfylQr66oc6vFWXRcZ_ZT2LawVCWTIy3brGPi6UklfCpIMfIjf7iGdXKHzg.48V1_ALb6US04U3b.5eym8TW_c8SuK0ltJ3rpYIzOeDQz7TALvtu6UG9oMo4vpzs9tX_EFShS8iB7j6jiSdiwkIr3ajwQzaBtQD_A.XFBoMYUZodetZdvTiFvSkQ"
+    refresh = "rt_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0U1v"
+    for secret in (jws, unsigned, jwe, refresh, "z" * 70):
+        _, err = run("inspect", "x", secret, code=2)
+        assert secret not in err and "<redacted>" in err, err
+        for part in secret.split(".")[:2]:
+            assert len(part) < 20 or part not in err
+
+
 def test_main_reads_sys_argv_by_default(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -330,7 +422,9 @@ def test_passphrase_errors(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyP
     directory = tmp_path / "enc"
     monkeypatch.delenv("TS_UNSET", raising=False)
     _, err = run("keys", "init", directory, "--passphrase-env", "TS_UNSET", code=2)
-    assert err == "error: passphrase: environment variable TS_UNSET is not set\n"
+    assert (
+        err == "error: passphrase: the environment variable named by --passphrase-env is not set\n"
+    )
     monkeypatch.setenv("TS_EMPTY", "")
     run("keys", "init", directory, "--passphrase-env", "TS_EMPTY", code=2)
     empty = tmp_path / "empty"
@@ -340,7 +434,10 @@ def test_passphrase_errors(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyP
     big.write_bytes(b"x" * 5000)
     run("keys", "init", directory, "--passphrase-file", big, code=2)
     _, err = run("keys", "init", directory, "--passphrase-file", tmp_path / "missing", code=1)
-    assert err.startswith("error: io_error: ") and "missing" in err
+    assert (
+        err
+        == "error: passphrase: the file named by --passphrase-file cannot be read (No such file or directory)\n"
+    )
     both = ("--passphrase-env", "X", "--passphrase-file", str(empty))
     run("keys", "init", directory, *both, code=2)
     assert not directory.exists()
@@ -348,6 +445,21 @@ def test_passphrase_errors(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_no_passphrase_option_takes_the_secret_itself(run: Run, tmp_path: Path) -> None:
     run("keys", "init", tmp_path / "k", "--passphrase", "secret", code=2)
+
+
+def test_a_passphrase_given_in_place_of_its_source_is_not_echoed(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(SECRET, raising=False)
+    for flag in ("--passphrase-env", "--passphrase-file"):
+        _, err = run("keys", "init", tmp_path / "k", flag, SECRET, code=err_code(flag))
+        assert SECRET not in err and flag in err, err
+    _, err = run("keys", "passphrase", tmp_path / "k", "--new-passphrase-env", SECRET, code=1)
+    assert SECRET not in err
+
+
+def err_code(flag: str) -> int:
+    return 2 if flag.endswith("env") else 1
 
 
 # --- issue -----------------------------------------------------------------------------------
@@ -404,17 +516,57 @@ def test_verify_ok_prints_claims(run: Run, keydir: Path) -> None:
     assert err == ""
 
 
-def test_verify_from_stdin(run: Run, keydir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("command", ["verify", "inspect"])
+def test_token_from_stdin(
+    run: Run, keydir: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
     token = issue(run, keydir)
-    monkeypatch.setattr(sys, "stdin", io.StringIO(f"  {token}\n"))
-    out, _ = run(*verify_args(keydir, "-"))
-    assert json.loads(out)["sub"] == "user-1"
-    monkeypatch.setattr(sys, "stdin", io.StringIO("\n"))
-    _, err = run(*verify_args(keydir, "-"), code=2)
-    assert err == "error: usage: no token on stdin\n"
-    monkeypatch.setattr(sys, "stdin", io.StringIO("a" * 40000))
-    _, err = run(*verify_args(keydir, "-"), code=1)
+
+    def feed(text: str, code: int = 0) -> tuple[str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(text))
+        argv = verify_args(keydir, "-") if command == "verify" else ["inspect", "-"]
+        return run(*argv, code=code)
+
+    for text in (token, token + "\n", token + "\r\n"):  # one trailing newline is stripped
+        out, _ = feed(text)
+        assert json.loads(out)["sub" if command == "verify" else "claims"]
+    for text in ("", "\n", "\r\n"):
+        _, err = feed(text, code=2)
+        assert err == "error: usage: no token on stdin\n"
+    for text in (token + "\n\n", f"  {token}\n", f"{token}\n{token}\n"):  # no more than that
+        _, err = feed(text, code=1)
+        assert err.startswith("error: malformed: ") and token not in err, err
+    _, err = feed("a" * 40000, code=1)
     assert err.startswith("error: token_too_large: ")
+
+
+def test_stdin_is_read_as_bytes_when_it_has_a_buffer(
+    run: Run, keydir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = issue(run, keydir)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(token.encode() + b"\r\n")))
+    assert json.loads(run("inspect", "-")[0])["claims"]["sub"] == "user-1"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\xff" + token.encode())))
+    _, err = run("inspect", "-", code=1)
+    assert err.startswith("error: malformed: ")
+
+
+def test_binary_stdin_is_a_refusal_not_a_crash(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    store = MemoryKeyStore(KeySet.generate("ES256"))
+    (tmp_path / "jwks.json").write_text(json.dumps(store.jwks()))
+    verify = ["verify", "-", "--jwks", "jwks.json", "--iss", ISS, "--aud", AUD]
+    for argv in (["inspect", "-"], verify):
+        done = subprocess.run(
+            [sys.executable, "-m", "tokensmith", *argv],
+            input=b"\xff\xfe\x00garbage\n",
+            capture_output=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=60,
+        )
+        assert (done.returncode, done.stdout) == (1, b""), done.stderr
+        assert done.stderr.startswith(b"error: malformed: "), done.stderr
 
 
 @pytest.mark.parametrize(
@@ -537,12 +689,6 @@ def test_inspect_is_labelled_unverified(run: Run, keydir: Path) -> None:
     assert set(report["times"]) == {"iat", "exp"} and ISO.match(report["times"]["exp"])
     assert len(report["fingerprint"]) == 16
     assert err.startswith("warning: ") and "NOT verified" in err
-
-
-def test_inspect_from_stdin(run: Run, keydir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    token = issue(run, keydir)
-    monkeypatch.setattr(sys, "stdin", io.StringIO(token + "\n"))
-    assert json.loads(run("inspect", "-")[0])["claims"]["sub"] == "user-1"
 
 
 def test_inspect_garbage(run: Run) -> None:

@@ -324,6 +324,52 @@ def test_missing_tokens_and_scope_do_not_count_as_brute_force(
     assert request(port, "GET", "/orders", bearer(token)).status == 200
 
 
+def test_one_client_spelled_two_ways_shares_one_throttle(clock: FakeClock) -> None:
+    """The examples key the throttle with client_key: a dual-stack socket's ``::ffff:`` form
+    of an address is the same client (issue 14, item 4). Called as WSGI and ASGI directly."""
+    logger, _ = audit_logger("tests.protected.spelling")
+    for module in (wsgi, asgi):
+        p = module.build(clock=clock, logger=logger)
+        try:
+            app = module.make_app(p)
+            token = p.signer.issue("user-1", audience=wsgi.AUDIENCE, scopes=["orders:read"])
+            statuses = [
+                call(module, app, ip, forged(token))
+                for ip in ["127.0.0.1", "::ffff:127.0.0.1"] * 2 + ["::ffff:7f00:1", "127.0.0.1"]
+            ]
+            assert statuses == [401] * 5 + [429], module.__name__
+        finally:
+            p.close()
+
+
+def call(module: ModuleType, app: Any, ip: str, token: str) -> int:
+    headers = {"Authorization": f"Bearer {token}"}
+    if module is wsgi:
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/orders", "REMOTE_ADDR": ip}
+        environ.update({"HTTP_AUTHORIZATION": headers["Authorization"]})
+        status: list[str] = []
+        app(environ, lambda line, _headers: status.append(line))
+        return int(status[0].split()[0])
+    sent: list[dict[str, Any]] = []
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/orders",
+        "client": (ip, 5000),
+        "headers": [(b"authorization", headers["Authorization"].encode())],
+        "query_string": b"",
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return int(sent[0]["status"])
+
+
 def test_asgi_lifespan() -> None:
     p = asgi.build()
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -14,7 +15,7 @@ import pytest
 
 from tests.test_remote_jwks_tls import LOOPBACK, Authority, _authority, _server_context
 from tokensmith.errors import JWKSFetchError
-from tokensmith.stores._http import StdlibTransport
+from tokensmith.stores._http import StdlibTransport, _Deadline
 
 Behaviour = Callable[[socket.socket], None]
 BODY = b'{"keys": []}'
@@ -130,6 +131,40 @@ def test_a_304_without_a_body_is_read() -> None:
     assert response.body == b""
 
 
+def test_a_chunked_body_cut_short_is_truncated() -> None:
+    raw = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n10\r\n" + BODY[:5]
+    )
+    with RawPeer(_reply(raw)) as peer, pytest.raises(JWKSFetchError) as info:
+        StdlibTransport().fetch(peer.url, {}, 2.0, 1024)
+    assert info.value.reason == "truncated"
+
+
+@pytest.mark.parametrize("length", ["\u00b2", "\u00b9\u00b2", " 12 ", "x", ""])
+def test_any_content_length_spelling_is_read_or_refused_never_raised(length: str) -> None:
+    """http.client decodes header bytes as Latin-1: "²" is a digit to str.isdigit()."""
+    raw = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+        + length.encode("latin-1")
+        + b"\r\nConnection: close\r\n\r\n"
+        + BODY
+    )
+    with RawPeer(_reply(raw)) as peer:
+        try:
+            response = StdlibTransport().fetch(peer.url, {}, 2.0, 1024)
+        except JWKSFetchError:
+            return
+    assert response.body in (BODY, BODY[:12])
+
+
+def test_the_watchdog_firing_before_any_socket_is_harmless() -> None:
+    deadline = _Deadline(0.0)
+    with deadline:
+        time.sleep(0.05)
+    assert deadline.expired
+
+
 def test_a_body_shorter_than_its_content_length_is_truncated() -> None:
     raw = RESPONSE[: -len(BODY)] + BODY[:-3]
     with RawPeer(_reply(raw)) as peer, pytest.raises(JWKSFetchError) as info:
@@ -235,3 +270,30 @@ def test_the_watchdog_never_outlives_a_fetch() -> None:
         time.sleep(0.05)
         during = threading.active_count()
     assert during <= before + 3  # the peer's own threads, no timer left behind
+
+
+def test_a_socket_watched_after_the_deadline_is_shut_down_at_once() -> None:
+    """The deadline can pass between connecting and watching: the socket is cut right away."""
+    deadline = _Deadline(0.0)
+    with pytest.raises(TimeoutError):
+        deadline.remaining()
+    left, right = socket.socketpair()
+    with left, right:
+        deadline.watch(left)
+        assert left.recv(1) == b""  # shut down: end of data, not a wait
+    deadline.watch(left)  # a closed socket: nothing to cut, nothing raised
+
+
+def test_python_m_tokensmith_is_the_cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+    import runpy
+
+    importlib.import_module("tokensmith.__main__")  # imported, not run: nothing happens
+    monkeypatch.delitem(sys.modules, "tokensmith.__main__")
+    monkeypatch.setattr(sys, "argv", ["tokensmith", "--version"])
+    with pytest.raises(SystemExit) as info:
+        runpy.run_module("tokensmith", run_name="__main__")
+    assert info.value.code == 0
+    assert capsys.readouterr().out.startswith("tokensmith")

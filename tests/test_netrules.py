@@ -6,9 +6,11 @@ import ipaddress
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tokensmith import Signer, Validator
-from tokensmith.errors import ConfigurationError, InvalidClaim, NetworkNotAllowed
+from tokensmith.errors import ConfigurationError, InvalidClaim, NetworkNotAllowed, TokensmithError
 from tokensmith.netrules import (
     NetworkPolicy,
     NetworkRule,
@@ -150,7 +152,285 @@ def test_client_address_trusts_only_own_proxies() -> None:
     )
     # A direct, untrusted peer cannot claim anything.
     assert client_address("203.0.113.9", "10.0.0.5", trusted_proxies=proxies) == "203.0.113.9"
-    assert client_address("10.0.0.2", "junk", trusted_proxies=proxies) == "10.0.0.2"
     assert client_address("10.0.0.2", "10.0.0.3", trusted_proxies=proxies) == "10.0.0.3"
     with pytest.raises(NetworkNotAllowed):
         client_address("nope")
+
+
+def refuses(error: type[Exception], call: Any, *args: Any, **kwargs: Any) -> Exception:
+    with pytest.raises(error) as info:
+        call(*args, **kwargs)
+    assert type(info.value) is error, type(info.value).__name__
+    return info.value
+
+
+# --- one address, one spelling ----------------------------------------------------------------
+
+V4_SPELLINGS = [
+    "203.0.113.7",
+    " 203.0.113.7\t",
+    "::ffff:203.0.113.7",
+    "::FFFF:CB00:7107",
+    "0:0:0:0:0:ffff:cb00:7107",
+    "0000:0000:0000:0000:0000:ffff:203.0.113.7",
+    "[::ffff:203.0.113.7]",
+    "::ffff:203.0.113.7%eth0",
+    ipaddress.IPv4Address("203.0.113.7"),
+    ipaddress.IPv6Address("::ffff:203.0.113.7"),
+]
+
+
+@pytest.mark.parametrize("spelling", V4_SPELLINGS)
+def test_every_spelling_of_an_ipv4_address_parses_to_it(spelling: Any) -> None:
+    assert parse_address(spelling) == ipaddress.IPv4Address("203.0.113.7")
+
+
+@pytest.mark.parametrize(
+    "spelling", ["2001:db8::1", "[2001:db8::1]", " [2001:DB8:0:0:0:0:0:1] ", "2001:db8::1%3"]
+)
+def test_ipv6_spellings_and_zone_ids(spelling: str) -> None:
+    address = parse_address(spelling)
+    assert address == ipaddress.IPv6Address("2001:db8::1") and str(address) == "2001:db8::1"
+
+
+@pytest.mark.parametrize("bad", ["[203.0.113.7]", "[2001:db8::1", "203.0.113.7%eth0", "[]", "%"])
+def test_malformed_spellings_are_refused(bad: str) -> None:
+    refuses(NetworkNotAllowed, parse_address, bad)
+
+
+# --- IPv4-mapped networks in allow and deny lists (issue 14, item 5) -----------------------------
+
+MAPPED_NETWORK_SPELLINGS = [
+    "203.0.113.0/24",
+    "::ffff:203.0.113.0/120",
+    "::ffff:cb00:7100/120",
+    "::FFFF:CB00:7100/120",
+    "0:0:0:0:0:ffff:cb00:7100/120",
+    ipaddress.IPv6Network("::ffff:203.0.113.0/120"),
+    ipaddress.IPv4Network("203.0.113.0/24"),
+]
+
+
+@pytest.mark.parametrize("network", MAPPED_NETWORK_SPELLINGS)
+@pytest.mark.parametrize("address", V4_SPELLINGS)
+def test_deny_matches_every_spelling(network: Any, address: Any) -> None:
+    policy = NetworkPolicy.build(deny=[network])
+    refuses(NetworkNotAllowed, policy.check_address, address)
+    refuses(NetworkNotAllowed, policy.check, verified_token(), address)
+    assert policy.check_address("::ffff:203.0.114.7") == ipaddress.IPv4Address("203.0.114.7")
+
+
+@pytest.mark.parametrize("network", MAPPED_NETWORK_SPELLINGS)
+@pytest.mark.parametrize("address", V4_SPELLINGS)
+def test_allow_matches_every_spelling(network: Any, address: Any) -> None:
+    policy = NetworkPolicy.build(allow=[network], audiences={AUD: {"allow": [network]}})
+    policy.check(verified_token(audience=(AUD,)), address)
+    for outside in ("203.0.114.7", "::ffff:203.0.114.7", "::ffff:cb00:7207"):
+        refuses(NetworkNotAllowed, policy.check_address, outside)
+
+
+def test_mapped_networks_become_ipv4_when_the_policy_is_built() -> None:
+    rule = NetworkRule.of(allow=["::ffff:10.0.0.0/104"], deny=["::ffff:10.6.0.0/112"])
+    assert rule.allow == (ipaddress.IPv4Network("10.0.0.0/8"),)
+    assert rule.deny == (ipaddress.IPv4Network("10.6.0.0/16"),)
+    assert NetworkRule.of(allow=["::ffff:0:0/96"]).allow == (ipaddress.IPv4Network("0.0.0.0/0"),)
+    # ::/0 is "every IPv6 client": IPv4 clients (however their socket spells them) are not in it.
+    everything_v6 = NetworkRule.of(deny=["::/0"])
+    assert not everything_v6.permits(parse_address("2001:db8::1"))
+    assert everything_v6.permits(parse_address("::ffff:203.0.113.7"))
+
+
+@pytest.mark.parametrize(
+    "network",
+    [
+        "::ffff:203.0.113.0/88",
+        "::ffff:0:0/95",
+        "::ffff:0:0/64",
+        "::ff00:0:0/88",
+        ipaddress.IPv6Network("::fffe:0:0/95"),
+    ],
+)
+def test_mapped_networks_shorter_than_96_are_refused(network: Any) -> None:
+    error = refuses(ConfigurationError, NetworkPolicy.build, deny=[network])
+    assert "IPv4-mapped" in str(error) and "/96" in str(error)
+    refuses(ConfigurationError, NetworkRule.of, allow=[network])
+    refuses(ConfigurationError, client_address, "10.0.0.1", trusted_proxies=[network])
+
+
+def test_mapped_networks_in_binding_claims_and_trusted_proxies() -> None:
+    assert binding_claims("::ffff:10.0.0.0/104") == {"client_net": "10.0.0.0/8"}
+    assert binding_claims("::ffff:10.0.0.7") == {"client_net": "10.0.0.7/32"}
+    bound = _token(client_net=["::ffff:198.51.100.0/120"])
+    NetworkPolicy.build().check(bound, "198.51.100.7")
+    NetworkPolicy.build().check(bound, "::ffff:198.51.100.7")
+    refuses(NetworkNotAllowed, NetworkPolicy.build().check, bound, "198.51.101.7")
+    proxies = ["::ffff:10.0.0.0/104"]
+    assert client_address("10.0.0.2", "203.0.113.9", trusted_proxies=proxies) == "203.0.113.9"
+    got = client_address("::ffff:10.0.0.2", "::ffff:203.0.113.9", trusted_proxies=proxies)
+    assert got == "203.0.113.9"
+
+
+def test_zone_ids_are_dropped_in_networks() -> None:
+    rule = NetworkRule.of(allow=["fe80::%eth0/64"])
+    assert rule.allow == (ipaddress.IPv6Network("fe80::/64"),)
+    assert rule.permits(parse_address("fe80::1%eth1"))
+
+
+# --- client_address: the forms proxies really write (issue 14, item 14) --------------------------
+
+PROXIES = ["10.0.0.0/8", "fd00::/8"]
+
+
+@pytest.mark.parametrize(
+    ("header", "client"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("203.0.113.7:54321", "203.0.113.7"),
+        (" 203.0.113.7:1 , 10.0.0.3:8080", "203.0.113.7"),
+        ("2001:db8::7", "2001:db8::7"),
+        ("[2001:db8::7]", "2001:db8::7"),
+        ("[2001:db8::7]:443", "2001:db8::7"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("[::ffff:203.0.113.7]:443", "203.0.113.7"),
+        ("6.6.6.6, 203.0.113.7:80, [fd00::2]:9000", "203.0.113.7"),
+        ("junk, 203.0.113.7", "203.0.113.7"),  # left of the first untrusted hop: never read
+        ("fe80::7%eth0", "fe80::7"),
+    ],
+)
+def test_x_forwarded_for_forms(header: str, client: str) -> None:
+    assert client_address("10.0.0.2", header, trusted_proxies=PROXIES) == client
+    assert client_address("10.0.0.2", [header], trusted_proxies=PROXIES) == client
+    assert client_address("10.0.0.2", header.encode(), trusted_proxies=PROXIES) == client
+
+
+def test_repeated_header_lines_are_one_list() -> None:
+    lines = ["6.6.6.6", "203.0.113.7, 10.0.0.3"]
+    assert client_address("10.0.0.2", lines, trusted_proxies=PROXIES) == "203.0.113.7"
+    forwarded = [b"for=203.0.113.7", b"for=10.0.0.3"]
+    assert client_address("10.0.0.2", forwarded=forwarded, trusted_proxies=PROXIES) == (
+        "203.0.113.7"
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "client"),
+    [
+        ("for=192.0.2.43", "192.0.2.43"),
+        ('for="192.0.2.43:47011"', "192.0.2.43"),
+        ("For=192.0.2.43;proto=https;by=10.0.0.1", "192.0.2.43"),
+        ('for="[2001:db8:cafe::17]:4711"', "2001:db8:cafe::17"),
+        ('for="[2001:db8:cafe::17]"', "2001:db8:cafe::17"),
+        ('for="[2001:db8:cafe::17]:_port"', "2001:db8:cafe::17"),
+        ("for=[2001:db8:cafe::17]:4711", "2001:db8:cafe::17"),  # unquoted, as naive configs do
+        ("for=192.0.2.43:80", "192.0.2.43"),
+        ("for=2001:db8::1", "2001:db8::1"),
+        ('for="\\192.0.2.43"', "192.0.2.43"),  # a quoted-pair
+        ("for=192.0.2.60;proto=http;by=203.0.113.43, for=10.0.0.3", "192.0.2.60"),
+        ('for=unknown, for="_hidden", for=198.51.100.17 ; proto=https', "198.51.100.17"),
+        ('for="_gazonk",, for=198.51.100.17,proto=http;for="[fd00::1]"', "198.51.100.17"),
+        ('host="a,b;c"; for=198.51.100.17', "198.51.100.17"),  # separators inside quotes
+    ],
+)
+def test_rfc7239_forwarded_forms(header: str, client: str) -> None:
+    assert client_address("10.0.0.2", forwarded=header, trusted_proxies=PROXIES) == client
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "unknown",
+        "_hidden",
+        "junk",
+        "",
+        " ",
+        "203.0.113.7:99999",
+        "203.0.113.7:",
+        "[203.0.113.7]:80",
+        "[2001:db8::7",
+        "2001:db8::7]:80",
+        "203.0.113.7 10.0.0.3",
+        "6.6.6.6, 203.0.113.7, ",  # the hop our proxy wrote is empty
+        "203.0.113.7,unknown",
+    ],
+)
+def test_unreadable_x_forwarded_for_entries_are_refused(header: str) -> None:
+    """The proxy's own address is never the answer for a hop it forwarded."""
+    refuses(NetworkNotAllowed, client_address, "10.0.0.2", header, trusted_proxies=PROXIES)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "for=unknown",
+        "for=_hidden",
+        'for="_gazonk"',
+        'for="unknown:80"',
+        "proto=https",  # no for=
+        "for=192.0.2.43;for=192.0.2.44",  # twice in one element
+        "for=192.0.2.43;for=192.0.2.44;proto=https",
+        'for="192.0.2.43',  # an unterminated quote hides the rest
+        'for=", for=192.0.2.43',
+        "for=192.0.2.43 proto=https",
+        "for=192.0.2.43,",  # the element our proxy wrote is empty
+        "for",
+        "=192.0.2.43",
+        'for="192.0.2.43\n"',
+        "for=192.0.2.43\n",
+        "for=2001:db8::1]:80",
+        "203.0.113.7",  # an X-Forwarded-For value in the Forwarded header
+        "",
+        ",",
+    ],
+)
+def test_unreadable_forwarded_elements_are_refused(header: str) -> None:
+    refuses(
+        NetworkNotAllowed, client_address, "10.0.0.2", forwarded=header, trusted_proxies=PROXIES
+    )
+
+
+def test_headers_are_read_only_from_a_trusted_peer_and_only_one_kind() -> None:
+    assert client_address("203.0.113.9", "junk", trusted_proxies=PROXIES) == "203.0.113.9"
+    assert client_address("203.0.113.9", forwarded="junk", trusted_proxies=PROXIES) == (
+        "203.0.113.9"
+    )
+    assert client_address("10.0.0.2", trusted_proxies=PROXIES) == "10.0.0.2"  # no header
+    assert client_address("10.0.0.2", "10.0.0.3", trusted_proxies="10.0.0.0/8") == "10.0.0.3"
+    refuses(
+        ConfigurationError,
+        client_address,
+        "10.0.0.2",
+        "203.0.113.7",
+        forwarded="for=203.0.113.8",
+        trusted_proxies=PROXIES,
+    )
+    refuses(NetworkNotAllowed, client_address, "10.0.0.2", 5, trusted_proxies=PROXIES)
+    refuses(NetworkNotAllowed, client_address, "10.0.0.2", [5], trusted_proxies=PROXIES)
+
+
+HEADER_TEXT = st.text(
+    st.sampled_from(list('0123456789abcdefABCDEF:.[]%_,; \t"\\=forFORunknowwn/-\x00\n\u00e9\ud800'))
+    | st.characters(),
+    max_size=60,
+)
+
+
+@given(
+    peer=st.sampled_from(["10.0.0.2", "fd00::2", "203.0.113.9"]) | st.text(max_size=20),
+    header=HEADER_TEXT | st.binary(max_size=40) | st.lists(HEADER_TEXT, max_size=3),
+    rfc7239=st.booleans(),
+)
+def test_client_address_answers_an_address_or_refuses(
+    peer: str, header: Any, rfc7239: bool
+) -> None:
+    """Whatever a client or proxy writes, only an address or NetworkNotAllowed comes out."""
+    try:
+        if rfc7239:
+            got = client_address(peer, forwarded=header, trusted_proxies=PROXIES)
+        else:
+            got = client_address(peer, header, trusted_proxies=PROXIES)
+    except TokensmithError as exc:
+        error: TokensmithError | None = exc
+    else:
+        error = None
+        assert str(parse_address(got)) == got
+    assert error is None or type(error) is NetworkNotAllowed

@@ -94,8 +94,9 @@ def test_scope_intersection_property(requested: list[str], allowed: frozenset[st
 def test_grant_errors(signer: Signer) -> None:
     with pytest.raises(UnsupportedGrantType):
         client_credentials_grant(signer, SERVICE, {"grant_type": "password"})
-    with pytest.raises(UnsupportedGrantType):
+    with pytest.raises(InvalidRequest) as missing:  # RFC 6749 §5.2
         client_credentials_grant(signer, SERVICE, {})
+    assert type(missing.value) is InvalidRequest
     spa = Client(
         "spa",
         allowed_scopes=frozenset({"a"}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import subprocess
 import sys
 import textwrap
@@ -11,9 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tokensmith._redis import encode_key_part
-from tokensmith.errors import BackendUnavailable, ConfigurationError, Throttled
+from tokensmith.errors import (
+    BackendUnavailable,
+    ConfigurationError,
+    NetworkNotAllowed,
+    Throttled,
+    TokensmithError,
+)
 from tokensmith.ratelimit import (
     AsyncRedisRateLimiter,
     AsyncRefusalThrottle,
@@ -22,6 +31,7 @@ from tokensmith.ratelimit import (
     RateLimiter,
     RedisRateLimiter,
     RefusalThrottle,
+    client_key,
 )
 from tokensmith.testing import FakeClock
 
@@ -131,13 +141,153 @@ def test_memory_is_bounded(clock: FakeClock) -> None:
         limiter.check(f"k{i}")
     clock.advance(5)  # all idle now
     limiter.check("new")
-    assert len(limiter._tats) == 1
-    for i in range(20):  # all busy: the oldest are dropped
-        limiter.check(f"busy{i}")
-    assert len(limiter._tats) <= 10
+    assert len(limiter._tats) == 10 and "new" in limiter._tats
+    for i in range(20):  # none limited (one request of a burst of two): the fullest go first
+        clock.advance(0.01)
+        assert limiter.check(f"busy{i}").allowed
+    assert len(limiter._tats) == 10
+    assert set(limiter._tats) == {f"busy{i}" for i in range(10, 20)}
+    assert limiter.peek("newcomer").allowed  # a peek would find room, but takes none
+    assert set(limiter._tats) == {f"busy{i}" for i in range(10, 20)}
     with pytest.raises(ConfigurationError):
         MemoryRateLimiter(1, 1, max_keys=0)
     assert repr(limiter) == "MemoryRateLimiter(rate=1, burst=2)"
+
+
+def test_a_spray_of_other_keys_never_lifts_a_lock_out(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 14, item 13: 300 refusals for other names do not reset user:alice's lock-out."""
+    throttle = RefusalThrottle.memory(5, 60.0, clock=clock, max_keys=100)
+    for _ in range(5):
+        throttle.record_refusal("user:alice")
+    with pytest.raises(Throttled):
+        throttle.check("user:alice")
+    for i in range(300):  # spray until full, and far beyond
+        clock.advance(0.001)
+        throttle.record_refusal(f"user:spray{i}")
+    with pytest.raises(Throttled) as info:
+        throttle.check("user:alice")
+    assert info.value.retry_after == pytest.approx(12.0 - 0.3, abs=0.01)
+    limiter = throttle.limiter
+    assert isinstance(limiter, MemoryRateLimiter) and limiter._max_keys == 100
+    assert len(limiter._tats) == 100 and "user:alice" in limiter._tats
+
+
+def test_a_full_limiter_of_limited_keys_refuses_new_keys_and_says_so(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    limiter = MemoryRateLimiter(1.0, 2, clock=clock, max_keys=3)
+    assert limiter.check("a", cost=2).allowed  # each one now limited
+    clock.advance(0.5)
+    for name in ("b", "c"):
+        assert limiter.check(name, cost=2).allowed
+    with caplog.at_level("WARNING", logger="tokensmith.ratelimit"):
+        refused = limiter.check("d")
+        assert limiter.peek("d") == refused
+        limiter.check("e")
+    assert refused == Decision(False, 0.5, 0)  # "a" stops being limited in half a second
+    assert len([r for r in caplog.records if "new keys are refused" in r.getMessage()]) == 1
+    assert set(limiter._tats) == {"a", "b", "c"}
+    clock.advance(0.5)  # "a" may make one request again: no longer limited, it can go
+    assert limiter.check("d").allowed and "a" not in limiter._tats
+    assert limiter.check("b").allowed is False  # still limited, still held
+
+
+def test_outdated_heap_pairs_are_dropped(clock: FakeClock) -> None:
+    limiter = MemoryRateLimiter(1000.0, 5, clock=clock, max_keys=10)
+    for _ in range(5000):
+        clock.advance(0.01)
+        limiter.check("hot")
+        limiter.reset("gone")
+    assert len(limiter._order) <= 2 * len(limiter._tats) + 1024
+
+
+# --- client_key: one bucket per client (issue 14, item 4) --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "203.0.113.7",
+        " 203.0.113.7 ",
+        "::ffff:203.0.113.7",
+        "::FFFF:CB00:7107",
+        "0:0:0:0:0:ffff:cb00:7107",
+        "[::ffff:203.0.113.7]",
+        ipaddress.IPv4Address("203.0.113.7"),
+    ],
+)
+def test_one_ipv4_address_spelled_several_ways_is_one_key(spelling: Any) -> None:
+    assert client_key(spelling) == "203.0.113.7"
+
+
+def test_one_ipv4_address_spelled_several_ways_is_one_bucket(clock: FakeClock) -> None:
+    throttle = RefusalThrottle.memory(3, 60.0, clock=clock)
+    for spelling in ("203.0.113.7", "::ffff:203.0.113.7", "0:0:0:0:0:ffff:cb00:7107"):
+        throttle.record_refusal(client_key(spelling))
+    with pytest.raises(Throttled):
+        throttle.check(client_key("[::FFFF:203.0.113.7]"))
+
+
+def test_ipv6_addresses_are_aggregated_to_their_prefix() -> None:
+    assert client_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::/64"
+    assert client_key("[2001:DB8:1:2::1]") == "2001:db8:1:2::/64"
+    assert client_key("fe80::1%eth0") == "fe80::/64"
+    assert client_key("2001:db8:1:2::1", ipv6_prefix=48) == "2001:db8:1::/48"
+    assert client_key("2001:db8:1:2::1", ipv6_prefix=128) == "2001:db8:1:2::1"
+    assert client_key("203.0.113.7", ipv4_prefix=24) == "203.0.113.0/24"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+
+
+@pytest.mark.parametrize("bad", ["", "junk", "203.0.113.7:80", "[203.0.113.7]", None, 5])
+def test_client_key_refuses_what_is_not_an_address(bad: Any) -> None:
+    with pytest.raises(NetworkNotAllowed) as info:
+        client_key(bad)
+    assert type(info.value) is NetworkNotAllowed
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"ipv6_prefix": 129}, {"ipv6_prefix": -1}, {"ipv4_prefix": 33}, {"ipv4_prefix": True}],
+)
+def test_client_key_prefix_configuration(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError):
+        client_key("203.0.113.7", **kwargs)
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+def test_a_thousand_addresses_of_one_slash64_are_throttled_together(
+    kind: str, request: pytest.FixtureRequest, clock: FakeClock
+) -> None:
+    if kind == "memory":
+        throttle = RefusalThrottle.memory(5, 60.0, clock=clock)
+    else:
+        client = request.getfixturevalue("redis_client")
+        throttle = RefusalThrottle.redis(client, 5, 60.0, clock=clock)
+    throttled = 0
+    for i in range(1000):
+        key = client_key(f"2001:db8:aa:bb:{i >> 12 & 0xF:x}:{i & 0xFFF:x}:{i * 7919 & 0xFFFF:x}:1")
+        try:
+            throttle.check(key)
+        except Throttled:
+            throttled += 1
+            continue
+        throttle.record_refusal(key)
+    assert throttled == 995  # five attempts in all, then the whole /64 waits
+    throttle.check(client_key("2001:db8:aa:bc::1"))  # the next /64 is another client
+
+
+@given(st.text(max_size=50) | st.binary(max_size=20) | st.none() | st.integers())
+def test_client_key_answers_a_key_or_refuses(value: Any) -> None:
+    try:
+        key = client_key(value)
+    except TokensmithError as exc:
+        error: TokensmithError | None = exc
+    else:
+        error = None
+        assert 0 < len(key) <= 43 and client_key(key.split("/")[0]) == key
+    assert error is None or type(error) is NetworkNotAllowed
 
 
 def test_redis_configuration_and_failures(

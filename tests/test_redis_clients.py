@@ -29,7 +29,7 @@ from tokensmith._redis import (
     connect_async,
     encode_key_part,
 )
-from tokensmith.anomaly import RedisWindows
+from tokensmith.anomaly import AsyncRedisWindows, RedisWindows
 from tokensmith.oauth.assertions import RedisJtiReplayStore
 from tokensmith.ratelimit import AsyncRedisRateLimiter, RedisRateLimiter
 from tokensmith.refresh.redis import RedisRefreshStore
@@ -70,6 +70,7 @@ SYNC: dict[str, tuple[Callable[..., Any], Callable[[Any], object]]] = {
     ),
 }
 ASYNC: dict[str, Callable[..., Any]] = {
+    "anomaly": lambda url, **kw: AsyncRedisWindows.from_url(url, **kw),
     "revocation": lambda url, **kw: AsyncRedisRevocationList.from_url(url, **kw),
     "ratelimit": lambda url, **kw: AsyncRedisRateLimiter.from_url(url, 1.0, 5, **kw),
 }

@@ -549,7 +549,7 @@ def test_pepper_changes_the_stored_hash(clock: FakeClock) -> None:
 
 def test_access_token_type(clock: FakeClock) -> None:
     env = Env(MemoryRefreshStore(clock=clock), clock, token_type="at+jwt")
-    pair = env.manager.start("user-1", audience=AUDIENCE)
+    pair = env.manager.start("user-1", audience=AUDIENCE, client_id="app")
     validator = Validator(
         env.keys, issuer=ISSUER, audience=AUDIENCE, clock=clock, token_types=["at+jwt"]
     )

@@ -3,36 +3,53 @@
 Put them behind a :class:`~tokensmith.audit.Fanout` with your logging sink; each emits
 ``AuditEvent(kind="anomaly", detail={"signal": ...})`` to its own ``emit`` sink:
 
-* :class:`RefusalBurstDetector` — ``refusal_burst``: at least ``threshold`` refusals from one IP
-  (or for one subject) within ``window`` seconds;
+* :class:`RefusalBurstDetector` — ``refusal_burst``: at least ``threshold`` refusals from one
+  client address (or for one subject) within ``window`` seconds;
 * :class:`TokenSharingDetector` — ``token_shared``: one ``jti`` validated from more than
-  ``max_ips`` distinct IPs within ``window`` seconds (a stolen or shared token);
+  ``max_ips`` distinct client addresses within ``window`` seconds (a stolen or shared token);
 * :class:`RefreshReuseDetector` — ``refresh_reuse``: forwards ``refresh.reuse_detected``;
 * :class:`RetiredKeyDetector` — ``retired_key_near_expiry``: a token signed by a *retired* key
   validated within ``margin`` seconds of that key's ``not_after`` (a replica that missed the
   rotation, or tokens minted with a lingering key, will soon fail).
 
+Addresses are counted by :func:`~tokensmith.ratelimit.client_key`: every spelling of one
+address is one client, and an IPv6 ``/64`` is one client (``ipv6_prefix=``).
+
 Time is the event's ``at`` (so a :class:`~tokensmith.testing.FakeClock` drives everything).
 Windows live in a :class:`WindowStore`: :class:`MemoryWindows` (one process) or
 :class:`RedisWindows` (a sorted set per key with a TTL, shared by every process). A signal
 fires once per key and window: after firing it stays quiet until ``window`` seconds passed.
+
+**asyncio.** :class:`MemoryWindows` and the detectors over it never block. :class:`RedisWindows`
+does network I/O: in an asyncio service use :class:`AsyncRedisWindows` with
+:class:`AsyncRefusalBurstDetector` / :class:`AsyncTokenSharingDetector` (delivered by an
+:class:`~tokensmith.audit.AsyncQueueSink`), or keep the sync detectors behind a
+:class:`~tokensmith.audit.QueueSink`, whose thread does the waiting.
 """
 
 from __future__ import annotations
 
+import heapq
+import inspect
 import math
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final, Protocol, runtime_checkable
 
-from ._redis import check_prefix, connect, encode_key_part
+from ._redis import aclose, check_prefix, connect, connect_async, encode_key_part
 from .audit import AuditEvent, AuditSink, emit
-from .errors import BackendUnavailable, ConfigurationError
+from .errors import BackendUnavailable, ConfigurationError, NetworkNotAllowed
 from .keys import Key
 from .keyset import KeySet
+from .ratelimit import _prefix, client_key
 
 __all__ = [
+    "AsyncRedisWindows",
+    "AsyncRefusalBurstDetector",
+    "AsyncTokenSharingDetector",
+    "AsyncWindowStore",
     "MemoryWindows",
     "RedisWindows",
     "RefreshReuseDetector",
@@ -42,10 +59,14 @@ __all__ = [
     "WindowStore",
 ]
 
+_MAX_FIRED: Final = 10_000
+_UNREADABLE_ADDRESS: Final = "unreadable"
+
 
 @runtime_checkable
 class WindowStore(Protocol):
-    """Sliding windows of timestamped members, counted per key."""
+    """Sliding windows of timestamped members, counted per key (sync: see the module notes
+    on asyncio)."""
 
     def add(self, key: str, member: str, at: float, window: float) -> int:
         """Record ``member`` at ``at``; return how many distinct members ``key`` has in
@@ -53,61 +74,133 @@ class WindowStore(Protocol):
         ...
 
 
-class MemoryWindows:
-    """In-process windows; keys with nothing left in their window are dropped as they age."""
+@runtime_checkable
+class AsyncWindowStore(Protocol):
+    """The async twin of :class:`WindowStore` (what the async detectors need)."""
 
-    def __init__(self, *, max_keys: int = 100_000) -> None:
-        self._data: dict[str, dict[str, float]] = {}
+    async def add(self, key: str, member: str, at: float, window: float) -> int:
+        """See :meth:`WindowStore.add`."""
+        ...
+
+
+def _count(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(f"{name} must be a positive int")
+    return value
+
+
+class _Members:
+    """One key's window: each member's latest time, and a heap to drop the oldest first."""
+
+    __slots__ = ("heap", "latest")
+
+    def __init__(self) -> None:
+        self.latest: dict[str, float] = {}
+        self.heap: list[tuple[float, str]] = []  # (time, member); outdated pairs are skipped
+
+    def add(self, member: str, at: float, cutoff: float, cap: int) -> int:
+        self.latest[member] = at
+        heapq.heappush(self.heap, (at, member))
+        heap, latest = self.heap, self.latest
+        while heap and (heap[0][0] <= cutoff or len(latest) > cap):
+            time, gone = heapq.heappop(heap)
+            if latest.get(gone) == time:
+                del latest[gone]
+        if len(heap) > 2 * len(latest) + 16:  # refreshed members left outdated pairs behind
+            self.heap = [(t, m) for m, t in latest.items()]
+            heapq.heapify(self.heap)
+        return len(latest)
+
+
+class MemoryWindows:
+    """In-process windows with bounded memory and O(1) amortised work per event.
+
+    At most ``max_keys`` keys, each with at most ``max_members`` members (the oldest go first;
+    a count saturates there, far above any sensible threshold). Keys are kept in order of
+    their last update: when a new key finds the store full, the least recently updated keys
+    (those whose windows emptied first) are dropped in one batch, so no event ever scans the
+    store. Thread-safe, and safe to call from a coroutine (no I/O).
+    """
+
+    def __init__(self, *, max_keys: int = 100_000, max_members: int = 10_000) -> None:
+        self._max_keys = _count("max_keys", max_keys)
+        self._max_members = _count("max_members", max_members)
+        self._batch = self._max_keys // 64 + 1
+        self._data: OrderedDict[str, _Members] = OrderedDict()
         self._lock = threading.Lock()
-        self._max_keys = max_keys
 
     def add(self, key: str, member: str, at: float, window: float) -> int:
         """See :meth:`WindowStore.add`."""
-        cutoff = at - window
         with self._lock:
             members = self._data.get(key)
             if members is None:
                 if len(self._data) >= self._max_keys:
-                    self._sweep(cutoff)
-                members = self._data[key] = {}
-            members[member] = at
-            stale = [m for m, t in members.items() if t <= cutoff]
-            for m in stale:
-                del members[m]
-            return len(members)
+                    self._evict()
+                members = self._data[key] = _Members()
+            else:
+                self._data.move_to_end(key)
+            return members.add(member, at, at - window, self._max_members)
 
-    def _sweep(self, cutoff: float) -> None:
-        for key in [
-            k for k, m in self._data.items() if max(m.values(), default=-math.inf) <= cutoff
-        ]:
-            del self._data[key]
-        while len(self._data) >= self._max_keys:  # all busy: drop the oldest key
-            del self._data[next(iter(self._data))]
+    def _evict(self) -> None:
+        """Drop the least recently updated keys, a batch at a time (amortised O(1))."""
+        for _ in range(min(self._batch, len(self._data))):
+            self._data.popitem(last=False)
 
 
+# KEYS[1] = key; ARGV = time, member, cutoff, TTL in ms, max members
 _ADD_LUA: Final = """
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local count = redis.call('ZCARD', KEYS[1])
+local cap = tonumber(ARGV[5])
+if count > cap then
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, count - cap - 1)
+  count = cap
+end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return redis.call('ZCARD', KEYS[1])
+return count
 """
 
 
-class RedisWindows:
-    """Windows in Redis: one sorted set per key (score = time), trimmed and counted atomically.
+class _RedisWindowsCore:
+    """What both Redis window stores share: the checked options, the script and its errors."""
 
-    Every key expires ``window`` seconds after its last addition, so idle keys vanish.
-    ``client`` is a sync ``redis.Redis`` or ``RedisCluster``; :meth:`from_url` makes one with
-    tokensmith's timeouts. A Redis failure raises
-    :class:`~tokensmith.errors.BackendUnavailable` (the detector's caller logs it).
-    """
+    __slots__ = ("_client", "_max_members", "_prefix", "_script")
 
-    def __init__(self, client: Any, *, prefix: str = "tokensmith:anomaly:") -> None:
+    def __init__(
+        self, client: Any, *, prefix: str = "tokensmith:anomaly:", max_members: int = 10_000
+    ) -> None:
         if not callable(getattr(client, "register_script", None)):
-            raise ConfigurationError("client must be a redis.Redis client")
+            raise ConfigurationError("client must be a redis client")
         self._prefix = check_prefix(prefix)
         self._client = client
         self._script = client.register_script(_ADD_LUA)
+        self._max_members = _count("max_members", max_members)
+
+    def _call(self, key: str, member: str, at: float, window: float) -> dict[str, Any]:
+        """The script's keyword arguments for one addition (the key encoded after the prefix,
+        so no key can name another prefix's windows)."""
+        ttl = max(1, math.ceil(window * 1000))
+        args = (f"{at:.6f}", member, f"{at - window:.6f}", ttl, self._max_members)
+        return {"keys": [self._prefix + encode_key_part(key)], "args": args}
+
+
+def _failed(exc: Exception) -> BackendUnavailable:
+    return BackendUnavailable(f"anomaly windows failed with {type(exc).__name__}")
+
+
+class RedisWindows(_RedisWindowsCore):
+    """Windows in Redis: one sorted set per key (score = time), trimmed and counted atomically.
+
+    Every key expires ``window`` seconds after its last addition, so idle keys vanish; a key
+    keeps at most ``max_members`` members. ``client`` is a sync ``redis.Redis`` or
+    ``RedisCluster``; :meth:`from_url` makes one with tokensmith's timeouts. A Redis failure
+    raises :class:`~tokensmith.errors.BackendUnavailable` (the detector's caller logs it). Not
+    for a coroutine (it waits on the network): use :class:`AsyncRedisWindows` there, or keep
+    the detector behind a :class:`~tokensmith.audit.QueueSink`.
+    """
+
+    __slots__ = ()
 
     @classmethod
     def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> RedisWindows:
@@ -126,12 +219,35 @@ class RedisWindows:
 
     def add(self, key: str, member: str, at: float, window: float) -> int:
         """See :meth:`WindowStore.add`."""
-        args = (f"{at:.6f}", member, f"{at - window:.6f}", max(1, math.ceil(window * 1000)))
-        name = self._prefix + encode_key_part(key)
         try:
-            return int(self._script(keys=[name], args=args))
+            return int(self._script(**self._call(key, member, at, window)))
         except Exception as exc:
-            raise BackendUnavailable(f"anomaly windows failed with {type(exc).__name__}") from exc
+            raise _failed(exc) from exc
+
+
+class AsyncRedisWindows(_RedisWindowsCore):
+    """The asyncio twin of :class:`RedisWindows` on a ``redis.asyncio`` client: the same
+    script and keys, so sync and async replicas count in the same windows. Safe to await
+    from a coroutine."""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> AsyncRedisWindows:
+        """Connect (``redis.asyncio``) with tokensmith's Redis timeouts; :meth:`aclose` closes
+        the client."""
+        return cls(connect_async(url, cluster=cluster), **options)
+
+    async def aclose(self) -> None:
+        """Close the Redis client."""
+        await aclose(self._client)
+
+    async def add(self, key: str, member: str, at: float, window: float) -> int:
+        """See :meth:`WindowStore.add`."""
+        try:
+            return int(await self._script(**self._call(key, member, at, window)))
+        except Exception as exc:
+            raise _failed(exc) from exc
 
 
 def _positive(name: str, value: object, *, integer: bool = False) -> None:
@@ -142,28 +258,30 @@ def _positive(name: str, value: object, *, integer: bool = False) -> None:
 
 
 class _Detector:
-    """Shared plumbing: where signals go, the window store, once-per-window firing."""
+    """Shared plumbing: where signals go, the window, once-per-window firing."""
 
-    def __init__(self, emit_to: AuditSink, window: float, store: WindowStore | None) -> None:
+    def __init__(self, emit_to: AuditSink, window: float) -> None:
         if not callable(emit_to):
             raise ConfigurationError("emit must be an AuditSink")
         _positive("window", window)
-        if store is not None and not isinstance(store, WindowStore):
-            raise ConfigurationError("store must provide add(key, member, at, window)")
         self.emit = emit_to
         self.window = float(window)
-        self.store: WindowStore = store if store is not None else MemoryWindows()
-        self._fired: dict[str, float] = {}
+        self._fired: OrderedDict[str, float] = OrderedDict()  # in firing order
         self._lock = threading.Lock()
 
     def _should_fire(self, key: str, at: float) -> bool:
         with self._lock:
-            last = self._fired.get(key)
+            fired = self._fired
+            last = fired.get(key)
             if last is not None and at - last < self.window:
                 return False
-            if len(self._fired) > 10_000:
-                self._fired = {k: t for k, t in self._fired.items() if at - t < self.window}
-            self._fired[key] = at
+            while fired:  # forget keys whose quiet period is over (the oldest come first)
+                oldest, when = next(iter(fired.items()))
+                if len(fired) < _MAX_FIRED and at - when < self.window:
+                    break
+                del fired[oldest]
+            fired[key] = at
+            fired.move_to_end(key)
             return True
 
     def _signal(self, source: AuditEvent, signal: str, **detail: str) -> None:
@@ -185,10 +303,97 @@ class _Detector:
         )
 
 
-class RefusalBurstDetector(_Detector):
+class _AddressKeys:
+    """How a detector names a client address: its :func:`~tokensmith.ratelimit.client_key`."""
+
+    def __init__(self, ipv6_prefix: int, ipv4_prefix: int) -> None:
+        self.ipv6_prefix = _prefix("ipv6_prefix", ipv6_prefix, 128)
+        self.ipv4_prefix = _prefix("ipv4_prefix", ipv4_prefix, 32)
+
+    def _address(self, ip: str) -> str:
+        """The client's key; every unreadable address counts as one client, ``unreadable``."""
+        try:
+            return client_key(ip, ipv6_prefix=self.ipv6_prefix, ipv4_prefix=self.ipv4_prefix)
+        except NetworkNotAllowed:
+            return _UNREADABLE_ADDRESS
+
+
+def _sync_store(store: object) -> WindowStore:
+    if store is None:
+        return MemoryWindows()
+    if not isinstance(store, WindowStore):
+        raise ConfigurationError("store must provide add(key, member, at, window)")
+    if inspect.iscoroutinefunction(store.add):
+        raise ConfigurationError("an async store needs the Async...Detector twin")
+    return store
+
+
+_AsyncAdd = Callable[[str, str, float, float], Awaitable[int]]
+
+
+def _async_add(store: object) -> _AsyncAdd:
+    """The async detectors take an :class:`AsyncWindowStore` or (never blocking) MemoryWindows."""
+    if store is None or isinstance(store, MemoryWindows):
+        memory = store if store is not None else MemoryWindows()
+
+        async def add(key: str, member: str, at: float, window: float) -> int:
+            return memory.add(key, member, at, window)
+
+        return add
+    if isinstance(store, AsyncWindowStore) and inspect.iscoroutinefunction(store.add):
+        return store.add
+    raise ConfigurationError("store must be an AsyncWindowStore (e.g. AsyncRedisWindows)")
+
+
+class _RefusalBurst(_Detector, _AddressKeys):
+    """What both refusal-burst detectors share: options, what to count, when to signal."""
+
+    def __init__(
+        self,
+        emit: AuditSink,
+        *,
+        threshold: int,
+        window: float,
+        by: Iterable[str],
+        ipv6_prefix: int,
+        ipv4_prefix: int,
+    ) -> None:
+        _Detector.__init__(self, emit, window)
+        _AddressKeys.__init__(self, ipv6_prefix, ipv4_prefix)
+        _positive("threshold", threshold, integer=True)
+        self.threshold = threshold
+        self.by = tuple(by)
+        if not self.by or not set(self.by) <= {"ip", "subject", "client_id"}:
+            raise ConfigurationError("by must name 'ip', 'subject' and/or 'client_id'")
+
+    def _counted(self, event: AuditEvent) -> list[tuple[str, str, str]]:
+        """``(field, key, member)`` to add for a refusal (none for any other event)."""
+        if event.kind != "token.refused":
+            return []
+        member = f"{event.at:.6f}:{os.urandom(6).hex()}"  # every refusal counts
+        counted = []
+        for field in self.by:
+            value = getattr(event, field)
+            if value:
+                name = self._address(value) if field == "ip" else value
+                counted.append((field, f"refused:{field}:{name}", member))
+        return counted
+
+    def _judge(self, event: AuditEvent, field: str, key: str, count: int) -> None:
+        if count >= self.threshold and self._should_fire(key, event.at):
+            self._signal(
+                event, "refusal_burst", by=field, count=str(count), window=f"{self.window:g}"
+            )
+
+
+class RefusalBurstDetector(_RefusalBurst):
     """``refusal_burst``: ``threshold`` or more ``token.refused`` events per IP/subject in a window.
 
-    ``by`` names the event fields to count by (``"ip"``, ``"subject"``, ``"client_id"``).
+    ``by`` names the event fields to count by (``"ip"``, ``"subject"``, ``"client_id"``);
+    addresses are counted by :func:`~tokensmith.ratelimit.client_key` (``ipv6_prefix``,
+    ``ipv4_prefix``). Safe to call from a coroutine when its store is (:class:`MemoryWindows`,
+    the default); with :class:`RedisWindows` keep it behind a
+    :class:`~tokensmith.audit.QueueSink`, or use :class:`AsyncRefusalBurstDetector`.
     """
 
     def __init__(
@@ -199,37 +404,88 @@ class RefusalBurstDetector(_Detector):
         window: float = 60.0,
         by: Iterable[str] = ("ip", "subject"),
         store: WindowStore | None = None,
+        ipv6_prefix: int = 64,
+        ipv4_prefix: int = 32,
     ) -> None:
-        super().__init__(emit, window, store)
-        _positive("threshold", threshold, integer=True)
-        self.threshold = threshold
-        self.by = tuple(by)
-        if not self.by or not set(self.by) <= {"ip", "subject", "client_id"}:
-            raise ConfigurationError("by must name 'ip', 'subject' and/or 'client_id'")
+        super().__init__(
+            emit,
+            threshold=threshold,
+            window=window,
+            by=by,
+            ipv6_prefix=ipv6_prefix,
+            ipv4_prefix=ipv4_prefix,
+        )
+        self.store = _sync_store(store)
 
     def __call__(self, event: AuditEvent) -> None:
         """Count a refusal; emit a signal when a key reaches the threshold."""
-        if event.kind != "token.refused":
-            return
-        member = f"{event.at:.6f}:{os.urandom(6).hex()}"  # every refusal counts
-        for field in self.by:
-            value = getattr(event, field)
-            if not value:
-                continue
-            key = f"refused:{field}:{value}"
-            count = self.store.add(key, member, event.at, self.window)
-            if count >= self.threshold and self._should_fire(key, event.at):
-                self._signal(
-                    event,
-                    "refusal_burst",
-                    by=field,
-                    count=str(count),
-                    window=f"{self.window:g}",
-                )
+        for field, key, member in self._counted(event):
+            self._judge(event, field, key, self.store.add(key, member, event.at, self.window))
 
 
-class TokenSharingDetector(_Detector):
-    """``token_shared``: one ``jti`` validated from more than ``max_ips`` distinct IPs."""
+class AsyncRefusalBurstDetector(_RefusalBurst):
+    """The asyncio twin of :class:`RefusalBurstDetector`: ``await detector(event)``, over an
+    :class:`AsyncWindowStore` (:class:`AsyncRedisWindows`) or :class:`MemoryWindows` (the
+    default). Safe to await from a coroutine. An async sink: deliver events to it with
+    :class:`~tokensmith.audit.AsyncQueueSink`."""
+
+    def __init__(
+        self,
+        emit: AuditSink,
+        *,
+        threshold: int = 20,
+        window: float = 60.0,
+        by: Iterable[str] = ("ip", "subject"),
+        store: AsyncWindowStore | MemoryWindows | None = None,
+        ipv6_prefix: int = 64,
+        ipv4_prefix: int = 32,
+    ) -> None:
+        super().__init__(
+            emit,
+            threshold=threshold,
+            window=window,
+            by=by,
+            ipv6_prefix=ipv6_prefix,
+            ipv4_prefix=ipv4_prefix,
+        )
+        self._add = _async_add(store)
+
+    async def __call__(self, event: AuditEvent) -> None:
+        """See :meth:`RefusalBurstDetector.__call__`."""
+        for field, key, member in self._counted(event):
+            self._judge(event, field, key, await self._add(key, member, event.at, self.window))
+
+
+class _TokenSharing(_Detector, _AddressKeys):
+    """What both token-sharing detectors share."""
+
+    def __init__(
+        self, emit: AuditSink, *, max_ips: int, window: float, ipv6_prefix: int, ipv4_prefix: int
+    ) -> None:
+        _Detector.__init__(self, emit, window)
+        _AddressKeys.__init__(self, ipv6_prefix, ipv4_prefix)
+        _positive("max_ips", max_ips, integer=True)
+        self.max_ips = max_ips
+
+    def _counted(self, event: AuditEvent) -> tuple[str, str] | None:
+        """``(key, member)``: the token and the client it was validated from."""
+        if event.kind != "token.validated" or not event.jti or not event.ip:
+            return None
+        return f"jti:{event.issuer or ''}:{event.jti}", self._address(event.ip)
+
+    def _judge(self, event: AuditEvent, key: str, count: int) -> None:
+        if count > self.max_ips and self._should_fire(key, event.at):
+            self._signal(event, "token_shared", distinct_ips=str(count), window=f"{self.window:g}")
+
+
+class TokenSharingDetector(_TokenSharing):
+    """``token_shared``: one ``jti`` validated from more than ``max_ips`` distinct clients.
+
+    A client is a :func:`~tokensmith.ratelimit.client_key`: one IPv6 ``/64`` is one client (a
+    phone moving between the privacy addresses of its ``/64`` is not sharing its token).
+    Coroutine safety as for :class:`RefusalBurstDetector`; twin:
+    :class:`AsyncTokenSharingDetector`.
+    """
 
     def __init__(
         self,
@@ -238,23 +494,54 @@ class TokenSharingDetector(_Detector):
         max_ips: int = 3,
         window: float = 300.0,
         store: WindowStore | None = None,
+        ipv6_prefix: int = 64,
+        ipv4_prefix: int = 32,
     ) -> None:
-        super().__init__(emit, window, store)
-        _positive("max_ips", max_ips, integer=True)
-        self.max_ips = max_ips
+        super().__init__(
+            emit, max_ips=max_ips, window=window, ipv6_prefix=ipv6_prefix, ipv4_prefix=ipv4_prefix
+        )
+        self.store = _sync_store(store)
 
     def __call__(self, event: AuditEvent) -> None:
-        """Count the IP a token was validated from; signal past ``max_ips`` distinct ones."""
-        if event.kind != "token.validated" or not event.jti or not event.ip:
-            return
-        key = f"jti:{event.issuer or ''}:{event.jti}"
-        count = self.store.add(key, event.ip, event.at, self.window)
-        if count > self.max_ips and self._should_fire(key, event.at):
-            self._signal(event, "token_shared", distinct_ips=str(count), window=f"{self.window:g}")
+        """Count the client a token was validated from; signal past ``max_ips`` distinct ones."""
+        counted = self._counted(event)
+        if counted is not None:
+            key, member = counted
+            self._judge(event, key, self.store.add(key, member, event.at, self.window))
+
+
+class AsyncTokenSharingDetector(_TokenSharing):
+    """The asyncio twin of :class:`TokenSharingDetector` (see
+    :class:`AsyncRefusalBurstDetector`)."""
+
+    def __init__(
+        self,
+        emit: AuditSink,
+        *,
+        max_ips: int = 3,
+        window: float = 300.0,
+        store: AsyncWindowStore | MemoryWindows | None = None,
+        ipv6_prefix: int = 64,
+        ipv4_prefix: int = 32,
+    ) -> None:
+        super().__init__(
+            emit, max_ips=max_ips, window=window, ipv6_prefix=ipv6_prefix, ipv4_prefix=ipv4_prefix
+        )
+        self._add = _async_add(store)
+
+    async def __call__(self, event: AuditEvent) -> None:
+        """See :meth:`TokenSharingDetector.__call__`."""
+        counted = self._counted(event)
+        if counted is not None:
+            key, member = counted
+            self._judge(event, key, await self._add(key, member, event.at, self.window))
 
 
 class RefreshReuseDetector:
-    """``refresh_reuse``: every ``refresh.reuse_detected`` event becomes an anomaly signal."""
+    """``refresh_reuse``: every ``refresh.reuse_detected`` event becomes an anomaly signal.
+
+    No I/O of its own: safe to call from a coroutine when its ``emit`` sink is.
+    """
 
     def __init__(self, emit: AuditSink) -> None:
         if not callable(emit):
@@ -295,6 +582,11 @@ class RetiredKeyDetector(_Detector):
     rotations are seen), or a callable ``kid -> Key | None``. A key is *retired* when its
     ``retire_at`` has passed; the signal fires when the validation happens less than
     ``margin`` seconds before the key's ``not_after`` (once per key and ``margin``).
+
+    Safe to call from a coroutine with a key set or lookup that does no I/O (a
+    :class:`~tokensmith.KeySet`, a :class:`~tokensmith.MemoryKeyStore`); a file or Redis key
+    store may reload (at most once per ``reload_interval``): keep it behind a
+    :class:`~tokensmith.audit.QueueSink`.
     """
 
     def __init__(
@@ -304,7 +596,7 @@ class RetiredKeyDetector(_Detector):
         keys: KeySet | KeyLookup | Any,
         margin: float = 3600.0,
     ) -> None:
-        super().__init__(emit, margin, None)
+        super().__init__(emit, margin)
         self._lookup = _lookup(keys)
         self.margin = float(margin)
 

@@ -9,35 +9,47 @@ object per line); :class:`QueueSink` moves delivery to a background thread so th
 only pays for a ``put``; :class:`Fanout` feeds several sinks (e.g. logging plus the anomaly
 detectors of :mod:`tokensmith.anomaly`). :func:`audit_context` attaches the client IP (and other
 request fields) to the events emitted while handling one request.
+
+In an asyncio service, calling a :class:`QueueSink` never blocks the event loop (await
+:meth:`QueueSink.aflush` / :meth:`QueueSink.aclose` rather than ``flush``/``close``), and
+:class:`AsyncQueueSink` delivers on the loop itself, awaiting async sinks such as
+:class:`~tokensmith.anomaly.AsyncRefusalBurstDetector`.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import contextvars
 import datetime
+import inspect
 import json
 import logging
 import math
 import queue
+import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from .claims import fingerprint
 from .errors import BackendUnavailable, ConfigurationError
 from .revocation.base import revoke_token
 
 if TYPE_CHECKING:
+    import asyncio
+
     from .claims import VerifiedToken
     from .errors import TokensmithError
     from .revocation.base import RevocationList
 
 __all__ = [
     "EVENT_KINDS",
+    "AsyncAuditSink",
+    "AsyncQueueSink",
     "AuditEvent",
     "AuditSink",
     "Fanout",
@@ -48,6 +60,7 @@ __all__ = [
     "audited_revoke",
     "emit",
     "event_fields",
+    "event_line",
     "issued_event",
     "refused_event",
     "validated_event",
@@ -98,6 +111,9 @@ class AuditEvent:
 AuditSink = Callable[[AuditEvent], None]
 """Anything that accepts an :class:`AuditEvent`: a logging adapter, a queue, a list's append."""
 
+AsyncAuditSink = Callable[[AuditEvent], Awaitable[None]]
+"""An async sink (``async def __call__(event)``), delivered by :class:`AsyncQueueSink`."""
+
 _FIELDS: Final = (
     "code",
     "fingerprint",
@@ -125,14 +141,81 @@ def event_fields(event: AuditEvent) -> dict[str, Any]:
 def emit(sink: AuditSink | None, event: AuditEvent) -> None:
     """Deliver ``event`` to ``sink``; a failing sink is logged, never raised into the caller.
 
-    Auditing must not turn a valid request into an error, nor hide a refusal.
+    Auditing must not turn a valid request into an error, hide a refusal, or undo what a
+    backend already did (a rotated refresh token, a fail-open answer). Every component that
+    emits goes through here. The failure is logged at ERROR on ``tokensmith.audit`` with the
+    sink's class and the event's kind only (no event field; the traceback is the sink's).
     """
     if sink is None:
         return
     try:
         sink(event)
     except Exception:
-        _log.exception("audit sink %s failed on a %s event", type(sink).__name__, event.kind)
+        _log.exception(
+            "audit sink %s failed on a %s event",
+            _word(type(sink).__name__),
+            _word(str(event.kind)),
+        )
+
+
+# --- text rendering: one line per event, whatever the values hold ----------------------------
+
+_ESCAPES: Final[Mapping[str, str]] = MappingProxyType(
+    {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+)
+_WORD: Final = re.compile(r"[A-Za-z0-9_.:/@+-]+")
+
+
+def _escaped(char: str) -> str:
+    """One character as it may appear inside a quoted value (JSON string escapes)."""
+    known = _ESCAPES.get(char)
+    if known is not None:
+        return known
+    if char.isprintable():
+        return char
+    code = ord(char)
+    if code > 0xFFFF:  # JSON has no astral escape: a surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def _quote(text: str) -> str:
+    """``text`` as a double-quoted JSON string literal that holds no unprintable character.
+
+    Quotes and backslashes are escaped, and so is every character that is not printable
+    (``\\n``, ``\\r``, ``\\t``, other C0/C1 controls, U+2028/U+2029, lone surrogates...), so a
+    value can neither end the line nor pose as another ``key=value`` pair. ``json.loads``
+    reads it back to ``text``.
+    """
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return '"' + "".join(map(_escaped, text)) + '"'
+
+
+def _word(text: str) -> str:
+    """``text`` bare when it is one plain word (an event kind, a class name), else quoted."""
+    return text if _WORD.fullmatch(text) else _quote(text)
+
+
+def event_line(event: AuditEvent) -> str:
+    """The event as one line of text: ``<kind> key="value" ... detail.<key>="value" at=<time>``.
+
+    Every value is a quoted, escaped JSON string (see :class:`LoggingSink`), so whatever a
+    ``kid``, subject, client id or :func:`audit_context` value holds, the line stays one line
+    and its ``key=value`` pairs are exactly the event's fields. ``detail`` entries are
+    prefixed with ``detail.`` so they can never pose as a field (a ``detail["ip"]`` is
+    ``detail.ip``).
+    """
+    parts = [_word(str(event.kind))]
+    for name in _FIELDS:
+        value = getattr(event, name)
+        if value is not None:
+            parts.append(f"{name}={_quote(str(value))}")
+    for key, value in event.detail.items():
+        parts.append(f"detail.{_word(str(key))}={_quote(str(value))}")
+    parts.append(f"at={float(event.at)!r}")
+    return " ".join(parts)
 
 
 # --- request context: the IP and extra fields of the request being handled -------------------
@@ -276,9 +359,11 @@ _DEFAULT_LEVELS: Final[Mapping[str, int]] = MappingProxyType(
 class LoggingSink:
     """Writes each event as one :mod:`logging` record; the fields are in ``record.audit``.
 
-    The message is a short ``key=value`` line of the same (safe) fields, so plain formatters
-    stay useful; :class:`JsonFormatter` prints the structured form. Refusals, reuse and
-    anomalies log at WARNING, backend failures at ERROR, the rest at INFO (``levels`` overrides).
+    The message is ``audit`` and :func:`event_line`: the same fields as ``key="value"`` pairs,
+    each value quoted with control characters, quotes and anything unprintable escaped, so
+    plain formatters stay useful and no value can forge a line or a pair;
+    :class:`JsonFormatter` prints the structured form. Refusals, reuse and anomalies log at
+    WARNING, backend failures at ERROR, the rest at INFO (``levels`` overrides).
     """
 
     __slots__ = ("levels", "logger")
@@ -303,16 +388,15 @@ class LoggingSink:
         if not self.logger.isEnabledFor(level):
             return
         fields = event_fields(event)
-        summary = " ".join(
-            f"{k}={v}" for k, v in fields.items() if k not in ("kind", "at", "detail")
-        )
-        self.logger.log(level, "audit %s %s", event.kind, summary, extra={"audit": fields})
+        self.logger.log(level, "audit %s", event_line(event), extra={"audit": fields})
 
 
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON object per line: time, level, logger, message, ``audit``.
 
     Exceptions are included as text under ``exc``. Non-JSON values are rendered with ``str``.
+    Non-ASCII text stays readable, but every unprintable character (C1 controls, U+2028 and
+    U+2029, which many line readers split on, lone surrogates) is written as a ``\\u`` escape.
     """
 
     def format(self, record: logging.LogRecord) -> str:
@@ -332,11 +416,17 @@ class JsonFormatter(logging.Formatter):
             out["exc"] = self.formatException(record.exc_info)
         if record.stack_info:
             out["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(out, default=str, ensure_ascii=False, separators=(",", ":"))
+        line = json.dumps(out, default=str, ensure_ascii=False, separators=(",", ":"))
+        if line.isprintable():
+            return line
+        return "".join(c if c.isprintable() else _escaped(c) for c in line)
 
 
 class Fanout:
-    """Feeds one event to several sinks; one failing sink does not starve the others."""
+    """Feeds one event to several sinks; one failing sink does not starve the others.
+
+    As safe to call from a coroutine as the slowest of its sinks.
+    """
 
     __slots__ = ("sinks",)
 
@@ -361,6 +451,10 @@ class QueueSink:
     are dropped and counted in :attr:`dropped` rather than blocking a request. Enqueueing is a
     lock-free C ``SimpleQueue.put`` (well under a microsecond). :meth:`close` (or leaving the
     ``with`` block) delivers what is queued, then stops the thread.
+
+    Calling it is safe from a coroutine (the sink's I/O, e.g. a detector over
+    :class:`~tokensmith.anomaly.RedisWindows`, happens on the thread). ``flush`` and ``close``
+    wait for that thread: from a coroutine, await :meth:`aflush` and :meth:`aclose` instead.
     """
 
     def __init__(self, sink: AuditSink, *, maxsize: int = 10_000) -> None:
@@ -411,6 +505,18 @@ class QueueSink:
             self._queue.put(_STOP)
         self._thread.join(timeout if math.isfinite(timeout) else None)
 
+    async def aflush(self, timeout: float = 10.0) -> bool:
+        """:meth:`flush` for a coroutine: the wait happens in a worker thread, not the loop."""
+        import asyncio  # noqa: PLC0415 - only async services pay for importing asyncio
+
+        return await asyncio.to_thread(self.flush, timeout)
+
+    async def aclose(self, timeout: float = 5.0) -> None:
+        """:meth:`close` for a coroutine: the wait happens in a worker thread, not the loop."""
+        import asyncio  # noqa: PLC0415
+
+        await asyncio.to_thread(self.close, timeout)
+
     @property
     def running(self) -> bool:
         """True while the delivery thread is alive."""
@@ -421,3 +527,169 @@ class QueueSink:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _is_async(sink: object) -> bool:
+    return inspect.iscoroutinefunction(sink) or inspect.iscoroutinefunction(
+        getattr(sink, "__call__", None)  # noqa: B004 - an object with an async __call__
+    )
+
+
+class AsyncQueueSink:
+    """The asyncio twin of :class:`QueueSink`: callers only enqueue; a task on the event loop
+    delivers each event to ``sinks`` in order, awaiting the async ones.
+
+    Use it where the sinks do async I/O, such as
+    :class:`~tokensmith.anomaly.AsyncRefusalBurstDetector` over
+    :class:`~tokensmith.anomaly.AsyncRedisWindows`. Sync sinks are called on the loop, so give
+    it only ones that never block (:class:`LoggingSink`, detectors over
+    :class:`~tokensmith.anomaly.MemoryWindows`); put blocking ones behind a :class:`QueueSink`.
+
+    Calling it never blocks and is safe from the loop and from other threads (a validator run
+    in an executor): it appends to a bounded buffer (``maxsize``; when full, events are dropped
+    and counted in :attr:`dropped`) and wakes the task. Start it inside the running loop
+    (``async with AsyncQueueSink(...) as audit:`` or :meth:`start` in the app's startup); events
+    received before that wait in the buffer. A failing sink is logged, never raised.
+    """
+
+    def __init__(self, *sinks: AuditSink | AsyncAuditSink, maxsize: int = 10_000) -> None:
+        if not sinks or not all(callable(s) for s in sinks):
+            raise ConfigurationError("give at least one sink; every sink must be callable")
+        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
+            raise ConfigurationError("maxsize must be a positive int")
+        self._deliver = tuple(_deliverer(sink) for sink in sinks)
+        self._maxsize = maxsize
+        self._pending: collections.deque[AuditEvent] = collections.deque()
+        self._counts = threading.Lock()  # accepted / dropped, from any thread
+        self._accepted = 0
+        self._delivered = 0
+        self._closed = False
+        self.dropped = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._wake: asyncio.Event | None = None
+        self._progress: asyncio.Condition | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"AsyncQueueSink(sinks={len(self._deliver)}, dropped={self.dropped})"
+
+    def __call__(self, event: AuditEvent) -> None:
+        """Enqueue ``event`` without blocking (dropped and counted when full or closed)."""
+        with self._counts:
+            if self._closed or len(self._pending) >= self._maxsize:
+                self.dropped += 1
+                return
+            self._pending.append(event)
+            self._accepted += 1
+        self._notify()
+
+    def _notify(self) -> None:
+        loop, wake = self._loop, self._wake
+        if loop is None or wake is None:
+            return  # not started: delivered once it is
+        if threading.get_ident() == self._loop_thread:
+            wake.set()
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nothing to wake
+            loop.call_soon_threadsafe(wake.set)
+
+    def start(self) -> None:
+        """Start delivering, on the running event loop (idempotent)."""
+        if self._task is not None:
+            return
+        import asyncio  # noqa: PLC0415 - only async services pay for importing asyncio
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise ConfigurationError(
+                "start an AsyncQueueSink inside a running event loop"
+            ) from None
+        self._loop, self._loop_thread = loop, threading.get_ident()
+        self._wake, self._progress = asyncio.Event(), asyncio.Condition()
+        self._task = loop.create_task(
+            self._run(self._wake, self._progress), name="tokensmith-audit"
+        )
+
+    async def _run(self, wake: asyncio.Event, progress: asyncio.Condition) -> None:
+        while True:
+            while self._pending:
+                event = self._pending.popleft()
+                for deliver in self._deliver:
+                    await deliver(event)
+                async with progress:
+                    self._delivered += 1
+                    progress.notify_all()
+            if self._closed:
+                return
+            wake.clear()  # nothing is pending now; a later append sets it again after this
+            await wake.wait()
+
+    async def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every event accepted so far has been delivered; False on timeout."""
+        import asyncio  # noqa: PLC0415
+
+        self.start()
+        assert self._progress is not None
+        target = self._accepted
+        progress = self._progress
+
+        async def delivered() -> None:
+            async with progress:
+                await progress.wait_for(lambda: self._delivered >= target)
+
+        try:
+            await asyncio.wait_for(delivered(), timeout if math.isfinite(timeout) else None)
+        except TimeoutError:
+            return False
+        return True
+
+    async def aclose(self, timeout: float = 5.0) -> None:
+        """Deliver what is queued, then stop the task (idempotent)."""
+        import asyncio  # noqa: PLC0415
+
+        self.start()
+        with self._counts:
+            self._closed = True
+        self._notify()
+        assert self._task is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                asyncio.shield(self._task), timeout if math.isfinite(timeout) else None
+            )
+
+    @property
+    def running(self) -> bool:
+        """True while the delivery task is alive."""
+        return self._task is not None and not self._task.done()
+
+    async def __aenter__(self) -> AsyncQueueSink:
+        self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def _deliverer(sink: AuditSink | AsyncAuditSink) -> AsyncAuditSink:
+    """How :class:`AsyncQueueSink` delivers to one sink: awaited if async, else :func:`emit`.
+
+    Either way a failure is logged, never raised.
+    """
+    if not _is_async(sink):
+        sync = cast("AuditSink", sink)
+
+        async def call(event: AuditEvent) -> None:
+            emit(sync, event)
+
+        return call
+    awaited = cast("AsyncAuditSink", sink)
+
+    async def wait(event: AuditEvent) -> None:
+        try:
+            await awaited(event)
+        except Exception:
+            _log.exception("audit sink %s failed on a %s event", type(sink).__name__, event.kind)
+
+    return wait

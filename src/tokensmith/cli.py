@@ -9,7 +9,9 @@ never a traceback:
 * ``70`` — an internal error (a bug: please report it).
 
 Secrets (key passphrases) are read only from a file or an environment variable, never from the
-command line. Tokens are never echoed in an error message; ``-`` as TOKEN reads it from stdin.
+command line. Tokens, and the values of unknown options whose name reads like a secret
+(``--passphrase=...``), are never echoed in an error message; ``-`` as TOKEN reads the token
+from stdin (recommended: no token in shell history or the process list).
 """
 
 from __future__ import annotations
@@ -62,9 +64,39 @@ EXIT_INTERNAL: Final = 70
 """An unexpected internal error (``EX_SOFTWARE``); the message names only its type."""
 
 _PROG: Final = "tokensmith"
-# Anything that looks like a compact JWS, or any very long word, is redacted from argparse's
-# messages ("unrecognized arguments: ..."): a token pasted in the wrong place must not be echoed.
-_TOKEN_LIKE: Final = re.compile(r"[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*|\S{65,}")
+# Error lines quote argv ("unrecognized arguments: ..."), so what is secret is redacted from
+# them, and nothing else: a compact JWS/JWE (3 or 5 base64url segments whose header or payload
+# is a JSON object), a refresh token (``rt_`` + 43 characters, see tokensmith.refresh), a long
+# run of token characters (no ``/`` or ``:``, so paths and URLs stay), and the value of any
+# option that is not one of ours and whose name reads like a secret (see _secret_option).
+_WORD_EDGE: Final = r"(?<![A-Za-z0-9_\-.])", r"(?![A-Za-z0-9_\-.])"
+_JOSE: Final = re.compile(
+    _WORD_EDGE[0]
+    + r"[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]*){2}(?:(?:\.[A-Za-z0-9_\-]*){2})?"
+    + _WORD_EDGE[1]
+)
+_OPAQUE: Final = re.compile(  # not inside a path or a URL: no "/" or ":" around it
+    r"(?<![A-Za-z0-9_\-.~+/:])(?:rt_[A-Za-z0-9_\-]{43}|[A-Za-z0-9_\-.~+]{65,}={0,2})"
+    r"(?![A-Za-z0-9_\-.~+/:=])"
+)
+_SECRET_STEMS: Final = (
+    "pass",
+    "pw",
+    "secret",
+    "token",
+    "key",
+    "cred",
+    "private",
+    "pepper",
+    "auth",
+    "bearer",
+    "apikey",
+    "api-key",
+    "cookie",
+    "session",
+)
+_NAME_PREFIXES: Final = ("new-", "old-", "current-", "client-")
+_REDACTED: Final = "<redacted>"
 _CLAIM_NAME: Final = re.compile(r"[^\s=]+")
 _MAX_STDIN: Final = 4 * DEFAULT_MAX_TOKEN_SIZE
 _MAX_JWKS_BYTES: Final = 1 << 20
@@ -84,25 +116,100 @@ class _Failure(Exception):
 class _Exit(Exception):
     """``--help`` / ``--version`` finished: return ``status`` from :func:`main`."""
 
-    def __init__(self, status: int) -> None:
+    def __init__(self, status: int, message: str | None = None) -> None:
         super().__init__(status)
         self.status = status
+        self.message = message
 
 
 class _Parser(argparse.ArgumentParser):
-    """An argument parser that reports a usage error as one redacted line, without exiting."""
+    """An argument parser that reports a usage error as one line, without exiting.
+
+    The message is printed by :func:`main`, which redacts it (it may quote the arguments).
+    """
 
     def error(self, message: str) -> NoReturn:
-        raise _Failure("usage", f"{_redact(message)} (see: {self.prog} --help)", EXIT_USAGE)
+        raise _Failure("usage", f"{message} (see: {self.prog} --help)", EXIT_USAGE)
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
-        if message:
-            sys.stderr.write(_redact(message))
-        raise _Exit(status)
+        raise _Exit(status, message)
 
 
-def _redact(text: str) -> str:
-    return _TOKEN_LIKE.sub("<redacted>", text)
+class _Redactor:
+    """Removes secrets from a line about to be printed; everything else is left as typed."""
+
+    def __init__(self, argv: Sequence[str], options: frozenset[str]) -> None:
+        values = _secret_option_values(argv, options)
+        self._values = (
+            re.compile("|".join(rf"(?<![^\s'\"=,]){re.escape(v)}(?![^\s'\",])" for v in values))
+            if values
+            else None
+        )
+
+    def __call__(self, text: str) -> str:
+        if self._values is not None:
+            text = self._values.sub(_REDACTED, text)
+        text = _JOSE.sub(lambda m: _REDACTED if _is_jose(m.group()) else m.group(), text)
+        return _OPAQUE.sub(_REDACTED, text)
+
+
+def _is_jose(text: str) -> bool:
+    """A compact JWS or JWE: its header (or, if that was mangled, its payload) is JSON."""
+    parts = text.split(".")
+    return any(_json_object_segment(part) for part in parts[:2])
+
+
+def _json_object_segment(segment: str) -> bool:
+    try:
+        return isinstance(strict_json(b64url_decode(segment)), dict)
+    except (ValueError, StrictJSONError):
+        return False
+
+
+def _secret_option(flag: str, ours: frozenset[str]) -> bool:
+    """True when ``flag`` is not one of our options and its name reads like a secret's.
+
+    That is: an abbreviation of one of our passphrase options (``--pass``, ``--p``), or a name
+    starting (after ``new-``, ``old-``, ``current-``, ``client-``) with a secret-bearing word:
+    ``--passphrase``, ``--password``, ``--secret``, ``--token``, ``--api-key``...
+    """
+    if flag in ours:
+        return False
+    name = flag.lstrip("-").lower().replace("_", "-")
+    if not name:
+        return False
+    if any(o.lstrip("-").startswith(name) for o in ours if "passphrase" in o):
+        return True
+    for prefix in _NAME_PREFIXES:
+        name = name.removeprefix(prefix)
+    return name.startswith(_SECRET_STEMS)
+
+
+def _secret_option_values(argv: Sequence[str], ours: frozenset[str]) -> list[str]:
+    """The values given to secret-looking options: ``--secret=VALUE`` or ``--secret VALUE``."""
+    values: list[str] = []
+    for index, item in enumerate(argv):
+        if not item.startswith("-") or item in ("-", "--"):
+            continue
+        flag, sep, value = item.partition("=")
+        if not _secret_option(flag, ours):
+            continue
+        if not sep and index + 1 < len(argv) and not argv[index + 1].startswith("--"):
+            value = argv[index + 1]
+        if value:
+            values.append(value)
+    return sorted(set(values), key=len, reverse=True)
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> frozenset[str]:
+    """Every option string of ``parser`` and its sub-commands (``--keys``, ``--help``...)."""
+    found: set[str] = set()
+    for action in parser._actions:
+        found.update(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found |= _option_strings(child)
+    return frozenset(found)
 
 
 def _one_line(text: str) -> str:
@@ -339,27 +446,45 @@ class _Context:
 
 def _passphrase(args: argparse.Namespace) -> bytes | None:
     """The key passphrase from ``--passphrase-env`` or ``--passphrase-file`` (never argv)."""
-    return _secret(args.passphrase_env, args.passphrase_file)
+    return _secret(args.passphrase_env, args.passphrase_file, "--passphrase")
 
 
-def _secret(var: str | None, path: Path | None) -> bytes | None:
-    """A secret from an environment variable or a file (never argv); ``None`` if neither."""
+def _secret(var: str | None, path: Path | None, option: str) -> bytes | None:
+    """A secret from an environment variable or a file (never argv); ``None`` if neither.
+
+    Messages name the option (``option`` + ``-env`` / ``-file``), never its value: someone
+    who typed the passphrase itself in place of the variable's name must not see it echoed.
+    """
     if var is not None:
         value = os.environ.get(var)
         if value is None:
-            raise _Failure("passphrase", f"environment variable {var} is not set", EXIT_USAGE)
+            raise _Failure(
+                "passphrase",
+                f"the environment variable named by {option}-env is not set",
+                EXIT_USAGE,
+            )
         secret = os.fsencode(value)
     elif path is not None:
-        with path.open("rb") as handle:
-            secret = handle.read(_MAX_PASSPHRASE_BYTES + 1)
-        if len(secret) > _MAX_PASSPHRASE_BYTES:
-            raise _Failure("passphrase", f"passphrase file {path} is too large", EXIT_USAGE)
-        secret = secret.removesuffix(b"\n").removesuffix(b"\r")
+        secret = _secret_file(path, f"{option}-file")
     else:
         return None
     if not secret:
         raise _Failure("passphrase", "the passphrase is empty", EXIT_USAGE)
     return secret
+
+
+def _secret_file(path: Path, option: str) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            secret = handle.read(_MAX_PASSPHRASE_BYTES + 1)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise _Failure(
+            "passphrase", f"the file named by {option} cannot be read ({reason})"
+        ) from None
+    if len(secret) > _MAX_PASSPHRASE_BYTES:
+        raise _Failure("passphrase", f"the file named by {option} is too large", EXIT_USAGE)
+    return secret.removesuffix(b"\n").removesuffix(b"\r")
 
 
 def _open_store(ctx: _Context, directory: Path) -> Any:
@@ -372,16 +497,32 @@ def _open_store(ctx: _Context, directory: Path) -> Any:
 
 
 def _read_token(ctx: _Context, value: str) -> str:
-    """TOKEN from the argument, or from stdin when it is ``-``."""
+    """TOKEN from the argument, or from stdin when it is ``-`` (one final newline dropped).
+
+    Reading stdin keeps the token out of shell history and the process list. Anything more
+    than one token and its line end (spaces, a second line, non-ASCII bytes) is refused.
+    """
     if value != "-":
         return value.strip()
-    text = sys.stdin.read(_MAX_STDIN + 1)
-    if len(text) > _MAX_STDIN:
+    raw = _read_stdin(_MAX_STDIN + 1)
+    if len(raw) > _MAX_STDIN:
         raise TokenTooLarge("the token read from stdin is too large")
-    token = text.strip()
-    if not token:
+    raw = raw.removesuffix(b"\n").removesuffix(b"\r")
+    if not raw:
         raise _Failure("usage", "no token on stdin", EXIT_USAGE)
+    token = raw.decode("ascii", "replace")
+    if not raw.isascii() or not token.isprintable() or " " in token:
+        raise MalformedToken("the token read from stdin holds spaces, line breaks or non-ASCII")
     return token
+
+
+def _read_stdin(limit: int) -> bytes:
+    """Up to ``limit`` bytes of stdin (its binary buffer when it has one)."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is not None:
+        data: bytes = buffer.read(limit)
+        return data
+    return sys.stdin.read(limit).encode("utf-8", "surrogatepass")
 
 
 def _iso(instant: float | None) -> str | None:
@@ -450,7 +591,11 @@ def _clear(directory: Path, *, remove: bool) -> None:
 def _keys_passphrase(ctx: _Context) -> int:
     args = ctx.args
     store = _open_store(ctx, args.dir)  # needs the current passphrase
-    new = None if args.no_passphrase else _secret(args.new_passphrase_env, args.new_passphrase_file)
+    new = (
+        None
+        if args.no_passphrase
+        else _secret(args.new_passphrase_env, args.new_passphrase_file, "--new-passphrase")
+    )
     store.change_passphrase(new)
     ctx.print(
         f"{args.dir} is now "
@@ -660,25 +805,31 @@ def main(argv: Sequence[str] | None = None, *, clock: Callable[[], float] = time
     ``clock`` is injectable so tests can step time; the console script uses ``time.time``.
     """
     out, err = sys.stdout, sys.stderr
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = _build_parser()
+    redact = _Redactor(arguments, _option_strings(parser))
+
+    def fail(code: str, message: str, status: int) -> int:
+        err.write(f"error: {code}: {redact(_one_line(message))}\n")
+        return status
+
     try:
-        args = _build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+        args = parser.parse_args(arguments)
         handler: Callable[[_Context], int] = args.handler
         return handler(_Context(args, clock, out, err))
     except _Exit as done:
+        if done.message:
+            err.write(redact(done.message))
         return done.status
     except _Failure as exc:
-        err.write(f"error: {exc.code}: {_one_line(exc.message)}\n")
-        return exc.status
+        return fail(exc.code, exc.message, exc.status)
     except ConfigurationError as exc:
-        err.write(f"error: {exc.code}: {_one_line(exc.message)}\n")
-        return EXIT_USAGE
+        return fail(exc.code, exc.message, EXIT_USAGE)
     except TokensmithError as exc:
-        err.write(f"error: {exc.code}: {_one_line(exc.message)}\n")
-        return EXIT_FAILURE
+        return fail(exc.code, exc.message, EXIT_FAILURE)
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename is not None else ""
-        err.write(f"error: io_error: {exc.strerror or type(exc).__name__}{where}\n")
-        return EXIT_FAILURE
+        return fail("io_error", f"{exc.strerror or type(exc).__name__}{where}", EXIT_FAILURE)
     except KeyboardInterrupt:
         err.write("error: interrupted\n")
         return 130

@@ -450,7 +450,8 @@ class WrongPassphrase(KeyMaterialError):
 class OAuthError(TokensmithError):
     """An OAuth 2.0 error response: ``error`` is the RFC 6749 §5.2 code, with an HTTP status.
 
-    The message becomes ``error_description``; it never names a secret or a token.
+    The message is for logs (it never names a secret or a token) and is not sent to the client:
+    :func:`tokensmith.oauth.error_response` writes a fixed ``error_description`` per ``error``.
     """
 
     code = "oauth_error"

@@ -82,11 +82,22 @@ def _text(value: str | bytes | bytearray) -> str:
     return value.decode("latin-1") if isinstance(value, bytes | bytearray) else value
 
 
+def _header_pairs(headers: Headers) -> list[tuple[object, object]]:
+    """``(name, value)`` pairs of a mapping or an ASGI-style list; anything else is refused."""
+    if isinstance(headers, Mapping):
+        return list(headers.items())
+    if isinstance(headers, str | bytes | bytearray) or not isinstance(headers, Iterable):
+        raise MalformedAuthorization("the request headers are not names and values")
+    pairs = list(headers)
+    if not all(isinstance(p, tuple | list) and len(p) == 2 for p in pairs):
+        raise MalformedAuthorization("the request headers are not names and values")
+    return [(name, value) for name, value in pairs]
+
+
 def _authorization_values(headers: Headers) -> list[str]:
     """Every ``Authorization`` value, whatever the header name's case or WSGI spelling."""
     values: list[str] = []
-    pairs = headers.items() if isinstance(headers, Mapping) else headers
-    for name, value in pairs:
+    for name, value in _header_pairs(headers):
         if not isinstance(name, str | bytes | bytearray):
             continue
         if _text(name).lower() not in _AUTH_NAMES:
@@ -148,6 +159,8 @@ def refuse_query_token(query: str | bytes | Mapping[str, object] | None) -> None
         return
     if isinstance(query, Mapping):
         found = "access_token" in query
+    elif not isinstance(query, str | bytes | bytearray):
+        raise MalformedAuthorization("the query string is not text")
     else:
         from urllib.parse import parse_qsl  # noqa: PLC0415 - keep `import tokensmith` cheap
 
@@ -185,9 +198,11 @@ def form_token(
     values: list[object]
     if isinstance(body, Mapping):
         raw = body.get("access_token")
-        if raw is None:
-            return None
         values = list(raw) if isinstance(raw, list | tuple) else [raw]
+        if not any(v is not None for v in values):
+            return None
+    elif not isinstance(body, str | bytes | bytearray):
+        raise MalformedAuthorization("the request body is not a form")
     else:
         from urllib.parse import parse_qsl  # noqa: PLC0415 - keep `import tokensmith` cheap
 
@@ -201,12 +216,12 @@ def form_token(
         values = [v for n, v in parse_qsl(text, keep_blank_values=True) if n == "access_token"]
         if not values:
             return None
-    media_type = (content_type or "").split(";", 1)[0].strip(_OWS).lower()
-    if media_type != _FORM_TYPE:
+    media_type = content_type.split(";", 1)[0] if isinstance(content_type, str) else ""
+    if media_type.strip(_OWS).lower() != _FORM_TYPE:
         raise MalformedAuthorization(
             "a token in the body needs Content-Type application/x-www-form-urlencoded"
         )
-    if method.upper() == "GET":
+    if not isinstance(method, str) or method.upper() == "GET":
         raise MalformedAuthorization("a token in the body is not accepted on GET")
     if len(values) != 1:
         raise MultipleCredentials("the form body carries access_token more than once")
@@ -435,6 +450,12 @@ def delete_token_cookie(
 
 # --- CSRF double-submit tokens ----------------------------------------------------------------
 
+
+def _octets(text: str) -> bytes:
+    """UTF-8 of any ``str``, lone surrogates included (a JSON body can carry ``"\\ud800"``)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
 _CSRF_CONTEXT: Final = b"tokensmith-csrf-v1\x00"
 _CSRF_SHAPE: Final = re.compile(
     r"([0-9]{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})", re.ASCII
@@ -478,7 +499,7 @@ class CSRFProtector:
 
     def _mac(self, session_id: str, issued_at: str, nonce: str) -> bytes:
         message = b"\x00".join(
-            (_CSRF_CONTEXT, session_id.encode("utf-8"), issued_at.encode(), nonce.encode())
+            (_CSRF_CONTEXT, _octets(session_id), issued_at.encode(), nonce.encode())
         )
         return hmac.new(self._key, message, hashlib.sha256).digest()
 
@@ -517,7 +538,7 @@ class CSRFProtector:
             raise CSRFCheckFailed("the CSRF cookie or the submitted CSRF token is missing")
         if not isinstance(cookie_value, str) or not isinstance(submitted, str):
             raise CSRFCheckFailed("the CSRF token must be text")
-        if not hmac.compare_digest(cookie_value.encode("utf-8"), submitted.encode("utf-8")):
+        if not hmac.compare_digest(_octets(cookie_value), _octets(submitted)):
             raise CSRFCheckFailed("the submitted CSRF token does not match the cookie")
         if not isinstance(session_id, str) or not session_id:
             raise CSRFCheckFailed("no session to bind the CSRF token to")

@@ -283,6 +283,8 @@ class Key(Frozen):
         kid = data.get("kid")
         if kid is not None and (not isinstance(kid, str) or not kid):
             raise InvalidKey("JWK 'kid' must be a non-empty string")
+        if kty == "oct" and data.get("k") == "":  # PyJWT's answer varies by version: decide here
+            raise InvalidKey("the JWK's secret 'k' is empty")
         try:
             material = _ALGORITHMS[chosen].from_jwk(data)
         except Exception:  # PyJWT raises InvalidKeyError, ValueError, KeyError, binascii.Error

@@ -1,5 +1,9 @@
 """Rate limiting keyed by any string (client IP, subject, client_id): GCRA, memory or Redis.
 
+Key clients by :func:`client_key`, not by the raw address string: it gives one key per
+client however its address is spelled, and one key per IPv6 ``/64`` (a host can rotate freely
+inside its ``/64``).
+
 The Generic Cell Rate Algorithm is a token bucket stored as one number per key, the
 *theoretical arrival time* (TAT): a check is one read, one comparison and one write, so the Redis
 backend does it in one atomic Lua script and every process sharing that Redis sees one limit.
@@ -12,7 +16,10 @@ seconds, so a sustained attacker gets at most ``max_refusals`` guesses per ``win
 
 from __future__ import annotations
 
+import heapq
 import inspect
+import ipaddress
+import logging
 import math
 import threading
 import time
@@ -22,6 +29,7 @@ from typing import Any, Final, Protocol, runtime_checkable
 
 from ._redis import aclose, check_prefix, connect, connect_async, encode_key_part
 from .errors import BackendUnavailable, ConfigurationError, Throttled
+from .netrules import parse_address
 
 __all__ = [
     "AsyncRateLimiter",
@@ -32,9 +40,43 @@ __all__ = [
     "RateLimiter",
     "RedisRateLimiter",
     "RefusalThrottle",
+    "client_key",
 ]
 
 _MAX_KEY: Final = 512
+_log: Final = logging.getLogger("tokensmith.ratelimit")
+
+
+def client_key(
+    address: str | ipaddress.IPv4Address | ipaddress.IPv6Address,
+    *,
+    ipv6_prefix: int = 64,
+    ipv4_prefix: int = 32,
+) -> str:
+    """The rate-limit key of a client address: one key per client, however it is spelled.
+
+    The address is canonicalised (:func:`~tokensmith.netrules.parse_address`: whitespace,
+    brackets and IPv6 zone ids go; IPv4-mapped IPv6 is IPv4; IPv6 in its compressed form), then
+    aggregated to its network: IPv6 to ``ipv6_prefix`` bits (``/64`` by default, because one
+    host or subscriber is given a whole ``/64`` and can pick any address in it), IPv4 to
+    ``ipv4_prefix`` (``/32``: the address). The key is the address (``"203.0.113.7"``) or the
+    network (``"2001:db8:1:2::/64"``). Anything that is not an IP address raises
+    :class:`~tokensmith.errors.NetworkNotAllowed`.
+    """
+    v6 = _prefix("ipv6_prefix", ipv6_prefix, 128)
+    v4 = _prefix("ipv4_prefix", ipv4_prefix, 32)
+    ip = parse_address(address)
+    prefix = v4 if ip.version == 4 else v6
+    if prefix == ip.max_prefixlen:
+        return str(ip)
+    host_bits = ip.max_prefixlen - prefix
+    return f"{type(ip)(int(ip) >> host_bits << host_bits)}/{prefix}"
+
+
+def _prefix(name: str, value: object, bits: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= bits:
+        raise ConfigurationError(f"{name} must be an int between 0 and {bits}")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,11 +156,28 @@ def _gcra(
 class MemoryRateLimiter:
     """GCRA limiter in process memory: ``rate`` requests per second, bursts up to ``burst``.
 
-    Thread-safe. Idle keys are dropped when more than ``max_keys`` are held (an idle key is
-    the same as a fresh one), so memory stays bounded under a spray of client addresses.
+    Thread-safe, and safe to call from a coroutine (no I/O; the lock is held for microseconds).
+
+    Memory is bounded by ``max_keys``. A key is held while its bucket is not full; when a new
+    key finds ``max_keys`` held, room is made by forgetting first idle keys (bucket full again,
+    the same as a fresh key), then the key whose bucket is fullest, but **never a key that is
+    limited** (whose next request would be refused): a spray of other keys cannot lift a
+    lock-out. When every held key is limited, the new key is refused (a denied
+    :class:`Decision`, ``retry_after`` until the first held key drains) and a warning is
+    logged: a full limiter fails closed. Each choice costs O(log n) (a heap ordered by the
+    time each bucket is full again).
     """
 
-    __slots__ = ("_clock", "_interval", "_lock", "_max_keys", "_tats", "burst")
+    __slots__ = (
+        "_clock",
+        "_full_since",
+        "_interval",
+        "_lock",
+        "_max_keys",
+        "_order",
+        "_tats",
+        "burst",
+    )
 
     def __init__(
         self,
@@ -134,6 +193,8 @@ class MemoryRateLimiter:
         self._clock = clock
         self._max_keys = max_keys
         self._tats: dict[str, float] = {}
+        self._order: list[tuple[float, str]] = []  # (tat, key) heap; outdated pairs are skipped
+        self._full_since: float | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -145,13 +206,15 @@ class MemoryRateLimiter:
         cost = _cost(cost, self.burst)
         with self._lock:
             now = self._clock()
-            allowed, retry, remaining, tat = _gcra(
-                self._tats.get(key, now), now, self._interval, self.burst, cost
+            tat = self._tats.get(key)
+            if tat is None and not self._make_room(now, take=True):
+                return self._refuse_new(now)
+            allowed, retry, remaining, new_tat = _gcra(
+                now if tat is None else tat, now, self._interval, self.burst, cost
             )
             if allowed:
-                if key not in self._tats and len(self._tats) >= self._max_keys:
-                    self._prune(now)
-                self._tats[key] = tat
+                self._tats[key] = new_tat
+                self._remember(new_tat, key)
         return Decision(allowed, retry, remaining)
 
     def peek(self, key: str) -> Decision:
@@ -159,8 +222,11 @@ class MemoryRateLimiter:
         key = _key(key)
         with self._lock:
             now = self._clock()
+            tat = self._tats.get(key)
+            if tat is None and not self._make_room(now, take=False):
+                return self._refuse_new(now)
             allowed, retry, remaining, _ = _gcra(
-                self._tats.get(key, now), now, self._interval, self.burst, 1
+                now if tat is None else tat, now, self._interval, self.burst, 1
             )
         return Decision(allowed, retry, remaining + 1 if allowed else 0)
 
@@ -169,13 +235,45 @@ class MemoryRateLimiter:
         with self._lock:
             self._tats.pop(_key(key), None)
 
-    def _prune(self, now: float) -> None:
-        idle = [k for k, tat in self._tats.items() if tat <= now]
-        for k in idle:
-            del self._tats[k]
-        if len(self._tats) >= self._max_keys:  # all busy: drop the oldest entries
-            for k in list(self._tats)[: len(self._tats) // 2 + 1]:
-                del self._tats[k]
+    def _remember(self, tat: float, key: str) -> None:
+        """Order ``key`` by its new TAT; rebuild the heap when outdated pairs dominate it."""
+        heapq.heappush(self._order, (tat, key))
+        if len(self._order) > 2 * len(self._tats) + 1024:
+            self._order = [(t, k) for k, t in self._tats.items()]
+            heapq.heapify(self._order)
+
+    def _make_room(self, now: float, *, take: bool) -> bool:
+        """True when a new key may be held: forget idle keys, then (``take``: for a key about to
+        be stored, not a peek) the fullest bucket; never a limited key (one whose TAT is beyond
+        ``now + (burst - 1) * interval``)."""
+        limited_after = now + (self.burst - 1) * self._interval
+        order = self._order
+        while len(self._tats) >= self._max_keys:
+            tat, key = order[0]
+            if self._tats.get(key) != tat:
+                heapq.heappop(order)  # the key moved on (or was reset): an outdated pair
+                continue
+            if tat > limited_after:
+                return False  # the fullest held bucket is limited: so is every other
+            if tat > now and not take:
+                return True  # room could be made, but a peek stores nothing: keep the key
+            heapq.heappop(order)
+            del self._tats[key]
+        if self._full_since is not None:
+            self._full_since = None
+        return True
+
+    def _refuse_new(self, now: float) -> Decision:
+        """Every held key is limited: refuse a new one until the first stops being limited."""
+        if self._full_since is None:
+            self._full_since = now
+            _log.warning(
+                "MemoryRateLimiter: all %d keys are limited; new keys are refused until one "
+                "drains (raise max_keys, or key clients with client_key)",
+                self._max_keys,
+            )
+        retry = self._order[0][0] - (now + (self.burst - 1) * self._interval)
+        return Decision(False, retry, 0)
 
 
 # KEYS[1] = key; ARGV = now ("" = the Redis server's clock), interval, burst, cost,
@@ -276,7 +374,8 @@ class RedisRateLimiter(_RedisLimiterBase):
     the Redis server's clock by default (``TIME`` inside the script, Redis >= 5), so processes
     on hosts whose clocks disagree still share one limit; pass ``clock=`` to inject one (tests).
     A Redis failure raises :class:`~tokensmith.errors.BackendUnavailable` (fail closed) unless
-    ``fail_open=True``, which allows the request instead.
+    ``fail_open=True``, which allows the request instead. Not for a coroutine (each check waits
+    on the network): use :class:`AsyncRedisRateLimiter` there.
     """
 
     __slots__ = ()
@@ -322,7 +421,8 @@ class RedisRateLimiter(_RedisLimiterBase):
 
 class AsyncRedisRateLimiter(_RedisLimiterBase):
     """The async twin of :class:`RedisRateLimiter` on a ``redis.asyncio`` client: the same
-    script, keys and answers, so sync and async processes can share one limit."""
+    script, keys and answers, so sync and async processes can share one limit. Safe to await
+    from a coroutine."""
 
     __slots__ = ()
 
@@ -365,15 +465,18 @@ class RefusalThrottle:
 
     Use it around validation::
 
-        throttle.check(ip)              # raises Throttled while the client is locked out
+        client = client_key(ip)         # one key per client (and per IPv6 /64)
+        throttle.check(client)          # raises Throttled while the client is locked out
         try:
             tok = validator.validate(token)
         except TokenError:
-            throttle.record_refusal(ip)
+            throttle.record_refusal(client)
             raise
 
     Build it with :meth:`memory` (one process) or :meth:`redis` (shared across processes), or
-    wrap any :class:`RateLimiter` whose burst is the number of refusals tolerated.
+    wrap any :class:`RateLimiter` whose burst is the number of refusals tolerated. Safe to
+    call from a coroutine when its limiter is (the memory one); over Redis use
+    :class:`AsyncRefusalThrottle`.
     """
 
     __slots__ = ("limiter",)
@@ -392,9 +495,17 @@ class RefusalThrottle:
         window: float = 60.0,
         *,
         clock: Callable[[], float] = time.time,
+        max_keys: int = 100_000,
     ) -> RefusalThrottle:
-        """A throttle held in this process: ``max_refusals`` per ``window`` seconds."""
-        return cls(MemoryRateLimiter(_rate(max_refusals, window), max_refusals, clock=clock))
+        """A throttle held in this process: ``max_refusals`` per ``window`` seconds.
+
+        At most ``max_keys`` clients are held (see :class:`MemoryRateLimiter`: a locked-out
+        client is never forgotten; when all are locked out, new clients are refused).
+        """
+        limiter = MemoryRateLimiter(
+            _rate(max_refusals, window), max_refusals, clock=clock, max_keys=max_keys
+        )
+        return cls(limiter)
 
     @classmethod
     def redis(
@@ -434,8 +545,9 @@ class RefusalThrottle:
 
 class AsyncRefusalThrottle:
     """The async twin of :class:`RefusalThrottle`, around an :class:`AsyncRateLimiter`
-    (e.g. :class:`AsyncRedisRateLimiter`); ``await throttle.check(ip)`` and
-    ``await throttle.record_refusal(ip)`` behave exactly like the sync methods."""
+    (e.g. :class:`AsyncRedisRateLimiter`); ``await throttle.check(key)`` and
+    ``await throttle.record_refusal(key)`` behave exactly like the sync methods. Safe to
+    await from a coroutine."""
 
     __slots__ = ("limiter",)
 

@@ -18,6 +18,7 @@ from typing import Any
 from .claims import VerifiedToken
 from .errors import ConfigurationError, UnknownKey
 from .keyset import RotationPolicy
+from .oauth.contract import JtiReplayStoreContract
 from .refresh.contract import RefreshStoreContract
 from .revocation.base import AsyncRevocationList, RevocationList
 from .signer import Signer
@@ -27,6 +28,7 @@ from .validator import DEFAULT_LEEWAY, MAX_LEEWAY, Validator
 __all__ = [
     "AsyncRevocationListContract",
     "FakeClock",
+    "JtiReplayStoreContract",
     "KeyStoreContract",
     "RefreshStoreContract",
     "RevocationListContract",

@@ -4,14 +4,18 @@ its clients and the APIs behind it need, so nobody hand-rolls them.
 * RFC 9068 access tokens: :func:`issue_access_token`, :func:`access_token_validator`
 * client credentials (RFC 6749 §4.4): :class:`Client`, :func:`client_credentials_grant`
 * client assertions (RFC 7523, ``private_key_jwt``): :func:`create_client_assertion`,
-  :func:`validate_client_assertion`, :class:`MemoryJtiReplayStore`, :class:`RedisJtiReplayStore`
+  :func:`validate_client_assertion`; replay stores :class:`RedisJtiReplayStore` and
+  ``tokensmith.oauth.sqlite.SQLiteJtiReplayStore`` for production, :class:`MemoryJtiReplayStore`
+  for tests (it forgets on restart)
 * authorization code flow: PKCE (RFC 7636), ``state`` / ``nonce``, :class:`AuthorizationCodes`
 * OpenID Connect ID tokens: :class:`IDTokenValidator`
 * introspection (RFC 7662) and revocation (RFC 7009): :func:`introspection_response`,
   :func:`revocation_response`
+* request parameters, checked once for every helper: :func:`request_param`
 
 The implicit grant is deliberately absent (RFC 9700 §2.1.2): use the code flow with PKCE.
-Redis is imported only by :meth:`RedisJtiReplayStore.from_url`.
+Redis is imported only by :meth:`RedisJtiReplayStore.from_url`, ``sqlite3`` only by
+:mod:`tokensmith.oauth.sqlite`.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from .endpoints import (
     revocation_response,
 )
 from .oidc import ID_TOKEN_REQUIRED_CLAIMS, ID_TOKEN_TYPES, IDTokenValidator, token_hash
+from .params import MAX_PARAM_LENGTH, request_param
 from .pkce import (
     MAX_VERIFIER_LENGTH,
     MIN_VERIFIER_LENGTH,
@@ -70,7 +75,14 @@ from .pkce import (
     verify_code_verifier,
     verify_state,
 )
-from .responses import NO_STORE_HEADERS, OAuthResponse, error_response, json_response
+from .responses import (
+    ERROR_DESCRIPTIONS,
+    NO_STORE_HEADERS,
+    OAuthResponse,
+    error_description,
+    error_response,
+    json_response,
+)
 
 __all__ = [
     "ACCESS_TOKEN_REQUIRED_CLAIMS",
@@ -78,10 +90,12 @@ __all__ = [
     "ASSERTION_TOKEN_TYPES",
     "CLIENT_ASSERTION_TYPE",
     "DEFAULT_CODE_TTL",
+    "ERROR_DESCRIPTIONS",
     "ID_TOKEN_REQUIRED_CLAIMS",
     "ID_TOKEN_TYPES",
     "INTROSPECTION_CLAIMS",
     "MAX_ASSERTION_LIFETIME",
+    "MAX_PARAM_LENGTH",
     "MAX_VERIFIER_LENGTH",
     "MIN_VERIFIER_LENGTH",
     "NO_STORE_HEADERS",
@@ -104,6 +118,7 @@ __all__ = [
     "code_challenge",
     "code_hash",
     "create_client_assertion",
+    "error_description",
     "error_response",
     "generate_code_verifier",
     "generate_nonce",
@@ -114,6 +129,7 @@ __all__ = [
     "json_response",
     "parse_code_challenge",
     "parse_scope",
+    "request_param",
     "revocation_response",
     "secrets_equal",
     "token_hash",

@@ -36,6 +36,7 @@ from ..keyset import KeySet
 from ..signer import Signer
 from ..stores.memory import MemoryKeyStore
 from ..validator import DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, Validator, _json_object
+from .params import request_param
 
 __all__ = [
     "ASSERTION_TOKEN_TYPES",
@@ -82,7 +83,14 @@ def _entry_key(issuer: str, jti: str) -> str:
 
 
 class MemoryJtiReplayStore:
-    """Spent ``jti`` values in process memory; each is forgotten when its token expires."""
+    """Spent ``jti`` values in process memory; each is forgotten when its token expires.
+
+    For tests and a single process only: a restart forgets every spent ``jti``, so an
+    assertion captured in transit can be replayed after a restart, for the rest of its
+    lifetime (up to :data:`MAX_ASSERTION_LIFETIME`), and each replica of a server keeps its own
+    set. In production use :class:`~tokensmith.oauth.sqlite.SQLiteJtiReplayStore` (one
+    machine) or :class:`RedisJtiReplayStore` (several).
+    """
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
@@ -123,9 +131,12 @@ class MemoryJtiReplayStore:
 class RedisJtiReplayStore:
     """Spent ``jti`` values in Redis, shared by every replica: one ``SET NX PX`` per use.
 
-    ``client`` is a ``redis.Redis`` or ``RedisCluster`` client; :meth:`from_url` makes one. Keys are
-    ``prefix`` + SHA-256 of the pair and expire with the token. A Redis error is
-    :class:`~tokensmith.errors.BackendUnavailable` (answer 503): never a silent accept.
+    The production choice across machines: a replica's restart forgets nothing.
+
+    ``client`` is a ``redis.Redis`` or ``RedisCluster`` client; :meth:`from_url` makes one
+    with tokensmith's timeouts. Keys are ``prefix`` + SHA-256 of the pair and expire with the
+    token. A Redis error is :class:`~tokensmith.errors.BackendUnavailable` (answer 503): never
+    a silent accept.
     """
 
     def __init__(
@@ -268,6 +279,11 @@ def validate_client_assertion(
     :param algorithms: default: public-key algorithms only (``private_key_jwt``); add an
         ``HS*`` algorithm by name for ``client_secret_jwt``.
 
+    ``replay_store`` decides how long "single use" holds: with
+    :class:`MemoryJtiReplayStore` only until the process restarts; use
+    :class:`~tokensmith.oauth.sqlite.SQLiteJtiReplayStore` or :class:`RedisJtiReplayStore` in
+    production.
+
     Refusals are :class:`~tokensmith.errors.TokenError` subclasses: the core's, plus
     :class:`~tokensmith.errors.InvalidClaim` (``sub`` not the client, lifetime too long) and
     :class:`~tokensmith.errors.ReplayedToken` (``jti`` already spent). A replay-store outage is
@@ -327,15 +343,16 @@ def authenticate_client(
     :func:`validate_client_assertion`. Every failure is
     :class:`~tokensmith.errors.InvalidClient` (HTTP 401, the reason kept as ``__cause__`` for
     your logs) except a wrong ``client_assertion_type``
-    (:class:`~tokensmith.errors.InvalidRequest`), a backend outage
+    (:class:`~tokensmith.errors.InvalidRequest`, as are repeated or non-text parameters), a
+    backend outage
     (:class:`~tokensmith.errors.BackendUnavailable`) and configuration mistakes.
     """
-    if params.get("client_assertion_type") != CLIENT_ASSERTION_TYPE:
+    if request_param(params, "client_assertion_type") != CLIENT_ASSERTION_TYPE:
         raise InvalidRequest("client_assertion_type must be the RFC 7523 JWT bearer type")
-    assertion = params.get("client_assertion")
+    assertion = request_param(params, "client_assertion")
+    claimed = request_param(params, "client_id")
     try:
         client_id = unverified_client_id(assertion)
-        claimed = params.get("client_id")
         if claimed is not None and claimed != client_id:
             raise InvalidClaim("client_id does not match the assertion", claim="iss")
         keys = client_keys(client_id)

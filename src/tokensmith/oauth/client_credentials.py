@@ -20,9 +20,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ..errors import ConfigurationError, InvalidScope, UnauthorizedClient, UnsupportedGrantType
+from ..errors import (
+    ConfigurationError,
+    InvalidScope,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+)
 from ..signer import IssuedToken, Signer
 from .access_tokens import issue_access_token
+from .params import request_param
 from .responses import OAuthResponse, json_response
 
 __all__ = [
@@ -144,23 +150,26 @@ def client_credentials_grant(
 ) -> OAuthResponse:
     """Answer a client-credentials token request for an *already authenticated* ``client``.
 
-    ``params`` are the request's form parameters. Raises an
+    ``params`` are the request's form parameters (read with
+    :func:`~tokensmith.oauth.request_param`: repeated or non-text values are
+    ``invalid_request``). Raises an
     :class:`~tokensmith.errors.OAuthError` subclass (turn it into the §5.2 response with
-    :func:`~tokensmith.oauth.error_response`): ``unsupported_grant_type``,
-    ``unauthorized_client`` (the client may not use this grant), ``invalid_scope`` (see the
-    module's scope rule). A client registered without ``audience`` is a
-    :class:`~tokensmith.errors.ConfigurationError` (the server's mistake, not the client's).
+    :func:`~tokensmith.oauth.error_response`): ``invalid_request`` (no ``grant_type``,
+    RFC 6749 §5.2), ``unsupported_grant_type`` (another one), ``unauthorized_client`` (the
+    client may not use this grant), ``invalid_scope`` (see the module's scope rule). A client
+    registered without ``audience`` is a :class:`~tokensmith.errors.ConfigurationError` (the
+    server's mistake, not the client's).
     The access token is an RFC 9068 token whose ``sub`` is the client.
     """
     if not isinstance(client, Client):
         raise ConfigurationError("client must be a Client")
-    if params.get("grant_type") != "client_credentials":
+    if request_param(params, "grant_type", required=True) != "client_credentials":
         raise UnsupportedGrantType("this endpoint handles grant_type=client_credentials")
     if "client_credentials" not in client.grant_types:
         raise UnauthorizedClient("this client may not use the client_credentials grant")
     if not client.audience:
         raise ConfigurationError("no audience is registered for this client")
-    scopes = grant_scopes(client, params.get("scope"), strict_scopes=strict_scopes)
+    scopes = grant_scopes(client, request_param(params, "scope"), strict_scopes=strict_scopes)
     issued = issue_access_token(
         signer,
         client_id=client.client_id,

@@ -25,7 +25,10 @@ from ..errors import (
     ConfigurationError,
     InvalidGrant,
     InvalidRequest,
+    InvalidScope,
 )
+from .client_credentials import parse_scope
+from .params import _is_unicode as is_unicode
 from .pkce import PKCEChallenge, parse_code_challenge, verify_code_verifier
 
 __all__ = [
@@ -186,9 +189,11 @@ class AuthorizationCodes:
         """Issue a code for an authorization the user just granted; returns the code.
 
         ``client_id`` and ``redirect_uri`` must already be checked against the client's
-        registration. The PKCE parameters come from the authorization request as sent; a
-        missing or ``plain`` challenge raises :class:`~tokensmith.errors.InvalidRequest`
-        (unless PKCE is optional / ``plain`` allowed for this instance).
+        registration. The PKCE parameters and ``nonce`` come from the authorization request as
+        sent; a missing or ``plain`` challenge (unless PKCE is optional / ``plain`` allowed for
+        this instance) or a ``nonce`` that is not text raises
+        :class:`~tokensmith.errors.InvalidRequest`. ``scopes`` is the request's ``scope``
+        string or scope tokens; anything else is :class:`~tokensmith.errors.InvalidScope`.
         """
         for name, value in (
             ("client_id", client_id),
@@ -197,6 +202,9 @@ class AuthorizationCodes:
         ):
             if not isinstance(value, str) or not value:
                 raise ConfigurationError(f"{name} must be a non-empty string")
+        if nonce is not None and (not isinstance(nonce, str) or not is_unicode(nonce)):
+            raise InvalidRequest("nonce must be text")
+        granted = _requested_scopes(scopes)
         challenge: PKCEChallenge | None = None
         if code_challenge is not None or code_challenge_method is not None:
             challenge = parse_code_challenge(
@@ -211,7 +219,7 @@ class AuthorizationCodes:
             client_id=client_id,
             redirect_uri=redirect_uri,
             subject=subject,
-            scopes=tuple(dict.fromkeys(scopes)),
+            scopes=granted,
             challenge=challenge,
             issued_at=now,
             expires_at=now + self._ttl,
@@ -272,6 +280,19 @@ class AuthorizationCodes:
 
     def __repr__(self) -> str:
         return f"AuthorizationCodes(ttl={self._ttl!r})"
+
+
+def _requested_scopes(scopes: object) -> tuple[str, ...]:
+    """The granted scopes, in order, once each: the request's ``scope`` string (split as
+    :func:`~tokensmith.oauth.parse_scope` does) or an iterable of scope tokens."""
+    if isinstance(scopes, str):
+        return parse_scope(scopes)
+    if not isinstance(scopes, Iterable) or isinstance(scopes, bytes | bytearray | Mapping):
+        raise InvalidScope("scopes must be a scope string or scope tokens")
+    values = tuple(scopes)
+    if not all(isinstance(v, str) and v and " " not in v for v in values):
+        raise InvalidScope("scopes must be scope tokens (RFC 6749 §3.3)")
+    return parse_scope(" ".join(values))
 
 
 def _positive(value: object) -> bool:

@@ -28,7 +28,14 @@ from ..errors import (
 from ..revocation.base import RevocationList, revoke_token
 from ..validator import Validator
 from .client_credentials import Client
-from .responses import NO_STORE_HEADERS, OAuthResponse, error_response, json_response
+from .params import request_param
+from .responses import (
+    ERROR_DESCRIPTIONS,
+    NO_STORE_HEADERS,
+    OAuthResponse,
+    error_response,
+    json_response,
+)
 
 __all__ = [
     "INTROSPECTION_CLAIMS",
@@ -49,13 +56,14 @@ _INACTIVE: Final[Mapping[str, Any]] = {"active": False}
 
 def _unavailable() -> OAuthResponse:
     headers = {**NO_STORE_HEADERS, "Retry-After": "1"}
-    return OAuthResponse(503, headers, MappingProxyType({"error": "temporarily_unavailable"}))
+    error = "temporarily_unavailable"
+    body = {"error": error, "error_description": ERROR_DESCRIPTIONS[error]}
+    return OAuthResponse(503, headers, MappingProxyType(body))
 
 
 def _token_param(params: Mapping[str, str]) -> str:
-    token = params.get("token")
-    if not isinstance(token, str) or not token:
-        raise InvalidRequest("the token parameter is missing")
+    token = request_param(params, "token", required=True)
+    assert token is not None  # required
     return token
 
 
@@ -82,6 +90,8 @@ def introspection_response(
         :func:`audience_or_owner`); ``False`` answers ``active: false``.
 
     ``token_type_hint`` is accepted and ignored (only access tokens are introspected here).
+    Parameters are read with :func:`~tokensmith.oauth.request_param`: a missing, repeated or
+    non-text ``token`` is a 400 ``invalid_request``.
     """
     if not isinstance(validator, Validator):
         raise ConfigurationError("validator must be a Validator")
@@ -122,7 +132,8 @@ def revocation_response(
     when it was issued to ``caller`` (RFC 7009 §2.1); otherwise, and for unknown or invalid
     tokens, the answer is still 200 and nothing happens. A ``token_type_hint`` this server
     cannot revoke (no refresh revoker, or an unknown value) answers 400
-    ``unsupported_token_type``; a known hint only changes which kind is tried first.
+    ``unsupported_token_type``; a known hint only changes which kind is tried first. A missing,
+    repeated or non-text ``token`` (or hint) is a 400 ``invalid_request``.
     """
     if (validator is None) != (revocations is None):
         raise ConfigurationError("pass validator and revocations together")
@@ -139,7 +150,7 @@ def revocation_response(
         supported.add("refresh_token")
     try:
         token = _token_param(params)
-        hint = params.get("token_type_hint")
+        hint = request_param(params, "token_type_hint")
         if hint is not None and hint not in supported:
             raise UnsupportedTokenType("this server does not revoke that type of token")
     except (InvalidRequest, UnsupportedTokenType) as exc:

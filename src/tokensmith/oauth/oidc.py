@@ -51,11 +51,11 @@ def token_hash(value: str, alg: str, *, curve: str = "Ed25519") -> str:
 
     ``curve`` matters only for ``EdDSA`` (see the module docstring for the hash choice).
     """
-    if not isinstance(value, str):
-        raise ConfigurationError("value must be a string")
+    if not isinstance(value, str) or not value.isascii():
+        raise ConfigurationError("value must be an ASCII string (an access token or a code)")
     if alg not in SUPPORTED_ALGORITHMS:
         raise ConfigurationError("alg is not a supported algorithm")
-    data = value.encode("ascii", "surrogateescape")
+    data = value.encode("ascii")
     if alg == "EdDSA":
         if curve == "Ed25519":
             digest = hashlib.sha512(data).digest()
@@ -136,7 +136,8 @@ class IDTokenValidator:
             (:class:`~tokensmith.errors.MissingClaim`) and must be recent enough
             (:class:`~tokensmith.errors.AuthenticationTooOld`).
         :param access_token: / :param code: the values received with the ID token; a present
-            ``at_hash`` / ``c_hash`` must match (:class:`~tokensmith.errors.TokenHashMismatch`),
+            ``at_hash`` / ``c_hash`` must match (:class:`~tokensmith.errors.TokenHashMismatch`,
+            also for a value that is not an ASCII string),
             and with ``require_hashes=True`` an absent one is
             :class:`~tokensmith.errors.MissingClaim` (implicit and hybrid responses).
         """
@@ -194,6 +195,8 @@ class IDTokenValidator:
             if required:
                 raise MissingClaim(f"the ID token has no {name!r}", claim=name)
             return
+        if not isinstance(value, str) or not value.isascii():  # no token or code looks so
+            raise TokenHashMismatch(f"the ID token's {name} does not match", claim=name)
         curve = "Ed25519"
         if token.algorithm == "EdDSA":
             curve = self._keys.verification_key(token.key_id, token.algorithm).to_jwk()["crv"]

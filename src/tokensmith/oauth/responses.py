@@ -9,8 +9,16 @@ from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 
 from ..errors import ConfigurationError, InvalidClient, OAuthError
+from ..http import _description as class_description
 
-__all__ = ["NO_STORE_HEADERS", "OAuthResponse", "error_response", "json_response"]
+__all__ = [
+    "ERROR_DESCRIPTIONS",
+    "NO_STORE_HEADERS",
+    "OAuthResponse",
+    "error_description",
+    "error_response",
+    "json_response",
+]
 
 NO_STORE_HEADERS: Final[Mapping[str, str]] = MappingProxyType(
     {
@@ -22,6 +30,27 @@ NO_STORE_HEADERS: Final[Mapping[str, str]] = MappingProxyType(
 """Headers RFC 6749 §5.1 requires on any response that carries tokens or token information."""
 
 _SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*")
+
+ERROR_DESCRIPTIONS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "invalid_request": "The request is missing a parameter, repeats one, "
+        "or has a malformed value.",
+        "invalid_client": "Client authentication failed.",
+        "invalid_grant": "The grant or refresh token is invalid, expired, revoked, "
+        "or was issued to another client.",
+        "unauthorized_client": "This client may not use this grant type.",
+        "unsupported_grant_type": "This grant type is not supported.",
+        "invalid_scope": "The requested scope is invalid, unknown, or not allowed for this client.",
+        "unsupported_token_type": "This server does not revoke tokens of this type.",
+        "temporarily_unavailable": "The server cannot answer now; retry later.",
+    }
+)
+"""The ``error_description`` of each RFC 6749 §5.2 error code: one fixed text per code.
+
+The exception's message is never sent: it is written for operators, and a per-reason text
+would tell a client (or an attacker probing with stolen tokens) whether a refresh token is
+unknown, expired, revoked or being reused. Log ``exc.code`` for that.
+"""
 
 
 class OAuthResponse(NamedTuple):
@@ -48,9 +77,13 @@ def json_response(status: int, body: Mapping[str, Any]) -> OAuthResponse:
     return OAuthResponse(status, dict(NO_STORE_HEADERS), MappingProxyType(dict(body)))
 
 
-def error_response(exc: OAuthError, *, auth_scheme: str | None = None) -> OAuthResponse:
-    """The RFC 6749 §5.2 error response for ``exc``.
+def error_response(
+    exc: OAuthError, *, auth_scheme: str | None = None, describe: bool = True
+) -> OAuthResponse:
+    """The RFC 6749 §5.2 error response for ``exc``: ``error`` and a fixed ``error_description``.
 
+    The description is :data:`ERROR_DESCRIPTIONS` for ``exc.error`` (``describe=False`` omits
+    it), never ``exc.message``: every ``invalid_grant`` refusal, for one, gets the same body.
     When client authentication failed and the client tried an ``Authorization`` header scheme
     (``"Basic"``), pass it as ``auth_scheme``: the 401 then carries the ``WWW-Authenticate``
     challenge RFC 6749 §5.2 requires.
@@ -60,5 +93,13 @@ def error_response(exc: OAuthError, *, auth_scheme: str | None = None) -> OAuthR
         if not _SCHEME.fullmatch(auth_scheme):
             raise ConfigurationError("auth_scheme must be an HTTP authentication scheme name")
         headers["WWW-Authenticate"] = f'{auth_scheme} realm="token"'
-    body = {"error": exc.error, "error_description": exc.message}
+    body = {"error": exc.error}
+    if describe:
+        body["error_description"] = error_description(exc)
     return OAuthResponse(exc.status_code, headers, MappingProxyType(body))
+
+
+def error_description(exc: OAuthError) -> str:
+    """The fixed text for ``exc.error``; an error code of your own gets its class's first
+    docstring line (the same rule as :func:`tokensmith.http.www_authenticate`)."""
+    return ERROR_DESCRIPTIONS.get(exc.error) or class_description(exc)

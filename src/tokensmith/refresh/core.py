@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, NoReturn
 
-from ..audit import AuditEvent, AuditSink
+from ..audit import AuditEvent, AuditSink, emit
 from ..claims import fingerprint
 from ..errors import (
     ConfigurationError,
@@ -130,7 +130,11 @@ class RefreshManager:
         and ``token.revoked`` events (fingerprints, never tokens).
     :param pepper: a secret (>= 32 bytes) keying the stored hashes; see
         :func:`refresh_token_hash`. Every process sharing a store needs the same pepper.
-    :param token_type: the access tokens' ``typ`` header (e.g. ``"at+jwt"``, RFC 9068).
+    :param token_type: the access tokens' ``typ`` header (e.g. ``"at+jwt"``, RFC 9068). With
+        ``at+jwt`` every :meth:`start` needs a ``client_id`` (the RFC 9068 ``client_id`` claim is
+        mandatory; without one the tokens would fail
+        :func:`~tokensmith.oauth.access_token_validator`): a
+        :class:`~tokensmith.errors.ConfigurationError` otherwise, before anything is stored.
     """
 
     def __init__(
@@ -340,6 +344,11 @@ class RefreshManager:
     def _issue_access(
         self, family: RefreshFamily, scopes: tuple[str, ...], now: float
     ) -> IssuedToken:
+        if family.client_id is None and _is_rfc9068(self._token_type):
+            raise ConfigurationError(
+                "RFC 9068 access tokens (typ at+jwt) must name their client: "
+                "pass start(..., client_id=...)"
+            )
         claims = dict(family.claims)
         claims["sid"] = family.family_id
         if family.client_id is not None:
@@ -368,7 +377,8 @@ class RefreshManager:
     ) -> None:
         if self._audit is None:
             return
-        self._audit(
+        emit(  # a failing sink must not undo a rotation that the store already made
+            self._audit,
             AuditEvent(
                 kind=kind,
                 at=now,
@@ -379,7 +389,7 @@ class RefreshManager:
                 client_id=family.client_id,
                 issuer=self._signer.issuer,
                 detail=MappingProxyType({"sid": family.family_id}),
-            )
+            ),
         )
 
     def __repr__(self) -> str:
@@ -391,6 +401,12 @@ class RefreshManager:
 
 def _new_token(family_id: str) -> str:
     return f"{REFRESH_TOKEN_PREFIX}{family_id}{_SEPARATOR}{secrets.token_urlsafe(32)}"
+
+
+def _is_rfc9068(token_type: str | None) -> bool:
+    """True for the ``typ`` of RFC 9068 access tokens (``at+jwt``, any case, with or without
+    the ``application/`` prefix), whose ``client_id`` claim is mandatory (§2.2)."""
+    return token_type is not None and token_type.lower().removeprefix("application/") == "at+jwt"
 
 
 def _checked_token(token: object) -> str:

@@ -61,6 +61,7 @@ from .._redis import (
     subscription_client,
 )
 from ..audit import AuditEvent, AuditSink
+from ..audit import emit as emit_event
 from ..claims import VerifiedToken
 from ..errors import BackendUnavailable, ConfigurationError
 from ..validator import DEFAULT_LEEWAY, MAX_LEEWAY
@@ -293,7 +294,8 @@ class _Core:
     ) -> None:
         if self.audit is None:
             return
-        self.audit(
+        emit_event(  # a failing sink must not turn a fail-open answer into an exception
+            self.audit,
             AuditEvent(
                 kind=kind,
                 at=self.clock(),
@@ -301,7 +303,7 @@ class _Core:
                 jti=token.jti if token is not None else None,
                 issuer=token.issuer if token is not None else None,
                 detail={"backend": "redis", "operation": operation, "error": type(exc).__name__},
-            )
+            ),
         )
 
     def read_failed(self, exc: BaseException, token: VerifiedToken) -> bool:

@@ -180,9 +180,8 @@ class StdlibTransport:
         except JWKSFetchError:
             raise
         except (TimeoutError, OSError, http.client.HTTPException) as exc:
-            if deadline.expired:  # whatever the interrupted read raised, the cause is the clock
-                raise JWKSFetchError(f"timed out fetching from {host}", reason="timeout") from None
-            if isinstance(exc, TimeoutError):
+            # once the watchdog fired, whatever the interrupted read raised, the cause is the clock
+            if deadline.expired or isinstance(exc, TimeoutError):
                 raise JWKSFetchError(f"timed out fetching from {host}", reason="timeout") from None
             if isinstance(exc, http.client.IncompleteRead):
                 raise JWKSFetchError(
@@ -209,18 +208,17 @@ class StdlibTransport:
         deadline.watch(sock)
         if scheme != "https":
             return sock
+        opened = [sock]
         try:
             context = self._context or ssl.create_default_context()
             tls = context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
-        except BaseException:
-            sock.close()
-            raise
-        try:
+            opened.append(tls)
             deadline.watch(tls)  # wrap_socket took over the descriptor
             tls.settimeout(deadline.remaining())
             tls.do_handshake()
         except BaseException:
-            tls.close()
+            for each in opened:  # closing the detached plain socket is a no-op
+                each.close()
             raise
         return tls
 
@@ -244,7 +242,8 @@ class _Deadline:
         self._at = time.monotonic() + timeout
         self._lock = threading.Lock()
         self._sock: socket.socket | None = None
-        self._timer: threading.Timer | None = None
+        self._timer = threading.Timer(max(0.0, timeout), self._fire)
+        self._timer.daemon = True
         self.expired = False
 
     def remaining(self) -> float:
@@ -264,14 +263,11 @@ class _Deadline:
             self._shutdown(sock)
 
     def __enter__(self) -> _Deadline:
-        self._timer = threading.Timer(max(0.0, self._at - time.monotonic()), self._fire)
-        self._timer.daemon = True
         self._timer.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        self._timer.cancel()
         with self._lock:
             self._sock = None
 
@@ -295,16 +291,11 @@ class _Deadline:
 def _read_capped(response: http.client.HTTPResponse, max_bytes: int, deadline: _Deadline) -> bytes:
     """Read the body, refusing it as soon as it passes ``max_bytes`` or the deadline."""
     declared = response.getheader("Content-Length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > max_bytes:
+    if declared is not None and _ascii_digits(declared) and int(declared) > max_bytes:
         raise JWKSFetchError("the response is larger than max_bytes", reason="too_large")
     chunks: list[bytes] = []
     total = 0
-    while not response.isclosed():  # 3.13+ closes the response once Content-Length is read
-        if deadline.expired:
-            raise JWKSFetchError("the response took longer than the timeout", reason="timeout")
-        chunk = response.read1(min(_CHUNK, max_bytes + 1 - total))
-        if not chunk:
-            break
+    while chunk := _read1(response, min(_CHUNK, max_bytes + 1 - total)):
         total += len(chunk)
         if total > max_bytes:
             raise JWKSFetchError("the response is larger than max_bytes", reason="too_large")
@@ -314,3 +305,16 @@ def _read_capped(response: http.client.HTTPResponse, max_bytes: int, deadline: _
     if response.length:  # the peer closed before Content-Length bytes arrived
         raise JWKSFetchError("the response was truncated", reason="truncated")
     return b"".join(chunks)
+
+
+def _read1(response: http.client.HTTPResponse, size: int) -> bytes:
+    """``read1``, or end of data once the response is closed: Python 3.13 closes it as soon as
+    ``Content-Length`` bytes have been read, and touching it afterwards fails."""
+    return b"" if response.isclosed() else response.read1(size)
+
+
+def _ascii_digits(text: str) -> bool:
+    """True for a non-empty run of ASCII digits: ``str.isdigit()`` also accepts ``"²"`` and
+    ``"٣"``, which ``int()`` then refuses (http.client decodes header bytes as Latin-1)."""
+    text = text.strip(" \t")
+    return bool(text) and text.isascii() and text.isdigit()

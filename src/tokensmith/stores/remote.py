@@ -37,7 +37,7 @@ from typing import Any, Final, Literal, cast
 
 from .._json import StrictJSONError
 from .._json import loads as strict_json
-from ..audit import AuditEvent, AuditSink
+from ..audit import AuditEvent, AuditSink, emit
 from ..errors import (
     AlgorithmMismatch,
     AmbiguousKey,
@@ -634,12 +634,8 @@ class _RemoteBase:
         new, events = self._core.apply(st, outcome, self._clock(), reason, seq)
         self._state = new
         audit = self._core.config.audit
-        if audit is not None:
-            for event in events:
-                try:
-                    audit(event)
-                except Exception:  # a broken sink must not break key lookups
-                    _log.exception("audit sink failed")
+        for event in events:
+            emit(audit, event)  # a broken sink must not break key lookups
 
     def __repr__(self) -> str:
         c = self._core.config
