@@ -256,19 +256,27 @@ def test_from_url_with_a_bad_option_refuses_and_closes_its_client(
 ) -> None:
     import redis
 
-    closed: list[object] = []
-    original = redis.Redis.close
+    made: list[Any] = []
+    closed: list[int] = []
+    from_url, close = redis.Redis.from_url, redis.Redis.close
 
-    def close(self: Any) -> None:
-        closed.append(self)
-        original(self)
+    def recording_from_url(url: str, **options: Any) -> Any:
+        client = from_url(url, **options)
+        made.append(client)
+        return client
 
-    monkeypatch.setattr(redis.Redis, "close", close)
+    def recording_close(self: Any) -> None:
+        closed.append(id(self))  # (other tests' clients may be collected meanwhile)
+        close(self)
+
+    monkeypatch.setattr(redis.Redis, "from_url", recording_from_url)
+    monkeypatch.setattr(redis.Redis, "close", recording_close)
     make, _ = SYNC[name]
     with pytest.raises(ConfigurationError) as caught:
         make(redis_url, prefix="a{b")
     assert type(caught.value) is ConfigurationError
-    assert len(closed) == 1
+    assert len(made) == 1
+    assert id(made[0]) in closed
 
 
 def test_a_client_we_cannot_copy_subscribes_through_itself() -> None:
