@@ -4,9 +4,10 @@ Four methods make a revocation list (see ``tokensmith.RevocationList``). The rul
 backend shares, and that ``tokensmith.testing.RevocationListContract`` checks:
 
 * entries are keyed on ``(issuer, jti)``, never on the token string;
-* subject and session revocations are *watermarks*: tokens issued at or before ``before`` are
-  revoked (``covered_by_watermark`` implements the one-second ``iat`` rule and fails closed
-  when a token has no ``iat``); the latest applicable watermark wins;
+* subject and session revocations are *watermarks*: tokens issued at or before
+  ``before + skew`` are revoked (``watermark`` checks both and adds them: ``skew`` covers an
+  issuer whose clock runs ahead; ``covered_by_watermark`` implements the one-second ``iat``
+  rule and fails closed when a token has no ``iat``); the latest applicable watermark wins;
 * every entry expires (``expires_at`` plus a grace for validators' leeway), so the list stays
   bounded;
 * bad arguments raise ``ConfigurationError``.
@@ -36,7 +37,8 @@ from tokensmith import (
     VerifiedToken,
     revoke_token,
 )
-from tokensmith.revocation.base import covered_by_watermark
+from tokensmith.revocation.base import covered_by_watermark, watermark
+from tokensmith.validator import DEFAULT_LEEWAY
 
 GRACE = 300.0  # keep entries this long past expiry: validators allow up to 300 s of leeway
 
@@ -71,16 +73,28 @@ class ShelveRevocationList:
         self._put(("jti", issuer, jti), math.inf, expires_at)
 
     def revoke_subject(
-        self, subject: str, *, issuer: str, before: float, expires_at: float
+        self,
+        subject: str,
+        *,
+        issuer: str,
+        before: float,
+        expires_at: float,
+        skew: float = DEFAULT_LEEWAY,
     ) -> None:
-        """Revoke every token of ``subject`` issued at or before ``before``."""
-        self._put(("sub", issuer, subject), before, expires_at)
+        """Revoke every token of ``subject`` issued at or before ``before + skew``."""
+        self._put(("sub", issuer, subject), watermark(before, skew), expires_at)
 
     def revoke_session(
-        self, session_id: str, *, issuer: str, expires_at: float, before: float = math.inf
+        self,
+        session_id: str,
+        *,
+        issuer: str,
+        expires_at: float,
+        before: float = math.inf,
+        skew: float = DEFAULT_LEEWAY,
     ) -> None:
-        """Revoke every token of a session (issued at or before ``before``)."""
-        self._put(("sid", issuer, session_id), before, expires_at)
+        """Revoke every token of a session (issued at or before ``before + skew``)."""
+        self._put(("sid", issuer, session_id), watermark(before, skew), expires_at)
 
     def close(self) -> None:
         """Flush and close the file."""

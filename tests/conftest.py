@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisClusterServers, RedisServer
 from tokensmith import KeySet, MemoryKeyStore, Signer, Validator, fingerprint
 from tokensmith.testing import FakeClock
 
@@ -63,6 +63,59 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
     client = redis.Redis.from_url(redis_server.url)
     client.flushall()
     client.close()
+
+
+# --- the same backends on a real 3-node Redis Cluster (issue 14 item 17) --------------------
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisClusterServers]:
+    """A real Redis Cluster (3 primaries on loopback), started at its first use and once per
+    test process; never skipped (redis-cli ships with Debian's redis-server)."""
+    cluster = RedisClusterServers()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.cleanup()
+
+
+class RedisTarget:
+    """One Redis topology a backend runs on: a single server or a cluster, flushed for the
+    test. ``client()`` / ``async_client()`` have tokensmith's client options."""
+
+    def __init__(self, url: str, cluster: bool) -> None:
+        self.url = url
+        self.cluster = cluster
+
+    def client(self, **options: Any) -> Any:
+        import redis
+        import redis.cluster
+
+        from tokensmith._redis import client_options
+
+        kind = redis.cluster.RedisCluster if self.cluster else redis.Redis
+        return kind.from_url(self.url, **{**client_options(), **options})
+
+    def async_client(self) -> Any:
+        from tokensmith._redis import connect_async
+
+        return connect_async(self.url, cluster=self.cluster)
+
+    def __repr__(self) -> str:
+        return "cluster" if self.cluster else "single"
+
+
+@pytest.fixture(params=["single", "cluster"])
+def any_redis(request: pytest.FixtureRequest) -> Iterator[RedisTarget]:
+    """Parametrizes a test over one redis-server and a real 3-node Redis Cluster."""
+    if request.param == "single":
+        yield RedisTarget(request.getfixturevalue("redis_url"), cluster=False)
+        return
+    cluster: RedisClusterServers = request.getfixturevalue("redis_cluster")
+    cluster.flush()
+    yield RedisTarget(cluster.url, cluster=True)
+    cluster.flush()
 
 
 # --- no issued token in any log record (issue 7) ----------------------------------------------

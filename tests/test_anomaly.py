@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tokensmith import Key, KeySet, MemoryKeyStore
+from tokensmith._redis import encode_key_part
 from tokensmith.anomaly import (
     AsyncRedisWindows,
     AsyncRefusalBurstDetector,
@@ -38,11 +39,24 @@ def redis_client(redis_url: str) -> Iterator[Any]:
     client.close()
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture
+def cluster_client(redis_cluster: Any) -> Iterator[Any]:
+    """A client of the real 3-node Redis Cluster (conftest), flushed before and after."""
+    from tests.conftest import RedisTarget
+
+    redis_cluster.flush()
+    client = RedisTarget(redis_cluster.url, cluster=True).client()
+    yield client
+    client.close()
+    redis_cluster.flush()
+
+
+@pytest.fixture(params=["memory", "redis", "redis-cluster"])
 def store(request: pytest.FixtureRequest) -> WindowStore:
     if request.param == "memory":
         return MemoryWindows()
-    return RedisWindows(request.getfixturevalue("redis_client"))
+    name = "redis_client" if request.param == "redis" else "cluster_client"
+    return RedisWindows(request.getfixturevalue(name))
 
 
 def refused(at: float, ip: str | None = "198.51.100.9", subject: str | None = None) -> AuditEvent:
@@ -336,7 +350,7 @@ def test_redis_windows_failure_and_expiry(redis_client: Any) -> None:
 
     windows = RedisWindows(redis_client, prefix="t:")
     windows.add("k", "a", T0, 5)
-    assert 0 < redis_client.pttl("t:k") <= 5000
+    assert 0 < redis_client.pttl("t:" + encode_key_part("k")) <= 5000
     dead = redis.Redis(
         host="127.0.0.1", port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0)
     )
@@ -364,7 +378,7 @@ def test_redis_windows_keep_at_most_max_members_per_key(redis_client: Any) -> No
     windows = RedisWindows(redis_client, max_members=5)
     counts = [windows.add("k", f"m{i}", T0 + i, 1000) for i in range(8)]
     assert counts == [1, 2, 3, 4, 5, 5, 5, 5]
-    members = redis_client.zrange("tokensmith:anomaly:k", 0, -1)
+    members = redis_client.zrange("tokensmith:anomaly:" + encode_key_part("k"), 0, -1)
     assert members == [f"m{i}".encode() for i in range(3, 8)]
     for kwargs in ({"max_members": 0}, {"prefix": 5}):
         with pytest.raises(ConfigurationError):
@@ -380,13 +394,13 @@ def _async_redis(url: str) -> Any:
     return redis.asyncio.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
 
 
-def test_async_redis_windows_answer_like_the_sync_ones_and_share_them(
-    redis_url: str, redis_client: Any
-) -> None:
-    sync = RedisWindows(redis_client)
+def test_async_redis_windows_answer_like_the_sync_ones_and_share_them(any_redis: Any) -> None:
+    """On one redis-server and on a real 3-node Redis Cluster."""
+    sync_client = any_redis.client()
+    sync = RedisWindows(sync_client)
 
     async def main() -> list[int]:
-        client = _async_redis(redis_url)
+        client = any_redis.async_client()
         try:
             windows = AsyncRedisWindows(client)
             assert isinstance(windows, AsyncWindowStore)
@@ -397,7 +411,10 @@ def test_async_redis_windows_answer_like_the_sync_ones_and_share_them(
         finally:
             await client.aclose()
 
-    assert asyncio.run(main()) == [1, 1, 2, 2]
+    try:
+        assert asyncio.run(main()) == [1, 1, 2, 2]
+    finally:
+        sync_client.close()
 
 
 def test_async_detectors_shared_with_sync_ones_through_redis(

@@ -240,19 +240,22 @@ def test_memory_store_concurrent_use_has_one_winner(clock: FakeClock) -> None:
 
 @pytest.mark.redis
 def test_redis_store(
-    redis_url: str, client_key: Key, client_keys: MemoryKeyStore, clock: FakeClock
+    any_redis: Any, client_key: Key, client_keys: MemoryKeyStore, clock: FakeClock
 ) -> None:
-    import redis
-
-    store = RedisJtiReplayStore.from_url(redis_url, clock=clock)
+    """On one redis-server and on a real 3-node Redis Cluster."""
+    store = RedisJtiReplayStore.from_url(any_redis.url, cluster=any_redis.cluster, clock=clock)
     try:
         assertion = create_client_assertion(client_key, "app", ENDPOINT, clock=clock)
         check(assertion, client_keys, clock, store)
         with pytest.raises(ReplayedToken):
             check(assertion, client_keys, clock, store)
-        raw = redis.Redis.from_url(redis_url)
+        raw = any_redis.client()
         try:
-            (key,) = raw.keys("tokensmith:jti:*")
+            (key,) = (
+                raw.keys("tokensmith:jti:*", target_nodes="all")
+                if any_redis.cluster
+                else (raw.keys("tokensmith:jti:*"))
+            )
             assert 85_000 <= raw.pttl(key) <= 90_000  # exp (60 s) + leeway (30 s)
             assert b"app" not in key
         finally:

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tokensmith._redis import encode_key_part
 from tokensmith.errors import (
     BackendUnavailable,
     ConfigurationError,
@@ -52,9 +53,25 @@ def limiters(kind: str, clock: FakeClock, rate: float, burst: int, client: Any =
     return RedisRateLimiter(client, rate, burst, clock=clock)
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture
+def cluster_client(redis_cluster: Any) -> Iterator[Any]:
+    """A client of the real 3-node Redis Cluster (conftest), flushed before and after."""
+    from tests.conftest import RedisTarget
+
+    redis_cluster.flush()
+    client = RedisTarget(redis_cluster.url, cluster=True).client()
+    yield client
+    client.close()
+    redis_cluster.flush()
+
+
+_REDIS_CLIENTS = {"redis": "redis_client", "redis-cluster": "cluster_client"}
+
+
+@pytest.fixture(params=["memory", "redis", "redis-cluster"])
 def make(request: pytest.FixtureRequest, clock: FakeClock) -> Any:
-    client = request.getfixturevalue("redis_client") if request.param == "redis" else None
+    name = _REDIS_CLIENTS.get(request.param)
+    client = request.getfixturevalue(name) if name else None
     return lambda rate, burst: limiters(request.param, clock, rate, burst, client)
 
 
@@ -280,6 +297,8 @@ def test_redis_configuration_and_failures(
         RedisRateLimiter(object(), 1, 1)
     with pytest.raises(ConfigurationError):
         RedisRateLimiter(redis_client, 1, 1, prefix=5)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError):  # a brace would pick the Redis Cluster slot
+        RedisRateLimiter(redis_client, 1, 1, prefix="rl{x}:")
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
@@ -298,7 +317,7 @@ def test_redis_configuration_and_failures(
     limiter = RedisRateLimiter(redis_client, 1, 1, clock=clock)
     assert repr(limiter) == "RedisRateLimiter(rate=1, burst=1)"
     limiter.check("k")
-    ttl = redis_client.pttl("tokensmith:rl:k")
+    ttl = redis_client.pttl("tokensmith:rl:" + encode_key_part("k"))
     assert 0 < ttl <= 1000  # the key lives only until the bucket drains
 
 
@@ -333,11 +352,12 @@ def test_redis_limit_is_shared_by_two_processes(redis_url: str) -> None:
 # --- the brute-force policy --------------------------------------------------------------------
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "redis-cluster"])
 def throttle(request: pytest.FixtureRequest, clock: FakeClock) -> RefusalThrottle:
     if request.param == "memory":
         return RefusalThrottle.memory(3, 30.0, clock=clock)
-    return RefusalThrottle.redis(request.getfixturevalue("redis_client"), 3, 30.0, clock=clock)
+    client = request.getfixturevalue(_REDIS_CLIENTS[request.param])
+    return RefusalThrottle.redis(client, 3, 30.0, clock=clock)
 
 
 def test_refusal_throttle(throttle: RefusalThrottle, clock: FakeClock) -> None:
@@ -368,7 +388,7 @@ def test_redis_time_by_default_shares_one_limit_across_clocks(redis_client: Any)
     second = RedisRateLimiter(redis_client, 1 / 60, 3)
     denied = second.check("client")
     assert not denied.allowed and 50 < denied.retry_after <= 60
-    ttl_ms = redis_client.pttl("tokensmith:rl:client")
+    ttl_ms = redis_client.pttl("tokensmith:rl:" + encode_key_part("client"))
     assert 170_000 < ttl_ms <= 180_000  # the bucket drains in 3 x 60 s of server time
     with pytest.raises(ConfigurationError):
         RedisRateLimiter(redis_client, 1, 1, clock="now")  # type: ignore[arg-type]

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from tests.conftest import RedisTarget
 from tests.redis_server import RedisServer
 from tokensmith import (
     BackendUnavailable,
@@ -66,24 +67,28 @@ def _store(client: Any, clock: FakeClock, **options: Any) -> RedisKeyStore:
     return RedisKeyStore(client, policy=POLICY, kek=KEK, clock=clock, **options)
 
 
-def open_store(url: str, clock: FakeClock, policy: RotationPolicy) -> RedisKeyStore:
+def open_store(url: str, cluster: bool, clock: FakeClock, policy: RotationPolicy) -> RedisKeyStore:
     """``key_store_factory`` of the contract: picklable, so replicas can run in processes."""
-    return RedisKeyStore(_client(url), policy=policy, kek=KEK, clock=clock)
+    return RedisKeyStore.from_url(url, cluster=cluster, policy=policy, kek=KEK, clock=clock)
 
 
 class TestRedisKeyStoreContract(KeyStoreContract):
+    """On one redis-server and on a real 3-node Redis Cluster (one client per test)."""
+
     shared = True
 
     @pytest.fixture(autouse=True)
-    def _redis(self, client: Any, redis_url: str) -> None:
-        self.client = client
-        self.url = redis_url
+    def _redis(self, any_redis: RedisTarget) -> Iterator[None]:
+        self.target = any_redis
+        self.client = any_redis.client()
+        yield
+        self.client.close()
 
     def make_key_store(self, clock: FakeClock, policy: RotationPolicy) -> RedisKeyStore:
         return RedisKeyStore(self.client, policy=policy, kek=KEK, clock=clock)
 
     def key_store_factory(self) -> Callable[[FakeClock, RotationPolicy], RedisKeyStore]:
-        return functools.partial(open_store, self.url)
+        return functools.partial(open_store, self.target.url, self.target.cluster)
 
 
 # --- encryption at rest and tampering --------------------------------------------------------

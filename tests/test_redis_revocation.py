@@ -22,6 +22,7 @@ from redis.backoff import NoBackoff
 from redis.crc import key_slot
 from redis.retry import Retry
 
+from tests.conftest import RedisTarget
 from tests.redis_server import RedisServer
 from tokensmith import (
     BackendUnavailable,
@@ -46,6 +47,7 @@ from tokensmith.testing import (
     RevocationListContract,
     verified_token,
 )
+from tokensmith.validator import DEFAULT_LEEWAY
 
 pytestmark = pytest.mark.redis
 
@@ -96,42 +98,55 @@ def client(redis_url: str) -> Iterator[Any]:
 
 
 class TestRedisRevocationContract(RevocationListContract):
+    """On one redis-server and on a real 3-node Redis Cluster."""
+
     @pytest.fixture(autouse=True)
-    def _redis(self, redis_url: str) -> None:
-        self.url = redis_url
+    def _redis(self, any_redis: RedisTarget) -> None:
+        self.target = any_redis
 
     def make_sync_revocation_list(self, clock: FakeClock) -> RedisRevocationList:
-        return RedisRevocationList.from_url(self.url, clock=clock)
+        return RedisRevocationList.from_url(
+            self.target.url, cluster=self.target.cluster, clock=clock
+        )
 
 
 class TestRedisRevocationWithCacheContract(RevocationListContract):
     @pytest.fixture(autouse=True)
-    def _redis(self, redis_url: str) -> None:
-        self.url = redis_url
+    def _redis(self, any_redis: RedisTarget) -> None:
+        self.target = any_redis
 
     def make_sync_revocation_list(self, clock: FakeClock) -> RedisRevocationList:
         return RedisRevocationList.from_url(
-            self.url, clock=clock, prefix="cached:", local_cache=LocalCache(max_staleness=60)
+            self.target.url,
+            cluster=self.target.cluster,
+            clock=clock,
+            prefix="cached:",
+            local_cache=LocalCache(max_staleness=60),
         )
 
 
 class TestAsyncRedisRevocationContract(AsyncRevocationListContract):
     @pytest.fixture(autouse=True)
-    def _redis(self, redis_url: str) -> None:
-        self.url = redis_url
+    def _redis(self, any_redis: RedisTarget) -> None:
+        self.target = any_redis
 
     async def make_revocation_list(self, clock: FakeClock) -> AsyncRedisRevocationList:
-        return AsyncRedisRevocationList.from_url(self.url, clock=clock)
+        return AsyncRedisRevocationList.from_url(
+            self.target.url, cluster=self.target.cluster, clock=clock
+        )
 
 
 class TestAsyncRedisRevocationWithCacheContract(AsyncRevocationListContract):
     @pytest.fixture(autouse=True)
-    def _redis(self, redis_url: str) -> None:
-        self.url = redis_url
+    def _redis(self, any_redis: RedisTarget) -> None:
+        self.target = any_redis
 
     async def make_revocation_list(self, clock: FakeClock) -> AsyncRedisRevocationList:
         return AsyncRedisRevocationList.from_url(
-            self.url, clock=clock, local_cache=LocalCache(max_staleness=60)
+            self.target.url,
+            cluster=self.target.cluster,
+            clock=clock,
+            local_cache=LocalCache(max_staleness=60),
         )
 
 
@@ -179,7 +194,8 @@ def test_watermark_ttl_follows_the_latest_expiry(client: Any, clock: FakeClock) 
     rl.revoke_subject("alice", issuer=ISS, before=now + 5, expires_at=now + 50)
     key = next(iter(client.keys("*s:*")))
     assert 99_000 < client.pttl(key) <= 100_000
-    assert client.get(key) == f"{now + 5!r}|{now + 100!r}".encode()
+    # the stored watermark is before + skew (the validators' leeway by default)
+    assert client.get(key) == f"{now + 5 + DEFAULT_LEEWAY!r}|{now + 100!r}".encode()
 
 
 def test_stored_expiry_passed_entry_is_replaced_not_merged(client: Any, clock: FakeClock) -> None:
@@ -477,10 +493,12 @@ def test_cache_serves_warm_answers_within_max_staleness(redis_url: str, client: 
         assert rl.is_revoked(token)
 
 
-def test_cache_is_invalidated_by_another_instance(redis_url: str, client: Any) -> None:
+def test_cache_is_invalidated_by_another_instance(any_redis: RedisTarget) -> None:
+    """The pub/sub fast path, on one server and on a cluster (whose nodes forward PUBLISH)."""
+    client = any_redis.client()
     with (
         RedisRevocationList(client, local_cache=LocalCache(max_staleness=60)) as cached,
-        RedisRevocationList.from_url(redis_url) as other,
+        RedisRevocationList.from_url(any_redis.url, cluster=any_redis.cluster) as other,
     ):
         _wait(lambda: cached.cache_live)
         now = time.time()
@@ -489,6 +507,7 @@ def test_cache_is_invalidated_by_another_instance(redis_url: str, client: Any) -
         assert not cached.is_revoked(token)  # warm
         other.revoke_subject("alice", issuer=ISS, before=now, expires_at=now + 600)
         _wait(lambda: cached.is_revoked(token), timeout=2)
+    client.close()
 
 
 def test_cache_is_bypassed_while_the_subscription_is_down(
@@ -522,14 +541,14 @@ def test_cache_is_emptied_when_full(client: Any) -> None:
         assert len(rl._answers.entries) == 1
 
 
-def test_async_cache_is_invalidated_by_pubsub(redis_url: str) -> None:
+def test_async_cache_is_invalidated_by_pubsub(any_redis: RedisTarget) -> None:
     async def main() -> None:
-        client = _async_client(redis_url)
+        client = any_redis.async_client()
         cached = AsyncRedisRevocationList(client, local_cache=LocalCache(max_staleness=60))
         assert repr(cached).endswith("local_cache=True)")
         cached.start()
         await _await(lambda: cached.cache_live)
-        with RedisRevocationList.from_url(redis_url) as other:
+        with RedisRevocationList.from_url(any_redis.url, cluster=any_redis.cluster) as other:
             now = time.time()
             token = verified_token(jti="a", issued_at=now, expires_at=now + 600)
             assert not await cached.is_revoked(token)

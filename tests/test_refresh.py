@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import AUDIENCE, ISSUER
@@ -102,7 +102,9 @@ def test_start_issues_a_session(env: Env) -> None:
         "user-1", audience=AUDIENCE, scopes=["read", "write"], claims={"tenant": "acme"}
     )
     assert pair.refresh_token.startswith(REFRESH_TOKEN_PREFIX)
-    assert len(pair.refresh_token) == 46
+    assert len(pair.refresh_token) == 69  # rt_ + family id (22) + "." + secret (43)
+    assert pair.refresh_token[3:25] == pair.session_id  # the family's slot is known up front
+    assert pair.refresh_token[25] == "."
     token = env.validator.validate(pair.access_token)
     assert token.subject == "user-1"
     assert token.session_id == pair.session_id
@@ -307,7 +309,7 @@ def test_revoke_family_kills_refresh_and_access(env: Env) -> None:
 def test_revoke_by_token_for_rfc7009(env: Env) -> None:
     pair = env.manager.start("user-1", audience=AUDIENCE, client_id="app")
     assert not env.manager.revoke("rt_garbage", "app")
-    assert not env.manager.revoke(REFRESH_TOKEN_PREFIX + "A" * 43, "app")
+    assert not env.manager.revoke(REFRESH_TOKEN_PREFIX + "F" * 22 + "." + "A" * 43, "app")
     assert env.manager.revoke(pair.refresh_token, "other-client")  # known, not theirs: no-op
     env.manager.refresh(pair.refresh_token, client_id="app")
     pair = env.manager.start("user-1", audience=AUDIENCE, client_id="app")
@@ -341,14 +343,21 @@ def test_revocation_backend_failure_on_reuse_is_loud(clock: FakeClock) -> None:
     [
         "",
         "rt_",
-        "rt_" + "a" * 42,
-        "rt_" + "a" * 44,
-        "xx_" + "a" * 43,
-        "rt_" + "a" * 42 + "=",
-        "rt_" + "a" * 42 + "\u00e9",
+        "rt_" + "a" * 43,  # the format before family ids
+        "rt_" + "f" * 22 + "." + "a" * 42,
+        "rt_" + "f" * 22 + "." + "a" * 44,
+        "rt_" + "f" * 21 + "." + "a" * 44,
+        "rt_" + "f" * 23 + "." + "a" * 42,
+        "rt_" + "f" * 22 + "_" + "a" * 43,
+        "rt_" + "f" * 22 + ".." + "a" * 42,
+        "xx_" + "f" * 22 + "." + "a" * 43,
+        "rt_" + "f" * 22 + "." + "a" * 42 + "=",
+        "rt_" + "f" * 22 + "." + "a" * 42 + "\u00e9",
+        "rt_" + "f" * 21 + "\u00e9." + "a" * 43,
+        "rt_" + "f" * 21 + "\ud800." + "a" * 43,
         None,
         42,
-        b"rt_" + b"a" * 43,
+        b"rt_" + b"f" * 22 + b"." + b"a" * 43,
     ],
 )
 def test_malformed_refresh_tokens(env: Env, bad: Any) -> None:
@@ -360,12 +369,29 @@ def test_malformed_refresh_tokens(env: Env, bad: Any) -> None:
 
 def test_unknown_refresh_token(env: Env) -> None:
     with pytest.raises(InvalidRefreshToken) as caught:
-        env.manager.refresh(REFRESH_TOKEN_PREFIX + "B" * 43)
+        env.manager.refresh(REFRESH_TOKEN_PREFIX + "F" * 22 + "." + "B" * 43)
     assert type(caught.value) is InvalidRefreshToken
 
 
+def test_a_token_moved_to_another_family_is_unknown_and_consumes_nothing(env: Env) -> None:
+    """The family part is not trusted: the store keeps the hash of the whole token, so a
+    token whose family id was swapped (for another live family, or any other) is unknown,
+    and neither family is touched."""
+    mine = env.manager.start("user-1", audience=AUDIENCE)
+    theirs = env.manager.start("user-2", audience=AUDIENCE)
+    secret = mine.refresh_token[26:]
+    for family_id in (theirs.session_id, "A" * 22):
+        moved = f"rt_{family_id}.{secret}"
+        with pytest.raises(InvalidRefreshToken) as caught:
+            env.manager.refresh(moved)
+        assert type(caught.value) is InvalidRefreshToken
+        assert not env.manager.revoke(moved)
+    assert env.manager.refresh(mine.refresh_token).session_id == mine.session_id
+    assert env.manager.refresh(theirs.refresh_token).session_id == theirs.session_id
+
+
 @given(st.text(max_size=60))
-def test_arbitrary_text_is_refused_precisely(text: str) -> None:
+def test_arbitrary_text_is_refused_precisely(text: str) -> None:  # (shorter than any token)
     clock = FakeClock()
     manager = RefreshManager(
         MemoryRefreshStore(clock=clock),
@@ -374,6 +400,39 @@ def test_arbitrary_text_is_refused_precisely(text: str) -> None:
     )
     with pytest.raises(InvalidRefreshToken):
         manager.refresh(text)
+
+
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=_B64 + ".=\u00e9\ud800 ", min_size=20, max_size=24),
+    st.sampled_from([".", "_", "", ".."]),
+    st.text(alphabet=_B64 + ".=\u00e9 ", min_size=41, max_size=45),
+    st.sampled_from(["rt_", "RT_", "rt-", ""]),
+)
+def test_near_miss_tokens_are_refused_or_unknown(
+    family: str, separator: str, secret: str, prefix: str
+) -> None:
+    """Tokens shaped almost like ``rt_<family>.<secret>`` never reach a store with a family id
+    that is not 22 base64url characters, and every refusal is ``InvalidRefreshToken``."""
+    clock = FakeClock()
+
+    class Recording(MemoryRefreshStore):
+        def find(self, token_hash: str, *, family_id: str) -> Any:
+            assert len(family_id) == 22 and set(family_id) <= set(_B64)
+            return super().find(token_hash, family_id=family_id)
+
+    manager = RefreshManager(
+        Recording(clock=clock),
+        Signer(MemoryKeyStore(KeySet.generate("HS256"), clock=clock), issuer=ISSUER, clock=clock),
+        clock=clock,
+    )
+    with pytest.raises(InvalidRefreshToken) as caught:
+        manager.refresh(prefix + family + separator + secret)
+    assert type(caught.value) is InvalidRefreshToken
+    assert manager.revoke(prefix + family + separator + secret) is False
 
 
 def test_constructor_refusals(clock: FakeClock, signer: Signer) -> None:
@@ -475,12 +534,14 @@ def test_store_sees_hashes_only(clock: FakeClock) -> None:
 
 def test_pepper_changes_the_stored_hash(clock: FakeClock) -> None:
     pepper = b"p" * 32
-    token = REFRESH_TOKEN_PREFIX + "C" * 43
+    token = REFRESH_TOKEN_PREFIX + "F" * 22 + "." + "C" * 43
     assert refresh_token_hash(token) != refresh_token_hash(token, pepper=pepper)
     env = Env(MemoryRefreshStore(clock=clock), clock, pepper=pepper)
     pair = env.manager.start("user-1", audience=AUDIENCE)
-    assert env.store.find(refresh_token_hash(pair.refresh_token, pepper=pepper)) is not None
-    assert env.store.find(refresh_token_hash(pair.refresh_token)) is None
+    sid = pair.session_id
+    peppered = refresh_token_hash(pair.refresh_token, pepper=pepper)
+    assert env.store.find(peppered, family_id=sid) is not None
+    assert env.store.find(refresh_token_hash(pair.refresh_token), family_id=sid) is None
     other = RefreshManager(env.store, env.signer, clock=clock)  # a replica without the pepper
     with pytest.raises(InvalidRefreshToken):
         other.refresh(pair.refresh_token)
@@ -502,7 +563,7 @@ def test_store_changes_between_find_and_rotate(clock: FakeClock) -> None:
         mode = "revoke"
 
         def rotate(self, token_hash: str, new_hash: str, **kwargs: Any) -> Any:
-            record = self.find(token_hash)
+            record = self.find(token_hash, family_id=kwargs["family_id"])
             assert record is not None
             if self.mode == "revoke":  # another request revoked the family meanwhile
                 self.revoke_family(record.family.family_id)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import RedisTarget
 from tokensmith import ConfigurationError
 from tokensmith.errors import BackendUnavailable
 from tokensmith.refresh import (
@@ -67,15 +68,46 @@ class TestSQLiteRefreshStore(RefreshStoreContract):
 
 @pytest.mark.redis
 class TestRedisRefreshStore(RefreshStoreContract):
+    """On one redis-server and on a real 3-node Redis Cluster."""
+
     @pytest.fixture(autouse=True)
-    def _url(self, redis_url: str) -> None:
-        self.url = redis_url
+    def _url(self, any_redis: RedisTarget) -> None:
+        self.target = any_redis
 
     def make_refresh_store(self, clock: FakeClock) -> RefreshStore:
-        return RedisRefreshStore.from_url(self.url, clock=clock)
+        return RedisRefreshStore.from_url(self.target.url, cluster=self.target.cluster, clock=clock)
 
     def another_handle(self, store: RefreshStore, clock: FakeClock) -> RefreshStore:
-        return RedisRefreshStore.from_url(self.url, clock=clock)
+        return RedisRefreshStore.from_url(self.target.url, cluster=self.target.cluster, clock=clock)
+
+
+@pytest.mark.redis
+def test_refresh_manager_on_redis(any_redis: RedisTarget, signer: Any, clock: FakeClock) -> None:
+    """Issue 14 item 17: start, refresh, reuse detection and logout through RefreshManager,
+    on one server and on a cluster (``start()`` used to fail there with CrossSlot errors)."""
+    from tokensmith import MemoryRevocationList
+    from tokensmith.errors import RefreshTokenReused, RefreshTokenRevoked
+
+    store = RedisRefreshStore.from_url(any_redis.url, cluster=any_redis.cluster, clock=clock)
+    try:
+        manager = RefreshManager(store, signer, clock=clock, revocation=MemoryRevocationList())
+        pairs = [manager.start(f"user-{i}", audience="orders-api") for i in range(8)]
+        renewed = [manager.refresh(pair.refresh_token) for pair in pairs]
+        with pytest.raises(RefreshTokenReused):
+            manager.refresh(pairs[0].refresh_token)
+        with pytest.raises(RefreshTokenRevoked):
+            manager.refresh(renewed[0].refresh_token)
+        assert manager.revoke(renewed[1].refresh_token)
+        with pytest.raises(RefreshTokenRevoked):
+            manager.refresh(renewed[1].refresh_token)
+        assert manager.refresh(renewed[2].refresh_token).session_id == pairs[2].session_id
+        if any_redis.cluster:  # families really are spread over the shards
+            from redis.crc import key_slot
+
+            slots = {key_slot(store._family_key(p.session_id).encode()) for p in pairs}
+            assert len(slots) > 1
+    finally:
+        store.close()
 
 
 # --- memory ----------------------------------------------------------------------------------
@@ -89,7 +121,7 @@ def test_memory_store_purges_on_write_and_counts(clock: FakeClock) -> None:
     clock.advance(10)
     store.create_family(_family(clock, "fam-2"), _h("b"), expires_at=clock() + 10)
     assert len(store) == 1
-    assert store.find(_h("a")) is None
+    assert store.find(_h("a"), family_id="fam-1") is None
 
 
 def test_duplicate_family_or_token_is_refused(clock: FakeClock, tmp_path: Path) -> None:
@@ -101,8 +133,8 @@ def test_duplicate_family_or_token_is_refused(clock: FakeClock, tmp_path: Path) 
             store.create_family(_family(clock, "fam-2"), _h("a"), expires_at=clock() + 10)
         store.create_family(_family(clock, "fam-3"), _h("c"), expires_at=clock() + 10)
         with pytest.raises(ConfigurationError):  # a successor hash that exists already
-            store.rotate(_h("a"), _h("c"), now=clock(), expires_at=clock() + 10)
-        record = store.find(_h("a"))
+            store.rotate(_h("a"), _h("c"), family_id="fam-1", now=clock(), expires_at=clock() + 10)
+        record = store.find(_h("a"), family_id="fam-1")
         assert record is not None and not record.consumed  # nothing changed
         if isinstance(store, SQLiteRefreshStore):
             store.close()
@@ -112,7 +144,7 @@ def test_store_time_arguments_are_checked(clock: FakeClock) -> None:
     store = MemoryRefreshStore(clock=clock)
     for bad in (float("nan"), float("inf"), True, "1"):
         with pytest.raises(ConfigurationError):
-            store.rotate(_h("a"), _h("b"), now=bad, expires_at=clock())  # type: ignore[arg-type]
+            store.rotate(_h("a"), _h("b"), family_id="fam-1", now=bad, expires_at=clock())  # type: ignore[arg-type]
         with pytest.raises(ConfigurationError):
             store.purge(bad)  # type: ignore[arg-type]
 
@@ -151,7 +183,9 @@ def test_sqlite_store_survives_reopen(clock: FakeClock, tmp_path: Path) -> None:
     with SQLiteRefreshStore(path) as store:
         store.create_family(_family(clock), _h("a"), expires_at=clock() + 60)
     with SQLiteRefreshStore(path) as store:
-        result = store.rotate(_h("a"), _h("b"), now=clock(), expires_at=clock() + 60)
+        result = store.rotate(
+            _h("a"), _h("b"), family_id="fam-1", now=clock(), expires_at=clock() + 60
+        )
         assert result.outcome is RotateOutcome.OK
         assert "open" in repr(store)
     assert "closed" in repr(store)
@@ -177,8 +211,8 @@ def test_sqlite_closed_store_is_unavailable(clock: FakeClock, tmp_path: Path) ->
     store.close()
     store.close()
     calls = [
-        lambda: store.find(_h("a")),
-        lambda: store.rotate(_h("a"), _h("b"), now=clock(), expires_at=clock()),
+        lambda: store.find(_h("a"), family_id="fam-1"),
+        lambda: store.rotate(_h("a"), _h("b"), family_id="fam-1", now=clock(), expires_at=clock()),
         lambda: store.create_family(_family(clock), _h("a"), expires_at=clock() + 1),
         lambda: store.revoke_family("fam-1"),
         lambda: store.purge(clock()),
@@ -196,8 +230,10 @@ def test_sqlite_damaged_table_is_unavailable(clock: FakeClock, tmp_path: Path) -
             db.execute("DROP TABLE tokensmith_refresh_tokens")
         db.close()
         for call in (
-            lambda: store.find(_h("a")),
-            lambda: store.rotate(_h("a"), _h("b"), now=clock(), expires_at=clock() + 60),
+            lambda: store.find(_h("a"), family_id="fam-1"),
+            lambda: store.rotate(
+                _h("a"), _h("b"), family_id="fam-1", now=clock(), expires_at=clock() + 60
+            ),
             lambda: store.create_family(_family(clock, "f2"), _h("c"), expires_at=clock() + 1),
             lambda: store.purge(clock()),
         ):
@@ -221,11 +257,11 @@ _RACER = textwrap.dedent(
     else:
         from tokensmith.refresh.redis import RedisRefreshStore
         store = RedisRefreshStore.from_url(where)
-    store.find(h("t1"))  # connect before the race
+    store.find(h("t1"), family_id="fam-1")  # connect before the race
     while time.time() < float(start_at):
         pass
     now = 1_700_000_010.0
-    print(store.rotate(h("t1"), h(name), now=now, expires_at=now + 60).outcome.value)
+    print(store.rotate(h("t1"), h(name), family_id="fam-1", now=now, expires_at=now + 60).outcome.value)
     store.close()
     """
 )
@@ -295,6 +331,7 @@ def test_redis_holds_hashes_only_and_every_key_expires(
         for token in (first.refresh_token, second.refresh_token):
             assert token.encode() not in dump
             assert token[3:].encode() not in dump
+            assert token[26:].encode() not in dump  # the secret part
         assert "app:rt:" in repr(store)
     finally:
         client.close()
@@ -308,9 +345,11 @@ def test_redis_decoded_responses_client(clock: FakeClock, redis_url: str) -> Non
     store = RedisRefreshStore(redis.Redis.from_url(redis_url, decode_responses=True), clock=clock)
     try:
         store.create_family(_family(clock), _h("a"), expires_at=clock() + 60)
-        record = store.find(_h("a"))
+        record = store.find(_h("a"), family_id="fam-1")
         assert record is not None and not record.consumed
-        result = store.rotate(_h("a"), _h("b"), now=clock(), expires_at=clock() + 60)
+        result = store.rotate(
+            _h("a"), _h("b"), family_id="fam-1", now=clock(), expires_at=clock() + 60
+        )
         assert result.outcome is RotateOutcome.OK
         assert result.expires_at == clock() + 60
     finally:
@@ -323,14 +362,17 @@ def test_redis_refusals(clock: FakeClock, redis_url: str) -> None:
         RedisRefreshStore(object())
     store = RedisRefreshStore.from_url(redis_url, clock=clock)
     try:
-        with pytest.raises(ConfigurationError):
-            RedisRefreshStore(store._client, prefix="")
+        for prefix in ("a{b", "a}b", "x" * 257, None):
+            with pytest.raises(ConfigurationError):
+                RedisRefreshStore(store._client, prefix=prefix)  # type: ignore[arg-type]
         store.create_family(_family(clock), _h("a"), expires_at=clock() + 60)
         with pytest.raises(ConfigurationError):
             store.create_family(_family(clock), _h("z"), expires_at=clock() + 60)
-        store.create_family(_family(clock, "fam-2"), _h("b"), expires_at=clock() + 60)
-        with pytest.raises(ConfigurationError):
-            store.rotate(_h("a"), _h("b"), now=clock(), expires_at=clock() + 60)
+        with pytest.raises(ConfigurationError):  # nothing of that family is overwritten
+            store.create_family(_family(clock, lifetime=10), _h("a"), expires_at=clock() + 10)
+        store.rotate(_h("a"), _h("b"), family_id="fam-1", now=clock(), expires_at=clock() + 60)
+        with pytest.raises(ConfigurationError):  # the successor's hash exists in the family
+            store.rotate(_h("b"), _h("a"), family_id="fam-1", now=clock(), expires_at=clock() + 60)
         with pytest.raises(ConfigurationError):
             store.revoke_family("")
     finally:
@@ -344,8 +386,10 @@ def test_redis_down_is_backend_unavailable(clock: FakeClock) -> None:
     store = RedisRefreshStore.from_url(f"redis://127.0.0.1:{free_port()}/0", clock=clock)
     try:
         for call in (
-            lambda: store.find(_h("a")),
-            lambda: store.rotate(_h("a"), _h("b"), now=clock(), expires_at=clock() + 60),
+            lambda: store.find(_h("a"), family_id="fam-1"),
+            lambda: store.rotate(
+                _h("a"), _h("b"), family_id="fam-1", now=clock(), expires_at=clock() + 60
+            ),
             lambda: store.create_family(_family(clock), _h("a"), expires_at=clock() + 60),
             lambda: store.revoke_family("fam-1"),
         ):
@@ -361,7 +405,9 @@ def test_sqlite_connections_of_ended_threads_are_closed(clock: FakeClock, tmp_pa
     with SQLiteRefreshStore(tmp_path / "t.db") as store:
         store.create_family(_family(clock), _h("a"), expires_at=clock() + 60)
         for _ in range(2):
-            worker = threading.Thread(target=store.find, args=(_h("a"),))
+            worker = threading.Thread(
+                target=store.find, args=(_h("a"),), kwargs={"family_id": "fam-1"}
+            )
             worker.start()
             worker.join()
         assert len(store._pool._connections) <= 2

@@ -66,14 +66,18 @@ def ensure_venv(group: str | None) -> None:
 
 
 def ensure_redis() -> None:
-    """The Redis tests need a real redis-server binary; install Debian's when missing."""
+    """The Redis tests need real redis-server and redis-cli binaries (the cluster fixture joins
+    three servers with ``redis-cli --cluster create``); install Debian's when missing."""
     if shutil.which("redis-server") and shutil.which("redis-cli"):
         return
     if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
         sh("apt-get", "update", "-qq")
-        sh("apt-get", "install", "-y", "-qq", "redis-server")
+        sh("apt-get", "install", "-y", "-qq", "redis-server", "redis-tools")
         return
-    sys.exit("redis-server is missing: install it (e.g. apt-get install redis-server) and retry")
+    sys.exit(
+        "redis-server or redis-cli is missing: install them "
+        "(e.g. apt-get install redis-server redis-tools) and retry"
+    )
 
 
 def claimed_pythons() -> list[str]:

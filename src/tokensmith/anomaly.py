@@ -38,6 +38,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final, Protocol, runtime_checkable
 
+from ._redis import aclose, check_prefix, connect, connect_async, encode_key_part
 from .audit import AuditEvent, AuditSink, emit
 from .errors import BackendUnavailable, ConfigurationError, NetworkNotAllowed
 from .keys import Key
@@ -164,24 +165,24 @@ return count
 class _RedisWindowsCore:
     """What both Redis window stores share: the checked options, the script and its errors."""
 
-    __slots__ = ("_max_members", "_prefix", "_script")
+    __slots__ = ("_client", "_max_members", "_prefix", "_script")
 
     def __init__(
         self, client: Any, *, prefix: str = "tokensmith:anomaly:", max_members: int = 10_000
     ) -> None:
         if not callable(getattr(client, "register_script", None)):
             raise ConfigurationError("client must be a redis client")
-        if not isinstance(prefix, str):
-            raise ConfigurationError("prefix must be a string")
+        self._prefix = check_prefix(prefix)
+        self._client = client
         self._script = client.register_script(_ADD_LUA)
-        self._prefix = prefix
         self._max_members = _count("max_members", max_members)
 
     def _call(self, key: str, member: str, at: float, window: float) -> dict[str, Any]:
-        """The script's keyword arguments for one addition."""
+        """The script's keyword arguments for one addition (the key encoded after the prefix,
+        so no key can name another prefix's windows)."""
         ttl = max(1, math.ceil(window * 1000))
         args = (f"{at:.6f}", member, f"{at - window:.6f}", ttl, self._max_members)
-        return {"keys": [self._prefix + key], "args": args}
+        return {"keys": [self._prefix + encode_key_part(key)], "args": args}
 
 
 def _failed(exc: Exception) -> BackendUnavailable:
@@ -192,13 +193,29 @@ class RedisWindows(_RedisWindowsCore):
     """Windows in Redis: one sorted set per key (score = time), trimmed and counted atomically.
 
     Every key expires ``window`` seconds after its last addition, so idle keys vanish; a key
-    keeps at most ``max_members`` members. ``client`` is a sync ``redis.Redis``. A Redis
-    failure raises :class:`~tokensmith.errors.BackendUnavailable` (the detector's caller logs
-    it). Not for a coroutine (it waits on the network): use :class:`AsyncRedisWindows` there,
-    or keep the detector behind a :class:`~tokensmith.audit.QueueSink`.
+    keeps at most ``max_members`` members. ``client`` is a sync ``redis.Redis`` or
+    ``RedisCluster``; :meth:`from_url` makes one with tokensmith's timeouts. A Redis failure
+    raises :class:`~tokensmith.errors.BackendUnavailable` (the detector's caller logs it). Not
+    for a coroutine (it waits on the network): use :class:`AsyncRedisWindows` there, or keep
+    the detector behind a :class:`~tokensmith.audit.QueueSink`.
     """
 
     __slots__ = ()
+
+    @classmethod
+    def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> RedisWindows:
+        """Connect with tokensmith's Redis timeouts (0.5 s, one immediate retry);
+        ``cluster=True`` makes a ``RedisCluster`` client. :meth:`close` closes it."""
+        client = connect(url, cluster=cluster)
+        try:
+            return cls(client, **options)
+        except BaseException:
+            client.close()
+            raise
+
+    def close(self) -> None:
+        """Close the Redis client."""
+        self._client.close()
 
     def add(self, key: str, member: str, at: float, window: float) -> int:
         """See :meth:`WindowStore.add`."""
@@ -214,6 +231,16 @@ class AsyncRedisWindows(_RedisWindowsCore):
     from a coroutine."""
 
     __slots__ = ()
+
+    @classmethod
+    def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> AsyncRedisWindows:
+        """Connect (``redis.asyncio``) with tokensmith's Redis timeouts; :meth:`aclose` closes
+        the client."""
+        return cls(connect_async(url, cluster=cluster), **options)
+
+    async def aclose(self) -> None:
+        """Close the Redis client."""
+        await aclose(self._client)
 
     async def add(self, key: str, member: str, at: float, window: float) -> int:
         """See :meth:`WindowStore.add`."""

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Protocol, runtime_checkable
 
+from ._redis import aclose, check_prefix, connect, connect_async, encode_key_part
 from .errors import BackendUnavailable, ConfigurationError, Throttled
 from .netrules import parse_address
 
@@ -324,24 +325,26 @@ class _RedisLimiterBase:
         self._interval, self.burst = _params(rate, burst)
         if not callable(getattr(client, "register_script", None)):
             raise ConfigurationError("client must be a redis client")
-        if not isinstance(prefix, str):
-            raise ConfigurationError("prefix must be a string")
+        self._prefix = check_prefix(prefix)
         if clock is not None and not callable(clock):
             raise ConfigurationError("clock must be callable (or None for the Redis clock)")
         self._client = client
         self._script = client.register_script(_LUA)
-        self._prefix = prefix
         self._clock = clock
         self._fail_open = bool(fail_open)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(rate={1 / self._interval:g}, burst={self.burst})"
 
+    def _name(self, key: str) -> str:
+        """The Redis key of ``key``: encoded, so no key can name another prefix's entries."""
+        return self._prefix + encode_key_part(key)
+
     def _call(self, key: str, cost: int, mode: str) -> dict[str, Any]:
         """The script's keyword arguments for one check (``now`` empty: the Redis clock)."""
         now = "" if self._clock is None else f"{self._clock():.6f}"
         return {
-            "keys": [self._prefix + key],
+            "keys": [self._name(key)],
             "args": (now, repr(self._interval), self.burst, cost, mode),
         }
 
@@ -377,6 +380,23 @@ class RedisRateLimiter(_RedisLimiterBase):
 
     __slots__ = ()
 
+    @classmethod
+    def from_url(
+        cls, url: str, rate: float, burst: int, *, cluster: bool = False, **options: Any
+    ) -> RedisRateLimiter:
+        """Connect with tokensmith's Redis timeouts (0.5 s, one immediate retry);
+        ``cluster=True`` makes a ``RedisCluster`` client. :meth:`close` closes it."""
+        client = connect(url, cluster=cluster)
+        try:
+            return cls(client, rate, burst, **options)
+        except BaseException:
+            client.close()
+            raise
+
+    def close(self) -> None:
+        """Close the Redis client."""
+        self._client.close()
+
     def _run(self, key: str, cost: int, mode: str) -> Decision:
         try:
             return _decision(self._script(**self._call(key, cost, mode)))
@@ -394,7 +414,7 @@ class RedisRateLimiter(_RedisLimiterBase):
     def reset(self, key: str) -> None:
         """Forget ``key``."""
         try:
-            self._client.delete(self._prefix + _key(key))
+            self._client.delete(self._name(_key(key)))
         except Exception as exc:
             raise BackendUnavailable(f"the rate limiter failed with {type(exc).__name__}") from exc
 
@@ -405,6 +425,18 @@ class AsyncRedisRateLimiter(_RedisLimiterBase):
     from a coroutine."""
 
     __slots__ = ()
+
+    @classmethod
+    def from_url(
+        cls, url: str, rate: float, burst: int, *, cluster: bool = False, **options: Any
+    ) -> AsyncRedisRateLimiter:
+        """Connect (``redis.asyncio``) with tokensmith's Redis timeouts; :meth:`aclose`
+        closes the client."""
+        return cls(connect_async(url, cluster=cluster), rate, burst, **options)
+
+    async def aclose(self) -> None:
+        """Close the Redis client."""
+        await aclose(self._client)
 
     async def _run(self, key: str, cost: int, mode: str) -> Decision:
         try:
@@ -423,7 +455,7 @@ class AsyncRedisRateLimiter(_RedisLimiterBase):
     async def reset(self, key: str) -> None:
         """Forget ``key``."""
         try:
-            await self._client.delete(self._prefix + _key(key))
+            await self._client.delete(self._name(_key(key)))
         except Exception as exc:
             raise BackendUnavailable(f"the rate limiter failed with {type(exc).__name__}") from exc
 
@@ -486,7 +518,10 @@ class RefusalThrottle:
         clock: Callable[[], float] | None = None,
     ) -> RefusalThrottle:
         """A throttle shared through Redis by every process using the same ``prefix`` (time
-        from the Redis server unless ``clock`` is given)."""
+        from the Redis server unless ``clock`` is given). ``client`` is a ``redis.Redis`` /
+        ``RedisCluster``, or a ``redis://`` URL to connect with tokensmith's client settings."""
+        if isinstance(client, str):
+            client = connect(client)
         limiter = RedisRateLimiter(
             client, _rate(max_refusals, window), max_refusals, prefix=prefix, clock=clock
         )
@@ -531,8 +566,11 @@ class AsyncRefusalThrottle:
         prefix: str = "tokensmith:refusals:",
         clock: Callable[[], float] | None = None,
     ) -> AsyncRefusalThrottle:
-        """A throttle shared through Redis (a ``redis.asyncio`` client); same keys as the
-        sync :meth:`RefusalThrottle.redis`, so sync and async services count together."""
+        """A throttle shared through Redis (a ``redis.asyncio`` client, or a ``redis://`` URL);
+        same keys as the sync :meth:`RefusalThrottle.redis`, so sync and async services count
+        together."""
+        if isinstance(client, str):
+            client = connect_async(client)
         limiter = AsyncRedisRateLimiter(
             client, _rate(max_refusals, window), max_refusals, prefix=prefix, clock=clock
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import math
 import threading
@@ -25,7 +26,7 @@ from .refresh.contract import RefreshStoreContract
 from .revocation.base import AsyncRevocationList, RevocationList
 from .signer import Signer
 from .stores.base import KeyStore
-from .validator import Validator
+from .validator import DEFAULT_LEEWAY, MAX_LEEWAY, Validator
 
 __all__ = [
     "AsyncRevocationListContract",
@@ -128,14 +129,30 @@ class _AsyncFacade:
         self._inner.revoke(jti, issuer=issuer, expires_at=expires_at)
 
     async def revoke_subject(
-        self, subject: str, *, issuer: str, before: float, expires_at: float
+        self,
+        subject: str,
+        *,
+        issuer: str,
+        before: float,
+        expires_at: float,
+        skew: float = DEFAULT_LEEWAY,
     ) -> None:
-        self._inner.revoke_subject(subject, issuer=issuer, before=before, expires_at=expires_at)
+        self._inner.revoke_subject(
+            subject, issuer=issuer, before=before, expires_at=expires_at, skew=skew
+        )
 
     async def revoke_session(
-        self, session_id: str, *, issuer: str, expires_at: float, before: float = math.inf
+        self,
+        session_id: str,
+        *,
+        issuer: str,
+        expires_at: float,
+        before: float = math.inf,
+        skew: float = DEFAULT_LEEWAY,
     ) -> None:
-        self._inner.revoke_session(session_id, issuer=issuer, expires_at=expires_at, before=before)
+        self._inner.revoke_session(
+            session_id, issuer=issuer, expires_at=expires_at, before=before, skew=skew
+        )
 
 
 _ISS = "https://issuer.test"
@@ -221,7 +238,9 @@ class AsyncRevocationListContract:
         async def scenario(rl: AsyncRevocationList, clock: FakeClock) -> None:
             now = clock()
             cutoff = now + 0.5
-            await rl.revoke_subject("alice", issuer=_ISS, before=cutoff, expires_at=now + 3600)
+            await rl.revoke_subject(
+                "alice", issuer=_ISS, before=cutoff, expires_at=now + 3600, skew=0
+            )
             before = verified_token(subject="alice", issued_at=now - 10, expires_at=now + 50)
             same_second = verified_token(subject="alice", issued_at=now + 1, expires_at=now + 60)
             after = verified_token(subject="alice", issued_at=now + 2, expires_at=now + 60)
@@ -230,6 +249,63 @@ class AsyncRevocationListContract:
             assert await rl.is_revoked(same_second)  # iat <= ceil(cutoff)
             assert not await rl.is_revoked(after)
             assert not await rl.is_revoked(bob)
+
+        self._run(scenario)
+
+    def test_subject_watermark_covers_an_issuer_clock_ahead(self) -> None:
+        """``revoke_subject(before=now)`` also revokes a token minted just before by an issuer
+        whose clock runs ``DEFAULT_LEEWAY`` ahead (a validator still accepts its ``iat``), and
+        refuses fresh tokens until that skew has passed; the boundary is to the second."""
+
+        async def scenario(rl: AsyncRevocationList, clock: FakeClock) -> None:
+            now = clock()  # a whole second
+            await rl.revoke_subject("alice", issuer=_ISS, before=now, expires_at=now + 3600)
+            for iat, revoked in (
+                (now - 10, True),
+                (now + 1, True),  # minted before the call on a clock 1 s ahead
+                (now + DEFAULT_LEEWAY - 0.5, True),
+                (now + DEFAULT_LEEWAY, True),  # the validator's leeway, to the second
+                (now + DEFAULT_LEEWAY + 0.001, False),
+                (now + DEFAULT_LEEWAY + 1, False),  # a fresh login once the skew has passed
+            ):
+                token = verified_token(subject="alice", issued_at=iat, expires_at=iat + 60)
+                assert await rl.is_revoked(token) is revoked, (iat - now, revoked)
+
+        self._run(scenario)
+
+    def test_fractional_cutoff_with_skew_covers_its_whole_second(self) -> None:
+        async def scenario(rl: AsyncRevocationList, clock: FakeClock) -> None:
+            now = clock()
+            before = now + 0.25  # cutoff now + 30.25: every iat up to now + 31 is covered
+            await rl.revoke_subject("alice", issuer=_ISS, before=before, expires_at=now + 3600)
+            for iat, revoked in (
+                (now + 30.25, True),
+                (now + 30.9, True),
+                (now + 31, True),
+                (now + 31.5, False),
+                (now + 32, False),
+            ):
+                token = verified_token(subject="alice", issued_at=iat, expires_at=iat + 60)
+                assert await rl.is_revoked(token) is revoked, (iat - now, revoked)
+
+        self._run(scenario)
+
+    def test_explicit_skew(self) -> None:
+        async def scenario(rl: AsyncRevocationList, clock: FakeClock) -> None:
+            now = clock()
+            await rl.revoke_subject(
+                "alice", issuer=_ISS, before=now, expires_at=now + 3600, skew=MAX_LEEWAY
+            )
+            await rl.revoke_subject("bob", issuer=_ISS, before=now, expires_at=now + 3600, skew=0)
+            for subject, iat, revoked in (
+                ("alice", now + MAX_LEEWAY, True),
+                ("alice", now + MAX_LEEWAY + 1, False),
+                ("bob", now, True),
+                ("bob", now + 0.5, False),
+                ("bob", now + 1, False),
+            ):
+                token = verified_token(subject=subject, issued_at=iat, expires_at=iat + 60)
+                assert await rl.is_revoked(token) is revoked, (subject, iat - now, revoked)
 
         self._run(scenario)
 
@@ -280,11 +356,25 @@ class AsyncRevocationListContract:
     def test_session_revocation_with_cutoff(self) -> None:
         async def scenario(rl: AsyncRevocationList, clock: FakeClock) -> None:
             now = clock()
-            await rl.revoke_session("s1", issuer=_ISS, expires_at=now + 3600, before=now)
+            await rl.revoke_session("s1", issuer=_ISS, expires_at=now + 3600, before=now, skew=0)
             old = verified_token(session_id="s1", issued_at=now - 5, expires_at=now + 60)
             new = verified_token(session_id="s1", issued_at=now + 5, expires_at=now + 60)
             assert await rl.is_revoked(old)
             assert not await rl.is_revoked(new)
+
+        self._run(scenario)
+
+    def test_session_cutoff_covers_an_issuer_clock_ahead(self) -> None:
+        async def scenario(rl: AsyncRevocationList, clock: FakeClock) -> None:
+            now = clock()
+            await rl.revoke_session("s1", issuer=_ISS, expires_at=now + 3600, before=now)
+            for iat, revoked in (
+                (now + DEFAULT_LEEWAY, True),
+                (now + DEFAULT_LEEWAY + 0.5, False),
+                (now + DEFAULT_LEEWAY + 1, False),
+            ):
+                token = verified_token(session_id="s1", issued_at=iat, expires_at=iat + 60)
+                assert await rl.is_revoked(token) is revoked, (iat - now, revoked)
 
         self._run(scenario)
 
@@ -318,7 +408,17 @@ class AsyncRevocationListContract:
                 lambda: rl.revoke_subject("", issuer=_ISS, before=now, expires_at=now + 1),
                 lambda: rl.revoke_session("", issuer=_ISS, expires_at=now + 1),
                 lambda: rl.revoke("x", issuer=_ISS, expires_at=math.nan),
+                lambda: rl.revoke_subject("a", issuer=_ISS, before=math.nan, expires_at=now + 1),
+                lambda: rl.revoke_session("a", issuer=_ISS, before=math.nan, expires_at=now + 1),
             ]
+            bad_skews: tuple[Any, ...] = (-1, MAX_LEEWAY + 1, math.nan, math.inf, True, "30")
+            for skew in bad_skews:
+                for method in (rl.revoke_subject, rl.revoke_session):
+                    calls.append(
+                        functools.partial(
+                            method, "a", issuer=_ISS, before=now, expires_at=now + 60, skew=skew
+                        )
+                    )
             for call in calls:
                 try:
                     await call()

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Protocol, runtime_checkable
 
+from .._redis import check_prefix, connect
 from ..claims import VerifiedToken
 from ..errors import (
     BackendUnavailable,
@@ -132,9 +133,10 @@ class RedisJtiReplayStore:
 
     The production choice across machines: a replica's restart forgets nothing.
 
-    ``client`` is a ``redis.Redis`` (or compatible) client; :meth:`from_url` makes one. Keys are
-    ``prefix`` + SHA-256 of the pair and expire with the token. A Redis error is
-    :class:`~tokensmith.errors.BackendUnavailable` (answer 503): never a silent accept.
+    ``client`` is a ``redis.Redis`` or ``RedisCluster`` client; :meth:`from_url` makes one
+    with tokensmith's timeouts. Keys are ``prefix`` + SHA-256 of the pair and expire with the
+    token. A Redis error is :class:`~tokensmith.errors.BackendUnavailable` (answer 503): never
+    a silent accept.
     """
 
     def __init__(
@@ -147,15 +149,19 @@ class RedisJtiReplayStore:
         if not callable(getattr(client, "set", None)):
             raise ConfigurationError("client must be a redis client")
         self._client = client
-        self._prefix = prefix
+        self._prefix = check_prefix(prefix)
         self._clock = clock
 
     @classmethod
-    def from_url(cls, url: str, **options: Any) -> RedisJtiReplayStore:
-        """Connect with ``redis.Redis.from_url(url)`` (needs the ``redis`` extra)."""
-        import redis  # noqa: PLC0415 - optional dependency, imported only when used
-
-        return cls(redis.Redis.from_url(url), **options)
+    def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> RedisJtiReplayStore:
+        """Connect with tokensmith's Redis timeouts (0.5 s, one immediate retry; needs the
+        ``redis`` extra); ``cluster=True`` makes a ``RedisCluster`` client."""
+        client = connect(url, cluster=cluster)
+        try:
+            return cls(client, **options)
+        except BaseException:
+            client.close()
+            raise
 
     def use(self, issuer: str, jti: str, *, expires_at: float) -> bool:
         """Spend ``(issuer, jti)`` with ``SET key 1 NX PX ttl`` (see :class:`JtiReplayStore`)."""

@@ -1,7 +1,10 @@
 """The refresh-token store interface, and the records every backend keeps.
 
 A store holds *families* (one login each) and the refresh tokens issued in them, named by a
-keyed hash of the token (the token itself is never given to a store). Its one hard job is
+keyed hash of the token (the token itself is never given to a store). Every lookup also names
+the family the token claims to belong to (a refresh token carries its family id), so a store
+can keep a family and its tokens together (one Redis Cluster slot, one partition) and must
+answer "unknown" when the token is not in that family. Its one hard job is
 :meth:`RefreshStore.rotate`: consume a token and record its successor *atomically*, so that of
 two concurrent uses of one token exactly one wins and the other is seen as reuse.
 """
@@ -139,7 +142,8 @@ class RefreshStore(Protocol):
     """Where refresh-token families live. Implement it for your database; test it with
     :class:`tokensmith.testing.RefreshStoreContract`.
 
-    Tokens are named only by ``token_hash`` (a keyed SHA-256, hex). A store keeps each token
+    Tokens are named by ``token_hash`` (a keyed SHA-256, hex) within their family
+    (``family_id``); a token looked up in another family is unknown. A store keeps each token
     record until its family's ``expires_at`` (so reuse of *any* old token is detected for the
     whole life of the family) and may forget a family and its tokens after that.
     Backend failures raise :class:`~tokensmith.errors.BackendUnavailable`.
@@ -149,18 +153,22 @@ class RefreshStore(Protocol):
         """Store a new family with its first token (live until ``expires_at``)."""
         ...
 
-    def find(self, token_hash: str) -> RefreshRecord | None:
-        """The token's record, or ``None``. A read: the answer may be stale by the next call."""
+    def find(self, token_hash: str, *, family_id: str) -> RefreshRecord | None:
+        """The token's record, or ``None`` (also when it is not in family ``family_id``).
+
+        A read: the answer may be stale by the next call.
+        """
         ...
 
     def rotate(
-        self, token_hash: str, new_hash: str, *, now: float, expires_at: float
+        self, token_hash: str, new_hash: str, *, family_id: str, now: float, expires_at: float
     ) -> RotateResult:
         """Atomically consume ``token_hash`` and store ``new_hash`` in its family.
 
-        Decides in this order: unknown → ``UNKNOWN``; family revoked → ``REVOKED``; token
-        already consumed → revoke the family, ``REUSED``; ``now`` at or past the token's or the
-        family's expiry → ``EXPIRED``; otherwise mark it consumed, store ``new_hash`` live until
+        Decides in this order: unknown (or not in family ``family_id``) → ``UNKNOWN``; family
+        revoked → ``REVOKED``; token already consumed → revoke the family, ``REUSED``; ``now``
+        at or past the token's or the family's expiry → ``EXPIRED``; otherwise mark it
+        consumed, store ``new_hash`` live until
         ``min(expires_at, family.expires_at)`` and answer ``OK``. Of concurrent calls for one
         token, exactly one answers ``OK``.
         """
@@ -182,6 +190,13 @@ def check_hash(name: str, value: object) -> None:
     """Stores refuse anything but a 64-character lowercase hex hash (a programming error)."""
     if not isinstance(value, str) or len(value) != 64 or value.strip("0123456789abcdef") != "":
         raise ConfigurationError(f"{name} must be a hex SHA-256 hash")
+
+
+def check_family_id(value: object) -> str:
+    """A family id is a non-empty string (a programming error otherwise)."""
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError("family_id must be a non-empty string")
+    return value
 
 
 def check_time(name: str, value: object) -> float:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["RefreshStoreContract"]
 
 _DAY = 86400.0
+_F = "fam-1"  # the family of most scenarios
 
 
 def _h(name: str) -> str:
@@ -80,10 +81,12 @@ class RefreshStoreContract:
 
     def test_unknown_token(self) -> None:
         def scenario(store: RefreshStore, clock: FakeClock) -> None:
-            assert store.find(_h("nothing")) is None
-            result = store.rotate(_h("nothing"), _h("new"), now=clock(), expires_at=clock() + 60)
+            assert store.find(_h("nothing"), family_id=_F) is None
+            result = store.rotate(
+                _h("nothing"), _h("new"), family_id=_F, now=clock(), expires_at=clock() + 60
+            )
             assert result.outcome is RotateOutcome.UNKNOWN
-            assert store.find(_h("new")) is None
+            assert store.find(_h("new"), family_id=_F) is None
 
         self._run(scenario)
 
@@ -91,7 +94,7 @@ class RefreshStoreContract:
         def scenario(store: RefreshStore, clock: FakeClock) -> None:
             family = _family(clock)
             store.create_family(family, _h("t1"), expires_at=clock() + _DAY)
-            record = store.find(_h("t1"))
+            record = store.find(_h("t1"), family_id=_F)
             assert record is not None
             assert record.family == family
             assert record.expires_at == clock() + _DAY
@@ -106,7 +109,7 @@ class RefreshStoreContract:
             claims = {"tenant": "acmé", "roles": ["a", "b"], "n": 3, "nested": {"x": None}}
             family = _family(clock, "fam-rt", claims=claims, client_id=None)
             store.create_family(family, _h("t1"), expires_at=clock() + 60)
-            record = store.find(_h("t1"))
+            record = store.find(_h("t1"), family_id="fam-rt")
             assert record is not None
             assert record.family == family
             assert dict(record.family.claims) == claims
@@ -119,9 +122,11 @@ class RefreshStoreContract:
             family = _family(clock)
             store.create_family(family, _h("t1"), expires_at=clock() + _DAY)
             clock.advance(10)
-            result = store.rotate(_h("t1"), _h("t2"), now=clock(), expires_at=clock() + _DAY)
+            result = store.rotate(
+                _h("t1"), _h("t2"), family_id=_F, now=clock(), expires_at=clock() + _DAY
+            )
             assert result == RotateResult(RotateOutcome.OK, family, clock() + _DAY)
-            old, new = store.find(_h("t1")), store.find(_h("t2"))
+            old, new = store.find(_h("t1"), family_id=_F), store.find(_h("t2"), family_id=_F)
             assert old is not None
             assert old.consumed
             assert new is not None
@@ -129,7 +134,9 @@ class RefreshStoreContract:
             assert new.family == family
             assert new.expires_at == clock() + _DAY
             clock.advance(10)
-            third = store.rotate(_h("t2"), _h("t3"), now=clock(), expires_at=clock() + _DAY)
+            third = store.rotate(
+                _h("t2"), _h("t3"), family_id=_F, now=clock(), expires_at=clock() + _DAY
+            )
             assert third.outcome is RotateOutcome.OK
 
         self._run(scenario)
@@ -138,16 +145,22 @@ class RefreshStoreContract:
         def scenario(store: RefreshStore, clock: FakeClock) -> None:
             family = _family(clock)
             store.create_family(family, _h("t1"), expires_at=clock() + _DAY)
-            store.rotate(_h("t1"), _h("t2"), now=clock(), expires_at=clock() + _DAY)
-            reused = store.rotate(_h("t1"), _h("x"), now=clock(), expires_at=clock() + _DAY)
+            store.rotate(_h("t1"), _h("t2"), family_id=_F, now=clock(), expires_at=clock() + _DAY)
+            reused = store.rotate(
+                _h("t1"), _h("x"), family_id=_F, now=clock(), expires_at=clock() + _DAY
+            )
             assert reused == RotateResult(RotateOutcome.REUSED, family)
-            assert store.find(_h("x")) is None
-            successor = store.rotate(_h("t2"), _h("t3"), now=clock(), expires_at=clock() + _DAY)
+            assert store.find(_h("x"), family_id=_F) is None
+            successor = store.rotate(
+                _h("t2"), _h("t3"), family_id=_F, now=clock(), expires_at=clock() + _DAY
+            )
             assert successor.outcome is RotateOutcome.REVOKED
-            record = store.find(_h("t2"))
+            record = store.find(_h("t2"), family_id=_F)
             assert record is not None
             assert record.revoked
-            again = store.rotate(_h("t1"), _h("y"), now=clock(), expires_at=clock() + _DAY)
+            again = store.rotate(
+                _h("t1"), _h("y"), family_id=_F, now=clock(), expires_at=clock() + _DAY
+            )
             assert again.outcome is RotateOutcome.REVOKED
 
         self._run(scenario)
@@ -155,9 +168,11 @@ class RefreshStoreContract:
     def test_reuse_detected_even_after_the_token_expired(self) -> None:
         def scenario(store: RefreshStore, clock: FakeClock) -> None:
             store.create_family(_family(clock), _h("t1"), expires_at=clock() + 60)
-            store.rotate(_h("t1"), _h("t2"), now=clock(), expires_at=clock() + 60)
+            store.rotate(_h("t1"), _h("t2"), family_id=_F, now=clock(), expires_at=clock() + 60)
             clock.advance(3600)  # t1 is long past its idle expiry; the family still lives
-            reused = store.rotate(_h("t1"), _h("x"), now=clock(), expires_at=clock() + 60)
+            reused = store.rotate(
+                _h("t1"), _h("x"), family_id=_F, now=clock(), expires_at=clock() + 60
+            )
             assert reused.outcome is RotateOutcome.REUSED
 
         self._run(scenario)
@@ -167,10 +182,12 @@ class RefreshStoreContract:
             family = _family(clock)
             store.create_family(family, _h("t1"), expires_at=clock() + 60)
             clock.advance(60)
-            expired = store.rotate(_h("t1"), _h("t2"), now=clock(), expires_at=clock() + 60)
+            expired = store.rotate(
+                _h("t1"), _h("t2"), family_id=_F, now=clock(), expires_at=clock() + 60
+            )
             assert expired == RotateResult(RotateOutcome.EXPIRED, family)
-            assert store.find(_h("t2")) is None
-            record = store.find(_h("t1"))
+            assert store.find(_h("t2"), family_id=_F) is None
+            record = store.find(_h("t1"), family_id=_F)
             assert record is not None
             assert not record.consumed
 
@@ -180,15 +197,19 @@ class RefreshStoreContract:
         def scenario(store: RefreshStore, clock: FakeClock) -> None:
             family = _family(clock, lifetime=100)
             store.create_family(family, _h("t1"), expires_at=clock() + 500)
-            first = store.find(_h("t1"))
+            first = store.find(_h("t1"), family_id=_F)
             assert first is not None
             assert first.expires_at == family.expires_at
             clock.advance(50)
-            result = store.rotate(_h("t1"), _h("t2"), now=clock(), expires_at=clock() + 500)
+            result = store.rotate(
+                _h("t1"), _h("t2"), family_id=_F, now=clock(), expires_at=clock() + 500
+            )
             assert result.outcome is RotateOutcome.OK
             assert result.expires_at == family.expires_at
             clock.advance(50)  # exactly at the absolute limit
-            late = store.rotate(_h("t2"), _h("t3"), now=clock(), expires_at=clock() + 500)
+            late = store.rotate(
+                _h("t2"), _h("t3"), family_id=_F, now=clock(), expires_at=clock() + 500
+            )
             assert late.outcome in {RotateOutcome.EXPIRED, RotateOutcome.UNKNOWN}
 
         self._run(scenario)
@@ -202,9 +223,13 @@ class RefreshStoreContract:
             assert store.revoke_family("fam-1") == family
             assert store.revoke_family("fam-1") is None
             assert store.revoke_family("no-such-family") is None
-            result = store.rotate(_h("t1"), _h("t2"), now=clock(), expires_at=clock() + _DAY)
+            result = store.rotate(
+                _h("t1"), _h("t2"), family_id=_F, now=clock(), expires_at=clock() + _DAY
+            )
             assert result.outcome is RotateOutcome.REVOKED
-            untouched = store.rotate(_h("o1"), _h("o2"), now=clock(), expires_at=clock() + _DAY)
+            untouched = store.rotate(
+                _h("o1"), _h("o2"), family_id="fam-2", now=clock(), expires_at=clock() + _DAY
+            )
             assert untouched.outcome is RotateOutcome.OK
 
         self._run(scenario)
@@ -220,10 +245,12 @@ class RefreshStoreContract:
             gone = store.purge(clock())
             assert gone in {0, 1}  # 0: the backend expires entries by itself (TTLs)
             if gone:
-                assert store.find(_h("t1")) is None
-            dead = store.rotate(_h("t1"), _h("t2"), now=clock(), expires_at=clock() + 60)
+                assert store.find(_h("t1"), family_id=_F) is None
+            dead = store.rotate(
+                _h("t1"), _h("t2"), family_id=_F, now=clock(), expires_at=clock() + 60
+            )
             assert dead.outcome in {RotateOutcome.EXPIRED, RotateOutcome.UNKNOWN}
-            live = store.find(_h("o1"))
+            live = store.find(_h("o1"), family_id="fam-2")
             assert live is not None
             assert live.outcome(clock()) is RotateOutcome.OK
 
@@ -233,9 +260,13 @@ class RefreshStoreContract:
         def scenario(store: RefreshStore, clock: FakeClock) -> None:
             for bad in ("", "rt_" + "a" * 40, "A" * 64, "g" * 64):
                 for call in (
-                    lambda bad=bad: store.find(bad),
-                    lambda bad=bad: store.rotate(bad, _h("n"), now=clock(), expires_at=clock()),
-                    lambda bad=bad: store.rotate(_h("n"), bad, now=clock(), expires_at=clock()),
+                    lambda bad=bad: store.find(bad, family_id=_F),
+                    lambda bad=bad: store.rotate(
+                        bad, _h("n"), family_id=_F, now=clock(), expires_at=clock()
+                    ),
+                    lambda bad=bad: store.rotate(
+                        _h("n"), bad, family_id=_F, now=clock(), expires_at=clock()
+                    ),
                     lambda bad=bad: store.create_family(
                         _family(clock, "fam-x"), bad, expires_at=clock() + 60
                     ),
@@ -245,6 +276,57 @@ class RefreshStoreContract:
                     except ConfigurationError:
                         continue
                     raise AssertionError("a malformed hash was accepted")
+
+        self._run(scenario)
+
+    def test_a_token_is_unknown_in_another_family(self) -> None:
+        """A lookup names the family the token claims; a token of another family is unknown,
+        and a rotation through the wrong family changes nothing."""
+
+        def scenario(store: RefreshStore, clock: FakeClock) -> None:
+            store.create_family(_family(clock), _h("t1"), expires_at=clock() + _DAY)
+            store.create_family(_family(clock, "fam-2"), _h("o1"), expires_at=clock() + _DAY)
+            assert store.find(_h("t1"), family_id="fam-2") is None
+            assert store.find(_h("t1"), family_id="no-such-family") is None
+            wrong = store.rotate(
+                _h("t1"), _h("t2"), family_id="fam-2", now=clock(), expires_at=clock() + 60
+            )
+            assert wrong.outcome is RotateOutcome.UNKNOWN
+            assert store.find(_h("t2"), family_id="fam-2") is None
+            record = store.find(_h("t1"), family_id=_F)
+            assert record is not None
+            assert not record.consumed
+            assert not record.revoked
+
+        self._run(scenario)
+
+    def test_family_ids_are_checked_and_opaque(self) -> None:
+        """Any non-empty string is a family id (braces, colons and non-ASCII included, as a
+        key-value store must not let one name another's keys); anything else is refused."""
+
+        def scenario(store: RefreshStore, clock: FakeClock) -> None:
+            odd = ["{fam-1}", "fam-1:t:x", "f\u00e9m \U0001f511", "a}b{c", "fam-1\x00"]
+            for index, family_id in enumerate(odd):
+                store.create_family(
+                    _family(clock, family_id), _h(f"odd-{index}"), expires_at=clock() + 60
+                )
+            for index, family_id in enumerate(odd):
+                record = store.find(_h(f"odd-{index}"), family_id=family_id)
+                assert record is not None
+                assert record.family.family_id == family_id
+                assert store.find(_h(f"odd-{index}"), family_id=_F) is None
+            for bad in ("", None, 5):
+                for call in (
+                    lambda bad=bad: store.find(_h("n"), family_id=bad),
+                    lambda bad=bad: store.rotate(
+                        _h("n"), _h("m"), family_id=bad, now=clock(), expires_at=clock()
+                    ),
+                ):
+                    try:
+                        call()
+                    except ConfigurationError:
+                        continue
+                    raise AssertionError("a malformed family id was accepted")
 
         self._run(scenario)
 
@@ -261,7 +343,11 @@ class RefreshStoreContract:
                 try:
                     barrier.wait(timeout=10)
                     result = handles[index].rotate(
-                        _h("t1"), _h(f"new-{index}"), now=clock(), expires_at=clock() + _DAY
+                        _h("t1"),
+                        _h(f"new-{index}"),
+                        family_id=_F,
+                        now=clock(),
+                        expires_at=clock() + _DAY,
                     )
                     results.append(result.outcome)
                 except BaseException as exc:  # reported below, in the test's thread
@@ -281,7 +367,7 @@ class RefreshStoreContract:
             # The first loser is reuse (and revokes the family); later ones find it revoked.
             assert results.count(RotateOutcome.REUSED) == 1, results
             assert results.count(RotateOutcome.REVOKED) == self.threads - 2, results
-            record = store.find(_h("t1"))
+            record = store.find(_h("t1"), family_id=_F)
             assert record is not None
             assert record.revoked
 

@@ -43,10 +43,20 @@ __all__ = [
 ]
 
 REFRESH_TOKEN_PREFIX: Final = "rt_"
-"""Every refresh token starts with this, so secret scanners and humans can recognise one."""
+"""Every refresh token starts with this, so secret scanners and humans can recognise one.
 
+A refresh token is ``rt_<family id>.<secret>``: the family id (22 characters, the ``sid`` of
+the family's access tokens, not a secret) tells a store where the family lives (one Redis
+Cluster slot) before the lookup; the secret is 256 random bits. Stores keep only the keyed
+hash of the whole token, so changing either part makes an unknown token.
+"""
+
+_FAMILY_CHARS: Final = 22  # token_urlsafe(16): 128 random bits
 _SECRET_CHARS: Final = 43  # token_urlsafe(32): 256 random bits
-_TOKEN_LENGTH: Final = len(REFRESH_TOKEN_PREFIX) + _SECRET_CHARS
+_SEPARATOR: Final = "."  # not in the base64url alphabet
+_FAMILY_START: Final = len(REFRESH_TOKEN_PREFIX)
+_FAMILY_END: Final = _FAMILY_START + _FAMILY_CHARS
+_TOKEN_LENGTH: Final = _FAMILY_END + len(_SEPARATOR) + _SECRET_CHARS
 _ALPHABET: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 _DOMAIN_KEY: Final = b"tokensmith refresh-token hash v1"
 _MIN_PEPPER: Final = 32
@@ -193,7 +203,7 @@ class RefreshManager:
             raise ConfigurationError("client_id must be a non-empty string or None")
         now = self._clock()
         family = RefreshFamily(
-            family_id=secrets.token_urlsafe(16),
+            family_id=secrets.token_urlsafe(16),  # _FAMILY_CHARS characters
             subject=subject,
             audience=_audience(audience),
             scopes=_scopes(scopes),
@@ -203,7 +213,7 @@ class RefreshManager:
             claims=_claims(claims),
         )
         access = self._issue_access(family, family.scopes, now)
-        token = _new_token()
+        token = _new_token(family.family_id)
         expires_at = min(now + self._idle_ttl, family.expires_at)
         self._store.create_family(family, self._hash(token), expires_at=expires_at)
         pair = TokenPair(access, token, expires_at, family.family_id, family.scopes)
@@ -229,19 +239,21 @@ class RefreshManager:
         :class:`~tokensmith.errors.RefreshTokenRevoked` or
         :class:`~tokensmith.errors.RefreshTokenReused` (all OAuth ``invalid_grant``).
         """
-        token_hash = self._hash(_checked_token(refresh_token))
+        family_id = _checked_token(refresh_token)
+        token_hash = self._hash(refresh_token)
         presented = fingerprint(refresh_token)
         now = self._clock()
-        record = self._store.find(token_hash)
+        record = self._store.find(token_hash, family_id=family_id)
         if record is None:
             raise InvalidRefreshToken("the refresh token is not known")
         family = record.family
         state = record.outcome(now)
         if state is RotateOutcome.REUSED:  # let the store confirm it atomically (and revoke)
-            unused = self._hash(_new_token())
-            self._refuse(
-                self._store.rotate(token_hash, unused, now=now, expires_at=now), presented, now
+            unused = self._hash(_new_token(family_id))
+            confirmed = self._store.rotate(
+                token_hash, unused, family_id=family_id, now=now, expires_at=now
             )
+            self._refuse(confirmed, presented, now)
         if state is not RotateOutcome.OK:
             self._refuse(RotateResult(state, family), presented, now)
         # Checks that must not consume the token come first; the access token is signed before
@@ -250,9 +262,13 @@ class RefreshManager:
             raise InvalidRefreshToken("the refresh token was not issued to this client")
         granted = family.scopes if scopes is None else _narrowed(scopes, family.scopes)
         access = self._issue_access(family, granted, now)
-        new_token = _new_token()
+        new_token = _new_token(family_id)
         result = self._store.rotate(
-            token_hash, self._hash(new_token), now=now, expires_at=now + self._idle_ttl
+            token_hash,
+            self._hash(new_token),
+            family_id=family_id,
+            now=now,
+            expires_at=now + self._idle_ttl,
         )
         if result.outcome is not RotateOutcome.OK:
             self._refuse(result, presented, now)
@@ -269,10 +285,10 @@ class RefreshManager:
         :data:`tokensmith.oauth.RefreshRevoker`.
         """
         try:
-            token_hash = self._hash(_checked_token(refresh_token))
+            family_id = _checked_token(refresh_token)
         except InvalidRefreshToken:
             return False
-        record = self._store.find(token_hash)
+        record = self._store.find(self._hash(refresh_token), family_id=family_id)
         if record is None:
             return False
         if client_id is None or client_id == record.family.client_id:
@@ -383,8 +399,8 @@ class RefreshManager:
         )
 
 
-def _new_token() -> str:
-    return REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)
+def _new_token(family_id: str) -> str:
+    return f"{REFRESH_TOKEN_PREFIX}{family_id}{_SEPARATOR}{secrets.token_urlsafe(32)}"
 
 
 def _is_rfc9068(token_type: str | None) -> bool:
@@ -394,15 +410,18 @@ def _is_rfc9068(token_type: str | None) -> bool:
 
 
 def _checked_token(token: object) -> str:
-    """Refuse anything that is not shaped like one of our tokens before touching the store."""
+    """The family id of a token shaped like ours; anything else is refused before the store
+    is touched."""
     if (
         not isinstance(token, str)
         or len(token) != _TOKEN_LENGTH
         or not token.startswith(REFRESH_TOKEN_PREFIX)
-        or not _ALPHABET.issuperset(token[len(REFRESH_TOKEN_PREFIX) :])
+        or token[_FAMILY_END] != _SEPARATOR
+        or not _ALPHABET.issuperset(token[_FAMILY_START:_FAMILY_END])
+        or not _ALPHABET.issuperset(token[_FAMILY_END + 1 :])
     ):
         raise InvalidRefreshToken("this is not a refresh token")
-    return token
+    return token[_FAMILY_START:_FAMILY_END]
 
 
 def _audience(audience: str | Iterable[str]) -> tuple[str, ...]:

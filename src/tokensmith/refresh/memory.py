@@ -14,6 +14,7 @@ from .base import (
     RefreshRecord,
     RotateOutcome,
     RotateResult,
+    check_family_id,
     check_hash,
     check_time,
 )
@@ -61,27 +62,29 @@ class MemoryRefreshStore:
             self._tokens[token_hash] = _Token(family.family_id, until)
             heapq.heappush(self._expiry, (family.expires_at, family.family_id))
 
-    def find(self, token_hash: str) -> RefreshRecord | None:
+    def find(self, token_hash: str, *, family_id: str) -> RefreshRecord | None:
         """The token's record, or ``None`` (see :class:`RefreshStore`)."""
         check_hash("token_hash", token_hash)
+        check_family_id(family_id)
         with self._lock:
             token = self._tokens.get(token_hash)
-            if token is None:
+            if token is None or token.family_id != family_id:
                 return None
             entry = self._families[token.family_id]
             return RefreshRecord(entry.family, token.expires_at, token.consumed, entry.revoked)
 
     def rotate(
-        self, token_hash: str, new_hash: str, *, now: float, expires_at: float
+        self, token_hash: str, new_hash: str, *, family_id: str, now: float, expires_at: float
     ) -> RotateResult:
         """Consume ``token_hash`` and store ``new_hash`` under one lock (see ``RefreshStore``)."""
         check_hash("token_hash", token_hash)
         check_hash("new_hash", new_hash)
+        check_family_id(family_id)
         now = check_time("now", now)
         requested = check_time("expires_at", expires_at)
         with self._lock:
             token = self._tokens.get(token_hash)
-            if token is None:
+            if token is None or token.family_id != family_id:
                 return RotateResult(RotateOutcome.UNKNOWN)
             entry = self._families[token.family_id]
             record = RefreshRecord(entry.family, token.expires_at, token.consumed, entry.revoked)

@@ -1,14 +1,18 @@
-"""Refresh-token families in Redis, shared by every replica; rotation is one Lua script.
+"""Refresh-token families in Redis, shared by every replica; every change is one Lua script.
 
-Keys (``prefix`` default ``tokensmith:rt:``): ``<prefix>f:<family_id>`` is a hash with the
-family's JSON, absolute expiry and revoked flag; ``<prefix>t:<token_hash>`` is a hash with the
-family id, the token's expiry and a consumed flag. Every key expires (Redis TTL) when its
-family does, so nothing grows without bound. A Lua script runs atomically on the server, so of
-concurrent rotations of one token (threads, processes, machines) exactly one wins.
+Keys (``P`` the prefix, default ``tokensmith:rt:``; ``b64(x)`` unpadded base64url)::
 
-The scripts read the family key named inside the token record, so this store needs one Redis
-(primary/replica or Sentinel), not Redis Cluster. ``redis`` is imported only by
-:meth:`RedisRefreshStore.from_url`.
+    P{f.b64(family_id)}:f              hash: the family's JSON, absolute expiry, revoked flag
+    P{f.b64(family_id)}:t:<token_hash> hash: family id, the token's expiry, consumed flag
+
+A family and all its tokens share one hash tag, so they live in one Redis Cluster slot and
+every script touches one slot only: the store works on one Redis (primary/replica, Sentinel)
+and on Redis Cluster alike. A refresh token carries its family id (see
+:mod:`tokensmith.refresh.core`), so the slot is known before the lookup; the token itself is
+still stored only as its keyed hash. Every key expires (Redis TTL) when its family does, so
+nothing grows without bound. A Lua script runs atomically on the server, so of concurrent
+rotations of one token (threads, processes, machines) exactly one wins.
+``redis`` is imported only by :meth:`RedisRefreshStore.from_url`.
 """
 
 from __future__ import annotations
@@ -18,40 +22,53 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
+from .._redis import check_prefix, connect, encode_key_part
 from ..errors import BackendUnavailable, ConfigurationError
 from .base import (
     RefreshFamily,
     RefreshRecord,
     RotateOutcome,
     RotateResult,
+    check_family_id,
     check_hash,
     check_time,
 )
 
 __all__ = ["RedisRefreshStore"]
 
-# KEYS[1] token key; ARGV[1] family key prefix -> {data, token exp, consumed, revoked} or {}
+# KEYS[1] family key, KEYS[2] token key; ARGV[1] family JSON, ARGV[2] family expiry,
+# ARGV[3] family id, ARGV[4] token expiry, ARGV[5] TTL in ms -> 1, or 0 if either exists
+_CREATE: Final = """
+if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
+redis.call('HSET', KEYS[1], 'data', ARGV[1], 'exp', ARGV[2], 'revoked', '0')
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('HSET', KEYS[2], 'fid', ARGV[3], 'exp', ARGV[4], 'used', '0')
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+return 1
+"""
+
+# KEYS[1] token key, KEYS[2] family key; ARGV[1] family id
+# -> {data, token exp, consumed, revoked} or {}
 _FIND: Final = """
 local t = redis.call('HMGET', KEYS[1], 'fid', 'exp', 'used')
-if not t[1] then return {} end
-local f = redis.call('HMGET', ARGV[1] .. t[1], 'data', 'revoked')
+if t[1] ~= ARGV[1] then return {} end
+local f = redis.call('HMGET', KEYS[2], 'data', 'revoked')
 if not f[1] then return {} end
 return {f[1], t[2], t[3], f[2]}
 """
 
-# KEYS[1] old token key, KEYS[2] new token key; ARGV[1] family key prefix, ARGV[2] now,
-# ARGV[3] requested expiry of the new token, ARGV[4] a fallback TTL in ms. The new key lives as
-# long as its family's key (PTTL), so reuse of any old token stays detectable.
+# KEYS[1] old token key, KEYS[2] new token key, KEYS[3] family key; ARGV[1] family id,
+# ARGV[2] now, ARGV[3] requested expiry of the new token, ARGV[4] a fallback TTL in ms. The
+# new key lives as long as its family's key (PTTL), so reuse of any old token stays detectable.
 # -> {outcome} | {outcome, data} | {'ok', data, new expiry}
 _ROTATE: Final = """
 local t = redis.call('HMGET', KEYS[1], 'fid', 'exp', 'used')
-if not t[1] then return {'unknown'} end
-local fkey = ARGV[1] .. t[1]
-local f = redis.call('HMGET', fkey, 'data', 'exp', 'revoked')
+if t[1] ~= ARGV[1] then return {'unknown'} end
+local f = redis.call('HMGET', KEYS[3], 'data', 'exp', 'revoked')
 if not f[1] then return {'unknown'} end
 if f[3] == '1' then return {'revoked', f[1]} end
 if t[3] == '1' then
-  redis.call('HSET', fkey, 'revoked', '1')
+  redis.call('HSET', KEYS[3], 'revoked', '1')
   return {'reused', f[1]}
 end
 local now = tonumber(ARGV[2])
@@ -60,8 +77,8 @@ if redis.call('EXISTS', KEYS[2]) == 1 then return {'clash'} end
 local exp = ARGV[3]
 if tonumber(exp) > tonumber(f[2]) then exp = f[2] end
 redis.call('HSET', KEYS[1], 'used', '1')
-redis.call('HSET', KEYS[2], 'fid', t[1], 'exp', exp, 'used', '0')
-local ttl = redis.call('PTTL', fkey)
+redis.call('HSET', KEYS[2], 'fid', ARGV[1], 'exp', exp, 'used', '0')
+local ttl = redis.call('PTTL', KEYS[3])
 if ttl < 0 then ttl = tonumber(ARGV[4]) end
 redis.call('PEXPIRE', KEYS[2], math.max(ttl, 1000))
 return {'ok', f[1], exp}
@@ -81,9 +98,10 @@ _MIN_TTL_MS: Final = 1000
 class RedisRefreshStore:
     """Refresh-token families in Redis (see the module docstring for the key layout).
 
-    ``client`` is a ``redis.Redis`` (or compatible) client; :meth:`from_url` makes one. The
-    ``clock`` turns absolute expiries into relative TTLs (Redis's own clock is not consulted).
-    A Redis error is :class:`~tokensmith.errors.BackendUnavailable` (answer 503).
+    ``client`` is a ``redis.Redis`` or ``redis.cluster.RedisCluster`` client;
+    :meth:`from_url` makes one with tokensmith's timeouts. The ``clock`` turns absolute
+    expiries into relative TTLs (Redis's own clock is not consulted). A Redis error is
+    :class:`~tokensmith.errors.BackendUnavailable` (answer 503).
     """
 
     def __init__(
@@ -95,61 +113,66 @@ class RedisRefreshStore:
     ) -> None:
         if not callable(getattr(client, "register_script", None)):
             raise ConfigurationError("client must be a redis client")
-        if not isinstance(prefix, str) or not prefix:
-            raise ConfigurationError("prefix must be a non-empty string")
         self._client = client
-        self._prefix = prefix
+        self._prefix = check_prefix(prefix)
         self._clock = clock
+        self._create = client.register_script(_CREATE)
         self._find = client.register_script(_FIND)
         self._rotate = client.register_script(_ROTATE)
         self._revoke = client.register_script(_REVOKE)
 
     @classmethod
-    def from_url(cls, url: str, **options: Any) -> RedisRefreshStore:
-        """Connect with ``redis.Redis.from_url(url)`` (needs the ``redis`` extra)."""
-        import redis  # noqa: PLC0415 - optional dependency, imported only when used
+    def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> RedisRefreshStore:
+        """Connect with tokensmith's timeouts (see :func:`tokensmith._redis.client_options`);
+        ``cluster=True`` makes a ``RedisCluster`` client. :meth:`close` closes it."""
+        client = connect(url, cluster=cluster)
+        try:
+            return cls(client, **options)
+        except BaseException:
+            client.close()
+            raise
 
-        return cls(redis.Redis.from_url(url), **options)
+    def _tag(self, family_id: str) -> str:
+        return f"{self._prefix}{{f.{encode_key_part(family_id)}}}:"
 
     def _family_key(self, family_id: str) -> str:
-        return f"{self._prefix}f:{family_id}"
+        return f"{self._tag(family_id)}f"
 
-    def _token_key(self, token_hash: str) -> str:
-        return f"{self._prefix}t:{token_hash}"
+    def _token_key(self, family_id: str, token_hash: str) -> str:
+        return f"{self._tag(family_id)}t:{token_hash}"
 
     def _family_ttl_ms(self, family: RefreshFamily) -> int:
         """Keys live as long as their family (reuse of any old token stays detectable)."""
         return _ttl_ms(family.expires_at - self._clock())
 
     def create_family(self, family: RefreshFamily, token_hash: str, *, expires_at: float) -> None:
-        """Store a new family and its first token in one ``MULTI`` transaction."""
+        """Store a new family and its first token (one script: both or neither)."""
         check_hash("token_hash", token_hash)
+        family_id = check_family_id(family.family_id)
         until = min(check_time("expires_at", expires_at), family.expires_at)
-        ttl = self._family_ttl_ms(family)
-        family_key = self._family_key(family.family_id)
-        token_key = self._token_key(token_hash)
         try:
-            if self._client.exists(family_key, token_key):
-                raise ConfigurationError("that family or token is already stored")
-            pipe = self._client.pipeline(transaction=True)
-            pipe.hset(
-                family_key,
-                mapping={"data": family.to_json(), "exp": repr(family.expires_at), "revoked": "0"},
+            created = self._create(
+                keys=[self._family_key(family_id), self._token_key(family_id, token_hash)],
+                args=[
+                    family.to_json(),
+                    repr(family.expires_at),
+                    family_id,
+                    repr(until),
+                    self._family_ttl_ms(family),
+                ],
             )
-            pipe.pexpire(family_key, ttl)
-            pipe.hset(token_key, mapping={"fid": family.family_id, "exp": repr(until), "used": "0"})
-            pipe.pexpire(token_key, ttl)
-            pipe.execute()
-        except ConfigurationError:
-            raise
         except Exception as exc:
             raise _unavailable(exc) from exc
+        if not int(created):
+            raise ConfigurationError("that family or token is already stored")
 
-    def find(self, token_hash: str) -> RefreshRecord | None:
-        """The token's record, or ``None`` (one script call)."""
+    def find(self, token_hash: str, *, family_id: str) -> RefreshRecord | None:
+        """The token's record, or ``None`` (one script call on the family's slot)."""
         check_hash("token_hash", token_hash)
+        check_family_id(family_id)
+        keys = [self._token_key(family_id, token_hash), self._family_key(family_id)]
         try:
-            row = self._find(keys=[self._token_key(token_hash)], args=[f"{self._prefix}f:"])
+            row = self._find(keys=keys, args=[family_id])
         except Exception as exc:
             raise _unavailable(exc) from exc
         if not row:
@@ -163,17 +186,23 @@ class RedisRefreshStore:
         )
 
     def rotate(
-        self, token_hash: str, new_hash: str, *, now: float, expires_at: float
+        self, token_hash: str, new_hash: str, *, family_id: str, now: float, expires_at: float
     ) -> RotateResult:
         """Consume ``token_hash`` and store ``new_hash`` in one Lua script (atomic)."""
         check_hash("token_hash", token_hash)
         check_hash("new_hash", new_hash)
+        check_family_id(family_id)
         now = check_time("now", now)
         requested = check_time("expires_at", expires_at)
+        keys = [
+            self._token_key(family_id, token_hash),
+            self._token_key(family_id, new_hash),
+            self._family_key(family_id),
+        ]
         try:
             reply = self._rotate(
-                keys=[self._token_key(token_hash), self._token_key(new_hash)],
-                args=[f"{self._prefix}f:", repr(now), repr(requested), _ttl_ms(requested - now)],
+                keys=keys,
+                args=[family_id, repr(now), repr(requested), _ttl_ms(requested - now)],
             )
         except Exception as exc:
             raise _unavailable(exc) from exc

@@ -23,6 +23,7 @@ from .base import (
     RefreshRecord,
     RotateOutcome,
     RotateResult,
+    check_family_id,
     check_hash,
     check_time,
 )
@@ -52,7 +53,7 @@ _FIND: Final = """
 SELECT f.data, t.expires_at, t.consumed, f.revoked
 FROM tokensmith_refresh_tokens AS t
 JOIN tokensmith_refresh_families AS f ON f.family_id = t.family_id
-WHERE t.token_hash = ?
+WHERE t.token_hash = ? AND t.family_id = ?
 """
 _INSERT_FAMILY: Final = (
     "INSERT INTO tokensmith_refresh_families (family_id, data, expires_at) VALUES (?, ?, ?)"
@@ -135,13 +136,14 @@ class SQLiteRefreshStore(PooledBackend):
         except sqlite3.Error as exc:
             raise BackendUnavailable(f"SQLite refresh write failed: {exc}") from None
 
-    def find(self, token_hash: str) -> RefreshRecord | None:
+    def find(self, token_hash: str, *, family_id: str) -> RefreshRecord | None:
         """The token's record, or ``None`` (one indexed join)."""
         check_hash("token_hash", token_hash)
+        check_family_id(family_id)
         if self._closed:
             raise BackendUnavailable("the SQLite refresh store is closed")
         try:
-            row = self._connection().execute(_FIND, (token_hash,)).fetchone()
+            row = self._connection().execute(_FIND, (token_hash, family_id)).fetchone()
         except sqlite3.Error as exc:
             raise BackendUnavailable(f"SQLite refresh lookup failed: {exc}") from None
         if row is None:
@@ -152,16 +154,17 @@ class SQLiteRefreshStore(PooledBackend):
         )
 
     def rotate(
-        self, token_hash: str, new_hash: str, *, now: float, expires_at: float
+        self, token_hash: str, new_hash: str, *, family_id: str, now: float, expires_at: float
     ) -> RotateResult:
         """Consume ``token_hash`` and store ``new_hash`` in one ``BEGIN IMMEDIATE`` transaction."""
         check_hash("token_hash", token_hash)
         check_hash("new_hash", new_hash)
+        check_family_id(family_id)
         now = check_time("now", now)
         requested = check_time("expires_at", expires_at)
         try:
             with self._transaction() as connection:
-                result = self._rotate(connection, token_hash, new_hash, now, requested)
+                result = self._rotate(connection, (token_hash, family_id), new_hash, now, requested)
         except sqlite3.IntegrityError:
             raise ConfigurationError("the new token hash is already stored") from None
         except sqlite3.Error as exc:
@@ -171,12 +174,14 @@ class SQLiteRefreshStore(PooledBackend):
     def _rotate(
         self,
         connection: sqlite3.Connection,
-        token_hash: str,
+        token: tuple[str, str],
         new_hash: str,
         now: float,
         requested: float,
     ) -> RotateResult:
-        row = connection.execute(_FIND, (token_hash,)).fetchone()
+        """``token`` is (hash, family id): unknown unless the token is in that family."""
+        token_hash = token[0]
+        row = connection.execute(_FIND, token).fetchone()
         if row is None:
             return RotateResult(RotateOutcome.UNKNOWN)
         data, token_expires_at, consumed, revoked = row

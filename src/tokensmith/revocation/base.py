@@ -2,11 +2,16 @@
 
 Entries are keyed on ``(issuer, jti)``, never on the token string (several encodings of one
 signature may exist). Subject and session revocations are *watermarks*: every token of that
-subject (session) issued at or before ``before`` is revoked. ``iat`` has one-second resolution,
-so a token issued in the same second as the cutoff counts as revoked (``iat <= ceil(before)``),
-and a token without ``iat`` under a watermark is revoked (fail closed). Every entry carries an
-``expires_at`` after which no token it covers can still validate, so lists never grow without
-bound.
+subject (session) issued at or before ``before + skew`` is revoked. ``skew`` (default
+:data:`~tokensmith.validator.DEFAULT_LEEWAY`, at most :data:`~tokensmith.validator.MAX_LEEWAY`)
+covers an issuer whose clock runs ahead: the validator accepts an ``iat`` up to its leeway in
+the future, so a token minted just before ``revoke_subject(before=time.time())`` may carry an
+``iat`` after ``before``. The price: a token issued within ``skew`` seconds *after* the call (a
+fresh login right after "log out everywhere") is revoked too, until the skew has passed.
+``iat`` has one-second resolution, so a token issued in the same second as the cutoff counts
+as revoked (``iat <= ceil(before + skew)``), and a token without ``iat`` under a watermark is
+revoked (fail closed). Every entry carries an ``expires_at`` after which no token it covers can
+still validate, so lists never grow without bound.
 """
 
 from __future__ import annotations
@@ -16,13 +21,28 @@ from typing import Protocol, runtime_checkable
 
 from ..claims import VerifiedToken
 from ..errors import ConfigurationError
+from ..validator import DEFAULT_LEEWAY, MAX_LEEWAY
 
-__all__ = ["AsyncRevocationList", "RevocationList", "covered_by_watermark", "revoke_token"]
+__all__ = [
+    "AsyncRevocationList",
+    "RevocationList",
+    "covered_by_watermark",
+    "revoke_token",
+    "watermark",
+]
 
 
 @runtime_checkable
 class RevocationList(Protocol):
-    """What a validator consults, and what an application calls to revoke."""
+    """What a validator consults, and what an application calls to revoke.
+
+    Subject and session watermarks cover ``before + skew``: ``skew`` (default the validator's
+    ``DEFAULT_LEEWAY``) catches a token minted just before the call by an issuer whose clock
+    runs ahead, whose ``iat`` a validator still accepts. The trade-off: a fresh login within
+    ``skew`` seconds *after* a "log out everywhere" is refused too, until the skew has passed.
+    Pass your validators' ``leeway`` if you changed it; ``skew=0`` only if every issuer shares
+    the revoking machine's clock.
+    """
 
     def is_revoked(self, token: VerifiedToken) -> bool:
         """True when the token is revoked by jti, subject watermark or session watermark."""
@@ -33,18 +53,34 @@ class RevocationList(Protocol):
         ...
 
     def revoke_subject(
-        self, subject: str, *, issuer: str, before: float, expires_at: float
+        self,
+        subject: str,
+        *,
+        issuer: str,
+        before: float,
+        expires_at: float,
+        skew: float = DEFAULT_LEEWAY,
     ) -> None:
-        """Revoke every token of ``subject`` issued at or before ``before``.
+        """Revoke every token of ``subject`` issued at or before ``before + skew``.
 
         ``expires_at`` is when the last such token expires (``before`` + the longest ttl).
+        ``skew`` covers issuers whose clock runs ahead of ``before``'s (give your validators'
+        ``leeway``); tokens issued within ``skew`` seconds after ``before`` are revoked too
+        (see :func:`watermark`).
         """
         ...
 
     def revoke_session(
-        self, session_id: str, *, issuer: str, expires_at: float, before: float = math.inf
+        self,
+        session_id: str,
+        *,
+        issuer: str,
+        expires_at: float,
+        before: float = math.inf,
+        skew: float = DEFAULT_LEEWAY,
     ) -> None:
-        """Revoke every token carrying ``sid == session_id`` (issued at or before ``before``)."""
+        """Revoke every token carrying ``sid == session_id`` (issued at or before
+        ``before + skew``; by default every token of the session)."""
         ...
 
 
@@ -61,15 +97,27 @@ class AsyncRevocationList(Protocol):
         ...
 
     async def revoke_subject(
-        self, subject: str, *, issuer: str, before: float, expires_at: float
+        self,
+        subject: str,
+        *,
+        issuer: str,
+        before: float,
+        expires_at: float,
+        skew: float = DEFAULT_LEEWAY,
     ) -> None:
-        """Revoke every token of ``subject`` issued at or before ``before``."""
+        """Revoke every token of ``subject`` issued at or before ``before + skew``."""
         ...
 
     async def revoke_session(
-        self, session_id: str, *, issuer: str, expires_at: float, before: float = math.inf
+        self,
+        session_id: str,
+        *,
+        issuer: str,
+        expires_at: float,
+        before: float = math.inf,
+        skew: float = DEFAULT_LEEWAY,
     ) -> None:
-        """Revoke every token of a session."""
+        """Revoke every token of a session (issued at or before ``before + skew``)."""
         ...
 
 
@@ -78,6 +126,24 @@ def covered_by_watermark(issued_at: float | None, before: float) -> bool:
     if issued_at is None:
         return True
     return issued_at <= (before if math.isinf(before) else math.ceil(before))
+
+
+def watermark(before: object, skew: object = DEFAULT_LEEWAY) -> float:
+    """The stored cutoff of a subject or session revocation: ``before + skew``.
+
+    ``before`` is a time in seconds (``math.inf``: every token); ``skew`` is a finite number of
+    seconds from 0 to :data:`~tokensmith.validator.MAX_LEEWAY`, the clock lead of an issuer
+    that a validator's leeway still accepts. Anything else is a :class:`ConfigurationError`.
+    """
+    if isinstance(before, bool) or not isinstance(before, int | float) or math.isnan(before):
+        raise ConfigurationError("before must be a time in seconds")
+    if (
+        isinstance(skew, bool)
+        or not isinstance(skew, int | float)
+        or not 0 <= skew <= MAX_LEEWAY  # also refuses NaN
+    ):
+        raise ConfigurationError(f"skew must be a number of seconds from 0 to {MAX_LEEWAY:g}")
+    return float(before) + float(skew)
 
 
 def revoke_token(revocations: RevocationList, token: VerifiedToken) -> None:

@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable
 
 from ..claims import VerifiedToken
-from ..validator import MAX_LEEWAY
-from .base import check_entry, covered_by_watermark
+from ..validator import DEFAULT_LEEWAY, MAX_LEEWAY
+from .base import check_entry, covered_by_watermark, watermark
 
 __all__ = ["MemoryRevocationList"]
 
@@ -67,18 +67,30 @@ class MemoryRevocationList:
         self._put(("jti", issuer, jti), math.inf, expires_at)
 
     def revoke_subject(
-        self, subject: str, *, issuer: str, before: float, expires_at: float
+        self,
+        subject: str,
+        *,
+        issuer: str,
+        before: float,
+        expires_at: float,
+        skew: float = DEFAULT_LEEWAY,
     ) -> None:
-        """Revoke every token of ``subject`` issued at or before ``before``."""
+        """Revoke every token of ``subject`` issued at or before ``before + skew``."""
         check_entry("subject", subject, expires_at)
-        self._put(("sub", issuer, subject), float(before), expires_at)
+        self._put(("sub", issuer, subject), watermark(before, skew), expires_at)
 
     def revoke_session(
-        self, session_id: str, *, issuer: str, expires_at: float, before: float = math.inf
+        self,
+        session_id: str,
+        *,
+        issuer: str,
+        expires_at: float,
+        before: float = math.inf,
+        skew: float = DEFAULT_LEEWAY,
     ) -> None:
-        """Revoke every token of the session (issued at or before ``before``)."""
+        """Revoke every token of the session (issued at or before ``before + skew``)."""
         check_entry("session_id", session_id, expires_at)
-        self._put(("sid", issuer, session_id), float(before), expires_at)
+        self._put(("sid", issuer, session_id), watermark(before, skew), expires_at)
 
     def _put(self, entry: tuple[_Kind, str, str], mark: float, expires_at: float) -> None:
         now = self._clock()

@@ -33,7 +33,6 @@ drops its whole cache. While the subscription is down the cache is bypassed. See
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import math
 import threading
@@ -44,22 +43,29 @@ from types import TracebackType
 from typing import Any, Final
 
 try:
-    import redis
-    import redis.asyncio
-    from redis.backoff import NoBackoff
     from redis.exceptions import RedisError
-    from redis.retry import Retry
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "tokensmith.revocation.redis needs redis-py: pip install 'tokensmith[redis]'"
     ) from exc
 
+from .._redis import (
+    aclose as _aclose,
+)
+from .._redis import (
+    async_subscription_client,
+    check_prefix,
+    connect,
+    connect_async,
+    encode_key_part,
+    subscription_client,
+)
 from ..audit import AuditEvent, AuditSink
 from ..audit import emit as emit_event
 from ..claims import VerifiedToken
 from ..errors import BackendUnavailable, ConfigurationError
-from ..validator import MAX_LEEWAY
-from .base import check_entry, covered_by_watermark
+from ..validator import DEFAULT_LEEWAY, MAX_LEEWAY
+from .base import check_entry, covered_by_watermark, watermark
 
 __all__ = [
     "AsyncRedisRevocationList",
@@ -69,7 +75,6 @@ __all__ = [
     "encode_key_part",
 ]
 
-_MAX_PREFIX: Final = 256
 _MAX_TTL_MS: Final = 10**15  # ~31 000 years: beyond that an entry is simply kept
 _BACKOFF_MIN: Final = 0.05
 _BACKOFF_MAX: Final = 1.0
@@ -108,29 +113,6 @@ end
 redis.call('PUBLISH', ARGV[4], ARGV[5])
 return 1
 """
-
-
-def check_prefix(prefix: object) -> str:
-    """Validate a key prefix: a string of at most 256 characters without ``{`` or ``}``.
-
-    Braces would change which part of a key Redis Cluster hashes (the hash tag), so they are
-    refused; everything else is allowed (``"tenant-a:"``, ``"prod:tokensmith:"``).
-    """
-    if not isinstance(prefix, str) or len(prefix) > _MAX_PREFIX:
-        raise ConfigurationError("prefix must be a string of at most 256 characters")
-    if "{" in prefix or "}" in prefix:
-        raise ConfigurationError("prefix may not contain '{' or '}' (Redis Cluster hash tags)")
-    return prefix
-
-
-def encode_key_part(value: str) -> str:
-    """Unpadded base64url of ``value``'s UTF-8 bytes: safe inside a Redis key and a hash tag.
-
-    The alphabet has no ``{``, ``}``, ``:`` or ``|``, so an attacker-chosen ``jti``, subject or
-    issuer can never produce another key's name. Lone surrogates are encoded, never refused.
-    """
-    raw = value.encode("utf-8", "surrogatepass")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,26 +341,7 @@ def _parse(raw: object) -> tuple[float, float] | None:
     return parsed
 
 
-def _check_before(before: object) -> float:
-    if isinstance(before, bool) or not isinstance(before, int | float) or math.isnan(before):
-        raise ConfigurationError("before must be a time in seconds")
-    return float(before)
-
-
 _FAILURES: Final = (RedisError, OSError, _Malformed)
-
-
-def _subscriber_retry() -> Retry:
-    return Retry(NoBackoff(), 0)  # an error must surface at once: it takes the cache down
-
-
-def _tight_options() -> dict[str, Any]:
-    return {
-        "socket_timeout": 0.5,
-        "socket_connect_timeout": 0.5,
-        "retry": Retry(NoBackoff(), 1),
-        "health_check_interval": 30,
-    }
 
 
 # --- sync ------------------------------------------------------------------------------------
@@ -420,13 +383,18 @@ class RedisRevocationList:
             self._subscriber.start()
 
     @classmethod
-    def from_url(cls, url: str, **options: Any) -> RedisRevocationList:
+    def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> RedisRevocationList:
         """Connect with validation-friendly timeouts (0.5 s, one immediate retry).
 
-        The client is closed by :meth:`close`. ``options`` are this class's keyword arguments.
+        ``cluster=True`` makes a ``RedisCluster`` client (``url`` names any node). The client
+        is closed by :meth:`close`. ``options`` are this class's keyword arguments.
         """
-        client = redis.Redis.from_url(url, **_tight_options())
-        instance = cls(client, **options)
+        client = connect(url, cluster=cluster)
+        try:
+            instance = cls(client, **options)
+        except BaseException:
+            client.close()
+            raise
         instance._owns_client = True
         return instance
 
@@ -469,18 +437,33 @@ class RedisRevocationList:
         self._write("j", jti, issuer, math.inf, expires_at, "revoke")
 
     def revoke_subject(
-        self, subject: str, *, issuer: str, before: float, expires_at: float
+        self,
+        subject: str,
+        *,
+        issuer: str,
+        before: float,
+        expires_at: float,
+        skew: float = DEFAULT_LEEWAY,
     ) -> None:
-        """Revoke every token of ``subject`` issued at or before ``before`` (forward only)."""
+        """Revoke every token of ``subject`` issued at or before ``before + skew`` (forward
+        only)."""
         check_entry("subject", subject, expires_at)
-        self._write("s", subject, issuer, _check_before(before), expires_at, "revoke_subject")
+        mark = watermark(before, skew)
+        self._write("s", subject, issuer, mark, expires_at, "revoke_subject")
 
     def revoke_session(
-        self, session_id: str, *, issuer: str, expires_at: float, before: float = math.inf
+        self,
+        session_id: str,
+        *,
+        issuer: str,
+        expires_at: float,
+        before: float = math.inf,
+        skew: float = DEFAULT_LEEWAY,
     ) -> None:
-        """Revoke every token of the session (issued at or before ``before``)."""
+        """Revoke every token of the session (issued at or before ``before + skew``)."""
         check_entry("session_id", session_id, expires_at)
-        self._write("x", session_id, issuer, _check_before(before), expires_at, "revoke_session")
+        mark = watermark(before, skew)
+        self._write("x", session_id, issuer, mark, expires_at, "revoke_session")
 
     def _write(
         self, kind: str, value: str, issuer: str, mark: float, expires_at: float, operation: str
@@ -525,23 +508,6 @@ class RedisRevocationList:
         )
 
 
-def _private_client(client: Any) -> Any:
-    """A client for the subscription alone, on the same server but without retries.
-
-    The user's client may retry with seconds of backoff; the subscriber must notice an outage at
-    once to take the cache down. Clients without a plain connection pool (e.g. Cluster) are
-    used as they are.
-    """
-    pool = getattr(client, "connection_pool", None)
-    kwargs = getattr(pool, "connection_kwargs", None)
-    if pool is None or not isinstance(kwargs, dict):
-        return None
-    options = dict(kwargs)
-    options["retry"] = _subscriber_retry()
-    private_pool = type(pool)(connection_class=pool.connection_class, **options)
-    return type(client)(connection_pool=private_pool)
-
-
 class _SubscriberThread:
     """Listens on the channel; every message empties the cache; errors take it down."""
 
@@ -562,37 +528,49 @@ class _SubscriberThread:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        private = _private_client(self._client)
-        source = private if private is not None else self._client
         backoff = _BACKOFF_MIN
         try:
             while not self._stopping.is_set():
-                pubsub = source.pubsub()
-                try:
-                    pubsub.subscribe(self._channel)
-                    while not self._stopping.is_set():
-                        message = pubsub.get_message(timeout=_POLL)
-                        if message is None:
-                            continue
-                        kind = message.get("type")
-                        if kind in ("subscribe", b"subscribe"):
-                            self._answers.live()  # (re)subscribed: forget what was missed
-                            backoff = _BACKOFF_MIN
-                        elif kind in ("message", b"message"):
-                            self._answers.invalidate()
-                except Exception:  # any failure takes the cache down
-                    self._answers.down()
-                finally:
-                    with contextlib.suppress(Exception):
-                        pubsub.close()
+                if self._listen():
+                    backoff = _BACKOFF_MIN
                 self._answers.down()
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, _BACKOFF_MAX)
         finally:
             self._answers.down()
-            if private is not None:
-                with contextlib.suppress(Exception):
-                    private.close()
+
+    def _listen(self) -> bool:
+        """One subscription, until an error or stop; whether it was ever confirmed.
+
+        The subscription has a private client without retries (the user's client may back off
+        for seconds; an outage must take the cache down at once), made anew on every attempt:
+        on a cluster it talks to a random node, so a dead node is left behind.
+        """
+        confirmed = False
+        private = None
+        pubsub = None
+        try:
+            private = subscription_client(self._client)
+            pubsub = (private if private is not None else self._client).pubsub()
+            pubsub.subscribe(self._channel)
+            while not self._stopping.is_set():
+                message = pubsub.get_message(timeout=_POLL)
+                if message is None:
+                    continue
+                kind = message.get("type")
+                if kind in ("subscribe", b"subscribe"):
+                    self._answers.live()  # (re)subscribed: forget what was missed
+                    confirmed = True
+                elif kind in ("message", b"message"):
+                    self._answers.invalidate()
+        except Exception:  # any failure takes the cache down
+            self._answers.down()
+        finally:
+            for resource in (pubsub, private):
+                if resource is not None:
+                    with contextlib.suppress(Exception):
+                        resource.close()
+        return confirmed
 
 
 # --- asyncio ---------------------------------------------------------------------------------
@@ -627,10 +605,12 @@ class AsyncRedisRevocationList:
         self._closed = False
 
     @classmethod
-    def from_url(cls, url: str, **options: Any) -> AsyncRedisRevocationList:
+    def from_url(
+        cls, url: str, *, cluster: bool = False, **options: Any
+    ) -> AsyncRedisRevocationList:
         """Connect with validation-friendly timeouts; :meth:`aclose` closes the client."""
-        client = redis.asyncio.Redis.from_url(url, **_tight_options())
-        instance = cls(client, **options)
+        client = connect_async(url, cluster=cluster)
+        instance = cls(client, **options)  # an unused asyncio client holds no connection
         instance._owns_client = True
         return instance
 
@@ -684,20 +664,33 @@ class AsyncRedisRevocationList:
         await self._write("j", jti, issuer, math.inf, expires_at, "revoke")
 
     async def revoke_subject(
-        self, subject: str, *, issuer: str, before: float, expires_at: float
+        self,
+        subject: str,
+        *,
+        issuer: str,
+        before: float,
+        expires_at: float,
+        skew: float = DEFAULT_LEEWAY,
     ) -> None:
-        """Revoke every token of ``subject`` issued at or before ``before`` (forward only)."""
+        """Revoke every token of ``subject`` issued at or before ``before + skew`` (forward
+        only)."""
         check_entry("subject", subject, expires_at)
-        await self._write("s", subject, issuer, _check_before(before), expires_at, "revoke_subject")
+        mark = watermark(before, skew)
+        await self._write("s", subject, issuer, mark, expires_at, "revoke_subject")
 
     async def revoke_session(
-        self, session_id: str, *, issuer: str, expires_at: float, before: float = math.inf
+        self,
+        session_id: str,
+        *,
+        issuer: str,
+        expires_at: float,
+        before: float = math.inf,
+        skew: float = DEFAULT_LEEWAY,
     ) -> None:
-        """Revoke every token of the session (issued at or before ``before``)."""
+        """Revoke every token of the session (issued at or before ``before + skew``)."""
         check_entry("session_id", session_id, expires_at)
-        await self._write(
-            "x", session_id, issuer, _check_before(before), expires_at, "revoke_session"
-        )
+        mark = watermark(before, skew)
+        await self._write("x", session_id, issuer, mark, expires_at, "revoke_session")
 
     async def _write(
         self, kind: str, value: str, issuer: str, mark: float, expires_at: float, operation: str
@@ -749,43 +742,44 @@ async def _subscribe(
     client: Any, channel: str, answers: _Answers, stopping: threading.Event
 ) -> None:
     """The asyncio subscriber: same rules as :class:`_SubscriberThread`."""
-    private = _private_client(client)
-    source = private if private is not None else client
     backoff = _BACKOFF_MIN
     try:
         while not stopping.is_set():
-            pubsub = source.pubsub()
-            try:
-                await pubsub.subscribe(channel)
-                while not stopping.is_set():
-                    message = await pubsub.get_message(timeout=_POLL)
-                    if message is None:
-                        continue
-                    kind = message.get("type")
-                    if kind in ("subscribe", b"subscribe"):
-                        answers.live()
-                        backoff = _BACKOFF_MIN
-                    elif kind in ("message", b"message"):
-                        answers.invalidate()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # any failure takes the cache down
-                answers.down()
-            finally:
-                with contextlib.suppress(Exception):
-                    await _aclose(pubsub)
+            if await _listen(client, channel, answers, stopping):
+                backoff = _BACKOFF_MIN
             answers.down()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, _BACKOFF_MAX)
     finally:
         answers.down()
-        if private is not None:
-            with contextlib.suppress(Exception):
-                await _aclose(private)
 
 
-async def _aclose(resource: Any) -> None:
-    close = getattr(resource, "aclose", None)  # redis-py >= 5.0.1; older: close()
-    if close is None:  # pragma: no cover - old redis-py
-        close = resource.close
-    await close()
+async def _listen(client: Any, channel: str, answers: _Answers, stopping: threading.Event) -> bool:
+    """One subscription (see :meth:`_SubscriberThread._listen`)."""
+    confirmed = False
+    private = None
+    pubsub = None
+    try:
+        private = await async_subscription_client(client)
+        pubsub = (private if private is not None else client).pubsub()
+        await pubsub.subscribe(channel)
+        while not stopping.is_set():
+            message = await pubsub.get_message(timeout=_POLL)
+            if message is None:
+                continue
+            kind = message.get("type")
+            if kind in ("subscribe", b"subscribe"):
+                answers.live()
+                confirmed = True
+            elif kind in ("message", b"message"):
+                answers.invalidate()
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # any failure takes the cache down
+        answers.down()
+    finally:
+        for resource in (pubsub, private):
+            if resource is not None:
+                with contextlib.suppress(Exception):
+                    await _aclose(resource)
+    return confirmed

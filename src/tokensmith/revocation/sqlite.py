@@ -23,8 +23,8 @@ from typing import Final
 from .._sqlite import ConnectionPool, PooledBackend
 from ..claims import VerifiedToken
 from ..errors import BackendUnavailable, ConfigurationError
-from ..validator import MAX_LEEWAY
-from .base import check_entry, covered_by_watermark
+from ..validator import DEFAULT_LEEWAY, MAX_LEEWAY
+from .base import check_entry, covered_by_watermark, watermark
 
 __all__ = ["SQLiteRevocationList"]
 
@@ -149,18 +149,30 @@ class SQLiteRevocationList(PooledBackend):
         self._put("jti", issuer, jti, math.inf, expires_at)
 
     def revoke_subject(
-        self, subject: str, *, issuer: str, before: float, expires_at: float
+        self,
+        subject: str,
+        *,
+        issuer: str,
+        before: float,
+        expires_at: float,
+        skew: float = DEFAULT_LEEWAY,
     ) -> None:
-        """Revoke every token of ``subject`` issued at or before ``before``."""
+        """Revoke every token of ``subject`` issued at or before ``before + skew``."""
         check_entry("subject", subject, expires_at)
-        self._put("sub", issuer, subject, _watermark(before), expires_at)
+        self._put("sub", issuer, subject, watermark(before, skew), expires_at)
 
     def revoke_session(
-        self, session_id: str, *, issuer: str, expires_at: float, before: float = math.inf
+        self,
+        session_id: str,
+        *,
+        issuer: str,
+        expires_at: float,
+        before: float = math.inf,
+        skew: float = DEFAULT_LEEWAY,
     ) -> None:
-        """Revoke every token of the session (issued at or before ``before``)."""
+        """Revoke every token of the session (issued at or before ``before + skew``)."""
         check_entry("session_id", session_id, expires_at)
-        self._put("sid", issuer, session_id, _watermark(before), expires_at)
+        self._put("sid", issuer, session_id, watermark(before, skew), expires_at)
 
     def _put(self, kind: str, issuer: str, value: str, mark: float, expires_at: float) -> None:
         if not isinstance(issuer, str):
@@ -209,9 +221,3 @@ class SQLiteRevocationList(PooledBackend):
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"SQLiteRevocationList({self._path!r}, {state})"
-
-
-def _watermark(before: object) -> float:
-    if isinstance(before, bool) or not isinstance(before, int | float) or math.isnan(before):
-        raise ConfigurationError("before must be a time in seconds")
-    return float(before)

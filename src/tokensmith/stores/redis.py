@@ -60,6 +60,7 @@ from redis.exceptions import RedisError
 
 from .._json import StrictJSONError
 from .._json import loads as strict_json
+from .._redis import check_prefix, connect, encode_key_part
 from ..errors import (
     BackendUnavailable,
     ConfigurationError,
@@ -70,7 +71,6 @@ from ..errors import (
 )
 from ..keys import SUPPORTED_ALGORITHMS, Key, b64url_decode, b64url_encode
 from ..keyset import KeySet, RotationPolicy, maintenance_due
-from ..revocation.redis import check_prefix, encode_key_part
 from ._shared import SharedKeyStore
 
 __all__ = ["RedisKeyStore"]
@@ -188,6 +188,30 @@ class RedisKeyStore(SharedKeyStore):
         self._forced_at = -math.inf
         with self._lock:
             self._reload(clock())
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        policy: RotationPolicy,
+        kek: bytes,
+        cluster: bool = False,
+        **options: Any,
+    ) -> RedisKeyStore:
+        """Connect with tokensmith's Redis timeouts (0.5 s, one immediate retry), so a reload
+        while Redis is down costs half a second, not seconds of redis-py's default retries;
+        ``cluster=True`` makes a ``RedisCluster`` client. :meth:`close` closes it."""
+        client = connect(url, cluster=cluster)
+        try:
+            return cls(client, policy=policy, kek=kek, **options)
+        except BaseException:
+            client.close()
+            raise
+
+    def close(self) -> None:
+        """Close the Redis client."""
+        self._client.close()
 
     # --- public API ----------------------------------------------------------------------------
 
