@@ -29,6 +29,9 @@ class ConnectionPool:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
+        # A pool dropped without close() still closes its connections (Python 3.13 warns
+        # about every sqlite3 connection left to the garbage collector).
+        weakref.finalize(self, _close_all, self._connections)
         self.closed = False
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -79,20 +82,27 @@ class ConnectionPool:
                 connection.close()
             else:
                 alive.append((thread, connection))
-        self._connections = alive
+        self._connections[:] = alive  # in place: the finalizer holds this list
 
     def _forget(self, connection: sqlite3.Connection) -> None:
         with self._lock:
-            self._connections = [(t, c) for t, c in self._connections if c is not connection]
+            self._connections[:] = [(t, c) for t, c in self._connections if c is not connection]
         connection.close()
 
     def close(self) -> None:
         """Close every connection (idempotent)."""
         with self._lock:
             self.closed = True
-            connections, self._connections = self._connections, []
+            connections = list(self._connections)
+            self._connections.clear()
         for _thread, connection in connections:
             connection.close()
+
+
+def _close_all(connections: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]]) -> None:
+    for _thread, connection in connections:
+        connection.close()
+    connections.clear()
 
 
 class PooledBackend:
