@@ -280,12 +280,15 @@ def test_a_list_dropped_without_close_closes_its_connections(tmp_path: Path) -> 
     """Python 3.13 warns about every sqlite3 connection left to the garbage collector (an
     error in this suite); the pool closes them itself when it is collected."""
     import gc
-    import threading
 
-    revocations = SQLiteRevocationList(tmp_path / "dropped.db")
-    revocations.revoke("a", issuer="https://issuer.test", expires_at=2e9)
-    worker = threading.Thread(target=lambda: revocations.revoke("b", issuer="x", expires_at=2e9))
-    worker.start()
-    worker.join()
-    del revocations
+    def use_and_drop() -> None:
+        revocations = SQLiteRevocationList(tmp_path / "dropped.db")
+        revocations.revoke("a", issuer="https://issuer.test", expires_at=2e9)
+        worker = threading.Thread(
+            target=revocations.revoke, args=("b",), kwargs={"issuer": "x", "expires_at": 2e9}
+        )
+        worker.start()
+        worker.join()
+
+    use_and_drop()
     gc.collect()
