@@ -465,7 +465,7 @@ def backends(rounds: int) -> list[tuple[str, float, float]]:
     }
     try:
         sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
-        from tests.redis_server import RedisServer
+        from tests.support.redis import RedisServer
 
         from tokensmith.revocation.redis import LocalCache, RedisRevocationList
 

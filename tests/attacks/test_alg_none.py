@@ -9,7 +9,7 @@ import pytest
 
 from tests.attacks._assert import refused
 from tests.attacks.conftest import validator_for
-from tests.attacks.forge import b64, claims, compact, segment
+from tests.support.forge import b64, claims, compact, segment
 from tokensmith import (
     AlgorithmNotAllowed,
     ConfigurationError,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.attacks.forge import CURVE_ORDERS, b64
+from tests.support.forge import CURVE_ORDERS, b64
 from tokensmith import (
     Key,
     KeySet,

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from tests.attacks._assert import refused
 from tests.attacks.conftest import validator_for
-from tests.attacks.forge import (
+from tests.support.forge import (
     COORDINATE_BYTES,
     CURVE_ORDERS,
     claims,

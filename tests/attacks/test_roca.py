@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.jwks_server import JWKSServer
+from tests.support.jwks_server import JWKSServer
 from tokensmith import Key, WeakKey
 from tokensmith.keys import has_roca_fingerprint
 from tokensmith.stores.remote import RemoteJWKS

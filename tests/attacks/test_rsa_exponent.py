@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import tokensmith.cli as cli
-from tests.jwks_server import JWKSServer
+from tests.support.jwks_server import JWKSServer
 from tokensmith import Key, KeySet, RotationPolicy, WeakKey
 from tokensmith.stores.file import FileKeyStore
 from tokensmith.stores.remote import RemoteJWKS
