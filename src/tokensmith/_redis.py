@@ -17,9 +17,9 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any, Final
 
+from ._b64 import b64url_encode
 from .errors import BackendUnavailable, ConfigurationError
 
 __all__ = [
@@ -65,8 +65,7 @@ def encode_key_part(value: str) -> str:
     issuer or rate-limit key can never produce another key's name. Lone surrogates are encoded,
     never refused.
     """
-    raw = value.encode("utf-8", "surrogatepass")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return b64url_encode(value.encode("utf-8", "surrogatepass"))
 
 
 def client_options() -> dict[str, Any]:

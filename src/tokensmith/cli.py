@@ -31,6 +31,7 @@ from typing import IO, Any, Final, NoReturn
 
 from . import __version__
 from . import _jwks as jwks_rules
+from ._b64 import b64url_decode
 from ._json import StrictJSONError
 from ._json import loads as strict_json
 from .claims import fingerprint
@@ -45,7 +46,7 @@ from .errors import (
     TokensmithError,
     TokenTooLarge,
 )
-from .keys import SUPPORTED_ALGORITHMS, b64url_decode
+from .keys import SUPPORTED_ALGORITHMS
 from .keyset import KeySet, RotationPolicy, key_state
 from .stores.base import KeySource, KeyStore
 from .stores.memory import MemoryKeyStore

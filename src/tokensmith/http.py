@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Final, Literal
 
+from ._b64 import b64url_decode, b64url_encode
 from .errors import (
     BackendUnavailable,
     ConfigurationError,
@@ -38,7 +39,6 @@ from .errors import (
     TokenTooLarge,
     WeakKey,
 )
-from .keys import b64url_decode, b64url_encode
 
 __all__ = [
     "DEFAULT_MAX_TOKEN_LENGTH",

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
+from ._b64 import b64url_encode
 from ._jwks import PRIVATE_MEMBERS
 from .errors import ConfigurationError, KeyMaterialError
-from .keys import b64url_encode
 from .stores._http import check_url, is_downgrade
 
 __all__ = [

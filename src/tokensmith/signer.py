@@ -9,11 +9,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from ._b64 import b64url_encode
 from ._frozen import Value
 from ._jti import new_jti
 from .claims import fingerprint
 from .errors import ConfigurationError, ReservedClaim
-from .keys import b64url_encode
 from .stores.base import KeyStore
 
 if TYPE_CHECKING:

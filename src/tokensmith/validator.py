@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, cast
 
+from ._b64 import b64url_decode
 from ._frozen import Value, read_only_members
 from ._json import StrictJSONError
 from ._json import loads as _strict_json
@@ -56,7 +57,7 @@ from .errors import (
     UnknownKey,
     UnsupportedHeader,
 )
-from .keys import SUPPORTED_ALGORITHMS, Key, b64url_decode
+from .keys import SUPPORTED_ALGORITHMS, Key
 
 if TYPE_CHECKING:
     from .audit import AuditSink

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 import tokensmith.cli as cli
+from tests.support.forge import b64
 from tokensmith import Key, KeySet, MemoryKeyStore, Signer
 from tokensmith.errors import KeyMaterialError
-from tokensmith.keys import b64url_encode
 from tokensmith.testing import FakeClock
 
 ISS = "https://auth.example.test"
@@ -732,7 +732,7 @@ def test_inspect_garbage(run: Run) -> None:
 @pytest.mark.parametrize("instant", [-253402300799, -1e15, 253402300800, 1e17, -1, 0])
 def test_inspect_shows_no_date_for_an_instant_a_date_cannot_hold(run: Run, instant: float) -> None:
     header = "eyJhIjoxfQ"  # {"a":1}
-    payload = b64url_encode(json.dumps({"exp": instant, "iat": instant}).encode())
+    payload = b64(json.dumps({"exp": instant, "iat": instant}).encode())
     report = json.loads(run("inspect", f"{header}.{payload}.")[0])
     if -62135596800 <= instant < 253402300800:  # year 1 to year 9999
         assert set(report["times"]) == {"exp", "iat"}

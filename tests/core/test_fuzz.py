@@ -26,8 +26,8 @@ from tokensmith import (
     Validator,
     VerifiedToken,
 )
+from tokensmith._b64 import b64url_decode, b64url_encode
 from tokensmith.errors import KeyMaterialError, TokenError
-from tokensmith.keys import b64url_decode, b64url_encode
 from tokensmith.testing import FakeClock
 
 HS = Key.from_secret(bytes(range(32)), "HS256", kid="hs-1")

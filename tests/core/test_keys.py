@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tokensmith import SUPPORTED_ALGORITHMS, InvalidKey, Key, KeyMaterialError, WeakKey
-from tokensmith.keys import b64url_decode, b64url_encode
+from tokensmith._b64 import b64url_decode, b64url_encode
 
 ASYMMETRIC = sorted(a for a in SUPPORTED_ALGORITHMS if not a.startswith("HS"))
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "k"}

@@ -37,8 +37,8 @@ from tokensmith import (
     VerifiedToken,
     WeakKey,
 )
+from tokensmith._b64 import b64url_decode
 from tokensmith.errors import KeyMaterialError, TokenError, TokensmithError
-from tokensmith.keys import b64url_decode
 from tokensmith.testing import FakeClock
 
 VECTORS = Path(__file__).parent / "vectors"
@@ -201,7 +201,7 @@ def test_cookbook_compact_signatures(name: str) -> None:
 
 
 def _b64json(value: Any) -> str:
-    from tokensmith.keys import b64url_encode
+    from tokensmith._b64 import b64url_encode
 
     return b64url_encode(json.dumps(value, separators=(",", ":")).encode())
 

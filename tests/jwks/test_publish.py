@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.forge import b64
 from tokensmith import (
     SUPPORTED_ALGORITHMS,
     ConfigurationError,
@@ -18,7 +19,6 @@ from tokensmith import (
     MemoryKeyStore,
     RotationPolicy,
 )
-from tokensmith.keys import b64url_encode
 from tokensmith.publish import (
     DEFAULT_JWKS_MAX_AGE,
     JWKS_CONTENT_TYPE,
@@ -54,7 +54,7 @@ def test_headers_etag_and_conditional_requests(clock: FakeClock) -> None:
     assert response.headers["Content-Type"] == JWKS_CONTENT_TYPE
     assert response.headers["Cache-Control"] == f"public, max-age={DEFAULT_JWKS_MAX_AGE}"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    expected = '"' + b64url_encode(hashlib.sha256(response.body).digest()[:18]) + '"'
+    expected = '"' + b64(hashlib.sha256(response.body).digest()[:18]) + '"'
     assert response.etag == expected == response.headers["ETag"]
     assert jwks_response(store).etag == response.etag  # deterministic body
     assert response.not_modified(response.etag)

@@ -21,6 +21,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from tests.support import ROOT
+from tests.support.forge import b64
 from tests.support.redis import RedisServer, RedisTarget
 from tokensmith import (
     BackendUnavailable,
@@ -33,7 +34,6 @@ from tokensmith import (
 )
 from tokensmith.cache import ValidatedTokenCache
 from tokensmith.errors import KeyStoreCorrupt, WrongPassphrase
-from tokensmith.keys import b64url_encode
 from tokensmith.stores.redis import RedisKeyStore
 from tokensmith.testing import FakeClock, KeyStoreContract
 
@@ -422,7 +422,7 @@ def test_authentic_but_unusable_entry_is_refused(
         plaintext = json.dumps(other.to_jwk(private=True)).encode()
     nonce = os.urandom(12)
     sealed = store._aead.encrypt(nonce, plaintext, store._aad(entry["kid"], entry["alg"], times))
-    entry.update(nonce=b64url_encode(nonce), sealed=b64url_encode(sealed))
+    entry.update(nonce=b64(nonce), sealed=b64(sealed))
     client.set(name, json.dumps(_authentic(store, document)))
     with pytest.raises(KeyStoreCorrupt):
         _store(client, clock)

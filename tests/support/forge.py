@@ -36,6 +36,7 @@ __all__ = [
     "segment",
     "signed",
     "signed_raw",
+    "unb64",
 ]
 
 # Group orders of the NIST curves (SEC 2), for the "psychic signature" cases.
@@ -59,6 +60,11 @@ CURVES = {"ES256": ec.SECP256R1, "ES384": ec.SECP384R1, "ES512": ec.SECP521R1}
 def b64(data: bytes) -> str:
     """Unpadded base64url, written independently of tokensmith's encoder."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def unb64(text: str) -> bytes:
+    """Unpadded base64url decoded by the stdlib, to read what tokensmith wrote."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def segment(value: Any) -> str:

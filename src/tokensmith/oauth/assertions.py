@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Protocol, runtime_checkable
 
+from .._b64 import b64url_decode
 from .._redis import check_prefix, connect
 from ..claims import VerifiedToken
 from ..errors import (
@@ -31,7 +32,7 @@ from ..errors import (
     TokenError,
     TokenTooOld,
 )
-from ..keys import ASYMMETRIC_ALGORITHMS, Key, b64url_decode
+from ..keys import ASYMMETRIC_ALGORITHMS, Key
 from ..keyset import KeySet
 from ..signer import Signer
 from ..stores.memory import MemoryKeyStore

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
+from .._b64 import b64url_encode
 from ..claims import VerifiedToken, _numeric_date
 from ..errors import (
     AuthenticationTooOld,
@@ -30,7 +31,7 @@ from ..errors import (
     MissingClaim,
     TokenHashMismatch,
 )
-from ..keys import SUPPORTED_ALGORITHMS, Key, b64url_encode
+from ..keys import SUPPORTED_ALGORITHMS, Key
 from ..validator import _PASSES_THROUGH, DEFAULT_LEEWAY, Validator, _backend_failed
 from .pkce import secrets_equal
 

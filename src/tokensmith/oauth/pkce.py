@@ -14,8 +14,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from .._b64 import b64url_decode, b64url_encode
 from ..errors import ConfigurationError, InvalidGrant, InvalidRequest, StateMismatch
-from ..keys import b64url_decode, b64url_encode
 
 __all__ = [
     "MAX_VERIFIER_LENGTH",

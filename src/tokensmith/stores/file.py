@@ -49,6 +49,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from .._b64 import b64url_decode, b64url_encode
 from .._json import StrictJSONError
 from .._json import loads as strict_json
 from ..errors import (
@@ -59,7 +60,7 @@ from ..errors import (
     WeakKey,
     WrongPassphrase,
 )
-from ..keys import SUPPORTED_ALGORITHMS, Key, b64url_decode, b64url_encode
+from ..keys import SUPPORTED_ALGORITHMS, Key
 from ..keyset import KeySet, RotationPolicy, maintenance_due
 from ._shared import SharedKeyStore
 

@@ -58,6 +58,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from redis.exceptions import RedisError
 
+from .._b64 import b64url_decode, b64url_encode
 from .._json import StrictJSONError
 from .._json import loads as strict_json
 from .._redis import check_prefix, connect, encode_key_part
@@ -69,7 +70,7 @@ from ..errors import (
     NoSigningKey,
     WrongPassphrase,
 )
-from ..keys import SUPPORTED_ALGORITHMS, Key, b64url_decode, b64url_encode
+from ..keys import SUPPORTED_ALGORITHMS, Key
 from ..keyset import KeySet, RotationPolicy, maintenance_due
 from ._shared import SharedKeyStore
 
