@@ -29,6 +29,7 @@ from typing import Any, Final, NamedTuple
 from ._frozen import Frozen
 from ._json import StrictJSONError
 from ._json import loads as strict_json
+from ._options import integer
 from .errors import ConfigurationError, InvalidKey, KeyMaterialError, WeakKey
 from .keys import ASYMMETRIC_ALGORITHMS, Key
 
@@ -117,10 +118,7 @@ class JWKSRules(Frozen):
         max_keys: int = DEFAULT_MAX_KEYS,
         missing_alg_hint: str = _DEFAULT_HINT,
     ) -> None:
-        if isinstance(max_keys, bool) or not isinstance(max_keys, int):
-            raise ConfigurationError("max_keys must be an int")
-        if not 1 <= max_keys <= 10_000:
-            raise ConfigurationError("max_keys must be between 1 and 10000")
+        integer("max_keys", max_keys, minimum=1, maximum=10_000)
         set_ = object.__setattr__
         set_(self, "algorithms", _check_algorithms(algorithms))
         set_(self, "default_algorithms", _check_default_algorithms(default_algorithms))

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ._b64 import b64url_encode
+from ._options import flag
 from .errors import BackendUnavailable, ConfigurationError
 
 __all__ = [
@@ -124,8 +125,7 @@ def connect_async(url: str, *, cluster: bool = False) -> Any:
 def _check_url(url: object, cluster: object) -> None:
     if not isinstance(url, str) or not url:
         raise ConfigurationError("url must be a redis:// or rediss:// URL")
-    if not isinstance(cluster, bool):
-        raise ConfigurationError("cluster must be True or False")
+    flag("cluster", cluster)
 
 
 def is_cluster(client: object) -> bool:

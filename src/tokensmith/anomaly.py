@@ -38,12 +38,13 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final, Protocol, runtime_checkable
 
+from ._options import integer, seconds
 from ._redis import aclose, check_prefix, connect, connect_async, encode_key_part
 from .audit import AuditEvent, AuditSink, emit
 from .errors import BackendUnavailable, ConfigurationError, NetworkNotAllowed
 from .keys import Key
 from .keyset import KeySet
-from .ratelimit import _prefix, client_key
+from .ratelimit import client_key
 
 __all__ = [
     "AsyncRedisWindows",
@@ -83,12 +84,6 @@ class AsyncWindowStore(Protocol):
         ...
 
 
-def _count(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigurationError(f"{name} must be a positive int")
-    return value
-
-
 class _Members:
     """One key's window: each member's latest time, and a heap to drop the oldest first."""
 
@@ -123,8 +118,8 @@ class MemoryWindows:
     """
 
     def __init__(self, *, max_keys: int = 100_000, max_members: int = 10_000) -> None:
-        self._max_keys = _count("max_keys", max_keys)
-        self._max_members = _count("max_members", max_members)
+        self._max_keys = integer("max_keys", max_keys, minimum=1)
+        self._max_members = integer("max_members", max_members, minimum=1)
         self._batch = self._max_keys // 64 + 1
         self._data: OrderedDict[str, _Members] = OrderedDict()
         self._lock = threading.Lock()
@@ -175,7 +170,7 @@ class _RedisWindowsCore:
         self._prefix = check_prefix(prefix)
         self._client = client
         self._script = client.register_script(_ADD_LUA)
-        self._max_members = _count("max_members", max_members)
+        self._max_members = integer("max_members", max_members, minimum=1)
 
     def _call(self, key: str, member: str, at: float, window: float) -> dict[str, Any]:
         """The script's keyword arguments for one addition (the key encoded after the prefix,
@@ -250,20 +245,13 @@ class AsyncRedisWindows(_RedisWindowsCore):
             raise _failed(exc) from exc
 
 
-def _positive(name: str, value: object, *, integer: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, int if integer else int | float):
-        raise ConfigurationError(f"{name} must be a positive {'int' if integer else 'number'}")
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigurationError(f"{name} must be positive")
-
-
 class _Detector:
     """Shared plumbing: where signals go, the window, once-per-window firing."""
 
     def __init__(self, emit_to: AuditSink, window: float) -> None:
         if not callable(emit_to):
             raise ConfigurationError("emit must be an AuditSink")
-        _positive("window", window)
+        seconds("window", window, positive=True)
         self.emit = emit_to
         self.window = float(window)
         self._fired: OrderedDict[str, float] = OrderedDict()  # in firing order
@@ -307,8 +295,8 @@ class _AddressKeys:
     """How a detector names a client address: its :func:`~tokensmith.ratelimit.client_key`."""
 
     def __init__(self, ipv6_prefix: int, ipv4_prefix: int) -> None:
-        self.ipv6_prefix = _prefix("ipv6_prefix", ipv6_prefix, 128)
-        self.ipv4_prefix = _prefix("ipv4_prefix", ipv4_prefix, 32)
+        self.ipv6_prefix = integer("ipv6_prefix", ipv6_prefix, minimum=0, maximum=128)
+        self.ipv4_prefix = integer("ipv4_prefix", ipv4_prefix, minimum=0, maximum=32)
 
     def _address(self, ip: str) -> str:
         """The client's key; every unreadable address counts as one client, ``unreadable``."""
@@ -360,7 +348,7 @@ class _RefusalBurst(_Detector, _AddressKeys):
     ) -> None:
         _Detector.__init__(self, emit, window)
         _AddressKeys.__init__(self, ipv6_prefix, ipv4_prefix)
-        _positive("threshold", threshold, integer=True)
+        integer("threshold", threshold, minimum=1)
         self.threshold = threshold
         self.by = tuple(by)
         if not self.by or not set(self.by) <= {"ip", "subject", "client_id"}:
@@ -464,7 +452,7 @@ class _TokenSharing(_Detector, _AddressKeys):
     ) -> None:
         _Detector.__init__(self, emit, window)
         _AddressKeys.__init__(self, ipv6_prefix, ipv4_prefix)
-        _positive("max_ips", max_ips, integer=True)
+        integer("max_ips", max_ips, minimum=1)
         self.max_ips = max_ips
 
     def _counted(self, event: AuditEvent) -> tuple[str, str] | None:

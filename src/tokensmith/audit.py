@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, cast
 
+from ._options import integer
 from .claims import fingerprint
 from .errors import BackendUnavailable, ConfigurationError
 from .revocation.base import revoke_token
@@ -460,8 +461,7 @@ class QueueSink:
     def __init__(self, sink: AuditSink, *, maxsize: int = 10_000) -> None:
         if not callable(sink):
             raise ConfigurationError("sink must be callable")
-        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
-            raise ConfigurationError("maxsize must be a positive int")
+        integer("maxsize", maxsize, minimum=1)
         self._sink = sink
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._maxsize = maxsize
@@ -555,8 +555,7 @@ class AsyncQueueSink:
     def __init__(self, *sinks: AuditSink | AsyncAuditSink, maxsize: int = 10_000) -> None:
         if not sinks or not all(callable(s) for s in sinks):
             raise ConfigurationError("give at least one sink; every sink must be callable")
-        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
-            raise ConfigurationError("maxsize must be a positive int")
+        integer("maxsize", maxsize, minimum=1)
         self._deliver = tuple(_deliverer(sink) for sink in sinks)
         self._maxsize = maxsize
         self._pending: collections.deque[AuditEvent] = collections.deque()

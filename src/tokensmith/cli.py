@@ -31,9 +31,9 @@ from typing import IO, Any, Final, NoReturn
 
 from . import __version__
 from . import _jwks as jwks_rules
-from ._b64 import b64url_decode
 from ._json import StrictJSONError
 from ._json import loads as strict_json
+from ._jws import segment_object
 from .claims import fingerprint
 from .errors import (
     ConfigurationError,
@@ -168,9 +168,10 @@ def _is_jose(text: str) -> bool:
 
 def _json_object_segment(segment: str) -> bool:
     try:
-        return isinstance(strict_json(b64url_decode(segment)), dict)
-    except (ValueError, StrictJSONError):
+        segment_object(segment, "segment")
+    except (InvalidEncoding, InvalidJSON):
         return False
+    return True
 
 
 def _secret_option(flag: str, ours: frozenset[str]) -> bool:
@@ -752,20 +753,6 @@ def _verify(ctx: _Context) -> int:
     return EXIT_OK
 
 
-def _segment(segment: str, what: str) -> Any:
-    try:
-        raw = b64url_decode(segment)
-    except ValueError:
-        raise InvalidEncoding(f"the {what} is not canonical unpadded base64url") from None
-    try:
-        value = strict_json(raw)
-    except StrictJSONError:
-        raise InvalidJSON(f"the {what} is not valid JSON") from None
-    if not isinstance(value, dict):
-        raise InvalidJSON(f"the {what} is not a JSON object")
-    return value
-
-
 def _inspect(ctx: _Context) -> int:
     token = _read_token(ctx, ctx.args.token)
     if len(token) > DEFAULT_MAX_TOKEN_SIZE:
@@ -775,8 +762,8 @@ def _inspect(ctx: _Context) -> int:
     parts = token.split(".")
     if len(parts) != 3:
         raise MalformedToken("a token is a compact JWS: three segments separated by dots")
-    header = _segment(parts[0], "header")
-    claims = _segment(parts[1], "payload")
+    header = segment_object(parts[0], "header")
+    claims = segment_object(parts[1], "payload")
     times = {
         name: when
         for name in ("iat", "nbf", "exp")

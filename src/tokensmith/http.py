@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Final, Literal
 
 from ._b64 import b64url_decode, b64url_encode
+from ._options import integer, seconds
+from ._secrets import secret_bytes, secrets_equal
 from .errors import (
     BackendUnavailable,
     ConfigurationError,
@@ -375,8 +377,7 @@ def _cookie(
             raise ConfigurationError("a __Host- cookie may not have a Domain")
     if not isinstance(value, str) or _COOKIE_VALUE.fullmatch(value) is None:
         raise ConfigurationError("the cookie value has characters a cookie may not carry")
-    if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0:
-        raise ConfigurationError("max_age must be a non-negative int of seconds")
+    integer("max_age", max_age, minimum=0)
     if same_site not in ("Strict", "Lax"):
         raise ConfigurationError("same_site must be 'Strict' or 'Lax'")
     if not isinstance(path, str) or _PATH_VALUE.fullmatch(path) is None:
@@ -451,11 +452,6 @@ def delete_token_cookie(
 # --- CSRF double-submit tokens ----------------------------------------------------------------
 
 
-def _octets(text: str) -> bytes:
-    """UTF-8 of any ``str``, lone surrogates included (a JSON body can carry ``"\\ud800"``)."""
-    return text.encode("utf-8", "surrogatepass")
-
-
 _CSRF_CONTEXT: Final = b"tokensmith-csrf-v1\x00"
 _CSRF_SHAPE: Final = re.compile(
     r"([0-9]{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})", re.ASCII
@@ -487,8 +483,7 @@ class CSRFProtector:
             raise ConfigurationError("the CSRF secret must be bytes")
         if len(secret) < 32:
             raise WeakKey("the CSRF secret must be at least 256 bits (32 bytes)")
-        if isinstance(max_age, bool) or not isinstance(max_age, int | float) or not max_age > 0:
-            raise ConfigurationError("max_age must be a positive number of seconds")
+        seconds("max_age", max_age, positive=True, finite=False)
         # A derived key: the CSRF MAC can never be confused with any other use of the secret.
         self._key = hmac.new(bytes(secret), b"tokensmith csrf key", hashlib.sha256).digest()
         self.max_age = float(max_age)
@@ -499,7 +494,7 @@ class CSRFProtector:
 
     def _mac(self, session_id: str, issued_at: str, nonce: str) -> bytes:
         message = b"\x00".join(
-            (_CSRF_CONTEXT, _octets(session_id), issued_at.encode(), nonce.encode())
+            (_CSRF_CONTEXT, secret_bytes(session_id), issued_at.encode(), nonce.encode())
         )
         return hmac.new(self._key, message, hashlib.sha256).digest()
 
@@ -538,7 +533,7 @@ class CSRFProtector:
             raise CSRFCheckFailed("the CSRF cookie or the submitted CSRF token is missing")
         if not isinstance(cookie_value, str) or not isinstance(submitted, str):
             raise CSRFCheckFailed("the CSRF token must be text")
-        if not hmac.compare_digest(_octets(cookie_value), _octets(submitted)):
+        if not secrets_equal(cookie_value, submitted):
             raise CSRFCheckFailed("the submitted CSRF token does not match the cookie")
         if not isinstance(session_id, str) or not session_id:
             raise CSRFCheckFailed("no session to bind the CSRF token to")

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._frozen import Value
+from ._options import flag, seconds
 from .errors import (
     AlgorithmMismatch,
     AmbiguousKey,
@@ -83,10 +84,7 @@ class RotationPolicy(Value):
             ("publish_ahead", publish_ahead),
             ("verify_for", verify_for),
         ):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigurationError(f"RotationPolicy.{name} must be a number of seconds")
-            if not math.isfinite(value) or value <= 0:
-                raise ConfigurationError(f"RotationPolicy.{name} must be positive and finite")
+            seconds(f"RotationPolicy.{name}", value, positive=True)
         if publish_ahead > rotate_every:
             raise ConfigurationError("RotationPolicy.publish_ahead may not exceed rotate_every")
         set_ = object.__setattr__
@@ -165,8 +163,7 @@ class KeySet:
         """
         from . import _jwks  # noqa: PLC0415 - keep `import tokensmith` cheap
 
-        if not isinstance(strict, bool):
-            raise ConfigurationError("strict must be True or False")
+        flag("strict", strict)
         if on_skip is not None and not callable(on_skip):
             raise ConfigurationError("on_skip must be callable")
         rules = _jwks.JWKSRules(

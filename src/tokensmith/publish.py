@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
 from ._b64 import b64url_encode
+from ._http import check_url, is_downgrade
 from ._jwks import PRIVATE_MEMBERS
+from ._options import integer, seconds
 from .errors import ConfigurationError, KeyMaterialError
-from .stores._http import check_url, is_downgrade
 
 __all__ = [
     "DEFAULT_JWKS_MAX_AGE",
@@ -80,9 +80,7 @@ def jwks_response(
         )
     cap = _max_age_cap(getattr(store, "policy", None))
     if max_age is not None:
-        if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0:
-            raise ConfigurationError("max_age must be a non-negative int of seconds")
-        cap = min(cap, max_age)
+        cap = min(cap, integer("max_age", max_age, minimum=0))
     document = jwks()
     _check_public(document)
     body = json.dumps(document, separators=(",", ":"), sort_keys=True).encode("utf-8")
@@ -106,14 +104,8 @@ def _max_age_cap(policy: object) -> int:
     publish_ahead = getattr(policy, "publish_ahead", None) if policy is not None else None
     if publish_ahead is None:
         return DEFAULT_JWKS_MAX_AGE
-    if (
-        isinstance(publish_ahead, bool)
-        or not isinstance(publish_ahead, int | float)
-        or not math.isfinite(publish_ahead)
-        or publish_ahead <= 0
-    ):
-        raise ConfigurationError("the store's policy.publish_ahead must be positive seconds")
-    return max(int(publish_ahead // 2), 0)
+    ahead = seconds("the store's policy.publish_ahead", publish_ahead, positive=True)
+    return max(int(ahead // 2), 0)
 
 
 def _check_public(document: object) -> None:

@@ -20,13 +20,13 @@ import heapq
 import inspect
 import ipaddress
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Protocol, runtime_checkable
 
+from ._options import integer, number, seconds
 from ._redis import aclose, check_prefix, connect, connect_async, encode_key_part
 from .errors import BackendUnavailable, ConfigurationError, Throttled
 from .netrules import parse_address
@@ -63,20 +63,14 @@ def client_key(
     network (``"2001:db8:1:2::/64"``). Anything that is not an IP address raises
     :class:`~tokensmith.errors.NetworkNotAllowed`.
     """
-    v6 = _prefix("ipv6_prefix", ipv6_prefix, 128)
-    v4 = _prefix("ipv4_prefix", ipv4_prefix, 32)
+    v6 = integer("ipv6_prefix", ipv6_prefix, minimum=0, maximum=128)
+    v4 = integer("ipv4_prefix", ipv4_prefix, minimum=0, maximum=32)
     ip = parse_address(address)
     prefix = v4 if ip.version == 4 else v6
     if prefix == ip.max_prefixlen:
         return str(ip)
     host_bits = ip.max_prefixlen - prefix
     return f"{type(ip)(int(ip) >> host_bits << host_bits)}/{prefix}"
-
-
-def _prefix(name: str, value: object, bits: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= bits:
-        raise ConfigurationError(f"{name} must be an int between 0 and {bits}")
-    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,13 +113,8 @@ class AsyncRateLimiter(Protocol):
 
 
 def _params(rate: object, burst: object) -> tuple[float, int]:
-    if isinstance(rate, bool) or not isinstance(rate, int | float):
-        raise ConfigurationError("rate must be a number of requests per second")
-    if not math.isfinite(rate) or rate <= 0:
-        raise ConfigurationError("rate must be positive and finite")
-    if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
-        raise ConfigurationError("burst must be an int >= 1")
-    return 1.0 / float(rate), burst
+    per_second = number("rate", rate, unit="requests per second", positive=True)
+    return 1.0 / per_second, integer("burst", burst, minimum=1)
 
 
 def _key(key: object) -> str:
@@ -135,9 +124,7 @@ def _key(key: object) -> str:
 
 
 def _cost(cost: object, burst: int) -> int:
-    if isinstance(cost, bool) or not isinstance(cost, int) or not 1 <= cost <= burst:
-        raise ConfigurationError("cost must be an int between 1 and burst")
-    return cost
+    return integer("cost", cost, minimum=1, maximum=burst)
 
 
 def _gcra(
@@ -188,8 +175,7 @@ class MemoryRateLimiter:
         max_keys: int = 100_000,
     ) -> None:
         self._interval, self.burst = _params(rate, burst)
-        if isinstance(max_keys, bool) or not isinstance(max_keys, int) or max_keys < 1:
-            raise ConfigurationError("max_keys must be a positive int")
+        integer("max_keys", max_keys, minimum=1)
         self._clock = clock
         self._max_keys = max_keys
         self._tats: dict[str, float] = {}
@@ -606,10 +592,5 @@ def _locks(counted: Decision) -> bool:
 
 
 def _rate(max_refusals: object, window: object) -> float:
-    if isinstance(max_refusals, bool) or not isinstance(max_refusals, int) or max_refusals < 1:
-        raise ConfigurationError("max_refusals must be an int >= 1")
-    if isinstance(window, bool) or not isinstance(window, int | float):
-        raise ConfigurationError("window must be a number of seconds")
-    if not math.isfinite(window) or window <= 0:
-        raise ConfigurationError("window must be positive and finite")
-    return max_refusals / float(window)
+    refusals = integer("max_refusals", max_refusals, minimum=1)
+    return refusals / seconds("window", window, positive=True)

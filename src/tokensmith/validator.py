@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, cast
 
 from ._b64 import b64url_decode
 from ._frozen import Value, read_only_members
-from ._json import StrictJSONError
-from ._json import loads as _strict_json
+from ._jws import json_object, segment_object
+from ._options import flag, integer, seconds
 from .claims import (
     _MAX_NUMERIC_DATE,
     _SCOPE_SETS,
@@ -42,7 +42,6 @@ from .errors import (
     InvalidClaim,
     InvalidEncoding,
     InvalidIssuer,
-    InvalidJSON,
     InvalidSignature,
     InvalidTokenType,
     IssuedInFuture,
@@ -333,14 +332,14 @@ class Validator:
             issuers=_string_set("issuer", issuer),
             audiences=_audiences(audience),
             algorithms=_algorithms(algorithms),
-            leeway=_seconds("leeway", leeway, allow_zero=True, maximum=MAX_LEEWAY),
-            max_age=None if max_age is None else _seconds("max_age", max_age),
+            leeway=seconds("leeway", leeway, minimum=0, maximum=MAX_LEEWAY),
+            max_age=None if max_age is None else seconds("max_age", max_age, positive=True),
             required_claims=_names("required_claims", required_claims),
             token_types=_token_types(token_types),
             scopes=_scope_set(scopes),
             checks=_checks(checks),
-            max_token_size=_size(max_token_size),
-            require_exp=_flag("require_exp", require_exp),
+            max_token_size=integer("max_token_size", max_token_size, minimum=64, maximum=1 << 20),
+            require_exp=flag("require_exp", require_exp),
             scope_claims=_scope_claims(scope_claims),
         )
         pinned = getattr(keys, "issuer", None)
@@ -554,11 +553,7 @@ class Validator:
         return header, token[:second], payload_raw, signature, token
 
     def _parse_header(self, segment: str) -> _Header:
-        try:
-            raw = b64url_decode(segment)
-        except ValueError:
-            raise InvalidEncoding("the header is not canonical unpadded base64url") from None
-        header = _json_object(raw, "header")
+        header = segment_object(segment, "header")
         alg = header.get("alg")
         if not isinstance(alg, str):
             raise AlgorithmNotAllowed("the header has no 'alg'")
@@ -606,7 +601,7 @@ class Validator:
             raise UnknownKey("the key source offered a key with another kid")
         if not key.verify(signing_input.encode("ascii"), signature):
             raise InvalidSignature("the signature does not verify")
-        claims = _json_object(payload_raw, "payload")
+        claims = json_object(payload_raw, "payload")
         # Nested arrays/objects become read-only (a cache hit shares them with later requests).
         # A flat payload has no "[" and only its own "{": two byte scans, and nothing to do.
         if _OPEN_ARRAY in payload_raw or payload_raw.find(_OPEN_OBJECT, 1) >= 0:
@@ -778,17 +773,6 @@ def _structure_error(token: str) -> MalformedToken:
     if token.count(".") == 4:
         return MalformedToken("a JWE (five segments) is not accepted where a JWS is expected")
     return MalformedToken("a token must have exactly three non-empty segments")
-
-
-def _json_object(raw: bytes, what: str) -> dict[str, Any]:
-    """Exactly one strict JSON object (see :mod:`tokensmith._json`), else :class:`InvalidJSON`."""
-    try:
-        value = _strict_json(raw)
-    except StrictJSONError as exc:
-        raise InvalidJSON(f"the {what} is not strict JSON: {exc}") from None
-    if value.__class__ is not dict:
-        raise InvalidJSON(f"the {what} is not a JSON object")
-    return value  # a dict (checked above)
 
 
 def _time_window(verified: VerifiedToken, key: Key, policy: Policy) -> tuple[float, float]:
@@ -970,18 +954,6 @@ def _algorithms(value: Iterable[str] | None) -> frozenset[str]:
     return frozenset(cast(list[str], algs))
 
 
-def _seconds(
-    name: str, value: object, *, allow_zero: bool = False, maximum: float = math.inf
-) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigurationError(f"{name} must be a finite number of seconds")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ConfigurationError(f"{name} must be positive")
-    if value > maximum:
-        raise ConfigurationError(f"{name} may not exceed {maximum:g} seconds")
-    return float(value)
-
-
 def _names(name: str, value: Iterable[str]) -> frozenset[str]:
     return frozenset(_name_list(name, value))
 
@@ -1026,15 +998,3 @@ def _checks(value: Iterable[ClaimCheck]) -> tuple[ClaimCheck, ...]:
     if not all(callable(c) for c in checks):
         raise ConfigurationError("checks must be callables")
     return cast(tuple[ClaimCheck, ...], checks)
-
-
-def _size(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 64 <= value <= 1 << 20:
-        raise ConfigurationError("max_token_size must be an int between 64 and 1 MiB")
-    return value
-
-
-def _flag(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigurationError(f"{name} must be True or False")
-    return value

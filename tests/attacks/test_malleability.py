@@ -29,12 +29,8 @@ from tokensmith import (
     revoke_token,
 )
 from tokensmith.cache import ValidatedTokenCache
-from tokensmith.oauth import (
-    MemoryJtiReplayStore,
-    RedisJtiReplayStore,
-    create_client_assertion,
-    validate_client_assertion,
-)
+from tokensmith.oauth import create_client_assertion, validate_client_assertion
+from tokensmith.replay import MemoryJtiReplayStore, RedisJtiReplayStore
 from tokensmith.revocation.redis import RedisRevocationList
 from tokensmith.revocation.sqlite import SQLiteRevocationList
 from tokensmith.testing import FakeClock

@@ -29,9 +29,9 @@ from tokensmith._redis import (
     encode_key_part,
 )
 from tokensmith.anomaly import AsyncRedisWindows, RedisWindows
-from tokensmith.oauth.assertions import RedisJtiReplayStore
 from tokensmith.ratelimit import AsyncRedisRateLimiter, RedisRateLimiter
 from tokensmith.refresh.redis import RedisRefreshStore
+from tokensmith.replay import RedisJtiReplayStore
 from tokensmith.revocation.redis import AsyncRedisRevocationList, RedisRevocationList
 from tokensmith.stores.redis import RedisKeyStore
 from tokensmith.testing import FakeClock, verified_token

@@ -14,8 +14,8 @@ import pytest
 
 from tests.support import peers
 from tests.support.peers import LOOPBACK, Authority, Behaviour, RawPeer, read_request
+from tokensmith._http import StdlibTransport, _Deadline
 from tokensmith.errors import JWKSFetchError
-from tokensmith.stores._http import StdlibTransport, _Deadline
 
 BODY = b'{"keys": []}'
 

@@ -22,8 +22,8 @@ import tokensmith.stores.remote as remote_module
 from tests.support.jwks_server import JWKSServer
 from tests.support.wait import await_until, wait_until
 from tokensmith import Key
+from tokensmith._http import header_int
 from tokensmith.errors import JWKSFetchError
-from tokensmith.stores._http import header_int
 from tokensmith.stores.remote import (
     AsyncRemoteJWKS,
     HTTPResponse,

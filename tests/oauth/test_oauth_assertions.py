@@ -27,15 +27,13 @@ from tokensmith import (
 from tokensmith.errors import InvalidClient, InvalidRequest, ReplayedToken
 from tokensmith.oauth import (
     CLIENT_ASSERTION_TYPE,
-    JtiReplayStore,
-    MemoryJtiReplayStore,
-    RedisJtiReplayStore,
     authenticate_client,
     create_client_assertion,
     issue_access_token,
     unverified_client_id,
     validate_client_assertion,
 )
+from tokensmith.replay import JtiReplayStore, MemoryJtiReplayStore, RedisJtiReplayStore
 from tokensmith.testing import FakeClock
 
 ENDPOINT = "https://auth.example.test/token"

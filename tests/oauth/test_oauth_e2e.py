@@ -40,7 +40,6 @@ from tokensmith.oauth import (
     AuthorizationCodes,
     Client,
     IDTokenValidator,
-    MemoryJtiReplayStore,
     OAuthResponse,
     access_token_validator,
     authenticate_client,
@@ -61,6 +60,7 @@ from tokensmith.oauth import (
     verify_state,
 )
 from tokensmith.refresh import MemoryRefreshStore, RefreshManager
+from tokensmith.replay import MemoryJtiReplayStore
 from tokensmith.testing import FakeClock
 
 API = "orders-api"

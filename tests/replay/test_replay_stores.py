@@ -20,14 +20,13 @@ import pytest
 
 from tests.support import ROOT
 from tokensmith.errors import BackendUnavailable, ConfigurationError, ReplayedToken
-from tokensmith.oauth import (
+from tokensmith.oauth import create_client_assertion, validate_client_assertion
+from tokensmith.replay import (
     JtiReplayStore,
     MemoryJtiReplayStore,
     RedisJtiReplayStore,
-    create_client_assertion,
-    validate_client_assertion,
+    SQLiteJtiReplayStore,
 )
-from tokensmith.oauth.sqlite import SQLiteJtiReplayStore
 from tokensmith.testing import FakeClock, JtiReplayStoreContract
 
 ENDPOINT = "https://auth.example.com/token"
@@ -196,7 +195,7 @@ def test_sqlite_failures_are_backend_unavailable(db: Path, tmp_path: Path) -> No
 
 CHILD = """
 import json, sys, time
-from tokensmith.oauth.sqlite import SQLiteJtiReplayStore
+from tokensmith.replay import SQLiteJtiReplayStore
 path, start = sys.argv[1], float(sys.argv[2])
 while time.time() < start:
     time.sleep(0.001)

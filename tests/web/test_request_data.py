@@ -46,7 +46,6 @@ from tokensmith.oauth import (
     AuthorizationCodes,
     Client,
     IDTokenValidator,
-    MemoryJtiReplayStore,
     authenticate_client,
     client_credentials_grant,
     code_challenge,
@@ -62,6 +61,7 @@ from tokensmith.oauth import (
     verify_state,
 )
 from tokensmith.refresh import MemoryRefreshStore, RefreshManager
+from tokensmith.replay import MemoryJtiReplayStore
 from tokensmith.testing import FakeClock
 
 # --- what a client can send --------------------------------------------------------------------

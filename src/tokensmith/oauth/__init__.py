@@ -4,9 +4,8 @@ its clients and the APIs behind it need, so nobody hand-rolls them.
 * RFC 9068 access tokens: :func:`issue_access_token`, :func:`access_token_validator`
 * client credentials (RFC 6749 §4.4): :class:`Client`, :func:`client_credentials_grant`
 * client assertions (RFC 7523, ``private_key_jwt``): :func:`create_client_assertion`,
-  :func:`validate_client_assertion`; replay stores :class:`RedisJtiReplayStore` and
-  ``tokensmith.oauth.sqlite.SQLiteJtiReplayStore`` for production, :class:`MemoryJtiReplayStore`
-  for tests (it forgets on restart)
+  :func:`validate_client_assertion`, spending each ``jti`` in a replay store of
+  :mod:`tokensmith.replay` (SQLite or Redis in production; memory for tests)
 * authorization code flow: PKCE (RFC 7636), ``state`` / ``nonce``, :class:`AuthorizationCodes`
 * OpenID Connect ID tokens: :class:`IDTokenValidator`
 * introspection (RFC 7662) and revocation (RFC 7009): :func:`introspection_response`,
@@ -14,12 +13,11 @@ its clients and the APIs behind it need, so nobody hand-rolls them.
 * request parameters, checked once for every helper: :func:`request_param`
 
 The implicit grant is deliberately absent (RFC 9700 §2.1.2): use the code flow with PKCE.
-Redis is imported only by :meth:`RedisJtiReplayStore.from_url`, ``sqlite3`` only by
-:mod:`tokensmith.oauth.sqlite`.
 """
 
 from __future__ import annotations
 
+from .._secrets import secrets_equal
 from .access_tokens import (
     ACCESS_TOKEN_REQUIRED_CLAIMS,
     ACCESS_TOKEN_TYPE,
@@ -30,9 +28,6 @@ from .assertions import (
     ASSERTION_TOKEN_TYPES,
     CLIENT_ASSERTION_TYPE,
     MAX_ASSERTION_LIFETIME,
-    JtiReplayStore,
-    MemoryJtiReplayStore,
-    RedisJtiReplayStore,
     authenticate_client,
     create_client_assertion,
     unverified_client_id,
@@ -71,7 +66,6 @@ from .pkce import (
     generate_nonce,
     generate_state,
     parse_code_challenge,
-    secrets_equal,
     verify_code_verifier,
     verify_state,
 )
@@ -104,12 +98,9 @@ __all__ = [
     "AuthorizationGrant",
     "Client",
     "IDTokenValidator",
-    "JtiReplayStore",
     "MemoryAuthorizationCodeStore",
-    "MemoryJtiReplayStore",
     "OAuthResponse",
     "PKCEChallenge",
-    "RedisJtiReplayStore",
     "RefreshRevoker",
     "access_token_validator",
     "audience_or_owner",

@@ -1,4 +1,4 @@
-"""The contract every :class:`~tokensmith.oauth.JtiReplayStore` must meet, as a test suite.
+"""The contract every :class:`~tokensmith.replay.JtiReplayStore` must meet, as a test suite.
 
 Re-exported as :class:`tokensmith.testing.JtiReplayStoreContract`: subclass it in a test module,
 implement :meth:`~JtiReplayStoreContract.make_replay_store`, and pytest runs every ``test_*``
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigurationError
-from .assertions import JtiReplayStore
+from ..replay.base import JtiReplayStore
 
 if TYPE_CHECKING:
     from ..testing import FakeClock

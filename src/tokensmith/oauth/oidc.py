@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 from .._b64 import b64url_encode
+from .._options import seconds
+from .._secrets import secrets_equal
 from ..claims import VerifiedToken, _numeric_date
 from ..errors import (
     AuthenticationTooOld,
@@ -33,7 +35,6 @@ from ..errors import (
 )
 from ..keys import SUPPORTED_ALGORITHMS, Key
 from ..validator import _PASSES_THROUGH, DEFAULT_LEEWAY, Validator, _backend_failed
-from .pkce import secrets_equal
 
 __all__ = ["ID_TOKEN_REQUIRED_CLAIMS", "ID_TOKEN_TYPES", "IDTokenValidator", "token_hash"]
 
@@ -176,8 +177,7 @@ class IDTokenValidator:
             raise IssuedInFuture("auth_time is in the future", claim="auth_time")
         if max_age is None:
             return
-        if isinstance(max_age, bool) or not isinstance(max_age, int | float) or max_age < 0:
-            raise ConfigurationError("max_age must be a number of seconds")
+        seconds("max_age", max_age, minimum=0, finite=False)
         if auth_time is None:
             raise MissingClaim(
                 "max_age was requested and the ID token has no auth_time (or it is null)",

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
+from .._options import seconds
 from .._redis import check_prefix, connect, encode_key_part
 from ..errors import BackendUnavailable, ConfigurationError
 from .base import (
@@ -31,7 +32,6 @@ from .base import (
     RotateResult,
     check_family_id,
     check_hash,
-    check_time,
 )
 
 __all__ = ["RedisRefreshStore"]
@@ -149,7 +149,7 @@ class RedisRefreshStore:
         """Store a new family and its first token (one script: both or neither)."""
         check_hash("token_hash", token_hash)
         family_id = check_family_id(family.family_id)
-        until = min(check_time("expires_at", expires_at), family.expires_at)
+        until = min(seconds("expires_at", expires_at), family.expires_at)
         try:
             created = self._create(
                 keys=[self._family_key(family_id), self._token_key(family_id, token_hash)],
@@ -192,8 +192,8 @@ class RedisRefreshStore:
         check_hash("token_hash", token_hash)
         check_hash("new_hash", new_hash)
         check_family_id(family_id)
-        now = check_time("now", now)
-        requested = check_time("expires_at", expires_at)
+        now = seconds("now", now)
+        requested = seconds("expires_at", expires_at)
         keys = [
             self._token_key(family_id, token_hash),
             self._token_key(family_id, new_hash),
@@ -226,7 +226,7 @@ class RedisRefreshStore:
 
     def purge(self, now: float) -> int:
         """Nothing to do: every key carries a TTL ending with its family. Returns 0."""
-        check_time("now", now)
+        seconds("now", now)
         return 0
 
     def close(self) -> None:

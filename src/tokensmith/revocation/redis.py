@@ -49,6 +49,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "tokensmith.revocation.redis needs redis-py: pip install 'tokensmith[redis]'"
     ) from exc
 
+from .._options import flag, integer, seconds
 from .._redis import (
     aclose as _aclose,
 )
@@ -129,17 +130,8 @@ class LocalCache:
     max_entries: int = 100_000
 
     def __post_init__(self) -> None:
-        staleness = self.max_staleness
-        if (
-            isinstance(staleness, bool)
-            or not isinstance(staleness, int | float)
-            or not math.isfinite(staleness)
-            or staleness <= 0
-        ):
-            raise ConfigurationError("LocalCache.max_staleness must be a positive number")
-        entries = self.max_entries
-        if isinstance(entries, bool) or not isinstance(entries, int) or entries < 1:
-            raise ConfigurationError("LocalCache.max_entries must be a positive integer")
+        seconds("LocalCache.max_staleness", self.max_staleness, positive=True)
+        integer("LocalCache.max_entries", self.max_entries, minimum=1)
 
 
 _CacheKey = tuple[str | None, str | None, str | None, str | None, float | None]
@@ -197,15 +189,8 @@ class _Core:
         local_cache: LocalCache | None,
     ) -> None:
         self.prefix = check_prefix(prefix)
-        if (
-            isinstance(grace, bool)
-            or not isinstance(grace, int | float)
-            or not math.isfinite(grace)
-            or grace < 0
-        ):
-            raise ConfigurationError("grace must be a finite number of seconds >= 0")
-        if not isinstance(fail_open, bool):
-            raise ConfigurationError("fail_open must be True or False")
+        seconds("grace", grace, minimum=0)
+        flag("fail_open", fail_open)
         if audit is not None and not callable(audit):
             raise ConfigurationError("audit must be a callable taking an AuditEvent")
         if local_cache is not None and not isinstance(local_cache, LocalCache):

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Final
 
+from .._options import seconds
 from .._sqlite import ConnectionPool, PooledBackend
 from ..claims import VerifiedToken
 from ..errors import BackendUnavailable, ConfigurationError
@@ -94,18 +95,9 @@ class SQLiteRevocationList(PooledBackend):
             raise ConfigurationError("path must name a database file (not ':memory:')")
         if location.startswith("file:") or "mode=memory" in location:
             raise ConfigurationError("path must be a plain file path, not an SQLite URI")
-        for name, value in (
-            ("grace", grace),
-            ("busy_timeout", busy_timeout),
-            ("purge_interval", purge_interval),
-        ):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-                or value < 0
-            ):
-                raise ConfigurationError(f"{name} must be a finite number of seconds >= 0")
+        seconds("grace", grace, minimum=0)
+        seconds("busy_timeout", busy_timeout, minimum=0)
+        seconds("purge_interval", purge_interval, minimum=0)
         self._path = location
         self._clock = clock
         self._grace = float(grace)

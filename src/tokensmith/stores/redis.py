@@ -61,6 +61,7 @@ from redis.exceptions import RedisError
 from .._b64 import b64url_decode, b64url_encode
 from .._json import StrictJSONError
 from .._json import loads as strict_json
+from .._options import seconds
 from .._redis import check_prefix, connect, encode_key_part
 from ..errors import (
     BackendUnavailable,
@@ -150,18 +151,9 @@ class RedisKeyStore(SharedKeyStore):
             raise ConfigurationError("policy must be a RotationPolicy")
         if not isinstance(kek, bytes | bytearray) or len(kek) != 32:
             raise ConfigurationError("kek must be exactly 32 bytes (e.g. secrets.token_bytes(32))")
-        for name, value, low in (
-            ("lock_ttl", lock_ttl, 0.001),
-            ("reload_interval", reload_interval, 0.0),
-            ("lock_wait", lock_wait, 0.0),
-        ):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-                or value < low
-            ):
-                raise ConfigurationError(f"{name} must be a finite number of seconds")
+        seconds("lock_ttl", lock_ttl, minimum=0.001)
+        seconds("reload_interval", reload_interval, minimum=0)
+        seconds("lock_wait", lock_wait, minimum=0)
         self._prefix = check_prefix(prefix)
         tag = f"{self._prefix}{{k.{encode_key_part(self._prefix)}}}:"
         self._names = [f"{tag}{part}" for part in ("keyset", "gen", "lock", "fence", "written")]

@@ -43,7 +43,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Final, Literal, cast
 
+from .._http import (
+    AsyncTransport,
+    HTTPResponse,
+    StdlibTransport,
+    Transport,
+    check_url,
+    header_int,
+)
 from .._jwks import DocumentError, JWKSRules, SkippedKey, load_document, parse_jwks
+from .._options import flag, integer, number, seconds
 from ..audit import AuditEvent, AuditSink, emit
 from ..errors import (
     AlgorithmMismatch,
@@ -54,14 +63,6 @@ from ..errors import (
     UnknownKey,
 )
 from ..keys import Key
-from ._http import (
-    AsyncTransport,
-    HTTPResponse,
-    StdlibTransport,
-    Transport,
-    check_url,
-    header_int,
-)
 
 __all__ = [
     "ACCEPTED_CONTENT_TYPES",
@@ -85,14 +86,6 @@ _BACKGROUND_BACKOFF = 1.0  # real seconds before the background refresh tries ag
 _MAX_DROPPED: Final = 1000  # withdrawn kids remembered (oldest forgotten first)
 _NO_KEY: Final = "no key in the remote key set matches the token's kid"
 _Reason = Literal["initial", "expired", "unknown_kid", "background", "manual", "forced"]
-
-
-def _number(name: str, value: object, *, minimum: float, maximum: float = math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigurationError(f"{name} must be a finite number")
-    if not minimum <= value <= maximum:
-        raise ConfigurationError(f"{name} must be between {minimum:g} and {maximum:g}")
-    return float(value)
 
 
 def _shown(kid: str) -> str:
@@ -145,25 +138,23 @@ class _Config:
         if issuer is not None and (not isinstance(issuer, str) or not issuer):
             raise ConfigurationError("issuer must be a non-empty string (or None)")
         self.issuer = issuer
-        self.min_ttl = _number("min_ttl", min_ttl, minimum=0.001)
-        self.max_ttl = _number("max_ttl", max_ttl, minimum=self.min_ttl)
+        self.min_ttl = seconds("min_ttl", min_ttl, minimum=0.001)
+        self.max_ttl = seconds("max_ttl", max_ttl, minimum=self.min_ttl)
         self.default_ttl = min(
-            max(_number("default_ttl", default_ttl, minimum=0), self.min_ttl), self.max_ttl
+            max(seconds("default_ttl", default_ttl, minimum=0), self.min_ttl), self.max_ttl
         )
-        self.cooldown = _number("cooldown", cooldown, minimum=0.001)
-        if isinstance(cooldown_burst, bool) or not isinstance(cooldown_burst, int):
-            raise ConfigurationError("cooldown_burst must be an int")
-        if not 1 <= cooldown_burst <= 10:
-            raise ConfigurationError("cooldown_burst must be between 1 and 10")
-        self.burst = cooldown_burst
-        self.max_stale = _number("max_stale", max_stale, minimum=0)
-        self.retry_interval = _number("retry_interval", retry_interval, minimum=0.001)
-        self.timeout = _number("timeout", timeout, minimum=0.001, maximum=120)
-        self.max_bytes = int(_number("max_bytes", max_bytes, minimum=64, maximum=16 << 20))
+        self.cooldown = seconds("cooldown", cooldown, minimum=0.001)
+        self.burst = integer("cooldown_burst", cooldown_burst, minimum=1, maximum=10)
+        self.max_stale = seconds("max_stale", max_stale, minimum=0)
+        self.retry_interval = seconds("retry_interval", retry_interval, minimum=0.001)
+        self.timeout = seconds("timeout", timeout, minimum=0.001, maximum=120)
+        self.max_bytes = int(
+            number("max_bytes", max_bytes, unit="bytes", minimum=64, maximum=16 << 20)
+        )
         self.rules = JWKSRules(
             algorithms=algorithms,
             default_algorithms=default_algorithms,
-            max_keys=int(_number("max_keys", max_keys, minimum=1, maximum=10_000)),
+            max_keys=int(number("max_keys", max_keys, unit="keys", minimum=1, maximum=10_000)),
         )
         if audit is not None and not callable(audit):
             raise ConfigurationError("audit must be callable")
@@ -796,7 +787,7 @@ class RemoteJWKS(_RemoteBase):
         self._forced_seq = -1  # when the last forced fetch began
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        if _flag("background_refresh", background_refresh):
+        if flag("background_refresh", background_refresh):
             self._thread = threading.Thread(
                 target=self._background, name="tokensmith-jwks-refresh", daemon=True
             )
@@ -861,7 +852,7 @@ class RemoteJWKS(_RemoteBase):
         share one request: a caller that finds a forced fetch begun after its own call
         takes that fetch's answer.
         """
-        forced = _flag("force", force)
+        forced = flag("force", force)
         called = next(self._seq)
         with self._lock:
             if not (forced and self._forced_seq > called):
@@ -983,7 +974,7 @@ class AsyncRemoteJWKS(_RemoteBase):
         self._forced: asyncio.Task[None] | None = None  # the last forced fetch
         self._forced_started = -1  # when it began
         self._task: asyncio.Task[None] | None = None
-        self._background_enabled = _flag("background_refresh", background_refresh)
+        self._background_enabled = flag("background_refresh", background_refresh)
 
     async def verification_key(self, kid: str | None, alg: str) -> Key:
         """The key for a header's ``kid`` and ``alg`` (:class:`~tokensmith.AsyncKeySource`)."""
@@ -1067,7 +1058,7 @@ class AsyncRemoteJWKS(_RemoteBase):
         after this call (a fetch already in flight is awaited, then a new one is made),
         shared by every concurrent forced refresh, whatever ``min_ttl`` and the cache say.
         """
-        if _flag("force", force):
+        if flag("force", force):
             await self._force()
         else:
             await self._refresh_once("manual")
@@ -1140,9 +1131,3 @@ class AsyncRemoteJWKS(_RemoteBase):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
-
-
-def _flag(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigurationError(f"{name} must be True or False")
-    return value

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 from urllib.parse import SplitResult, urlsplit
 
-from ..errors import ConfigurationError, JWKSFetchError
+from .errors import ConfigurationError, JWKSFetchError
 
 if TYPE_CHECKING:  # http.client and ssl load only when a fetch happens
     import http.client

@@ -2,11 +2,11 @@
 
 :class:`SQLiteJtiReplayStore` is the replay store for an authorization server on one machine
 (every process and thread shares the file); use
-:class:`~tokensmith.oauth.RedisJtiReplayStore` across machines. Unlike
-:class:`~tokensmith.oauth.MemoryJtiReplayStore`, a captured assertion cannot be replayed after
+:class:`~tokensmith.replay.RedisJtiReplayStore` across machines. Unlike
+:class:`~tokensmith.replay.MemoryJtiReplayStore`, a captured assertion cannot be replayed after
 the server restarts. The file is created ``0600``, runs in WAL mode with ``synchronous=FULL``
 (a ``use`` that returned ``True`` is on disk), and each ``use`` is one atomic statement.
-``sqlite3`` is imported only here, so ``import tokensmith.oauth`` does not load it.
+``sqlite3`` is imported only here.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ import time
 from collections.abc import Callable
 from typing import Final
 
+from .._options import seconds
 from .._sqlite import ConnectionPool, PooledBackend
 from ..errors import BackendUnavailable, ConfigurationError
-from .assertions import _check_use, _entry_key
+from .base import check_use, entry_key
 
 __all__ = ["SQLiteJtiReplayStore"]
 
@@ -47,7 +48,7 @@ class SQLiteJtiReplayStore(PooledBackend):
     """Spent ``(issuer, jti)`` pairs in an SQLite database file (see the module docstring).
 
     :param path: the database file (created ``0600`` if missing); ``:memory:`` is refused (it
-        would forget on restart: use :class:`~tokensmith.oauth.MemoryJtiReplayStore`).
+        would forget on restart: use :class:`~tokensmith.replay.MemoryJtiReplayStore`).
     :param busy_timeout: seconds a writer waits for another process's write lock.
     :param purge_interval: at most one purge of expired entries per this many seconds.
 
@@ -71,14 +72,8 @@ class SQLiteJtiReplayStore(PooledBackend):
             raise ConfigurationError("path must name a database file (not ':memory:')")
         if location.startswith("file:") or "mode=memory" in location:
             raise ConfigurationError("path must be a plain file path, not an SQLite URI")
-        for name, value in (("busy_timeout", busy_timeout), ("purge_interval", purge_interval)):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-                or value < 0
-            ):
-                raise ConfigurationError(f"{name} must be a finite number of seconds >= 0")
+        seconds("busy_timeout", busy_timeout, minimum=0)
+        seconds("purge_interval", purge_interval, minimum=0)
         self._path = location
         self._clock = clock
         self._purge_interval = float(purge_interval)
@@ -89,11 +84,11 @@ class SQLiteJtiReplayStore(PooledBackend):
 
     def use(self, issuer: str, jti: str, *, expires_at: float) -> bool:
         """Spend ``(issuer, jti)`` until ``expires_at``: ``True`` the first time only."""
-        _check_use(issuer, jti, expires_at)
+        check_use(issuer, jti, expires_at)
         self._pool.check_open()
         now = self._clock()
         parameters = {
-            "key": _entry_key(issuer, jti),
+            "key": entry_key(issuer, jti),
             "until": max(float(expires_at), now + 1.0),
             "now": now,
         }
