@@ -13,22 +13,16 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from ._b64 import b64url_decode
+from ._backends import PASSES_THROUGH, backend_failed
+from ._claims import MAX_NUMERIC_DATE, SCOPE_SETS, assemble, numeric_date, parse_scope_string
 from ._frozen import Value, read_only_members
 from ._jws import json_object, segment_object
 from ._options import flag, integer, seconds
-from .claims import (
-    _MAX_NUMERIC_DATE,
-    _SCOPE_SETS,
-    DEFAULT_SCOPE_CLAIMS,
-    VerifiedToken,
-    _numeric_date,
-    _parse_scope_string,
-    _verified,
-    parse_scopes,
-)
+from ._sentinels import NoAudience, Unchecked, UnsafeAnyAudience
+from .claims import DEFAULT_SCOPE_CLAIMS, VerifiedToken, parse_scopes
 from .errors import (
     AlgorithmMismatch,
     AlgorithmNotAllowed,
@@ -45,7 +39,6 @@ from .errors import (
     InvalidSignature,
     InvalidTokenType,
     IssuedInFuture,
-    KeyMaterialError,
     MalformedToken,
     MissingClaim,
     TokenError,
@@ -98,63 +91,14 @@ _OPEN_OBJECT: Final = 0x7B  # "{"
 _HEADER_CACHE_SIZE: Final = 512
 
 
-class _Sentinel:
-    """A named option value, one instance per subclass, compared by identity."""
-
-    __slots__ = ()
-    _name: ClassVar[str]
-    _instances: ClassVar[dict[type, _Sentinel]] = {}
-
-    def __new__(cls) -> Self:
-        instance = _Sentinel._instances.get(cls)
-        if instance is None:
-            instance = _Sentinel._instances[cls] = super().__new__(cls)
-        return cast(Self, instance)
-
-    def __repr__(self) -> str:
-        return self._name
-
-
-class _Unchecked(_Sentinel):
-    """Sentinel type of :data:`UNCHECKED`."""
-
-    __slots__ = ()
-    _name = "UNCHECKED"
-
-
-class _NoAudience(_Sentinel):
-    """``audience=NO_AUDIENCE``: this service has no audience of its own.
-
-    A token without ``aud`` (or with an empty list) passes; a token naming any audience is
-    meant for some other service and is refused (:class:`~tokensmith.errors.InvalidAudience`),
-    as RFC 7519 §4.1.3 requires of a principal that is not in the token's ``aud``.
-    """
-
-    __slots__ = ()
-    _name = "NO_AUDIENCE"
-
-
-class _UnsafeAnyAudience(_Sentinel):
-    """``audience=UNSAFE_ANY_AUDIENCE``: accept a token whatever audience it names. Dangerous.
-
-    A token issued for another service is accepted here, against RFC 7519 §4.1.3. Only for a
-    component that legitimately serves every audience of its issuer (an authorization server's
-    own introspection or revocation endpoint); a resource server names its audience, or uses
-    :data:`NO_AUDIENCE`. The shape of ``aud`` is still checked.
-    """
-
-    __slots__ = ()
-    _name = "UNSAFE_ANY_AUDIENCE"
-
-
-UNCHECKED: Final = _Unchecked()
+UNCHECKED: Final = Unchecked()
 """Pass as ``issuer=`` or ``token_types=`` to opt out of that check, by name (not ``audience=``:
 see :data:`NO_AUDIENCE` and :data:`UNSAFE_ANY_AUDIENCE`)."""
 
-NO_AUDIENCE: Final = _NoAudience()
+NO_AUDIENCE: Final = NoAudience()
 """``audience=NO_AUDIENCE``: this service has no audience; tokens naming any are refused."""
 
-UNSAFE_ANY_AUDIENCE: Final = _UnsafeAnyAudience()
+UNSAFE_ANY_AUDIENCE: Final = UnsafeAnyAudience()
 """``audience=UNSAFE_ANY_AUDIENCE``: ignore the value of ``aud`` (RFC 7519 §4.1.3 forbids it
 for a resource server; see docs/policy.md)."""
 
@@ -305,13 +249,13 @@ class Validator:
         self,
         keys: Any,
         *,
-        issuer: str | Iterable[str] | _Unchecked,
-        audience: str | Iterable[str] | _NoAudience | _UnsafeAnyAudience,
+        issuer: str | Iterable[str] | Unchecked,
+        audience: str | Iterable[str] | NoAudience | UnsafeAnyAudience,
         algorithms: Iterable[str] | None = None,
         leeway: float = DEFAULT_LEEWAY,
         max_age: float | None = None,
         required_claims: Iterable[str] = (),
-        token_types: Iterable[str | None] | _Unchecked = DEFAULT_TOKEN_TYPES,
+        token_types: Iterable[str | None] | Unchecked = DEFAULT_TOKEN_TYPES,
         scopes: Iterable[str] = (),
         checks: Iterable[ClaimCheck] = (),
         revocation: Any = None,
@@ -642,8 +586,8 @@ class Validator:
             # the common case (an int in range) inline; anything else through the full check
             exp = (
                 float(exp)
-                if exp.__class__ is int and 0 <= exp <= _MAX_NUMERIC_DATE
-                else _numeric_date(exp, "exp")
+                if exp.__class__ is int and 0 <= exp <= MAX_NUMERIC_DATE
+                else numeric_date(exp, "exp")
             )
             if now >= exp + leeway:
                 raise ExpiredToken("the token has expired", claim="exp")
@@ -652,8 +596,8 @@ class Validator:
         if nbf is not None or "nbf" in claims:
             nbf = (
                 float(nbf)
-                if nbf.__class__ is int and 0 <= nbf <= _MAX_NUMERIC_DATE
-                else _numeric_date(nbf, "nbf")
+                if nbf.__class__ is int and 0 <= nbf <= MAX_NUMERIC_DATE
+                else numeric_date(nbf, "nbf")
             )
             if nbf > now + leeway:
                 raise ImmatureToken("the token is not valid yet", claim="nbf")
@@ -667,8 +611,8 @@ class Validator:
         else:
             iat = (
                 float(iat)
-                if iat.__class__ is int and 0 <= iat <= _MAX_NUMERIC_DATE
-                else _numeric_date(iat, "iat")
+                if iat.__class__ is int and 0 <= iat <= MAX_NUMERIC_DATE
+                else numeric_date(iat, "iat")
             )
             if iat > now + leeway:
                 raise IssuedInFuture("the token was issued in the future", claim="iat")
@@ -718,11 +662,12 @@ class Validator:
             and policy.scope_claims is DEFAULT_SCOPE_CLAIMS
             and "scp" not in claims
         ):
-            scopes = _SCOPE_SETS.get(scope) or _parse_scope_string(scope)
+            scopes = SCOPE_SETS.get(scope) or parse_scope_string(scope)
         else:
             scopes = parse_scopes(claims, policy.scope_claims)
 
-        return _verified(
+        return assemble(
+            VerifiedToken,
             header.header,
             MappingProxyType(claims),
             sub,
@@ -809,36 +754,23 @@ def _run_check(check: ClaimCheck, verified: VerifiedToken) -> None:
         raise ClaimCheckFailed("a custom check refused the token")
 
 
-# What a backend (key source, revocation list) may raise through the validator as it is: a
-# refusal of the token, an outage, a programmer's mistake. Anything else is an outage, chained.
-_PASSES_THROUGH: Final = (TokenError, BackendUnavailable, ConfigurationError)
-
-
-def _backend_failed(what: str, exc: Exception) -> BackendUnavailable:
-    """``what`` could not answer: 503, never a refusal (the class name only: messages of user
-    code may quote the token's ``kid`` or worse; the original is chained as ``__cause__``)."""
-    if isinstance(exc, KeyMaterialError):
-        return BackendUnavailable(f"{what} cannot read its keys ({type(exc).__name__})")
-    return BackendUnavailable(f"{what} failed with {type(exc).__name__}")
-
-
 def _sync_key(keys: Any, header: _Header) -> Key:
     try:
         key = keys.verification_key(header.kid, header.alg)
-    except _PASSES_THROUGH:
+    except PASSES_THROUGH:
         raise
     except Exception as exc:  # a LookupError too: a source's bug is not the token's fault
-        raise _backend_failed("the key source", exc) from exc
+        raise backend_failed("the key source", exc) from exc
     return key if key.__class__ is Key else _checked_key(key)
 
 
 async def _async_key(keys: Any, header: _Header) -> Key:
     try:
         key = await keys.verification_key(header.kid, header.alg)
-    except _PASSES_THROUGH:
+    except PASSES_THROUGH:
         raise
     except Exception as exc:
-        raise _backend_failed("the key source", exc) from exc
+        raise backend_failed("the key source", exc) from exc
     return _checked_key(key)
 
 
@@ -853,19 +785,19 @@ def _checked_key(key: object) -> Key:
 def _sync_revoked(revocation: Any, verified: VerifiedToken) -> object:
     try:
         return revocation.is_revoked(verified)
-    except _PASSES_THROUGH:
+    except PASSES_THROUGH:
         raise
     except Exception as exc:
-        raise _backend_failed("the revocation list", exc) from exc
+        raise backend_failed("the revocation list", exc) from exc
 
 
 async def _async_revoked(revocation: Any, verified: VerifiedToken) -> object:
     try:
         return await revocation.is_revoked(verified)
-    except _PASSES_THROUGH:
+    except PASSES_THROUGH:
         raise
     except Exception as exc:
-        raise _backend_failed("the revocation list", exc) from exc
+        raise backend_failed("the revocation list", exc) from exc
 
 
 def _check_revoked(revoked: object) -> None:
@@ -975,7 +907,7 @@ def _scope_claims(value: Iterable[str]) -> tuple[str, ...]:
     return DEFAULT_SCOPE_CLAIMS if names == DEFAULT_SCOPE_CLAIMS else names
 
 
-def _token_types(value: Iterable[str | None] | _Unchecked) -> frozenset[str | None] | None:
+def _token_types(value: Iterable[str | None] | Unchecked) -> frozenset[str | None] | None:
     if value is UNCHECKED:
         return None
     values = _iterable("token_types", value)

@@ -183,11 +183,11 @@ def test_scopes_are_granted_exactly_as_the_rule_says(claims: dict[str, Any]) -> 
 
 
 def test_the_table_of_remembered_scope_strings_is_bounded() -> None:
-    from tokensmith import claims
+    from tokensmith import _claims
 
     long = " ".join(f"s{i}" for i in range(400))  # longer than any string worth remembering
     assert parse_scopes({"scope": long}) == {f"s{i}" for i in range(400)}
-    assert long not in claims._SCOPE_SETS
-    for i in range(claims._SCOPE_SETS_MAX + 10):
+    assert long not in _claims.SCOPE_SETS
+    for i in range(_claims.SCOPE_SETS_MAX + 10):
         assert parse_scopes({"scope": f"a{i} b"}) == {f"a{i}", "b"}
-        assert len(claims._SCOPE_SETS) <= claims._SCOPE_SETS_MAX
+        assert len(_claims.SCOPE_SETS) <= _claims.SCOPE_SETS_MAX

@@ -20,9 +20,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
 from .._b64 import b64url_encode
+from .._backends import PASSES_THROUGH, backend_failed
+from .._claims import numeric_date
 from .._options import seconds
 from .._secrets import secrets_equal
-from ..claims import VerifiedToken, _numeric_date
+from ..claims import VerifiedToken
 from ..errors import (
     AuthenticationTooOld,
     ConfigurationError,
@@ -34,7 +36,7 @@ from ..errors import (
     TokenHashMismatch,
 )
 from ..keys import SUPPORTED_ALGORITHMS, Key
-from ..validator import _PASSES_THROUGH, DEFAULT_LEEWAY, Validator, _backend_failed
+from ..validator import DEFAULT_LEEWAY, Validator
 
 __all__ = ["ID_TOKEN_REQUIRED_CLAIMS", "ID_TOKEN_TYPES", "IDTokenValidator", "token_hash"]
 
@@ -171,7 +173,7 @@ class IDTokenValidator:
         auth_time: float | None = None
         raw = claims.get("auth_time")
         if raw is not None or ("auth_time" in claims and max_age is None):
-            auth_time = _numeric_date(raw, "auth_time")  # null, when not required: wrong type
+            auth_time = numeric_date(raw, "auth_time")  # null, when not required: wrong type
         now = self._clock()
         if auth_time is not None and auth_time > now + self._leeway:
             raise IssuedInFuture("auth_time is in the future", claim="auth_time")
@@ -209,10 +211,10 @@ class IDTokenValidator:
         a failure there is an outage, as in the validator)."""
         try:
             key: Key = self._keys.verification_key(token.key_id, token.algorithm)
-        except _PASSES_THROUGH:
+        except PASSES_THROUGH:
             raise
         except Exception as exc:
-            raise _backend_failed("the key source", exc) from exc
+            raise backend_failed("the key source", exc) from exc
         return str(key.to_jwk()["crv"])
 
 
