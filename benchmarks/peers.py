@@ -427,8 +427,7 @@ def backends(rounds: int) -> list[tuple[str, float, float]]:
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from tokensmith import MemoryRevocationList
-    from tokensmith.publish import jwks_response
-    from tokensmith.stores.remote import RemoteJWKS
+    from tokensmith.jwks import RemoteJWKS, jwks_response
 
     store = MemoryKeyStore(KeySet.generate("ES256"))
     signer = Signer(store, issuer=ISSUER, ttl=3600)

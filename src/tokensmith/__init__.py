@@ -85,13 +85,14 @@ from .stores import AsyncKeySource, KeySource, KeyStore, MemoryKeyStore
 from .validator import NO_AUDIENCE, UNCHECKED, UNSAFE_ANY_AUDIENCE, Policy, Validator
 
 if TYPE_CHECKING:
-    from ._jwks import SkippedKey
     from .audit import AuditEvent, JsonFormatter, LoggingSink, QueueSink
     from .cache import ValidatedTokenCache
-    from .discovery import adiscover, discover
     from .http import CSRFProtector, bearer_token, extract_token, token_cookie, www_authenticate
+    from .jwks.discovery import adiscover, discover
+    from .jwks.document import SkippedKey
+    from .jwks.publish import jwks_response
+    from .jwks.remote import AsyncRemoteJWKS, RemoteJWKS
     from .netrules import NetworkPolicy
-    from .publish import jwks_response
     from .ratelimit import (
         AsyncRedisRateLimiter,
         AsyncRefusalThrottle,
@@ -105,7 +106,6 @@ if TYPE_CHECKING:
     from .revocation.sqlite import SQLiteRevocationList
     from .stores.file import FileKeyStore
     from .stores.redis import RedisKeyStore
-    from .stores.remote import AsyncRemoteJWKS, RemoteJWKS
 
 __version__ = "0.1.0.dev0"
 
@@ -121,7 +121,7 @@ _LAZY: dict[str, str] = {
     "NetworkPolicy": "netrules",
     "QueueSink": "audit",
     "AsyncRedisRevocationList": "revocation.redis",
-    "AsyncRemoteJWKS": "stores.remote",
+    "AsyncRemoteJWKS": "jwks.remote",
     "AuditEvent": "audit",
     "FileKeyStore": "stores.file",
     "JsonFormatter": "audit",
@@ -131,16 +131,16 @@ _LAZY: dict[str, str] = {
     "RedisRevocationList": "revocation.redis",
     "RefreshManager": "refresh",
     "RefreshStore": "refresh",
-    "RemoteJWKS": "stores.remote",
+    "RemoteJWKS": "jwks.remote",
     "SQLiteRevocationList": "revocation.sqlite",
-    "SkippedKey": "_jwks",
+    "SkippedKey": "jwks.document",
     "TokenPair": "refresh",
     "ValidatedTokenCache": "cache",
     "MemoryRevocationList": "revocation.memory",
-    "adiscover": "discovery",
+    "adiscover": "jwks.discovery",
     "bearer_token": "http",
-    "discover": "discovery",
-    "jwks_response": "publish",
+    "discover": "jwks.discovery",
+    "jwks_response": "jwks.publish",
     "www_authenticate": "http",
 }
 

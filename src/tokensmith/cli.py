@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import IO, Any, Final, NoReturn
 
 from . import __version__
-from . import _jwks as jwks_rules
 from ._json import StrictJSONError
 from ._json import loads as strict_json
 from ._jws import segment_object
@@ -46,6 +45,7 @@ from .errors import (
     TokensmithError,
     TokenTooLarge,
 )
+from .jwks import document as jwks_rules
 from .keys import SUPPORTED_ALGORITHMS
 from .keyset import KeySet, RotationPolicy, key_state
 from .stores.base import KeySource, KeyStore

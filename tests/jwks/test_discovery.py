@@ -10,9 +10,16 @@ import pytest
 
 from tests.support.jwks_server import JWKSServer
 from tokensmith import ConfigurationError, KeySet, MemoryKeyStore, Signer, Validator
-from tokensmith.discovery import adiscover, discover, metadata_urls
 from tokensmith.errors import BackendUnavailable, DiscoveryError
-from tokensmith.stores.remote import AsyncRemoteJWKS, HTTPResponse, RemoteJWKS, StdlibTransport
+from tokensmith.jwks import (
+    AsyncRemoteJWKS,
+    HTTPResponse,
+    RemoteJWKS,
+    StdlibTransport,
+    adiscover,
+    discover,
+    metadata_urls,
+)
 from tokensmith.testing import FakeClock
 
 OIDC = "/.well-known/openid-configuration"
@@ -246,7 +253,7 @@ def test_a_loopback_http_issuer_may_use_a_loopback_http_jwks_uri(
 
 
 def test_published_metadata_follows_the_same_rule() -> None:
-    from tokensmith.publish import authorization_server_metadata
+    from tokensmith.jwks import authorization_server_metadata
 
     with pytest.raises(ConfigurationError, match="plain http"):
         authorization_server_metadata("https://auth.example", "http://127.0.0.1/jwks.json")

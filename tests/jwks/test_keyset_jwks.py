@@ -25,7 +25,7 @@ from tokensmith import (
     WeakKey,
 )
 from tokensmith.errors import JWKSFetchError, KeyMaterialError
-from tokensmith.stores.remote import RemoteJWKS
+from tokensmith.jwks import RemoteJWKS
 from tokensmith.testing import FakeClock
 
 ISS = "https://auth.example.test"

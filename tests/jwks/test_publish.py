@@ -19,7 +19,7 @@ from tokensmith import (
     MemoryKeyStore,
     RotationPolicy,
 )
-from tokensmith.publish import (
+from tokensmith.jwks import (
     DEFAULT_JWKS_MAX_AGE,
     JWKS_CONTENT_TYPE,
     authorization_server_metadata,

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import tokensmith.stores.remote as remote_module
+import tokensmith.jwks.remote as remote_module
 from tests.support.jwks_server import JWKSServer
 from tests.support.wait import await_until, wait_until
 from tokensmith import (
@@ -36,7 +36,7 @@ from tokensmith import (
 )
 from tokensmith.audit import AuditEvent
 from tokensmith.errors import JWKSFetchError
-from tokensmith.stores.remote import (
+from tokensmith.jwks.remote import (
     AsyncRemoteJWKS,
     HTTPResponse,
     RemoteJWKS,

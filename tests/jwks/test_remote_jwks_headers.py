@@ -18,13 +18,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import tokensmith.stores.remote as remote_module
+import tokensmith.jwks.remote as remote_module
 from tests.support.jwks_server import JWKSServer
 from tests.support.wait import await_until, wait_until
 from tokensmith import Key
 from tokensmith._http import header_int
 from tokensmith.errors import JWKSFetchError
-from tokensmith.stores.remote import (
+from tokensmith.jwks.remote import (
     AsyncRemoteJWKS,
     HTTPResponse,
     RemoteJWKS,

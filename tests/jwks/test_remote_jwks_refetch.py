@@ -30,7 +30,7 @@ from tokensmith import (
     Validator,
 )
 from tokensmith.errors import JWKSFetchError
-from tokensmith.stores.remote import AsyncRemoteJWKS, RemoteJWKS
+from tokensmith.jwks import AsyncRemoteJWKS, RemoteJWKS
 from tokensmith.testing import FakeClock
 
 ISS = "https://auth.example.test"
@@ -124,7 +124,7 @@ def test_a_kid_the_issuer_publishes_in_an_unusable_form_is_not_refetched(
 def test_withdrawn_kids_are_remembered_within_a_bound(
     server: JWKSServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tokensmith.stores.remote as remote_module
+    import tokensmith.jwks.remote as remote_module
 
     monkeypatch.setattr(remote_module, "_MAX_DROPPED", 3)
     clock = FakeClock()

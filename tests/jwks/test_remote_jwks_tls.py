@@ -18,7 +18,7 @@ from tests.support import peers
 from tests.support.jwks_server import JWKSServer
 from tests.support.peers import DAY, LOOPBACK, NOW, Authority
 from tokensmith import JWKSFetchError, Key, KeySet, MemoryKeyStore, Signer, Validator
-from tokensmith.stores.remote import RemoteJWKS
+from tokensmith.jwks import RemoteJWKS
 
 ISS = "https://auth.example.test"
 AUD = "orders-api"

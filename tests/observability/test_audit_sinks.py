@@ -36,9 +36,9 @@ from tokensmith.anomaly import (
     TokenSharingDetector,
 )
 from tokensmith.audit import AuditEvent, AuditSink, Fanout, QueueSink, audited_revoke, emit
+from tokensmith.jwks import AsyncRemoteJWKS, RemoteJWKS
 from tokensmith.refresh import MemoryRefreshStore, RefreshManager
 from tokensmith.revocation.redis import AsyncRedisRevocationList, RedisRevocationList
-from tokensmith.stores.remote import AsyncRemoteJWKS, RemoteJWKS
 from tokensmith.testing import FakeClock, verified_token
 
 ISS = "https://auth.example.test"

@@ -26,7 +26,7 @@ _DEFERRED = (
     "tokensmith.refresh",
     "tokensmith.revocation.memory",
     "tokensmith.stores.file",
-    "tokensmith.stores.remote",
+    "tokensmith.jwks.remote",
 )
 
 

@@ -1,7 +1,7 @@
 """A real HTTP server on 127.0.0.1 (port 0) that serves JWKS and metadata, and misbehaves on cue.
 
 Each route is a callable returning ``(status, headers, body)``; :meth:`JWKSServer.serve_store`
-serves a key store through :func:`tokensmith.publish.jwks_response` (with ETag / 304). Setting
+serves a key store through :func:`tokensmith.jwks.jwks_response` (with ETag / 304). Setting
 ``mode`` makes every route misbehave: ``slow`` (sleep ``delay`` first), ``500``, ``503`` (an
 overloaded or restarting endpoint, with ``Retry-After``), ``truncated``
 (declares more bytes than it sends), ``garbage`` (not JSON), ``oversized`` (declared large),
@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tokensmith.publish import jwks_response
+from tokensmith.jwks import jwks_response
 
 Reply = tuple[int, dict[str, str], bytes]
 Route = Callable[[Mapping[str, str]], Reply]

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tokensmith.stores.remote import StdlibTransport
+from tokensmith.jwks import StdlibTransport
 
 Behaviour = Callable[[socket.socket], None]
 NOW = datetime.datetime.now(datetime.UTC)

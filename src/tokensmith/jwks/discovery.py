@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any, Final, cast
 from urllib.parse import urlunsplit
 
-from ._http import (
+from .._http import (
     AsyncTransport,
     HTTPResponse,
     StdlibTransport,
@@ -26,10 +26,10 @@ from ._http import (
     check_url,
     is_downgrade,
 )
-from ._json import StrictJSONError
-from ._json import loads as strict_json
-from .errors import ConfigurationError, DiscoveryError, JWKSFetchError
-from .stores.remote import ACCEPTED_CONTENT_TYPES, AsyncRemoteJWKS, RemoteJWKS
+from .._json import StrictJSONError
+from .._json import loads as strict_json
+from ..errors import ConfigurationError, DiscoveryError, JWKSFetchError
+from .remote import ACCEPTED_CONTENT_TYPES, AsyncRemoteJWKS, RemoteJWKS
 
 __all__ = ["adiscover", "discover", "metadata_urls"]
 

@@ -23,7 +23,7 @@ single-flight. Rules, all documented in ``docs/remote-jwks.md``:
   :class:`~tokensmith.errors.BackendUnavailable` (503).
 * Anything going wrong while a response is applied is a failed fetch, never another exception;
   the background refresh never stops. ``refresh(force=True)`` fetches now, unconditionally.
-* Keys are read by the one JWKS parser (``tokensmith._jwks``): unusable ones (no ``alg`` and
+* Keys are read by the one JWKS parser (``tokensmith.jwks.document``): unusable ones (no ``alg`` and
   no ``default_algorithms`` entry, not for verifying, private or symmetric material, weak,
   malformed, duplicate kid) are skipped and reported, never fatal.
 """
@@ -51,7 +51,6 @@ from .._http import (
     check_url,
     header_int,
 )
-from .._jwks import DocumentError, JWKSRules, SkippedKey, load_document, parse_jwks
 from .._options import flag, integer, number, seconds
 from ..audit import AuditEvent, AuditSink, emit
 from ..errors import (
@@ -63,6 +62,7 @@ from ..errors import (
     UnknownKey,
 )
 from ..keys import Key
+from .document import DocumentError, JWKSRules, SkippedKey, load_document, parse_jwks
 
 __all__ = [
     "ACCEPTED_CONTENT_TYPES",

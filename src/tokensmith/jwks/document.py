@@ -1,6 +1,6 @@
 """The one JWK Set (RFC 7517 §5) parser: every way a JWKS enters tokensmith follows its rules.
 
-:meth:`KeySet.from_jwks <tokensmith.KeySet.from_jwks>`, :class:`~tokensmith.stores.RemoteJWKS`
+:meth:`KeySet.from_jwks <tokensmith.KeySet.from_jwks>`, :class:`~tokensmith.jwks.RemoteJWKS`
 and the command line's ``verify --jwks`` all read documents here, so a key one of them refuses
 is refused by all of them. A key set read from outside holds *verification* keys only:
 
@@ -26,12 +26,12 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, NamedTuple
 
-from ._frozen import Frozen
-from ._json import StrictJSONError
-from ._json import loads as strict_json
-from ._options import integer
-from .errors import ConfigurationError, InvalidKey, KeyMaterialError, WeakKey
-from .keys import ASYMMETRIC_ALGORITHMS, Key
+from .._frozen import Frozen
+from .._json import StrictJSONError
+from .._json import loads as strict_json
+from .._options import integer
+from ..errors import ConfigurationError, InvalidKey, KeyMaterialError, WeakKey
+from ..keys import ASYMMETRIC_ALGORITHMS, Key
 
 __all__ = [
     "DEFAULT_MAX_KEYS",

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
-from ._b64 import b64url_encode
-from ._http import check_url, is_downgrade
-from ._jwks import PRIVATE_MEMBERS
-from ._options import integer, seconds
-from .errors import ConfigurationError, KeyMaterialError
+from .._b64 import b64url_encode
+from .._http import check_url, is_downgrade
+from .._options import integer, seconds
+from ..errors import ConfigurationError, KeyMaterialError
+from .document import PRIVATE_MEMBERS
 
 __all__ = [
     "DEFAULT_JWKS_MAX_AGE",
