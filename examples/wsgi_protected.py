@@ -56,9 +56,8 @@ from tokensmith.audit import (
     refused_event,
 )
 from tokensmith.errors import MissingToken
-from tokensmith.http import extract_token, www_authenticate
-from tokensmith.netrules import NetworkPolicy
-from tokensmith.ratelimit import RefusalThrottle, client_key
+from tokensmith.web import NetworkPolicy, extract_token, www_authenticate
+from tokensmith.web.ratelimit import RefusalThrottle, client_key
 
 ISSUER = "https://auth.example.com"
 AUDIENCE = "orders-api"

@@ -87,38 +87,38 @@ from .validator import NO_AUDIENCE, UNCHECKED, UNSAFE_ANY_AUDIENCE, Policy, Vali
 if TYPE_CHECKING:
     from .audit import AuditEvent, JsonFormatter, LoggingSink, QueueSink
     from .cache import ValidatedTokenCache
-    from .http import CSRFProtector, bearer_token, extract_token, token_cookie, www_authenticate
     from .jwks.discovery import adiscover, discover
     from .jwks.document import SkippedKey
     from .jwks.publish import jwks_response
     from .jwks.remote import AsyncRemoteJWKS, RemoteJWKS
-    from .netrules import NetworkPolicy
-    from .ratelimit import (
-        AsyncRedisRateLimiter,
-        AsyncRefusalThrottle,
-        MemoryRateLimiter,
-        RedisRateLimiter,
-        RefusalThrottle,
-    )
     from .refresh import MemoryRefreshStore, RefreshManager, RefreshStore, TokenPair
     from .revocation.memory import MemoryRevocationList
     from .revocation.redis import AsyncRedisRevocationList, RedisRevocationList
     from .revocation.sqlite import SQLiteRevocationList
     from .stores.file import FileKeyStore
     from .stores.redis import RedisKeyStore
+    from .web import CSRFProtector, bearer_token, extract_token, token_cookie, www_authenticate
+    from .web.netrules import NetworkPolicy
+    from .web.ratelimit import (
+        AsyncRedisRateLimiter,
+        AsyncRefusalThrottle,
+        MemoryRateLimiter,
+        RedisRateLimiter,
+        RefusalThrottle,
+    )
 
 __version__ = "0.1.0.dev0"
 
 _LAZY: dict[str, str] = {
-    "CSRFProtector": "http",
-    "token_cookie": "http",
-    "extract_token": "http",
-    "MemoryRateLimiter": "ratelimit",
-    "RedisRateLimiter": "ratelimit",
-    "AsyncRedisRateLimiter": "ratelimit",
-    "AsyncRefusalThrottle": "ratelimit",
-    "RefusalThrottle": "ratelimit",
-    "NetworkPolicy": "netrules",
+    "CSRFProtector": "web",
+    "token_cookie": "web",
+    "extract_token": "web",
+    "MemoryRateLimiter": "web.ratelimit",
+    "RedisRateLimiter": "web.ratelimit",
+    "AsyncRedisRateLimiter": "web.ratelimit",
+    "AsyncRefusalThrottle": "web.ratelimit",
+    "RefusalThrottle": "web.ratelimit",
+    "NetworkPolicy": "web.netrules",
     "QueueSink": "audit",
     "AsyncRedisRevocationList": "revocation.redis",
     "AsyncRemoteJWKS": "jwks.remote",
@@ -138,10 +138,10 @@ _LAZY: dict[str, str] = {
     "ValidatedTokenCache": "cache",
     "MemoryRevocationList": "revocation.memory",
     "adiscover": "jwks.discovery",
-    "bearer_token": "http",
+    "bearer_token": "web",
     "discover": "jwks.discovery",
     "jwks_response": "jwks.publish",
-    "www_authenticate": "http",
+    "www_authenticate": "web",
 }
 
 

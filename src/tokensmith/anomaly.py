@@ -12,7 +12,7 @@ Put them behind a :class:`~tokensmith.audit.Fanout` with your logging sink; each
   validated within ``margin`` seconds of that key's ``not_after`` (a replica that missed the
   rotation, or tokens minted with a lingering key, will soon fail).
 
-Addresses are counted by :func:`~tokensmith.ratelimit.client_key`: every spelling of one
+Addresses are counted by :func:`~tokensmith.web.ratelimit.client_key`: every spelling of one
 address is one client, and an IPv6 ``/64`` is one client (``ipv6_prefix=``).
 
 Time is the event's ``at`` (so a :class:`~tokensmith.testing.FakeClock` drives everything).
@@ -44,7 +44,7 @@ from .audit import AuditEvent, AuditSink, emit
 from .errors import BackendUnavailable, ConfigurationError, NetworkNotAllowed
 from .keys import Key
 from .keyset import KeySet
-from .ratelimit import client_key
+from .web.ratelimit.base import client_key
 
 __all__ = [
     "AsyncRedisWindows",
@@ -292,7 +292,7 @@ class _Detector:
 
 
 class _AddressKeys:
-    """How a detector names a client address: its :func:`~tokensmith.ratelimit.client_key`."""
+    """How a detector names a client address: its :func:`~tokensmith.web.ratelimit.client_key`."""
 
     def __init__(self, ipv6_prefix: int, ipv4_prefix: int) -> None:
         self.ipv6_prefix = integer("ipv6_prefix", ipv6_prefix, minimum=0, maximum=128)
@@ -378,7 +378,7 @@ class RefusalBurstDetector(_RefusalBurst):
     """``refusal_burst``: ``threshold`` or more ``token.refused`` events per IP/subject in a window.
 
     ``by`` names the event fields to count by (``"ip"``, ``"subject"``, ``"client_id"``);
-    addresses are counted by :func:`~tokensmith.ratelimit.client_key` (``ipv6_prefix``,
+    addresses are counted by :func:`~tokensmith.web.ratelimit.client_key` (``ipv6_prefix``,
     ``ipv4_prefix``). Safe to call from a coroutine when its store is (:class:`MemoryWindows`,
     the default); with :class:`RedisWindows` keep it behind a
     :class:`~tokensmith.audit.QueueSink`, or use :class:`AsyncRefusalBurstDetector`.
@@ -469,7 +469,7 @@ class _TokenSharing(_Detector, _AddressKeys):
 class TokenSharingDetector(_TokenSharing):
     """``token_shared``: one ``jti`` validated from more than ``max_ips`` distinct clients.
 
-    A client is a :func:`~tokensmith.ratelimit.client_key`: one IPv6 ``/64`` is one client (a
+    A client is a :func:`~tokensmith.web.ratelimit.client_key`: one IPv6 ``/64`` is one client (a
     phone moving between the privacy addresses of its ``/64`` is not sharing its token).
     Coroutine safety as for :class:`RefusalBurstDetector`; twin:
     :class:`AsyncTokenSharingDetector`.

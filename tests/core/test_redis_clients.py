@@ -29,12 +29,12 @@ from tokensmith._redis import (
     encode_key_part,
 )
 from tokensmith.anomaly import AsyncRedisWindows, RedisWindows
-from tokensmith.ratelimit import AsyncRedisRateLimiter, RedisRateLimiter
 from tokensmith.refresh.redis import RedisRefreshStore
 from tokensmith.replay import RedisJtiReplayStore
 from tokensmith.revocation.redis import AsyncRedisRevocationList, RedisRevocationList
 from tokensmith.stores.redis import RedisKeyStore
 from tokensmith.testing import FakeClock, verified_token
+from tokensmith.web.ratelimit import AsyncRedisRateLimiter, RedisRateLimiter
 
 pytestmark = pytest.mark.redis
 
@@ -288,7 +288,7 @@ def test_a_client_we_cannot_copy_subscribes_through_itself() -> None:
 def test_refusal_throttles_built_from_a_url_use_the_shared_client_options(
     redis_url: str,
 ) -> None:
-    from tokensmith.ratelimit import AsyncRefusalThrottle, RefusalThrottle
+    from tokensmith.web.ratelimit import AsyncRefusalThrottle, RefusalThrottle
 
     throttle = RefusalThrottle.redis(redis_url, 3, 30.0)
     _assert_tight(throttle.limiter._client, cluster=False)

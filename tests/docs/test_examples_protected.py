@@ -30,8 +30,8 @@ import pytest
 
 from tests.support import EXAMPLES
 from tokensmith import Key, KeySet, MemoryKeyStore, Signer
-from tokensmith.netrules import NetworkPolicy, binding_claims
 from tokensmith.testing import FakeClock
+from tokensmith.web import NetworkPolicy, binding_claims
 
 
 def load(name: str) -> ModuleType:

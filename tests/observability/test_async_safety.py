@@ -30,7 +30,7 @@ from tokensmith.anomaly import (
 )
 from tokensmith.audit import AsyncQueueSink, AuditEvent, QueueSink, audit_context
 from tokensmith.errors import ConfigurationError, Throttled
-from tokensmith.ratelimit import AsyncRedisRateLimiter, AsyncRefusalThrottle, client_key
+from tokensmith.web.ratelimit import AsyncRedisRateLimiter, AsyncRefusalThrottle, client_key
 
 PAUSE = 0.8  # seconds every Redis command waits while the server is paused
 STALL = 0.4  # a loop that stalls this long was blocked (a blocked loop stalls ~PAUSE)

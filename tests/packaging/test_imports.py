@@ -21,7 +21,7 @@ _DEFERRED = (
     "tokensmith.audit",
     "tokensmith.cache",
     "tokensmith.cli",
-    "tokensmith.http",
+    "tokensmith.web.bearer",
     "tokensmith.oauth",
     "tokensmith.refresh",
     "tokensmith.revocation.memory",

@@ -1,4 +1,4 @@
-"""tokensmith.http: bearer extraction, WWW-Authenticate for every refusal, cookies, CSRF."""
+"""tokensmith.web: bearer extraction, WWW-Authenticate for every refusal, cookies, CSRF."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ from tokensmith.errors import (
     TokenTooLarge,
     WeakKey,
 )
-from tokensmith.http import (
+from tokensmith.testing import FakeClock
+from tokensmith.web import (
     CSRFProtector,
     bearer_token,
     delete_token_cookie,
@@ -40,7 +41,6 @@ from tokensmith.http import (
     token_cookie,
     www_authenticate,
 )
-from tokensmith.testing import FakeClock
 
 TOKEN = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ1In0.c2lnbmF0dXJl"
 

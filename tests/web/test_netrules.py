@@ -1,4 +1,4 @@
-"""tokensmith.netrules: allow/deny networks per audience and client, token binding, XFF."""
+"""tokensmith.web.netrules: allow/deny networks per audience and client, token binding, XFF."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from hypothesis import strategies as st
 
 from tokensmith import Signer, Validator
 from tokensmith.errors import ConfigurationError, InvalidClaim, NetworkNotAllowed, TokensmithError
-from tokensmith.netrules import (
+from tokensmith.testing import verified_token
+from tokensmith.web import (
     NetworkPolicy,
     NetworkRule,
     binding_claims,
     client_address,
     parse_address,
 )
-from tokensmith.testing import verified_token
 
 AUD = "orders-api"
 

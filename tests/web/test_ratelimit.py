@@ -1,4 +1,4 @@
-"""tokensmith.ratelimit: GCRA in memory and in Redis (one script per check, across processes)."""
+"""tokensmith.web.ratelimit: GCRA in memory and in Redis (one script per check, across processes)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from tokensmith.errors import (
     Throttled,
     TokensmithError,
 )
-from tokensmith.ratelimit import (
+from tokensmith.testing import FakeClock
+from tokensmith.web.ratelimit import (
     AsyncRedisRateLimiter,
     AsyncRefusalThrottle,
     Decision,
@@ -33,7 +34,6 @@ from tokensmith.ratelimit import (
     RefusalThrottle,
     client_key,
 )
-from tokensmith.testing import FakeClock
 
 
 @pytest.fixture
@@ -180,7 +180,7 @@ def test_a_full_limiter_of_limited_keys_refuses_new_keys_and_says_so(
     clock.advance(0.5)
     for name in ("b", "c"):
         assert limiter.check(name, cost=2).allowed
-    with caplog.at_level("WARNING", logger="tokensmith.ratelimit"):
+    with caplog.at_level("WARNING", logger="tokensmith.web.ratelimit"):
         refused = limiter.check("d")
         assert limiter.peek("d") == refused
         limiter.check("e")
@@ -325,7 +325,7 @@ def test_redis_limit_is_shared_by_two_processes(redis_url: str) -> None:
         f"""
         import sys, redis
         sys.path.insert(0, {str(ROOT / "src")!r})
-        from tokensmith.ratelimit import RedisRateLimiter
+        from tokensmith.web.ratelimit import RedisRateLimiter
         client = redis.Redis.from_url(sys.argv[1])
         limiter = RedisRateLimiter(client, 0.001, 10, clock=lambda: 1_700_000_000.0)
         allowed = sum(limiter.check("shared").allowed for _ in range(10))

@@ -33,14 +33,6 @@ from tokensmith.errors import (
     MalformedAuthorization,
     TokensmithError,
 )
-from tokensmith.http import (
-    CSRFProtector,
-    bearer_token,
-    extract_token,
-    form_token,
-    refuse_query_token,
-)
-from tokensmith.netrules import client_address
 from tokensmith.oauth import (
     MAX_PARAM_LENGTH,
     AuthorizationCodes,
@@ -63,6 +55,14 @@ from tokensmith.oauth import (
 from tokensmith.refresh import MemoryRefreshStore, RefreshManager
 from tokensmith.replay import MemoryJtiReplayStore
 from tokensmith.testing import FakeClock
+from tokensmith.web import (
+    CSRFProtector,
+    bearer_token,
+    client_address,
+    extract_token,
+    form_token,
+    refuse_query_token,
+)
 
 # --- what a client can send --------------------------------------------------------------------
 
@@ -149,7 +149,7 @@ class World:
 WORLD = World()
 
 
-# --- tokensmith.http ------------------------------------------------------------------------------
+# --- tokensmith.web.bearer ------------------------------------------------------------------------------
 
 
 @FUZZ

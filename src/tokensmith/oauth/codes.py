@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any, Final, Protocol, runtime_checkable
 
 from .._options import seconds
+from .._text import is_unicode
 from ..errors import (
     AuthorizationCodeReused,
     ConfigurationError,
@@ -28,7 +29,6 @@ from ..errors import (
     InvalidScope,
 )
 from .client_credentials import parse_scope
-from .params import _is_unicode as is_unicode
 from .pkce import PKCEChallenge, parse_code_challenge, verify_code_verifier
 
 __all__ = [

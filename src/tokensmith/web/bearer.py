@@ -1,34 +1,24 @@
-"""Framework-agnostic HTTP helpers around the token: plain strings, mappings and callables.
+"""Bearer tokens over HTTP (RFC 6750): finding the token in a request, answering a refusal.
 
 * :func:`bearer_token` / :func:`extract_token` — find the bearer token in a request, RFC 6750
-  §2.1 strictly (header only; URL tokens refused; form-body tokens only when enabled, §2.2).
+  §2.1 strictly (header only; URL tokens refused; form-body tokens only when enabled, §2.2);
 * :func:`www_authenticate` — the status and headers to answer a refusal with (RFC 6750 §3).
-* :func:`token_cookie` / :func:`delete_token_cookie` — ``Set-Cookie`` values for a token
-  with ``HttpOnly; Secure; SameSite`` and the ``__Host-`` prefix by default.
-* :class:`CSRFProtector` — signed double-submit CSRF tokens bound to the session.
 
-Nothing here logs, and no error message or header ever contains the token.
+Framework-agnostic: plain strings, mappings and ``(name, value)`` pairs. Nothing here logs,
+and no error message or header ever contains the token.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
-import os
 import re
-import time
-from collections.abc import Callable, Iterable, Mapping
-from typing import Final, Literal
+from collections.abc import Iterable, Mapping
+from typing import Final
 
-from ._b64 import b64url_decode, b64url_encode
-from ._options import integer, seconds
-from ._secrets import secret_bytes, secrets_equal
-from .errors import (
+from .._text import HTTP_TOKEN, class_description
+from ..errors import (
     BackendUnavailable,
     ConfigurationError,
-    CSRFCheckFailed,
-    CSRFTokenExpired,
     InsufficientScope,
     MalformedAuthorization,
     MissingToken,
@@ -39,19 +29,15 @@ from .errors import (
     TokenInQuery,
     TokensmithError,
     TokenTooLarge,
-    WeakKey,
 )
 
 __all__ = [
     "DEFAULT_MAX_TOKEN_LENGTH",
-    "CSRFProtector",
     "Headers",
     "bearer_token",
-    "delete_token_cookie",
     "extract_token",
     "form_token",
     "refuse_query_token",
-    "token_cookie",
     "www_authenticate",
 ]
 
@@ -63,17 +49,10 @@ Headers = Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]]
 
 # RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token
 _BEARER: Final = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)", re.ASCII)
-_SCHEME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", re.ASCII)  # RFC 9110 token
 _OWS: Final = " \t"
 _AUTH_NAMES: Final = frozenset({"authorization", "http_authorization"})
-# RFC 6750 §3: error_description / scope characters; realm is a quoted-string (RFC 9110).
-_DESCRIPTION_CHARS: Final = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\"}
+# RFC 6750 §3: scope characters; realm is a quoted-string (RFC 9110).
 _SCOPE_TOKEN: Final = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+", re.ASCII)
-_COOKIE_NAME: Final = _SCHEME
-# RFC 6265 §4.1.1 cookie-octet
-_COOKIE_VALUE: Final = re.compile(r"[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*", re.ASCII)
-_PATH_VALUE: Final = re.compile(r"/[\x20-\x3A\x3C-\x7E]*", re.ASCII)
-_DOMAIN_VALUE: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?", re.ASCII)
 _FORM_TYPE: Final = "application/x-www-form-urlencoded"
 
 
@@ -145,7 +124,7 @@ def bearer_token(headers: Headers, *, max_length: int = DEFAULT_MAX_TOKEN_LENGTH
         raise MalformedAuthorization(
             "the Authorization header must be 'Bearer' followed by one space-separated token"
         )
-    if _SCHEME.fullmatch(scheme) is None:
+    if HTTP_TOKEN.fullmatch(scheme) is None:
         raise MalformedAuthorization("the Authorization header is not 'scheme credentials'")
     raise MissingToken("the Authorization header uses another scheme than Bearer")
 
@@ -282,13 +261,6 @@ def _quoted(value: str, what: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _description(exc: TokensmithError) -> str:
-    """A fixed text per class (first line of its docstring): never the message, never input."""
-    doc = (type(exc).__doc__ or exc.code).strip().splitlines()[0]
-    doc = doc.replace("``", "")
-    return "".join(c for c in doc if c in _DESCRIPTION_CHARS).strip() or exc.code
-
-
 def _scope_value(scopes: Iterable[str]) -> str:
     names = sorted(set(scopes))
     for name in names:
@@ -337,7 +309,7 @@ def www_authenticate(
         status = error.status_code
         params.append(f'error="{error.error}"')
         if describe:
-            params.append(f'error_description="{_description(error)}"')
+            params.append(f'error_description="{class_description(error)}"')
         scopes: Iterable[str] | None = scope.split() if isinstance(scope, str) else scope
         if scopes is None and isinstance(error, InsufficientScope):
             scopes = error.required
@@ -348,205 +320,3 @@ def www_authenticate(
         if scopes:
             params.append(f'scope="{_scope_value(scopes)}"')
     return status, [*headers, ("WWW-Authenticate", "Bearer " + ", ".join(params))]
-
-
-# --- cookies ----------------------------------------------------------------------------------
-
-SameSite = Literal["Strict", "Lax"]
-
-
-def _cookie(
-    name: str,
-    value: str,
-    *,
-    max_age: int,
-    path: str,
-    domain: str | None,
-    same_site: str,
-    host_prefix: bool,
-    http_only: bool,
-) -> str:
-    if not isinstance(name, str) or _COOKIE_NAME.fullmatch(name) is None:
-        raise ConfigurationError("a cookie name must be an RFC 6265 token")
-    if host_prefix and not name.startswith("__Host-"):
-        name = "__Host-" + name
-    if name.startswith("__Host-"):
-        if path != "/":
-            raise ConfigurationError("a __Host- cookie requires Path=/")
-        if domain is not None:
-            raise ConfigurationError("a __Host- cookie may not have a Domain")
-    if not isinstance(value, str) or _COOKIE_VALUE.fullmatch(value) is None:
-        raise ConfigurationError("the cookie value has characters a cookie may not carry")
-    integer("max_age", max_age, minimum=0)
-    if same_site not in ("Strict", "Lax"):
-        raise ConfigurationError("same_site must be 'Strict' or 'Lax'")
-    if not isinstance(path, str) or _PATH_VALUE.fullmatch(path) is None:
-        raise ConfigurationError("path must start with '/' and hold no ';' or control characters")
-    parts = [f"{name}={value}", f"Max-Age={max_age}", f"Path={path}"]
-    if domain is not None:
-        if not isinstance(domain, str) or _DOMAIN_VALUE.fullmatch(domain) is None:
-            raise ConfigurationError("domain must be a host name")
-        parts.append(f"Domain={domain}")
-    parts.append("Secure")
-    if http_only:
-        parts.append("HttpOnly")
-    parts.append(f"SameSite={same_site}")
-    return "; ".join(parts)
-
-
-def token_cookie(
-    name: str,
-    token: str,
-    *,
-    max_age: int,
-    path: str = "/",
-    same_site: SameSite = "Strict",
-    domain: str | None = None,
-    host_prefix: bool = True,
-) -> str:
-    """A ``Set-Cookie`` value carrying a token: ``HttpOnly; Secure; SameSite``, ``__Host-``.
-
-    The ``__Host-`` prefix (added to ``name`` unless ``host_prefix=False``) makes browsers
-    refuse the cookie unless it is ``Secure``, ``Path=/`` and has no ``Domain``, so a sibling
-    subdomain cannot plant or overwrite it; those rules are enforced here too. ``Secure`` and
-    ``HttpOnly`` are always set. Values a cookie cannot carry raise
-    :class:`~tokensmith.errors.ConfigurationError` (the message never contains the value).
-    Set ``max_age`` to the token's remaining lifetime. Pair it with :class:`CSRFProtector`.
-    """
-    return _cookie(
-        name,
-        token,
-        max_age=max_age,
-        path=path,
-        domain=domain,
-        same_site=same_site,
-        host_prefix=host_prefix,
-        http_only=True,
-    )
-
-
-def delete_token_cookie(
-    name: str,
-    *,
-    path: str = "/",
-    same_site: SameSite = "Strict",
-    domain: str | None = None,
-    host_prefix: bool = True,
-) -> str:
-    """The ``Set-Cookie`` value that deletes a cookie set by :func:`token_cookie` (logout).
-
-    Same name, path and domain as the original, empty value and ``Max-Age=0``.
-    """
-    return _cookie(
-        name,
-        "",
-        max_age=0,
-        path=path,
-        domain=domain,
-        same_site=same_site,
-        host_prefix=host_prefix,
-        http_only=True,
-    )
-
-
-# --- CSRF double-submit tokens ----------------------------------------------------------------
-
-
-_CSRF_CONTEXT: Final = b"tokensmith-csrf-v1\x00"
-_CSRF_SHAPE: Final = re.compile(
-    r"([0-9]{1,12})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})", re.ASCII
-)
-
-
-class CSRFProtector:
-    """Signed double-submit CSRF tokens for cookie-carried tokens (OWASP "signed double submit").
-
-    :meth:`issue` makes ``<issued-at>.<nonce>.<HMAC-SHA256>`` bound to the session id; the app
-    sets it in a cookie readable by its own JavaScript (:meth:`cookie`), which echoes it in a
-    header (e.g. ``X-CSRF-Token``). :meth:`verify` checks that the cookie and the echoed value
-    are equal, the MAC matches this session (constant-time), and the token is younger than
-    ``max_age``. A cross-site attacker can neither read the cookie nor forge a MAC.
-
-    :param secret: at least 32 random bytes (``secrets.token_bytes(32)``), shared by replicas.
-    """
-
-    __slots__ = ("_clock", "_key", "max_age")
-
-    def __init__(
-        self,
-        secret: bytes,
-        *,
-        max_age: float = 2 * 3600,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        if not isinstance(secret, bytes | bytearray):
-            raise ConfigurationError("the CSRF secret must be bytes")
-        if len(secret) < 32:
-            raise WeakKey("the CSRF secret must be at least 256 bits (32 bytes)")
-        seconds("max_age", max_age, positive=True, finite=False)
-        # A derived key: the CSRF MAC can never be confused with any other use of the secret.
-        self._key = hmac.new(bytes(secret), b"tokensmith csrf key", hashlib.sha256).digest()
-        self.max_age = float(max_age)
-        self._clock = clock
-
-    def __repr__(self) -> str:
-        return f"CSRFProtector(max_age={self.max_age!r})"
-
-    def _mac(self, session_id: str, issued_at: str, nonce: str) -> bytes:
-        message = b"\x00".join(
-            (_CSRF_CONTEXT, secret_bytes(session_id), issued_at.encode(), nonce.encode())
-        )
-        return hmac.new(self._key, message, hashlib.sha256).digest()
-
-    def issue(self, session_id: str) -> str:
-        """A fresh CSRF token for ``session_id`` (cookie-safe, about 80 characters)."""
-        if not isinstance(session_id, str) or not session_id:
-            raise ConfigurationError("session_id must be a non-empty string")
-        issued_at = str(int(self._clock()))
-        nonce = b64url_encode(os.urandom(16))
-        mac = b64url_encode(self._mac(session_id, issued_at, nonce))
-        return f"{issued_at}.{nonce}.{mac}"
-
-    def cookie(self, token: str, *, name: str = "csrf", same_site: SameSite = "Strict") -> str:
-        """The ``Set-Cookie`` value for a CSRF token: ``__Host-``, ``Secure``, NOT ``HttpOnly``.
-
-        The page's own script must read it to echo it; it is useless to anyone else.
-        """
-        return _cookie(
-            name,
-            token,
-            max_age=math.ceil(self.max_age),
-            path="/",
-            domain=None,
-            same_site=same_site,
-            host_prefix=True,
-            http_only=False,
-        )
-
-    def verify(self, session_id: str, cookie_value: str | None, submitted: str | None) -> None:
-        """Check a double-submitted CSRF token; raise :class:`CSRFCheckFailed` or return.
-
-        ``cookie_value`` is the CSRF cookie, ``submitted`` the header or form value. Expired
-        (or future-dated beyond 60 s) tokens raise :class:`CSRFTokenExpired`.
-        """
-        if not cookie_value or not submitted:
-            raise CSRFCheckFailed("the CSRF cookie or the submitted CSRF token is missing")
-        if not isinstance(cookie_value, str) or not isinstance(submitted, str):
-            raise CSRFCheckFailed("the CSRF token must be text")
-        if not secrets_equal(cookie_value, submitted):
-            raise CSRFCheckFailed("the submitted CSRF token does not match the cookie")
-        if not isinstance(session_id, str) or not session_id:
-            raise CSRFCheckFailed("no session to bind the CSRF token to")
-        match = _CSRF_SHAPE.fullmatch(submitted)
-        if match is None:
-            raise CSRFCheckFailed("the CSRF token is malformed")
-        issued_at, nonce, mac = match.groups()
-        try:
-            given = b64url_decode(mac)
-        except ValueError:
-            raise CSRFCheckFailed("the CSRF token is malformed") from None
-        if not hmac.compare_digest(given, self._mac(session_id, issued_at, nonce)):
-            raise CSRFCheckFailed("the CSRF token is not valid for this session")
-        age = self._clock() - int(issued_at)
-        if age >= self.max_age or age < -60:
-            raise CSRFTokenExpired("the CSRF token has expired; fetch a new one")

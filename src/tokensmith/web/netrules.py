@@ -29,8 +29,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from .claims import VerifiedToken
-from .errors import ConfigurationError, InvalidClaim, NetworkNotAllowed
+from ..claims import VerifiedToken
+from ..errors import ConfigurationError, InvalidClaim, NetworkNotAllowed
 
 __all__ = [
     "DEFAULT_BINDING_CLAIM",
