@@ -85,12 +85,12 @@ from .stores import AsyncKeySource, KeySource, KeyStore, MemoryKeyStore
 from .validator import NO_AUDIENCE, UNCHECKED, UNSAFE_ANY_AUDIENCE, Policy, Validator
 
 if TYPE_CHECKING:
-    from .audit import AuditEvent, JsonFormatter, LoggingSink, QueueSink
     from .cache import ValidatedTokenCache
     from .jwks.discovery import adiscover, discover
     from .jwks.document import SkippedKey
     from .jwks.publish import jwks_response
     from .jwks.remote import AsyncRemoteJWKS, RemoteJWKS
+    from .observability import AuditEvent, JsonFormatter, LoggingSink, QueueSink
     from .refresh import MemoryRefreshStore, RefreshManager, RefreshStore, TokenPair
     from .revocation.memory import MemoryRevocationList
     from .revocation.redis import AsyncRedisRevocationList, RedisRevocationList
@@ -119,13 +119,13 @@ _LAZY: dict[str, str] = {
     "AsyncRefusalThrottle": "web.ratelimit",
     "RefusalThrottle": "web.ratelimit",
     "NetworkPolicy": "web.netrules",
-    "QueueSink": "audit",
+    "QueueSink": "observability",
     "AsyncRedisRevocationList": "revocation.redis",
     "AsyncRemoteJWKS": "jwks.remote",
-    "AuditEvent": "audit",
+    "AuditEvent": "observability",
     "FileKeyStore": "stores.file",
-    "JsonFormatter": "audit",
-    "LoggingSink": "audit",
+    "JsonFormatter": "observability",
+    "LoggingSink": "observability",
     "MemoryRefreshStore": "refresh",
     "RedisKeyStore": "stores.redis",
     "RedisRevocationList": "revocation.redis",

@@ -18,7 +18,7 @@ from .errors import ConfigurationError, ReservedClaim
 from .stores.base import KeyStore
 
 if TYPE_CHECKING:
-    from .audit import AuditSink
+    from .observability.audit import AuditSink
 
 __all__ = ["REGISTERED_CLAIMS", "IssuedToken", "Signer"]
 
@@ -281,7 +281,7 @@ class Signer:
         payload: Mapping[str, Any],
     ) -> None:
         """A ``token.issued`` event (fingerprint, never the token); only with ``audit=``."""
-        from .audit import emit, issued_event  # noqa: PLC0415 - keep `import tokensmith` cheap
+        from .observability.audit import emit, issued_event  # noqa: PLC0415 - keep `import tokensmith` cheap
 
         event = issued_event(
             token,

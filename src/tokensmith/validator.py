@@ -52,8 +52,8 @@ from .errors import (
 from .keys import SUPPORTED_ALGORITHMS, Key
 
 if TYPE_CHECKING:
-    from .audit import AuditSink
     from .cache import ValidatedTokenCache
+    from .observability.audit import AuditSink
 
 __all__ = [
     "DEFAULT_LEEWAY",
@@ -227,8 +227,9 @@ class Validator:
     :param require_exp: refuse tokens without ``exp`` (default ``True``).
     :param cache: an opt-in :class:`~tokensmith.cache.ValidatedTokenCache`; a hit skips the
         signature check only (see that class for what is re-checked).
-    :param audit: an optional :data:`~tokensmith.audit.AuditSink` receiving ``token.validated``,
-        ``token.refused`` (with the code) and ``backend.failure`` events; ``None`` costs nothing.
+    :param audit: an optional :data:`~tokensmith.observability.AuditSink` receiving
+        ``token.validated``, ``token.refused`` (with the code) and ``backend.failure`` events;
+        ``None`` costs nothing.
     """
 
     __slots__ = (
@@ -807,7 +808,7 @@ def _check_revoked(revoked: object) -> None:
 
 def _audit_validated(audit: AuditSink, verified: VerifiedToken, clock: Callable[[], float]) -> None:
     """Off the default path: only validators built with ``audit=`` get here."""
-    from .audit import emit, validated_event  # noqa: PLC0415 - keep `import tokensmith` cheap
+    from .observability.audit import emit, validated_event  # noqa: PLC0415 - keep `import tokensmith` cheap
 
     emit(audit, validated_event(verified, clock()))
 
@@ -815,7 +816,7 @@ def _audit_validated(audit: AuditSink, verified: VerifiedToken, clock: Callable[
 def _audit_refused(
     audit: AuditSink, exc: TokensmithError, token: object, clock: Callable[[], float]
 ) -> None:
-    from .audit import emit, refused_event  # noqa: PLC0415 - keep `import tokensmith` cheap
+    from .observability.audit import emit, refused_event  # noqa: PLC0415 - keep `import tokensmith` cheap
 
     if isinstance(exc, TokenError | BackendUnavailable):
         emit(audit, refused_event(exc, token, clock()))

@@ -19,8 +19,8 @@ from tokensmith import (
     Validator,
     fingerprint,
 )
-from tokensmith.audit import AuditEvent, Fanout, LoggingSink
 from tokensmith.cache import ValidatedTokenCache
+from tokensmith.observability import AuditEvent, Fanout, LoggingSink
 from tokensmith.testing import FakeClock
 
 SPELLINGS = ["none", "None", "NONE", "nOnE", "NoNe", "none ", " none", "none\x00"]

@@ -33,9 +33,9 @@ from tokensmith import (
     Validator,
     WrongPassphrase,
 )
-from tokensmith.audit import AuditEvent
 from tokensmith.cache import ValidatedTokenCache
 from tokensmith.errors import TokensmithError
+from tokensmith.observability import AuditEvent
 from tokensmith.testing import FakeClock
 
 KEY = Key.generate("ES256", kid="k1")

@@ -28,7 +28,7 @@ from tokensmith._redis import (
     connect_async,
     encode_key_part,
 )
-from tokensmith.anomaly import AsyncRedisWindows, RedisWindows
+from tokensmith.observability.anomaly import AsyncRedisWindows, RedisWindows
 from tokensmith.refresh.redis import RedisRefreshStore
 from tokensmith.replay import RedisJtiReplayStore
 from tokensmith.revocation.redis import AsyncRedisRevocationList, RedisRevocationList

@@ -34,7 +34,6 @@ from tokensmith import (
     UnknownKey,
     Validator,
 )
-from tokensmith.audit import AuditEvent
 from tokensmith.errors import JWKSFetchError
 from tokensmith.jwks.remote import (
     AsyncRemoteJWKS,
@@ -44,6 +43,7 @@ from tokensmith.jwks.remote import (
     _Config,
     _Core,
 )
+from tokensmith.observability import AuditEvent
 from tokensmith.testing import FakeClock
 
 ISS = "https://auth.example.test"

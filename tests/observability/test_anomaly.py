@@ -10,7 +10,9 @@ import pytest
 
 from tokensmith import Key, KeySet, MemoryKeyStore
 from tokensmith._redis import encode_key_part
-from tokensmith.anomaly import (
+from tokensmith.errors import BackendUnavailable, ConfigurationError
+from tokensmith.observability import AuditEvent
+from tokensmith.observability.anomaly import (
     AsyncRedisWindows,
     AsyncRefusalBurstDetector,
     AsyncTokenSharingDetector,
@@ -23,8 +25,6 @@ from tokensmith.anomaly import (
     TokenSharingDetector,
     WindowStore,
 )
-from tokensmith.audit import AuditEvent
-from tokensmith.errors import BackendUnavailable, ConfigurationError
 from tokensmith.testing import FakeClock
 
 T0 = 1_700_000_000.0

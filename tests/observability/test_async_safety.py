@@ -20,7 +20,9 @@ import pytest
 
 from tests.support import AUDIENCE, DOCS, ISSUER
 from tokensmith import KeySet, MemoryKeyStore, Signer, TokenError, Validator
-from tokensmith.anomaly import (
+from tokensmith.errors import ConfigurationError, Throttled
+from tokensmith.observability import AsyncQueueSink, AuditEvent, QueueSink, audit_context
+from tokensmith.observability.anomaly import (
     AsyncRedisWindows,
     AsyncRefusalBurstDetector,
     AsyncTokenSharingDetector,
@@ -28,8 +30,6 @@ from tokensmith.anomaly import (
     RedisWindows,
     RefusalBurstDetector,
 )
-from tokensmith.audit import AsyncQueueSink, AuditEvent, QueueSink, audit_context
-from tokensmith.errors import ConfigurationError, Throttled
 from tokensmith.web.ratelimit import AsyncRedisRateLimiter, AsyncRefusalThrottle, client_key
 
 PAUSE = 0.8  # seconds every Redis command waits while the server is paused

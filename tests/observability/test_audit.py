@@ -25,7 +25,8 @@ from tokensmith import (
     Validator,
     fingerprint,
 )
-from tokensmith.audit import (
+from tokensmith.errors import BackendUnavailable, ConfigurationError, InvalidSignature
+from tokensmith.observability import (
     EVENT_KINDS,
     AuditEvent,
     Fanout,
@@ -39,7 +40,6 @@ from tokensmith.audit import (
     event_line,
     refused_event,
 )
-from tokensmith.errors import BackendUnavailable, ConfigurationError, InvalidSignature
 from tokensmith.testing import FakeClock
 
 

@@ -29,14 +29,22 @@ from tokensmith import (
     Signer,
     Validator,
 )
-from tokensmith.anomaly import (
+from tokensmith.jwks import AsyncRemoteJWKS, RemoteJWKS
+from tokensmith.observability import (
+    AsyncQueueSink,
+    AuditEvent,
+    AuditSink,
+    Fanout,
+    QueueSink,
+    audited_revoke,
+    emit,
+)
+from tokensmith.observability.anomaly import (
     RefreshReuseDetector,
     RefusalBurstDetector,
     RetiredKeyDetector,
     TokenSharingDetector,
 )
-from tokensmith.audit import AuditEvent, AuditSink, Fanout, QueueSink, audited_revoke, emit
-from tokensmith.jwks import AsyncRemoteJWKS, RemoteJWKS
 from tokensmith.refresh import MemoryRefreshStore, RefreshManager
 from tokensmith.revocation.redis import AsyncRedisRevocationList, RedisRevocationList
 from tokensmith.testing import FakeClock, verified_token
@@ -282,5 +290,26 @@ def test_a_failed_delivery_is_logged_on_one_line(caplog: pytest.LogCaptureFixtur
     (record,) = caplog.records
     assert record.getMessage() == (
         'audit sink RaisingSink failed on a "x\\naudit token.validated subject=admin" event'
+    )
+    assert record.exc_info is not None and record.exc_info[0] is RuntimeError
+
+
+def test_a_failed_async_delivery_is_logged_on_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    """AsyncQueueSink logs a failing async sink the way emit() logs any other: one line."""
+    forged = "x\naudit token.validated subject=admin"
+
+    async def failing(event: AuditEvent) -> None:
+        raise RuntimeError("the sink failed")
+
+    async def main() -> None:
+        async with AsyncQueueSink(failing) as sink:
+            sink(AuditEvent(forged, 1.0, subject=forged))
+            assert await sink.flush()
+
+    with caplog.at_level(logging.ERROR, logger="tokensmith.audit"):
+        asyncio.run(main())
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        'audit sink function failed on a "x\\naudit token.validated subject=admin" event'
     )
     assert record.exc_info is not None and record.exc_info[0] is RuntimeError

@@ -21,7 +21,6 @@ from tokensmith import (
     TokenRevoked,
     Validator,
 )
-from tokensmith.audit import EVENT_KINDS, AuditEvent
 from tokensmith.errors import (
     BackendUnavailable,
     InvalidGrant,
@@ -32,6 +31,7 @@ from tokensmith.errors import (
     RefreshTokenReused,
     RefreshTokenRevoked,
 )
+from tokensmith.observability import EVENT_KINDS, AuditEvent
 from tokensmith.refresh import (
     REFRESH_TOKEN_PREFIX,
     MemoryRefreshStore,

@@ -33,7 +33,7 @@ from tokensmith import (
     Validator,
     revoke_token,
 )
-from tokensmith.audit import AuditEvent
+from tokensmith.observability import AuditEvent
 from tokensmith.revocation.redis import (
     AsyncRedisRevocationList,
     LocalCache,

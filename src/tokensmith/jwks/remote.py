@@ -52,7 +52,6 @@ from .._http import (
     header_int,
 )
 from .._options import flag, integer, number, seconds
-from ..audit import AuditEvent, AuditSink, emit
 from ..errors import (
     AlgorithmMismatch,
     AmbiguousKey,
@@ -62,6 +61,7 @@ from ..errors import (
     UnknownKey,
 )
 from ..keys import Key
+from ..observability.audit import AuditEvent, AuditSink, emit
 from .document import DocumentError, JWKSRules, SkippedKey, load_document, parse_jwks
 
 __all__ = [

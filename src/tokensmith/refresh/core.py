@@ -21,7 +21,6 @@ from types import MappingProxyType
 from typing import Any, Final, NoReturn
 
 from .._options import seconds
-from ..audit import AuditEvent, AuditSink, emit
 from ..claims import fingerprint
 from ..errors import (
     ConfigurationError,
@@ -31,6 +30,7 @@ from ..errors import (
     RefreshTokenReused,
     RefreshTokenRevoked,
 )
+from ..observability.audit import AuditEvent, AuditSink, emit
 from ..revocation.base import RevocationList
 from ..signer import REGISTERED_CLAIMS, IssuedToken, Signer
 from .base import RefreshFamily, RefreshStore, RotateOutcome, RotateResult

@@ -61,10 +61,10 @@ from .._redis import (
     encode_key_part,
     subscription_client,
 )
-from ..audit import AuditEvent, AuditSink
-from ..audit import emit as emit_event
 from ..claims import VerifiedToken
 from ..errors import BackendUnavailable, ConfigurationError
+from ..observability.audit import AuditEvent, AuditSink
+from ..observability.audit import emit as emit_event
 from ..validator import DEFAULT_LEEWAY, MAX_LEEWAY
 from .base import check_entry, covered_by_watermark, watermark
 

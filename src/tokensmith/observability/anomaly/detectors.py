@@ -1,248 +1,37 @@
-"""Anomaly detectors fed by the audit stream; each is itself an :data:`~tokensmith.audit.AuditSink`.
+"""The anomaly detectors: each reads audit events and emits ``anomaly`` events of its own.
 
-Put them behind a :class:`~tokensmith.audit.Fanout` with your logging sink; each emits
-``AuditEvent(kind="anomaly", detail={"signal": ...})`` to its own ``emit`` sink:
-
-* :class:`RefusalBurstDetector` — ``refusal_burst``: at least ``threshold`` refusals from one
-  client address (or for one subject) within ``window`` seconds;
-* :class:`TokenSharingDetector` — ``token_shared``: one ``jti`` validated from more than
-  ``max_ips`` distinct client addresses within ``window`` seconds (a stolen or shared token);
-* :class:`RefreshReuseDetector` — ``refresh_reuse``: forwards ``refresh.reuse_detected``;
-* :class:`RetiredKeyDetector` — ``retired_key_near_expiry``: a token signed by a *retired* key
-  validated within ``margin`` seconds of that key's ``not_after`` (a replica that missed the
-  rotation, or tokens minted with a lingering key, will soon fail).
-
-Addresses are counted by :func:`~tokensmith.web.ratelimit.client_key`: every spelling of one
-address is one client, and an IPv6 ``/64`` is one client (``ipv6_prefix=``).
-
-Time is the event's ``at`` (so a :class:`~tokensmith.testing.FakeClock` drives everything).
-Windows live in a :class:`WindowStore`: :class:`MemoryWindows` (one process) or
-:class:`RedisWindows` (a sorted set per key with a TTL, shared by every process). A signal
-fires once per key and window: after firing it stays quiet until ``window`` seconds passed.
-
-**asyncio.** :class:`MemoryWindows` and the detectors over it never block. :class:`RedisWindows`
-does network I/O: in an asyncio service use :class:`AsyncRedisWindows` with
-:class:`AsyncRefusalBurstDetector` / :class:`AsyncTokenSharingDetector` (delivered by an
-:class:`~tokensmith.audit.AsyncQueueSink`), or keep the sync detectors behind a
-:class:`~tokensmith.audit.QueueSink`, whose thread does the waiting.
+See :mod:`tokensmith.observability.anomaly` for the signals, the time and window rules.
 """
 
 from __future__ import annotations
 
-import heapq
 import inspect
-import math
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, Final
 
-from ._options import integer, seconds
-from ._redis import aclose, check_prefix, connect, connect_async, encode_key_part
-from .audit import AuditEvent, AuditSink, emit
-from .errors import BackendUnavailable, ConfigurationError, NetworkNotAllowed
-from .keys import Key
-from .keyset import KeySet
-from .web.ratelimit.base import client_key
+from ..._options import integer, seconds
+from ...errors import ConfigurationError, NetworkNotAllowed
+from ...keys import Key
+from ...keyset import KeySet
+from ...web.ratelimit.base import client_key
+from ..audit import AuditEvent, AuditSink, emit
+from .base import AsyncWindowStore, WindowStore
+from .memory import MemoryWindows
 
 __all__ = [
-    "AsyncRedisWindows",
     "AsyncRefusalBurstDetector",
     "AsyncTokenSharingDetector",
-    "AsyncWindowStore",
-    "MemoryWindows",
-    "RedisWindows",
     "RefreshReuseDetector",
     "RefusalBurstDetector",
     "RetiredKeyDetector",
     "TokenSharingDetector",
-    "WindowStore",
 ]
 
 _MAX_FIRED: Final = 10_000
 _UNREADABLE_ADDRESS: Final = "unreadable"
-
-
-@runtime_checkable
-class WindowStore(Protocol):
-    """Sliding windows of timestamped members, counted per key (sync: see the module notes
-    on asyncio)."""
-
-    def add(self, key: str, member: str, at: float, window: float) -> int:
-        """Record ``member`` at ``at``; return how many distinct members ``key`` has in
-        ``(at - window, at]`` (re-adding a member refreshes its time)."""
-        ...
-
-
-@runtime_checkable
-class AsyncWindowStore(Protocol):
-    """The async twin of :class:`WindowStore` (what the async detectors need)."""
-
-    async def add(self, key: str, member: str, at: float, window: float) -> int:
-        """See :meth:`WindowStore.add`."""
-        ...
-
-
-class _Members:
-    """One key's window: each member's latest time, and a heap to drop the oldest first."""
-
-    __slots__ = ("heap", "latest")
-
-    def __init__(self) -> None:
-        self.latest: dict[str, float] = {}
-        self.heap: list[tuple[float, str]] = []  # (time, member); outdated pairs are skipped
-
-    def add(self, member: str, at: float, cutoff: float, cap: int) -> int:
-        self.latest[member] = at
-        heapq.heappush(self.heap, (at, member))
-        heap, latest = self.heap, self.latest
-        while heap and (heap[0][0] <= cutoff or len(latest) > cap):
-            time, gone = heapq.heappop(heap)
-            if latest.get(gone) == time:
-                del latest[gone]
-        if len(heap) > 2 * len(latest) + 16:  # refreshed members left outdated pairs behind
-            self.heap = [(t, m) for m, t in latest.items()]
-            heapq.heapify(self.heap)
-        return len(latest)
-
-
-class MemoryWindows:
-    """In-process windows with bounded memory and O(1) amortised work per event.
-
-    At most ``max_keys`` keys, each with at most ``max_members`` members (the oldest go first;
-    a count saturates there, far above any sensible threshold). Keys are kept in order of
-    their last update: when a new key finds the store full, the least recently updated keys
-    (those whose windows emptied first) are dropped in one batch, so no event ever scans the
-    store. Thread-safe, and safe to call from a coroutine (no I/O).
-    """
-
-    def __init__(self, *, max_keys: int = 100_000, max_members: int = 10_000) -> None:
-        self._max_keys = integer("max_keys", max_keys, minimum=1)
-        self._max_members = integer("max_members", max_members, minimum=1)
-        self._batch = self._max_keys // 64 + 1
-        self._data: OrderedDict[str, _Members] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def add(self, key: str, member: str, at: float, window: float) -> int:
-        """See :meth:`WindowStore.add`."""
-        with self._lock:
-            members = self._data.get(key)
-            if members is None:
-                if len(self._data) >= self._max_keys:
-                    self._evict()
-                members = self._data[key] = _Members()
-            else:
-                self._data.move_to_end(key)
-            return members.add(member, at, at - window, self._max_members)
-
-    def _evict(self) -> None:
-        """Drop the least recently updated keys, a batch at a time (amortised O(1))."""
-        for _ in range(min(self._batch, len(self._data))):
-            self._data.popitem(last=False)
-
-
-# KEYS[1] = key; ARGV = time, member, cutoff, TTL in ms, max members
-_ADD_LUA: Final = """
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
-local count = redis.call('ZCARD', KEYS[1])
-local cap = tonumber(ARGV[5])
-if count > cap then
-  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, count - cap - 1)
-  count = cap
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return count
-"""
-
-
-class _RedisWindowsCore:
-    """What both Redis window stores share: the checked options, the script and its errors."""
-
-    __slots__ = ("_client", "_max_members", "_prefix", "_script")
-
-    def __init__(
-        self, client: Any, *, prefix: str = "tokensmith:anomaly:", max_members: int = 10_000
-    ) -> None:
-        if not callable(getattr(client, "register_script", None)):
-            raise ConfigurationError("client must be a redis client")
-        self._prefix = check_prefix(prefix)
-        self._client = client
-        self._script = client.register_script(_ADD_LUA)
-        self._max_members = integer("max_members", max_members, minimum=1)
-
-    def _call(self, key: str, member: str, at: float, window: float) -> dict[str, Any]:
-        """The script's keyword arguments for one addition (the key encoded after the prefix,
-        so no key can name another prefix's windows)."""
-        ttl = max(1, math.ceil(window * 1000))
-        args = (f"{at:.6f}", member, f"{at - window:.6f}", ttl, self._max_members)
-        return {"keys": [self._prefix + encode_key_part(key)], "args": args}
-
-
-def _failed(exc: Exception) -> BackendUnavailable:
-    return BackendUnavailable(f"anomaly windows failed with {type(exc).__name__}")
-
-
-class RedisWindows(_RedisWindowsCore):
-    """Windows in Redis: one sorted set per key (score = time), trimmed and counted atomically.
-
-    Every key expires ``window`` seconds after its last addition, so idle keys vanish; a key
-    keeps at most ``max_members`` members. ``client`` is a sync ``redis.Redis`` or
-    ``RedisCluster``; :meth:`from_url` makes one with tokensmith's timeouts. A Redis failure
-    raises :class:`~tokensmith.errors.BackendUnavailable` (the detector's caller logs it). Not
-    for a coroutine (it waits on the network): use :class:`AsyncRedisWindows` there, or keep
-    the detector behind a :class:`~tokensmith.audit.QueueSink`.
-    """
-
-    __slots__ = ()
-
-    @classmethod
-    def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> RedisWindows:
-        """Connect with tokensmith's Redis timeouts (0.5 s, one immediate retry);
-        ``cluster=True`` makes a ``RedisCluster`` client. :meth:`close` closes it."""
-        client = connect(url, cluster=cluster)
-        try:
-            return cls(client, **options)
-        except BaseException:
-            client.close()
-            raise
-
-    def close(self) -> None:
-        """Close the Redis client."""
-        self._client.close()
-
-    def add(self, key: str, member: str, at: float, window: float) -> int:
-        """See :meth:`WindowStore.add`."""
-        try:
-            return int(self._script(**self._call(key, member, at, window)))
-        except Exception as exc:
-            raise _failed(exc) from exc
-
-
-class AsyncRedisWindows(_RedisWindowsCore):
-    """The asyncio twin of :class:`RedisWindows` on a ``redis.asyncio`` client: the same
-    script and keys, so sync and async replicas count in the same windows. Safe to await
-    from a coroutine."""
-
-    __slots__ = ()
-
-    @classmethod
-    def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> AsyncRedisWindows:
-        """Connect (``redis.asyncio``) with tokensmith's Redis timeouts; :meth:`aclose` closes
-        the client."""
-        return cls(connect_async(url, cluster=cluster), **options)
-
-    async def aclose(self) -> None:
-        """Close the Redis client."""
-        await aclose(self._client)
-
-    async def add(self, key: str, member: str, at: float, window: float) -> int:
-        """See :meth:`WindowStore.add`."""
-        try:
-            return int(await self._script(**self._call(key, member, at, window)))
-        except Exception as exc:
-            raise _failed(exc) from exc
 
 
 class _Detector:
@@ -381,7 +170,7 @@ class RefusalBurstDetector(_RefusalBurst):
     addresses are counted by :func:`~tokensmith.web.ratelimit.client_key` (``ipv6_prefix``,
     ``ipv4_prefix``). Safe to call from a coroutine when its store is (:class:`MemoryWindows`,
     the default); with :class:`RedisWindows` keep it behind a
-    :class:`~tokensmith.audit.QueueSink`, or use :class:`AsyncRefusalBurstDetector`.
+    :class:`~tokensmith.observability.QueueSink`, or use :class:`AsyncRefusalBurstDetector`.
     """
 
     def __init__(
@@ -415,7 +204,7 @@ class AsyncRefusalBurstDetector(_RefusalBurst):
     """The asyncio twin of :class:`RefusalBurstDetector`: ``await detector(event)``, over an
     :class:`AsyncWindowStore` (:class:`AsyncRedisWindows`) or :class:`MemoryWindows` (the
     default). Safe to await from a coroutine. An async sink: deliver events to it with
-    :class:`~tokensmith.audit.AsyncQueueSink`."""
+    :class:`~tokensmith.observability.AsyncQueueSink`."""
 
     def __init__(
         self,
@@ -574,7 +363,7 @@ class RetiredKeyDetector(_Detector):
     Safe to call from a coroutine with a key set or lookup that does no I/O (a
     :class:`~tokensmith.KeySet`, a :class:`~tokensmith.MemoryKeyStore`); a file or Redis key
     store may reload (at most once per ``reload_interval``): keep it behind a
-    :class:`~tokensmith.audit.QueueSink`.
+    :class:`~tokensmith.observability.QueueSink`.
     """
 
     def __init__(
