@@ -1,6 +1,6 @@
 """The contract every :class:`~tokensmith.replay.JtiReplayStore` must meet, as a test suite.
 
-Re-exported as :class:`tokensmith.testing.JtiReplayStoreContract`: subclass it in a test module,
+Exported as :class:`tokensmith.testing.JtiReplayStoreContract`: subclass it in a test module,
 implement :meth:`~JtiReplayStoreContract.make_replay_store`, and pytest runs every ``test_*``
 method against your store. tokensmith runs it against the memory, SQLite and Redis stores.
 """
@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from ..errors import ConfigurationError
 from ..replay.base import JtiReplayStore
-
-if TYPE_CHECKING:
-    from ..testing import FakeClock
+from .clock import FakeClock
 
 __all__ = ["JtiReplayStoreContract"]
 
@@ -42,8 +39,6 @@ class JtiReplayStoreContract:
         raise NotImplementedError
 
     def _run(self, scenario: Callable[[JtiReplayStore, FakeClock], None]) -> None:
-        from ..testing import FakeClock  # noqa: PLC0415 - testing imports this module
-
         clock = FakeClock()
         store = self.make_replay_store(clock)
         try:

@@ -1,6 +1,6 @@
 """The contract every :class:`~tokensmith.refresh.RefreshStore` must meet, as a test suite.
 
-Re-exported as :class:`tokensmith.testing.RefreshStoreContract`: subclass it in a test module,
+Exported as :class:`tokensmith.testing.RefreshStoreContract`: subclass it in a test module,
 implement :meth:`~RefreshStoreContract.make_refresh_store`, and pytest runs every ``test_*``
 method against your backend.
 """
@@ -11,13 +11,11 @@ import hashlib
 import threading
 from collections.abc import Callable
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ConfigurationError
-from .base import RefreshFamily, RefreshStore, RotateOutcome, RotateResult
-
-if TYPE_CHECKING:
-    from ..testing import FakeClock
+from ..refresh.base import RefreshFamily, RefreshStore, RotateOutcome, RotateResult
+from .clock import FakeClock
 
 __all__ = ["RefreshStoreContract"]
 
@@ -70,8 +68,6 @@ class RefreshStoreContract:
         return store
 
     def _run(self, scenario: Callable[[RefreshStore, FakeClock], None]) -> None:
-        from ..testing import FakeClock  # noqa: PLC0415 - testing imports this module
-
         clock = FakeClock()
         store = self.make_refresh_store(clock)
         try:
