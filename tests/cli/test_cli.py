@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 import tokensmith.cli as cli
+import tokensmith.cli._common as cli_common
+import tokensmith.cli.keys as cli_keys
 from tests.support.forge import b64
 from tokensmith import Key, KeySet, MemoryKeyStore, Signer
 from tokensmith.errors import KeyMaterialError
@@ -178,7 +180,7 @@ def test_redaction_edge_cases(run: Run, monkeypatch: pytest.MonkeyPatch, keydir:
     def exits(ctx: Any) -> int:
         raise cli._Exit(3, f"bye {token}\n")
 
-    monkeypatch.setattr(cli, "_jwks", exits)
+    monkeypatch.setattr(cli_keys, "_jwks", exits)
     assert run.capsys.readouterr() is not None
     assert cli.main(["jwks", str(keydir)]) == 3
     assert run.capsys.readouterr().err == "bye <redacted>\n"
@@ -289,11 +291,11 @@ def test_keys_rotate_publishes_then_switches(run: Run, keydir: Path, clock: Fake
 
 
 def test_keys_list_without_a_signing_key(run: Run, tmp_path: Path) -> None:
-    assert cli._key_rows(KeySet(), 0.0) == []
+    assert cli_keys._key_rows(KeySet(), 0.0) == []
     key = Key.generate("ES256").public_key()
-    rows = cli._key_rows(KeySet([key]), 0.0)
+    rows = cli_keys._key_rows(KeySet([key]), 0.0)
     assert rows[0]["signing"] is False and rows[0]["activates_at"] is None
-    assert cli._iso(float("inf")) is None
+    assert cli_common.iso(float("inf")) is None
 
 
 def test_rotate_refuses_when_no_successor_appears(
@@ -749,14 +751,14 @@ def test_unexpected_errors_are_one_line_exit_70(
     def boom(ctx: Any) -> int:
         raise RuntimeError("secret detail eyJh.eyJi.c2ln")
 
-    monkeypatch.setattr(cli, "_jwks", boom)
+    monkeypatch.setattr(cli_keys, "_jwks", boom)
     _, err = run("jwks", keydir, code=70)
     assert err == "error: internal: unexpected RuntimeError; please report it\n"
 
     def interrupted(ctx: Any) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_jwks", interrupted)
+    monkeypatch.setattr(cli_keys, "_jwks", interrupted)
     _, err = run("jwks", keydir, code=130)
 
 

@@ -26,6 +26,24 @@ from tests.support import ROOT
 
 pytestmark = pytest.mark.slow
 
+# Every package of the wheel (the tree of src/ must also be shipped whole, see below).
+PACKAGES = tuple(
+    f"{name}/__init__.py"
+    for name in (
+        "cli",
+        "jwks",
+        "oauth",
+        "observability",
+        "observability/anomaly",
+        "refresh",
+        "replay",
+        "revocation",
+        "stores",
+        "testing",
+        "web",
+        "web/ratelimit",
+    )
+)
 ISS = "https://auth.example.test"
 AUD = "orders-api"
 
@@ -134,14 +152,24 @@ def test_twine_check_and_contents(installed: Installed) -> None:
         names = set(wheel.namelist())
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
         assert "tokensmith = tokensmith.cli:main" in wheel.read(entry_points).decode()
-    for module in ("__init__.py", "__main__.py", "cli.py", "py.typed", "stores/base.py"):
+    for module in ("__init__.py", "__main__.py", "py.typed", *PACKAGES):
         assert f"tokensmith/{module}" in names, module
+    package_dir = ROOT / "src" / "tokensmith"
+    subpackages = {
+        p.relative_to(package_dir).as_posix() for p in package_dir.rglob("*/__init__.py")
+    }
+    assert subpackages == set(PACKAGES), "PACKAGES must name every subpackage of src/tokensmith"
     shipped = {p.relative_to(ROOT / "src").as_posix() for p in (ROOT / "src").rglob("*.py")}
     assert shipped <= names, shipped - names
     assert not any(n.startswith(("tests/", "examples/")) for n in names)
     with tarfile.open(installed.sdist) as sdist:
         members = {m.split("/", 1)[1] for m in sdist.getnames() if "/" in m}
-    for path in ("pyproject.toml", "README.md", "src/tokensmith/cli.py", "examples/quickstart.py"):
+    for path in (
+        "pyproject.toml",
+        "README.md",
+        "src/tokensmith/cli/__init__.py",
+        "examples/quickstart.py",
+    ):
         assert path in members, path
 
 
