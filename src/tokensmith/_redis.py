@@ -11,12 +11,17 @@
 * :func:`subscription_client` / :func:`async_subscription_client` — a private client for one
   pub/sub subscription that reports an outage at once (no retries); on a cluster it talks to
   one node, since ``PUBLISH`` reaches subscribers on every node.
+* :func:`require` and :func:`failures` — what lets every Redis module import without the
+  ``redis`` extra: a Redis class calls :func:`require` when it is built (a clear
+  ``pip install 'tokensmith[redis]'``), and catches :func:`failures` rather than naming
+  ``redis.exceptions`` at import time.
 
 ``redis`` is imported only when a connection is made, so importing this module is free.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Final
 
 from ._b64 import b64url_encode
@@ -32,7 +37,9 @@ __all__ = [
     "connect",
     "connect_async",
     "encode_key_part",
+    "failures",
     "is_cluster",
+    "require",
     "subscription_client",
 ]
 
@@ -44,6 +51,27 @@ RETRIES: Final = 1
 HEALTH_CHECK_INTERVAL: Final = 30
 """A connection idle this many seconds is PINGed before reuse (stale sockets after failover)."""
 _MISSING: Final = "tokensmith's Redis backends need redis-py: pip install 'tokensmith[redis]'"
+
+
+def require() -> None:
+    """Raise :class:`ImportError` saying how to install redis-py when it is missing: every Redis
+    class calls this when it is built, so the modules themselves import without it."""
+    try:
+        import redis  # noqa: F401, PLC0415 - redis is optional
+    except ImportError as exc:  # pragma: no cover - tested in a subprocess without redis
+        raise ImportError(_MISSING) from exc
+
+
+@functools.cache
+def failures() -> tuple[type[Exception], ...]:
+    """What a redis-py call raises when Redis cannot answer: ``RedisError`` and ``OSError``
+    (``OSError`` alone without redis-py, when no redis-py client can exist). For ``except``
+    clauses, which evaluate it only when an exception is raised."""
+    try:
+        from redis.exceptions import RedisError  # noqa: PLC0415 - redis is optional
+    except ImportError:  # pragma: no cover - tested in a subprocess without redis
+        return (OSError,)
+    return (RedisError, OSError)
 
 
 def check_prefix(prefix: object) -> str:
@@ -100,7 +128,7 @@ def connect(url: str, *, cluster: bool = False) -> Any:
     try:
         import redis  # noqa: PLC0415 - redis is optional
         import redis.cluster  # noqa: PLC0415
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    except ImportError as exc:  # pragma: no cover - tested in a subprocess without redis
         raise ImportError(_MISSING) from exc
     if not cluster:
         return redis.Redis.from_url(url, **client_options())
@@ -116,7 +144,7 @@ def connect_async(url: str, *, cluster: bool = False) -> Any:
     try:
         import redis.asyncio  # noqa: PLC0415 - redis is optional
         import redis.asyncio.cluster  # noqa: PLC0415
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    except ImportError as exc:  # pragma: no cover - tested in a subprocess without redis
         raise ImportError(_MISSING) from exc
     kind = redis.asyncio.cluster.RedisCluster if cluster else redis.asyncio.Redis
     return kind.from_url(url, **_async_options())

@@ -13,11 +13,11 @@
 Every name is imported on first use: ``import tokensmith.jwks`` loads no HTTP or TLS code.
 """
 
-from typing import TYPE_CHECKING as _TYPE_CHECKING
+import typing as _typing
 
 from .._exports import lazy_exports as _lazy_exports
 
-if _TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .discovery import adiscover as adiscover
     from .discovery import discover as discover
     from .discovery import metadata_urls as metadata_urls
@@ -58,5 +58,5 @@ _LAZY = {
 
 __all__ = list(_LAZY)
 
-if not _TYPE_CHECKING:
+if not _typing.TYPE_CHECKING:
     __getattr__, __dir__ = _lazy_exports(globals(), _LAZY, __all__)

@@ -11,11 +11,11 @@ anomaly signals read from them.
 Every name is imported on first use.
 """
 
-from typing import TYPE_CHECKING as _TYPE_CHECKING
+import typing as _typing
 
 from .._exports import lazy_exports as _lazy_exports
 
-if _TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .anomaly import AsyncRedisWindows as AsyncRedisWindows
     from .anomaly import AsyncRefusalBurstDetector as AsyncRefusalBurstDetector
     from .anomaly import AsyncTokenSharingDetector as AsyncTokenSharingDetector
@@ -78,5 +78,5 @@ _LAZY = {
 
 __all__ = list(_LAZY)
 
-if not _TYPE_CHECKING:
+if not _typing.TYPE_CHECKING:
     __getattr__, __dir__ = _lazy_exports(globals(), _LAZY, __all__)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from .._options import seconds
-from .._redis import check_prefix, connect, encode_key_part
+from .._redis import check_prefix, connect, encode_key_part, require
 from ..errors import BackendUnavailable, ConfigurationError
 from .base import (
     RefreshFamily,
@@ -111,6 +111,7 @@ class RedisRefreshStore:
         prefix: str = "tokensmith:rt:",
         clock: Callable[[], float] = time.time,
     ) -> None:
+        require()
         if not callable(getattr(client, "register_script", None)):
             raise ConfigurationError("client must be a redis client")
         self._client = client

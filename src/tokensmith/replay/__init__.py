@@ -6,11 +6,11 @@ single-use token can. :class:`SQLiteJtiReplayStore` (one machine) and
 is for tests and a single process. ``sqlite3`` and ``redis`` are imported only with their store.
 """
 
-from typing import TYPE_CHECKING as _TYPE_CHECKING
+import typing as _typing
 
 from .._exports import lazy_exports as _lazy_exports
 
-if _TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .base import JtiReplayStore as JtiReplayStore
     from .memory import MemoryJtiReplayStore as MemoryJtiReplayStore
     from .redis import RedisJtiReplayStore as RedisJtiReplayStore
@@ -25,5 +25,5 @@ _LAZY = {
 
 __all__ = list(_LAZY)
 
-if not _TYPE_CHECKING:
+if not _typing.TYPE_CHECKING:
     __getattr__, __dir__ = _lazy_exports(globals(), _LAZY, __all__)

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .._redis import check_prefix, connect
+from .._redis import check_prefix, connect, require
 from ..errors import BackendUnavailable, ConfigurationError
 from .base import check_use, entry_key
 
@@ -36,6 +36,7 @@ class RedisJtiReplayStore:
         prefix: str = "tokensmith:jti:",
         clock: Callable[[], float] = time.time,
     ) -> None:
+        require()
         if not callable(getattr(client, "set", None)):
             raise ConfigurationError("client must be a redis client")
         self._client = client

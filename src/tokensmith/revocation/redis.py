@@ -42,13 +42,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final
 
-try:
-    from redis.exceptions import RedisError
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError(
-        "tokensmith.revocation.redis needs redis-py: pip install 'tokensmith[redis]'"
-    ) from exc
-
 from .._options import flag, integer, seconds
 from .._redis import (
     aclose as _aclose,
@@ -59,6 +52,8 @@ from .._redis import (
     connect,
     connect_async,
     encode_key_part,
+    failures,
+    require,
     subscription_client,
 )
 from ..claims import VerifiedToken
@@ -72,8 +67,6 @@ __all__ = [
     "AsyncRedisRevocationList",
     "LocalCache",
     "RedisRevocationList",
-    "check_prefix",
-    "encode_key_part",
 ]
 
 _MAX_TTL_MS: Final = 10**15  # ~31 000 years: beyond that an entry is simply kept
@@ -188,6 +181,7 @@ class _Core:
         audit: AuditSink | None,
         local_cache: LocalCache | None,
     ) -> None:
+        require()
         self.prefix = check_prefix(prefix)
         seconds("grace", grace, minimum=0)
         flag("fail_open", fail_open)
@@ -326,7 +320,9 @@ def _parse(raw: object) -> tuple[float, float] | None:
     return parsed
 
 
-_FAILURES: Final = (RedisError, OSError, _Malformed)
+def _failures() -> tuple[type[Exception], ...]:
+    """What a Redis call of this module may raise for an outage (see ``_redis.failures``)."""
+    return (*failures(), _Malformed)
 
 
 # --- sync ------------------------------------------------------------------------------------
@@ -413,7 +409,7 @@ class RedisRevocationList:
         try:
             values = self._client.mget(plan[0])
             return core.decide(token, plan, values, now)
-        except _FAILURES as exc:
+        except _failures() as exc:
             return core.read_failed(exc, token)
 
     def revoke(self, jti: str, *, issuer: str, expires_at: float) -> None:
@@ -459,7 +455,7 @@ class RedisRevocationList:
             return
         try:
             self._script(keys=[planned[0]], args=planned[1])
-        except _FAILURES as exc:
+        except _failures() as exc:
             raise core.write_failed(exc, operation) from exc
         if self._answers is not None:
             self._answers.invalidate()  # our own process sees it even before the message
@@ -640,7 +636,7 @@ class AsyncRedisRevocationList:
         try:
             values = await self._client.mget(plan[0])
             return core.decide(token, plan, values, now)
-        except _FAILURES as exc:
+        except _failures() as exc:
             return core.read_failed(exc, token)
 
     async def revoke(self, jti: str, *, issuer: str, expires_at: float) -> None:
@@ -686,7 +682,7 @@ class AsyncRedisRevocationList:
             return
         try:
             await self._script(keys=[planned[0]], args=planned[1])
-        except _FAILURES as exc:
+        except _failures() as exc:
             raise core.write_failed(exc, operation) from exc
         if self._answers is not None:
             self._answers.invalidate()

@@ -12,11 +12,11 @@ implement its factory method (see docs/testing-backends.md):
 * :class:`JtiReplayStoreContract` — replay stores.
 """
 
-from typing import TYPE_CHECKING as _TYPE_CHECKING
+import typing as _typing
 
 from .._exports import lazy_exports as _lazy_exports
 
-if _TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .clock import FakeClock as FakeClock
     from .keystores import KeyStoreContract as KeyStoreContract
     from .refresh import RefreshStoreContract as RefreshStoreContract
@@ -37,5 +37,5 @@ _LAZY = {
 
 __all__ = list(_LAZY)
 
-if not _TYPE_CHECKING:
+if not _typing.TYPE_CHECKING:
     __getattr__, __dir__ = _lazy_exports(globals(), _LAZY, __all__)

@@ -13,11 +13,11 @@
 Every name is imported on first use. Nothing here logs a token or puts one in a message.
 """
 
-from typing import TYPE_CHECKING as _TYPE_CHECKING
+import typing as _typing
 
 from .._exports import lazy_exports as _lazy_exports
 
-if _TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .bearer import DEFAULT_MAX_TOKEN_LENGTH as DEFAULT_MAX_TOKEN_LENGTH
     from .bearer import Headers as Headers
     from .bearer import bearer_token as bearer_token
@@ -74,5 +74,5 @@ _LAZY = {
 
 __all__ = list(_LAZY)
 
-if not _TYPE_CHECKING:
+if not _typing.TYPE_CHECKING:
     __getattr__, __dir__ = _lazy_exports(globals(), _LAZY, __all__)

@@ -27,11 +27,11 @@ does network I/O: in an asyncio service use :class:`AsyncRedisWindows` with
 :class:`~tokensmith.observability.QueueSink`, whose thread does the waiting.
 """
 
-from typing import TYPE_CHECKING as _TYPE_CHECKING
+import typing as _typing
 
 from ..._exports import lazy_exports as _lazy_exports
 
-if _TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .base import AsyncWindowStore as AsyncWindowStore
     from .base import WindowStore as WindowStore
     from .detectors import AsyncRefusalBurstDetector as AsyncRefusalBurstDetector
@@ -60,5 +60,5 @@ _LAZY = {
 
 __all__ = list(_LAZY)
 
-if not _TYPE_CHECKING:
+if not _typing.TYPE_CHECKING:
     __getattr__, __dir__ = _lazy_exports(globals(), _LAZY, __all__)

@@ -10,7 +10,7 @@ import math
 from typing import Any, Final
 
 from ..._options import integer
-from ..._redis import aclose, check_prefix, connect, connect_async, encode_key_part
+from ..._redis import aclose, check_prefix, connect, connect_async, encode_key_part, require
 from ...errors import BackendUnavailable, ConfigurationError
 
 __all__ = ["AsyncRedisWindows", "RedisWindows"]
@@ -39,6 +39,7 @@ class _RedisWindowsCore:
     def __init__(
         self, client: Any, *, prefix: str = "tokensmith:anomaly:", max_members: int = 10_000
     ) -> None:
+        require()
         if not callable(getattr(client, "register_script", None)):
             raise ConfigurationError("client must be a redis client")
         self._prefix = check_prefix(prefix)

@@ -7,11 +7,11 @@ refusal, answer 429 while it is locked out. The limiters: :class:`MemoryRateLimi
 process), :class:`RedisRateLimiter` / :class:`AsyncRedisRateLimiter` (shared).
 """
 
-from typing import TYPE_CHECKING as _TYPE_CHECKING
+import typing as _typing
 
 from ..._exports import lazy_exports as _lazy_exports
 
-if _TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .base import AsyncRateLimiter as AsyncRateLimiter
     from .base import AsyncRefusalThrottle as AsyncRefusalThrottle
     from .base import Decision as Decision
@@ -36,5 +36,5 @@ _LAZY = {
 
 __all__ = list(_LAZY)
 
-if not _TYPE_CHECKING:
+if not _typing.TYPE_CHECKING:
     __getattr__, __dir__ = _lazy_exports(globals(), _LAZY, __all__)

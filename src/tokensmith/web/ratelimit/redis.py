@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
-from ..._redis import aclose, check_prefix, connect, connect_async, encode_key_part
+from ..._redis import aclose, check_prefix, connect, connect_async, encode_key_part, require
 from ...errors import BackendUnavailable, ConfigurationError
 from .base import Decision, check_cost, check_key, limits
 
@@ -62,6 +62,7 @@ class _RedisLimiterBase:
         clock: Callable[[], float] | None = None,
         fail_open: bool = False,
     ) -> None:
+        require()
         self._interval, self.burst = limits(rate, burst)
         if not callable(getattr(client, "register_script", None)):
             raise ConfigurationError("client must be a redis client")
