@@ -11,10 +11,14 @@ keeps its own bounds; the message always states the whole rule, e.g.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, TypedDict
 
 from .errors import ConfigurationError
 
-__all__ = ["flag", "integer", "number", "seconds"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["Bounds", "flag", "integer", "number", "seconds"]
 
 
 def flag(name: str, value: object) -> bool:
@@ -24,19 +28,23 @@ def flag(name: str, value: object) -> bool:
     return value
 
 
-def number(
-    name: str,
-    value: object,
-    *,
-    unit: str,
-    minimum: float = -math.inf,
-    maximum: float = math.inf,
-    positive: bool = False,
-    finite: bool = True,
-) -> float:
-    """``value`` as a float: an ``int`` or ``float`` in ``[minimum, maximum]``, above zero when
-    ``positive``, finite unless ``finite=False`` (then an infinity, "never", passes; NaN never
-    does)."""
+class Bounds(TypedDict, total=False):
+    """The rule a number must meet: in ``[minimum, maximum]``, above zero when ``positive``,
+    finite unless ``finite=False`` (then an infinity, "never", passes; NaN never does)."""
+
+    minimum: float
+    maximum: float
+    positive: bool
+    finite: bool
+
+
+def number(name: str, value: object, *, unit: str, **bounds: Unpack[Bounds]) -> float:
+    """``value`` as a float if it is an ``int`` or ``float`` (never a ``bool``) within
+    ``bounds``; the message names ``unit``."""
+    minimum = bounds.get("minimum", -math.inf)
+    maximum = bounds.get("maximum", math.inf)
+    positive = bounds.get("positive", False)
+    finite = bounds.get("finite", True)
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
@@ -52,25 +60,9 @@ def number(
     return float(value)
 
 
-def seconds(
-    name: str,
-    value: object,
-    *,
-    minimum: float = -math.inf,
-    maximum: float = math.inf,
-    positive: bool = False,
-    finite: bool = True,
-) -> float:
+def seconds(name: str, value: object, **bounds: Unpack[Bounds]) -> float:
     """:func:`number` of seconds: a duration (``positive=True`` or ``minimum=0``) or an instant."""
-    return number(
-        name,
-        value,
-        unit="seconds",
-        minimum=minimum,
-        maximum=maximum,
-        positive=positive,
-        finite=finite,
-    )
+    return number(name, value, unit="seconds", **bounds)
 
 
 def integer(

@@ -7,7 +7,8 @@
   builds (each ``from_url``): every request handler waits on these clients, so a dead Redis
   must cost half a second, not redis-py's default of blocking and backing off for seconds.
 * :func:`connect` / :func:`connect_async` — a ``redis.Redis`` or ``redis.cluster.RedisCluster``
-  (sync or ``redis.asyncio``) with those options.
+  (sync or ``redis.asyncio``) with those options; :func:`build_connected` — what every sync
+  ``from_url`` does with one: build the backend on it, or close it again.
 * :func:`subscription_client` / :func:`async_subscription_client` — a private client for one
   pub/sub subscription that reports an outage at once (no retries); on a cluster it talks to
   one node, since ``PUBLISH`` reaches subscribers on every node.
@@ -22,7 +23,8 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
 from ._b64 import b64url_encode
 from ._options import flag
@@ -32,6 +34,7 @@ __all__ = [
     "SOCKET_TIMEOUT",
     "aclose",
     "async_subscription_client",
+    "build_connected",
     "check_prefix",
     "client_options",
     "connect",
@@ -136,6 +139,20 @@ def connect(url: str, *, cluster: bool = False) -> Any:
         return redis.cluster.RedisCluster.from_url(url, **client_options())
     except (redis.RedisError, redis.exceptions.RedisClusterException, OSError) as exc:
         raise BackendUnavailable(f"no Redis Cluster node answered ({type(exc).__name__})") from exc
+
+
+T = TypeVar("T")
+
+
+def build_connected(url: str, cluster: bool, build: Callable[[Any], T]) -> T:
+    """``build(client)`` with a new :func:`connect` client for ``url``; the client is closed
+    again if ``build`` raises (a refused option must not leave a connection open)."""
+    client = connect(url, cluster=cluster)
+    try:
+        return build(client)
+    except BaseException:
+        client.close()
+        raise
 
 
 def connect_async(url: str, *, cluster: bool = False) -> Any:

@@ -191,9 +191,9 @@ def test_sqlite_store_survives_reopen(clock: FakeClock, tmp_path: Path) -> None:
 
 
 def test_sqlite_refuses_bad_paths_and_options(tmp_path: Path) -> None:
-    for bad in (":memory:", "", "file:x?mode=memory"):
+    for bad in (":memory:", "", "file:x?mode=memory", None, 3, b"x.db"):
         with pytest.raises(ConfigurationError):
-            SQLiteRefreshStore(bad)
+            SQLiteRefreshStore(bad)  # type: ignore[arg-type]
     for timeout in (-1, float("nan"), True):
         with pytest.raises(ConfigurationError):
             SQLiteRefreshStore(tmp_path / "x.db", busy_timeout=timeout)  # type: ignore[arg-type]

@@ -151,6 +151,8 @@ def test_sqlite_purges_expired_entries(db: Path) -> None:
         ((":memory:",), {}),
         (("",), {}),
         (("file:x?mode=memory",), {}),
+        ((None,), {}),
+        ((3,), {}),
         (("x.db",), {"busy_timeout": -1}),
         (("x.db",), {"purge_interval": float("nan")}),
         (("x.db",), {"busy_timeout": True}),

@@ -114,10 +114,11 @@ def test_validator_refuses_a_revoked_token(db: Path, clock: FakeClock) -> None:
         assert "jti" not in repr(rl)
 
 
-@pytest.mark.parametrize("path", [":memory:", "", "file:x?mode=memory"])
+@pytest.mark.parametrize("path", [":memory:", "", "file:x?mode=memory", None, 3, b"x.db"])
 def test_memory_databases_are_refused(path: str) -> None:
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError) as info:
         SQLiteRevocationList(path)
+    assert type(info.value) is ConfigurationError
 
 
 @pytest.mark.parametrize(

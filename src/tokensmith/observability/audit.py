@@ -193,18 +193,26 @@ def _context() -> tuple[str | None, Mapping[str, str]]:
 
 def validated_event(token: VerifiedToken, at: float) -> AuditEvent:
     """The ``token.validated`` event for a verified token (IP from :func:`audit_context`)."""
+    return _verified_event("token.validated", token, at, token.fingerprint)
+
+
+def _verified_event(
+    kind: str, token: VerifiedToken, at: float, named: str | None, **extra: str
+) -> AuditEvent:
+    """An event about a verified token: its fields are facts, named by ``named`` (its
+    fingerprint), with the request's IP and detail (plus ``extra``) from :func:`audit_context`."""
     ip, detail = _context()
     return AuditEvent(
-        kind="token.validated",
+        kind=kind,
         at=at,
-        fingerprint=token.fingerprint,
+        fingerprint=named,
         jti=token.jti,
         subject=token.subject,
         client_id=token.client_id,
         issuer=token.issuer,
         kid=token.key_id,
         ip=ip,
-        detail=detail,
+        detail={**detail, **extra} if extra else detail,
     )
 
 
@@ -265,21 +273,6 @@ def audited_revoke(
 ) -> None:
     """:func:`tokensmith.revoke_token`, then a ``token.revoked`` event (only if it succeeded)."""
     revoke_token(revocations, token)
-    ip, detail = _context()
-    if reason is not None:
-        detail = {**detail, "reason": reason}
-    emit(
-        audit,
-        AuditEvent(
-            kind="token.revoked",
-            at=clock(),
-            fingerprint=token.fingerprint if token._raw else None,
-            jti=token.jti,
-            subject=token.subject,
-            client_id=token.client_id,
-            issuer=token.issuer,
-            kid=token.key_id,
-            ip=ip,
-            detail=detail,
-        ),
-    )
+    named = token.fingerprint if token._raw else None
+    extra = {} if reason is None else {"reason": reason}
+    emit(audit, _verified_event("token.revoked", token, clock(), named, **extra))

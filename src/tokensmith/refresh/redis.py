@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from .._options import seconds
-from .._redis import check_prefix, connect, encode_key_part, require
+from .._redis import build_connected, check_prefix, encode_key_part, require
 from ..errors import BackendUnavailable, ConfigurationError
 from .base import (
     RefreshFamily,
@@ -126,12 +126,7 @@ class RedisRefreshStore:
     def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> RedisRefreshStore:
         """Connect with tokensmith's timeouts (see :func:`tokensmith._redis.client_options`);
         ``cluster=True`` makes a ``RedisCluster`` client. :meth:`close` closes it."""
-        client = connect(url, cluster=cluster)
-        try:
-            return cls(client, **options)
-        except BaseException:
-            client.close()
-            raise
+        return build_connected(url, cluster, lambda client: cls(client, **options))
 
     def _tag(self, family_id: str) -> str:
         return f"{self._prefix}{{f.{encode_key_part(family_id)}}}:"

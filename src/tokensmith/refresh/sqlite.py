@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Final
 
 from .._options import seconds
-from .._sqlite import ConnectionPool, PooledBackend
+from .._sqlite import ConnectionPool, PooledBackend, database_path
 from ..errors import BackendUnavailable, ConfigurationError
 from .base import (
     RefreshFamily,
@@ -87,11 +87,7 @@ class SQLiteRefreshStore(PooledBackend):
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:
-        location = os.fspath(path)
-        if not isinstance(location, str) or not location or location == ":memory:":
-            raise ConfigurationError("path must name a database file (not ':memory:')")
-        if location.startswith("file:") or "mode=memory" in location:
-            raise ConfigurationError("path must be a plain file path, not an SQLite URI")
+        location = database_path(path)
         seconds("busy_timeout", busy_timeout, minimum=0)
         self._path = location
         self._busy_timeout = float(busy_timeout)

@@ -1,8 +1,4 @@
-"""Spent ``jti`` values in Redis, shared by every replica: one ``SET NX PX`` per use.
-
-``redis`` is imported only when a client is made (:meth:`RedisJtiReplayStore.from_url`), so
-this module imports without the ``redis`` extra.
-"""
+"""Spent ``jti`` values in Redis, shared by every replica: one ``SET NX PX`` per use."""
 
 from __future__ import annotations
 
@@ -11,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .._redis import check_prefix, connect, require
+from .._redis import build_connected, check_prefix, require
 from ..errors import BackendUnavailable, ConfigurationError
 from .base import check_use, entry_key
 
@@ -47,12 +43,7 @@ class RedisJtiReplayStore:
     def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> RedisJtiReplayStore:
         """Connect with tokensmith's Redis timeouts (0.5 s, one immediate retry; needs the
         ``redis`` extra); ``cluster=True`` makes a ``RedisCluster`` client."""
-        client = connect(url, cluster=cluster)
-        try:
-            return cls(client, **options)
-        except BaseException:
-            client.close()
-            raise
+        return build_connected(url, cluster, lambda client: cls(client, **options))
 
     def use(self, issuer: str, jti: str, *, expires_at: float) -> bool:
         """Spend ``(issuer, jti)`` with ``SET key 1 NX PX ttl`` (see :class:`JtiReplayStore`)."""

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from typing import Final
 
 from .._options import seconds
-from .._sqlite import ConnectionPool, PooledBackend
-from ..errors import BackendUnavailable, ConfigurationError
+from .._sqlite import ConnectionPool, PooledBackend, database_path
+from ..errors import BackendUnavailable
 from .base import check_use, entry_key
 
 __all__ = ["SQLiteJtiReplayStore"]
@@ -67,11 +67,7 @@ class SQLiteJtiReplayStore(PooledBackend):
         busy_timeout: float = 5.0,
         purge_interval: float = 60.0,
     ) -> None:
-        location = os.fspath(path)
-        if not isinstance(location, str) or not location or location == ":memory:":
-            raise ConfigurationError("path must name a database file (not ':memory:')")
-        if location.startswith("file:") or "mode=memory" in location:
-            raise ConfigurationError("path must be a plain file path, not an SQLite URI")
+        location = database_path(path)
         seconds("busy_timeout", busy_timeout, minimum=0)
         seconds("purge_interval", purge_interval, minimum=0)
         self._path = location

@@ -48,8 +48,8 @@ from .._redis import (
 )
 from .._redis import (
     async_subscription_client,
+    build_connected,
     check_prefix,
-    connect,
     connect_async,
     encode_key_part,
     failures,
@@ -370,12 +370,7 @@ class RedisRevocationList:
         ``cluster=True`` makes a ``RedisCluster`` client (``url`` names any node). The client
         is closed by :meth:`close`. ``options`` are this class's keyword arguments.
         """
-        client = connect(url, cluster=cluster)
-        try:
-            instance = cls(client, **options)
-        except BaseException:
-            client.close()
-            raise
+        instance = build_connected(url, cluster, lambda client: cls(client, **options))
         instance._owns_client = True
         return instance
 

@@ -61,7 +61,7 @@ from .._b64 import b64url_decode, b64url_encode
 from .._json import StrictJSONError
 from .._json import loads as strict_json
 from .._options import seconds
-from .._redis import check_prefix, connect, encode_key_part, failures, require
+from .._redis import build_connected, check_prefix, encode_key_part, failures, require
 from ..errors import (
     BackendUnavailable,
     ConfigurationError,
@@ -194,12 +194,9 @@ class RedisKeyStore(SharedKeyStore):
         """Connect with tokensmith's Redis timeouts (0.5 s, one immediate retry), so a reload
         while Redis is down costs half a second, not seconds of redis-py's default retries;
         ``cluster=True`` makes a ``RedisCluster`` client. :meth:`close` closes it."""
-        client = connect(url, cluster=cluster)
-        try:
-            return cls(client, policy=policy, kek=kek, **options)
-        except BaseException:
-            client.close()
-            raise
+        return build_connected(
+            url, cluster, lambda client: cls(client, policy=policy, kek=kek, **options)
+        )
 
     def close(self) -> None:
         """Close the Redis client."""

@@ -1,8 +1,4 @@
-"""Anomaly windows in Redis: a sorted set per key with a TTL, shared by every process.
-
-``redis`` is imported only when a client is made (``from_url``), so this module imports
-without the ``redis`` extra.
-"""
+"""Anomaly windows in Redis: a sorted set per key with a TTL, shared by every process."""
 
 from __future__ import annotations
 
@@ -10,7 +6,14 @@ import math
 from typing import Any, Final
 
 from ..._options import integer
-from ..._redis import aclose, check_prefix, connect, connect_async, encode_key_part, require
+from ..._redis import (
+    aclose,
+    build_connected,
+    check_prefix,
+    connect_async,
+    encode_key_part,
+    require,
+)
 from ...errors import BackendUnavailable, ConfigurationError
 
 __all__ = ["AsyncRedisWindows", "RedisWindows"]
@@ -76,12 +79,7 @@ class RedisWindows(_RedisWindowsCore):
     def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> RedisWindows:
         """Connect with tokensmith's Redis timeouts (0.5 s, one immediate retry);
         ``cluster=True`` makes a ``RedisCluster`` client. :meth:`close` closes it."""
-        client = connect(url, cluster=cluster)
-        try:
-            return cls(client, **options)
-        except BaseException:
-            client.close()
-            raise
+        return build_connected(url, cluster, lambda client: cls(client, **options))
 
     def close(self) -> None:
         """Close the Redis client."""

@@ -1,15 +1,18 @@
-"""Rate limits in Redis: one atomic Lua script per check, shared by every process.
-
-``redis`` is imported only when a client is made (``from_url``), so this module imports
-without the ``redis`` extra.
-"""
+"""Rate limits in Redis: one atomic Lua script per check, shared by every process."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, Final
 
-from ..._redis import aclose, check_prefix, connect, connect_async, encode_key_part, require
+from ..._redis import (
+    aclose,
+    build_connected,
+    check_prefix,
+    connect_async,
+    encode_key_part,
+    require,
+)
 from ...errors import BackendUnavailable, ConfigurationError
 from .base import Decision, check_cost, check_key, limits
 
@@ -127,12 +130,7 @@ class RedisRateLimiter(_RedisLimiterBase):
     ) -> RedisRateLimiter:
         """Connect with tokensmith's Redis timeouts (0.5 s, one immediate retry);
         ``cluster=True`` makes a ``RedisCluster`` client. :meth:`close` closes it."""
-        client = connect(url, cluster=cluster)
-        try:
-            return cls(client, rate, burst, **options)
-        except BaseException:
-            client.close()
-            raise
+        return build_connected(url, cluster, lambda client: cls(client, rate, burst, **options))
 
     def close(self) -> None:
         """Close the Redis client."""
