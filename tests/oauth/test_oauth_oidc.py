@@ -146,7 +146,7 @@ def test_auth_time_and_max_age(clock: FakeClock) -> None:
             signer.issue("a", audience=CLIENT, claims={"auth_time": None}), max_age=60
         )
     assert type(missing.value) is MissingClaim
-    for bad_age in (-1, True, "60"):
+    for bad_age in (-1, True, "60", float("nan")):
         with pytest.raises(ConfigurationError):
             validator.validate(recent, max_age=bad_age)  # type: ignore[arg-type]
 

@@ -1,4 +1,4 @@
-"""tokensmith.anomaly: each signal fires at its threshold and not below it (memory and Redis)."""
+"""tokensmith.observability.anomaly: each signal fires at its threshold and not below it (memory and Redis)."""
 
 from __future__ import annotations
 

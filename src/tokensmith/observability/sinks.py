@@ -147,8 +147,9 @@ class QueueSink:
     ``with`` block) delivers what is queued, then stops the thread.
 
     Calling it is safe from a coroutine (the sink's I/O, e.g. a detector over
-    :class:`~tokensmith.anomaly.RedisWindows`, happens on the thread). ``flush`` and ``close``
-    wait for that thread: from a coroutine, await :meth:`aflush` and :meth:`aclose` instead.
+    :class:`~tokensmith.observability.anomaly.RedisWindows`, happens on the thread).
+    ``flush`` and ``close`` wait for that thread: from a coroutine, await :meth:`aflush` and
+    :meth:`aclose` instead.
     """
 
     def __init__(self, sink: AuditSink, *, maxsize: int = 10_000) -> None:
@@ -233,10 +234,11 @@ class AsyncQueueSink:
     delivers each event to ``sinks`` in order, awaiting the async ones.
 
     Use it where the sinks do async I/O, such as
-    :class:`~tokensmith.anomaly.AsyncRefusalBurstDetector` over
-    :class:`~tokensmith.anomaly.AsyncRedisWindows`. Sync sinks are called on the loop, so give
-    it only ones that never block (:class:`LoggingSink`, detectors over
-    :class:`~tokensmith.anomaly.MemoryWindows`); put blocking ones behind a :class:`QueueSink`.
+    :class:`~tokensmith.observability.anomaly.AsyncRefusalBurstDetector` over
+    :class:`~tokensmith.observability.anomaly.AsyncRedisWindows`. Sync sinks are called on the
+    loop, so give it only ones that never block (:class:`LoggingSink`, detectors over
+    :class:`~tokensmith.observability.anomaly.MemoryWindows`); put blocking ones behind a
+    :class:`QueueSink`.
 
     Calling it never blocks and is safe from the loop and from other threads (a validator run
     in an executor): it appends to a bounded buffer (``maxsize``; when full, events are dropped

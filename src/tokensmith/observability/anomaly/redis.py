@@ -70,7 +70,7 @@ class RedisWindows(_RedisWindowsCore):
     ``RedisCluster``; :meth:`from_url` makes one with tokensmith's timeouts. A Redis failure
     raises :class:`~tokensmith.errors.BackendUnavailable` (the detector's caller logs it). Not
     for a coroutine (it waits on the network): use :class:`AsyncRedisWindows` there, or keep
-    the detector behind a :class:`~tokensmith.audit.QueueSink`.
+    the detector behind a :class:`~tokensmith.observability.QueueSink`.
     """
 
     __slots__ = ()
