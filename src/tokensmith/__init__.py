@@ -64,12 +64,12 @@ if _typing.TYPE_CHECKING:
     from .web.cookies import token_cookie as token_cookie
     from .web.csrf import CSRFProtector as CSRFProtector
     from .web.netrules import NetworkPolicy as NetworkPolicy
-    from .web.ratelimit.base import AsyncRefusalThrottle as AsyncRefusalThrottle
-    from .web.ratelimit.base import RefusalThrottle as RefusalThrottle
     from .web.ratelimit.base import client_key as client_key
     from .web.ratelimit.memory import MemoryRateLimiter as MemoryRateLimiter
     from .web.ratelimit.redis import AsyncRedisRateLimiter as AsyncRedisRateLimiter
     from .web.ratelimit.redis import RedisRateLimiter as RedisRateLimiter
+    from .web.ratelimit.throttle import AsyncRefusalThrottle as AsyncRefusalThrottle
+    from .web.ratelimit.throttle import RefusalThrottle as RefusalThrottle
 
 __version__ = "0.1.0.dev0"
 
@@ -112,12 +112,12 @@ _LAZY = {
     "token_cookie": ".web.cookies",
     "CSRFProtector": ".web.csrf",
     "NetworkPolicy": ".web.netrules",
-    "AsyncRefusalThrottle": ".web.ratelimit.base",
-    "RefusalThrottle": ".web.ratelimit.base",
     "client_key": ".web.ratelimit.base",
     "MemoryRateLimiter": ".web.ratelimit.memory",
     "AsyncRedisRateLimiter": ".web.ratelimit.redis",
     "RedisRateLimiter": ".web.ratelimit.redis",
+    "AsyncRefusalThrottle": ".web.ratelimit.throttle",
+    "RefusalThrottle": ".web.ratelimit.throttle",
 }
 """Each name imported on first use, and its module (what ``import tokensmith`` does not load)."""
 

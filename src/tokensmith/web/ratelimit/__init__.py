@@ -13,25 +13,25 @@ from ..._exports import lazy_exports as _lazy_exports
 
 if _typing.TYPE_CHECKING:
     from .base import AsyncRateLimiter as AsyncRateLimiter
-    from .base import AsyncRefusalThrottle as AsyncRefusalThrottle
     from .base import Decision as Decision
     from .base import RateLimiter as RateLimiter
-    from .base import RefusalThrottle as RefusalThrottle
     from .base import client_key as client_key
     from .memory import MemoryRateLimiter as MemoryRateLimiter
     from .redis import AsyncRedisRateLimiter as AsyncRedisRateLimiter
     from .redis import RedisRateLimiter as RedisRateLimiter
+    from .throttle import AsyncRefusalThrottle as AsyncRefusalThrottle
+    from .throttle import RefusalThrottle as RefusalThrottle
 
 _LAZY = {
     "AsyncRateLimiter": ".base",
-    "AsyncRefusalThrottle": ".base",
     "Decision": ".base",
     "RateLimiter": ".base",
-    "RefusalThrottle": ".base",
     "client_key": ".base",
     "MemoryRateLimiter": ".memory",
     "AsyncRedisRateLimiter": ".redis",
     "RedisRateLimiter": ".redis",
+    "AsyncRefusalThrottle": ".throttle",
+    "RefusalThrottle": ".throttle",
 }
 
 __all__ = list(_LAZY)

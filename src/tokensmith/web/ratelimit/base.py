@@ -1,5 +1,5 @@
-"""What every rate limiter shares: the decision, the protocols, the GCRA, client keys, and the
-brute-force throttles built on any limiter (the limiters: :mod:`.memory`, :mod:`.redis`).
+"""What every rate limiter shares: the decision, the protocols, the GCRA and client keys (the
+limiters: :mod:`.memory`, :mod:`.redis`; the brute-force throttles built on them: :mod:`.throttle`).
 
 Key clients by :func:`client_key`, not by the raw address string: it gives one key per
 client however its address is spelled, and one key per IPv6 ``/64`` (a host can rotate freely
@@ -17,24 +17,18 @@ seconds, so a sustained attacker gets at most ``max_refusals`` guesses per ``win
 
 from __future__ import annotations
 
-import inspect
 import ipaddress
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
-from ..._options import integer, number, seconds
-from ..._redis import connect, connect_async
-from ...errors import ConfigurationError, Throttled
+from ..._options import integer, number
+from ...errors import ConfigurationError
 from ..netrules import parse_address
 
 __all__ = [
     "AsyncRateLimiter",
-    "AsyncRefusalThrottle",
     "Decision",
     "RateLimiter",
-    "RefusalThrottle",
     "check_cost",
     "check_key",
     "client_key",
@@ -140,160 +134,3 @@ def gcra(
         remaining = max(0, int((now - (tat - burst * interval)) / interval + 1e-9))
         return False, allow_at - now, remaining, tat
     return True, 0.0, int((now - allow_at) / interval + 1e-9), new_tat
-
-
-class RefusalThrottle:
-    """Slows brute force: after ``max_refusals`` refused attempts from one key, answer 429.
-
-    Use it around validation::
-
-        client = client_key(ip)         # one key per client (and per IPv6 /64)
-        throttle.check(client)          # raises Throttled while the client is locked out
-        try:
-            tok = validator.validate(token)
-        except TokenError:
-            throttle.record_refusal(client)
-            raise
-
-    Build it with :meth:`memory` (one process) or :meth:`redis` (shared across processes), or
-    wrap any :class:`RateLimiter` whose burst is the number of refusals tolerated. Safe to
-    call from a coroutine when its limiter is (the memory one); over Redis use
-    :class:`AsyncRefusalThrottle`.
-    """
-
-    __slots__ = ("limiter",)
-
-    def __init__(self, limiter: RateLimiter) -> None:
-        if not isinstance(limiter, RateLimiter) or _is_async(limiter):
-            raise ConfigurationError(
-                "limiter must provide check() and peek() (async ones: AsyncRefusalThrottle)"
-            )
-        self.limiter = limiter
-
-    @classmethod
-    def memory(
-        cls,
-        max_refusals: int = 10,
-        window: float = 60.0,
-        *,
-        clock: Callable[[], float] = time.time,
-        max_keys: int = 100_000,
-    ) -> RefusalThrottle:
-        """A throttle held in this process: ``max_refusals`` per ``window`` seconds.
-
-        At most ``max_keys`` clients are held (see
-        :class:`~tokensmith.web.ratelimit.MemoryRateLimiter`: a locked-out client is never
-        forgotten; when all are locked out, new clients are refused).
-        """
-        from .memory import MemoryRateLimiter  # noqa: PLC0415 - the limiter's own module
-
-        limiter = MemoryRateLimiter(
-            _rate(max_refusals, window), max_refusals, clock=clock, max_keys=max_keys
-        )
-        return cls(limiter)
-
-    @classmethod
-    def redis(
-        cls,
-        client: Any,
-        max_refusals: int = 10,
-        window: float = 60.0,
-        *,
-        prefix: str = "tokensmith:refusals:",
-        clock: Callable[[], float] | None = None,
-    ) -> RefusalThrottle:
-        """A throttle shared through Redis by every process using the same ``prefix`` (time
-        from the Redis server unless ``clock`` is given). ``client`` is a ``redis.Redis`` /
-        ``RedisCluster``, or a ``redis://`` URL to connect with tokensmith's client settings."""
-        from .redis import RedisRateLimiter  # noqa: PLC0415 - the limiter's own module
-
-        if isinstance(client, str):
-            client = connect(client)
-        limiter = RedisRateLimiter(
-            client, _rate(max_refusals, window), max_refusals, prefix=prefix, clock=clock
-        )
-        return cls(limiter)
-
-    def check(self, key: str) -> None:
-        """Raise :class:`~tokensmith.errors.Throttled` if ``key`` is locked out; else return."""
-        _raise_if_locked(self.limiter.peek(key))
-
-    def record_refusal(self, key: str) -> Decision:
-        """Count one refused attempt for ``key``; the decision says whether it is now locked.
-
-        One limiter call, plus a second only for the refusal that uses up the last attempt
-        (to learn when the lock-out ends).
-        """
-        counted = self.limiter.check(key)
-        if _locks(counted):
-            return self.limiter.peek(key)
-        return counted
-
-
-class AsyncRefusalThrottle:
-    """The async twin of :class:`RefusalThrottle`, around an :class:`AsyncRateLimiter`
-    (e.g. :class:`~tokensmith.web.ratelimit.AsyncRedisRateLimiter`);
-    ``await throttle.check(key)`` and ``await throttle.record_refusal(key)`` behave exactly
-    like the sync methods. Safe to await from a coroutine."""
-
-    __slots__ = ("limiter",)
-
-    def __init__(self, limiter: AsyncRateLimiter) -> None:
-        if not isinstance(limiter, AsyncRateLimiter) or not _is_async(limiter):
-            raise ConfigurationError("limiter must provide async check() and peek()")
-        self.limiter = limiter
-
-    @classmethod
-    def redis(
-        cls,
-        client: Any,
-        max_refusals: int = 10,
-        window: float = 60.0,
-        *,
-        prefix: str = "tokensmith:refusals:",
-        clock: Callable[[], float] | None = None,
-    ) -> AsyncRefusalThrottle:
-        """A throttle shared through Redis (a ``redis.asyncio`` client, or a ``redis://`` URL);
-        same keys as the sync :meth:`RefusalThrottle.redis`, so sync and async services count
-        together."""
-        from .redis import AsyncRedisRateLimiter  # noqa: PLC0415 - the limiter's own module
-
-        if isinstance(client, str):
-            client = connect_async(client)
-        limiter = AsyncRedisRateLimiter(
-            client, _rate(max_refusals, window), max_refusals, prefix=prefix, clock=clock
-        )
-        return cls(limiter)
-
-    async def check(self, key: str) -> None:
-        """See :meth:`RefusalThrottle.check`."""
-        _raise_if_locked(await self.limiter.peek(key))
-
-    async def record_refusal(self, key: str) -> Decision:
-        """See :meth:`RefusalThrottle.record_refusal`."""
-        counted = await self.limiter.check(key)
-        if _locks(counted):
-            return await self.limiter.peek(key)
-        return counted
-
-
-def _is_async(limiter: object) -> bool:
-    return inspect.iscoroutinefunction(getattr(limiter, "check", None)) and (
-        inspect.iscoroutinefunction(getattr(limiter, "peek", None))
-    )
-
-
-def _raise_if_locked(decision: Decision) -> None:
-    if not decision.allowed:
-        raise Throttled("too many refused attempts; retry later", retry_after=decision.retry_after)
-
-
-def _locks(counted: Decision) -> bool:
-    """True for the refusal that used up the last attempt (the caller then asks until when);
-    a refusal while already locked was not counted and already says until when."""
-    return counted.allowed and counted.remaining == 0
-
-
-def _rate(max_refusals: object, window: object) -> float:
-    refusals = integer("max_refusals", max_refusals, minimum=1)
-    return refusals / seconds("window", window, positive=True)
