@@ -1,11 +1,12 @@
 """Revocation lists: refuse tokens by ``jti``, by subject ("issued before t") or by session.
 
-:class:`RevocationList` / :class:`AsyncRevocationList` are the protocols a validator consults
-(see :mod:`.base` for the rules every backend shares); :func:`revoke_token` revokes a verified
-token until it expires. Backends: :class:`MemoryRevocationList` (one process),
-:class:`SQLiteRevocationList` (one machine, survives restarts), :class:`RedisRevocationList` /
-:class:`AsyncRedisRevocationList` (every replica; :class:`LocalCache` is their opt-in local fast
-path). Every name is imported on first use.
+:class:`RevocationList` / :class:`AsyncRevocationList` are the protocols a validator consults;
+:func:`watermark` and :func:`covered_by_watermark` are the rules every backend shares (see
+:mod:`.base`); :func:`revoke_token` revokes a verified token until it expires. Backends:
+:class:`MemoryRevocationList` (one process), :class:`SQLiteRevocationList` (one machine,
+survives restarts), :class:`RedisRevocationList` / :class:`AsyncRedisRevocationList` (every
+replica; :class:`LocalCache` is their opt-in local fast path). Every name is imported on first
+use.
 """
 
 import typing as _typing
@@ -15,7 +16,9 @@ from .._exports import lazy_exports as _lazy_exports
 if _typing.TYPE_CHECKING:
     from .base import AsyncRevocationList as AsyncRevocationList
     from .base import RevocationList as RevocationList
+    from .base import covered_by_watermark as covered_by_watermark
     from .base import revoke_token as revoke_token
+    from .base import watermark as watermark
     from .memory import MemoryRevocationList as MemoryRevocationList
     from .redis import AsyncRedisRevocationList as AsyncRedisRevocationList
     from .redis import LocalCache as LocalCache
@@ -26,6 +29,8 @@ _LAZY = {
     "AsyncRevocationList": ".base",
     "RevocationList": ".base",
     "revoke_token": ".base",
+    "covered_by_watermark": ".base",
+    "watermark": ".base",
     "MemoryRevocationList": ".memory",
     "AsyncRedisRevocationList": ".redis",
     "LocalCache": ".redis",
