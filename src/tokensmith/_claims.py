@@ -8,7 +8,7 @@ the validator's constructor for it (positional, no keyword parsing: the hot path
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final
 
 from .errors import InvalidClaim
 
@@ -25,7 +25,10 @@ __all__ = [
     "parse_scope_string",
 ]
 
-T = TypeVar("T", bound="TokenFields")
+if TYPE_CHECKING:  # annotations only
+    from typing import TypeVar
+
+    T = TypeVar("T", bound="TokenFields")
 
 # NumericDates accepted: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z, the instants a datetime
 # holds. RFC 7519 §2 allows any JSON number, negative ones included (dates before 1970); beyond

@@ -11,14 +11,26 @@ keeps its own bounds; the message always states the whole rule, e.g.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING
 
 from .errors import ConfigurationError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: building a TypedDict costs import time
+    from typing import TypedDict
+
     from typing_extensions import Unpack
 
-__all__ = ["Bounds", "flag", "integer", "number", "seconds"]
+    class Bounds(TypedDict, total=False):
+        """The rule a number must meet: in ``[minimum, maximum]``, above zero when ``positive``,
+        finite unless ``finite=False`` (then an infinity, "never", passes; NaN never does)."""
+
+        minimum: float
+        maximum: float
+        positive: bool
+        finite: bool
+
+
+__all__ = ["flag", "integer", "number", "seconds"]
 
 
 def flag(name: str, value: object) -> bool:
@@ -26,16 +38,6 @@ def flag(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise ConfigurationError(f"{name} must be True or False")
     return value
-
-
-class Bounds(TypedDict, total=False):
-    """The rule a number must meet: in ``[minimum, maximum]``, above zero when ``positive``,
-    finite unless ``finite=False`` (then an infinity, "never", passes; NaN never does)."""
-
-    minimum: float
-    maximum: float
-    positive: bool
-    finite: bool
 
 
 def number(name: str, value: object, *, unit: str, **bounds: Unpack[Bounds]) -> float:
