@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from tokensmith.anomaly import MemoryWindows, RefusalBurstDetector  # noqa: E402
-from tokensmith.audit import AuditEvent  # noqa: E402
+from tokensmith.observability.anomaly import MemoryWindows, RefusalBurstDetector  # noqa: E402
+from tokensmith.observability.audit import AuditEvent  # noqa: E402
 
 T0 = 1_700_000_000.0
 SLICE = 100_000

@@ -427,8 +427,7 @@ def backends(rounds: int) -> list[tuple[str, float, float]]:
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from tokensmith import MemoryRevocationList
-    from tokensmith.publish import jwks_response
-    from tokensmith.stores.remote import RemoteJWKS
+    from tokensmith.jwks import RemoteJWKS, jwks_response
 
     store = MemoryKeyStore(KeySet.generate("ES256"))
     signer = Signer(store, issuer=ISSUER, ttl=3600)
@@ -465,7 +464,7 @@ def backends(rounds: int) -> list[tuple[str, float, float]]:
     }
     try:
         sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
-        from tests.redis_server import RedisServer
+        from tests.support.redis import RedisServer
 
         from tokensmith.revocation.redis import LocalCache, RedisRevocationList
 

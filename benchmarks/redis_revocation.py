@@ -77,7 +77,7 @@ def main() -> None:
     server = None
     url = args.url
     if url is None:
-        from tests.redis_server import RedisServer
+        from tests.support.redis import RedisServer
 
         server = RedisServer()
         server.start()

@@ -30,8 +30,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tokensmith import KeySet, MemoryKeyStore
-from tokensmith.publish import jwks_response
-from tokensmith.stores.remote import AsyncRemoteJWKS, RemoteJWKS
+from tokensmith.jwks import AsyncRemoteJWKS, RemoteJWKS, jwks_response
 
 
 def serve(body: bytes, headers: dict[str, str]) -> ThreadingHTTPServer:

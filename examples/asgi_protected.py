@@ -31,8 +31,8 @@ from tokensmith import (
     TokensmithError,
     Validator,
 )
-from tokensmith.anomaly import RefusalBurstDetector, TokenSharingDetector
-from tokensmith.audit import (
+from tokensmith.errors import MissingToken
+from tokensmith.observability import (
     AuditSink,
     Fanout,
     JsonFormatter,
@@ -42,10 +42,9 @@ from tokensmith.audit import (
     emit,
     refused_event,
 )
-from tokensmith.errors import MissingToken
-from tokensmith.http import extract_token, www_authenticate
-from tokensmith.netrules import NetworkPolicy
-from tokensmith.ratelimit import RefusalThrottle, client_key
+from tokensmith.observability.anomaly import RefusalBurstDetector, TokenSharingDetector
+from tokensmith.web import NetworkPolicy, extract_token, www_authenticate
+from tokensmith.web.ratelimit import RefusalThrottle, client_key
 
 ISSUER = "https://auth.example.com"
 AUDIENCE = "orders-api"

@@ -8,7 +8,7 @@ JWKS at once and every replica starts signing with it at the same instant.
 
 A key store is three methods (see ``tokensmith.KeyStore``); a ``KeySet`` does the rotation
 arithmetic, so this class only parses and delegates. Test yours with
-``tokensmith.testing.KeyStoreContract`` (tests/test_examples.py does it for this one).
+``tokensmith.testing.KeyStoreContract`` (tests/docs/test_examples.py does it for this one).
 
 Run it: ``python examples/env_keystore.py`` (it provisions the variable in-process first).
 """

@@ -48,7 +48,7 @@ ROUTES: dict[tuple[str, str], str] = {
 }
 
 
-# --- the tiny bearer helper (tokensmith.http will provide this) ------------------------------
+# --- the tiny bearer helper (tokensmith.web will provide this) --------------------------
 
 
 class BadRequest(Exception):

@@ -29,8 +29,8 @@ import atheris
 
 with atheris.instrument_imports(include=["tokensmith"]):
     from tokensmith import Key, KeySet, MemoryKeyStore, Validator
+    from tokensmith._b64 import b64url_decode
     from tokensmith.errors import KeyMaterialError, TokensmithError
-    from tokensmith.keys import b64url_decode
     from tokensmith.testing import FakeClock
     from tokensmith.validator import NO_AUDIENCE, UNCHECKED, UNSAFE_ANY_AUDIENCE
 

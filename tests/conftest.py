@@ -1,4 +1,8 @@
-"""Shared fixtures: an injected clock, key stores, and a real redis-server on loopback."""
+"""Fixtures for every test folder: an injected clock, key stores, a real redis-server and Redis
+Cluster on loopback, and the session-wide check that no issued token reaches a log record.
+
+The helpers behind them live in :mod:`tests.support`.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,10 @@ from typing import Any
 
 import pytest
 
-from tests.redis_server import RedisClusterServers, RedisServer
+from tests.support import AUDIENCE, ISSUER
+from tests.support.redis import RedisClusterServers, RedisServer, RedisTarget
 from tokensmith import KeySet, MemoryKeyStore, Signer, Validator, fingerprint
 from tokensmith.testing import FakeClock
-
-ISSUER = "https://auth.example.test"
-AUDIENCE = "orders-api"
 
 
 @pytest.fixture
@@ -78,32 +80,6 @@ def redis_cluster() -> Iterator[RedisClusterServers]:
         yield cluster
     finally:
         cluster.cleanup()
-
-
-class RedisTarget:
-    """One Redis topology a backend runs on: a single server or a cluster, flushed for the
-    test. ``client()`` / ``async_client()`` have tokensmith's client options."""
-
-    def __init__(self, url: str, cluster: bool) -> None:
-        self.url = url
-        self.cluster = cluster
-
-    def client(self, **options: Any) -> Any:
-        import redis
-        import redis.cluster
-
-        from tokensmith._redis import client_options
-
-        kind = redis.cluster.RedisCluster if self.cluster else redis.Redis
-        return kind.from_url(self.url, **{**client_options(), **options})
-
-    def async_client(self) -> Any:
-        from tokensmith._redis import connect_async
-
-        return connect_async(self.url, cluster=self.cluster)
-
-    def __repr__(self) -> str:
-        return "cluster" if self.cluster else "single"
 
 
 @pytest.fixture(params=["single", "cluster"])

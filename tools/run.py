@@ -134,7 +134,7 @@ def run_suite(vpy: Path, version: str, *, minimum: bool, coverage: bool) -> None
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
     env["PYTHONHASHSEED"] = env.get("PYTHONHASHSEED", "0")
-    env["TOKENSMITH_DIST"] = str(DIST)  # tests/test_packaging.py reuses this build
+    env["TOKENSMITH_DIST"] = str(DIST)  # tests/packaging/test_packaging.py reuses this build
     env["TOKENSMITH_TEST_PYTHON"] = version
     if minimum:
         env["PIP_CONSTRAINT"] = str(MINIMUM)  # the packaging test's clean venv too

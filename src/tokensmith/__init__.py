@@ -1,159 +1,125 @@
 """tokensmith: issue and validate API tokens (JWT), secure by default.
 
-The names most services need are importable from here. Backends with heavier or optional
-dependencies (files, SQLite, HTTP, Redis, refresh tokens, OAuth) are imported lazily on first
-use, so ``import tokensmith`` stays cheap and works without the ``redis`` package.
+The names most services need are importable from here: the core (keys, key sets, signing,
+validation, every error class), which ``import tokensmith`` loads, and the backends and helpers
+a service picks from (key stores, remote key sets, revocation lists, refresh and replay stores,
+the validated-token cache, HTTP helpers, rate limits, audit sinks), each imported on first use
+so ``import tokensmith`` stays cheap and works without the ``redis`` package. The rest lives in
+the group packages: :mod:`tokensmith.stores`, :mod:`tokensmith.jwks`,
+:mod:`tokensmith.revocation`, :mod:`tokensmith.refresh`, :mod:`tokensmith.replay`,
+:mod:`tokensmith.oauth`, :mod:`tokensmith.web`, :mod:`tokensmith.observability`,
+:mod:`tokensmith.testing`.
 """
 
-from __future__ import annotations
+import typing as _typing
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
+from . import errors as _errors
+from ._exports import lazy_exports as _lazy_exports
 from .claims import DEFAULT_SCOPE_CLAIMS, VerifiedToken, fingerprint
-from .errors import (
-    AlgorithmMismatch,
-    AlgorithmNotAllowed,
-    AmbiguousKey,
-    AuthenticationTooOld,
-    AuthorizationCodeReused,
-    BackendUnavailable,
-    ClaimCheckFailed,
-    ConfigurationError,
-    CSRFCheckFailed,
-    CSRFTokenExpired,
-    DiscoveryError,
-    ExpiredToken,
-    ImmatureToken,
-    InsecureKeyDirectory,
-    InsufficientScope,
-    InvalidAudience,
-    InvalidAuthorizedParty,
-    InvalidClaim,
-    InvalidClient,
-    InvalidEncoding,
-    InvalidGrant,
-    InvalidIssuer,
-    InvalidJSON,
-    InvalidKey,
-    InvalidNonce,
-    InvalidRefreshToken,
-    InvalidRequest,
-    InvalidScope,
-    InvalidSignature,
-    InvalidTokenRequest,
-    InvalidTokenType,
-    IssuedInFuture,
-    JWKSFetchError,
-    KeyMaterialError,
-    KeyStoreCorrupt,
-    MalformedAuthorization,
-    MalformedToken,
-    MissingClaim,
-    MissingToken,
-    MultipleCredentials,
-    NetworkNotAllowed,
-    NoSigningKey,
-    OAuthError,
-    RefreshTokenExpired,
-    RefreshTokenReused,
-    RefreshTokenRevoked,
-    ReplayedToken,
-    ReservedClaim,
-    StateMismatch,
-    Throttled,
-    TokenError,
-    TokenHashMismatch,
-    TokenInQuery,
-    TokenRevoked,
-    TokensmithError,
-    TokenTooLarge,
-    TokenTooOld,
-    UnauthorizedClient,
-    UnknownKey,
-    UnsupportedGrantType,
-    UnsupportedHeader,
-    UnsupportedTokenType,
-    WeakKey,
-    WrongPassphrase,
-)
+from .errors import *  # noqa: F403 - every error class is exported here (errors.__all__)
 from .keys import SUPPORTED_ALGORITHMS, Key
 from .keyset import KeySet, RotationPolicy
 from .revocation.base import AsyncRevocationList, RevocationList, revoke_token
 from .signer import IssuedToken, Signer
-from .stores import AsyncKeySource, KeySource, KeyStore, MemoryKeyStore
+from .stores.base import AsyncKeySource, KeySource, KeyStore
+from .stores.memory import MemoryKeyStore
 from .validator import NO_AUDIENCE, UNCHECKED, UNSAFE_ANY_AUDIENCE, Policy, Validator
 
-if TYPE_CHECKING:
-    from ._jwks import SkippedKey
-    from .audit import AuditEvent, JsonFormatter, LoggingSink, QueueSink
-    from .cache import ValidatedTokenCache
-    from .discovery import adiscover, discover
-    from .http import CSRFProtector, bearer_token, extract_token, token_cookie, www_authenticate
-    from .netrules import NetworkPolicy
-    from .publish import jwks_response
-    from .ratelimit import (
-        AsyncRedisRateLimiter,
-        AsyncRefusalThrottle,
-        MemoryRateLimiter,
-        RedisRateLimiter,
-        RefusalThrottle,
-    )
-    from .refresh import MemoryRefreshStore, RefreshManager, RefreshStore, TokenPair
-    from .revocation.memory import MemoryRevocationList
-    from .revocation.redis import AsyncRedisRevocationList, RedisRevocationList
-    from .revocation.sqlite import SQLiteRevocationList
-    from .stores.file import FileKeyStore
-    from .stores.redis import RedisKeyStore
-    from .stores.remote import AsyncRemoteJWKS, RemoteJWKS
+if _typing.TYPE_CHECKING:
+    from .cache import ValidatedTokenCache as ValidatedTokenCache
+    from .jwks.discovery import adiscover as adiscover
+    from .jwks.discovery import discover as discover
+    from .jwks.document import SkippedKey as SkippedKey
+    from .jwks.publish import jwks_response as jwks_response
+    from .jwks.remote import AsyncRemoteJWKS as AsyncRemoteJWKS
+    from .jwks.remote import RemoteJWKS as RemoteJWKS
+    from .observability.audit import AuditEvent as AuditEvent
+    from .observability.audit import audit_context as audit_context
+    from .observability.sinks import AsyncQueueSink as AsyncQueueSink
+    from .observability.sinks import Fanout as Fanout
+    from .observability.sinks import JsonFormatter as JsonFormatter
+    from .observability.sinks import LoggingSink as LoggingSink
+    from .observability.sinks import QueueSink as QueueSink
+    from .refresh.base import RefreshStore as RefreshStore
+    from .refresh.core import RefreshManager as RefreshManager
+    from .refresh.core import TokenPair as TokenPair
+    from .refresh.memory import MemoryRefreshStore as MemoryRefreshStore
+    from .refresh.redis import RedisRefreshStore as RedisRefreshStore
+    from .refresh.sqlite import SQLiteRefreshStore as SQLiteRefreshStore
+    from .replay.base import JtiReplayStore as JtiReplayStore
+    from .replay.memory import MemoryJtiReplayStore as MemoryJtiReplayStore
+    from .replay.redis import RedisJtiReplayStore as RedisJtiReplayStore
+    from .replay.sqlite import SQLiteJtiReplayStore as SQLiteJtiReplayStore
+    from .revocation.memory import MemoryRevocationList as MemoryRevocationList
+    from .revocation.redis import AsyncRedisRevocationList as AsyncRedisRevocationList
+    from .revocation.redis import LocalCache as LocalCache
+    from .revocation.redis import RedisRevocationList as RedisRevocationList
+    from .revocation.sqlite import SQLiteRevocationList as SQLiteRevocationList
+    from .stores.file import FileKeyStore as FileKeyStore
+    from .stores.redis import RedisKeyStore as RedisKeyStore
+    from .web.bearer import bearer_token as bearer_token
+    from .web.bearer import extract_token as extract_token
+    from .web.bearer import www_authenticate as www_authenticate
+    from .web.cookies import delete_token_cookie as delete_token_cookie
+    from .web.cookies import token_cookie as token_cookie
+    from .web.csrf import CSRFProtector as CSRFProtector
+    from .web.netrules import NetworkPolicy as NetworkPolicy
+    from .web.ratelimit.base import client_key as client_key
+    from .web.ratelimit.memory import MemoryRateLimiter as MemoryRateLimiter
+    from .web.ratelimit.redis import AsyncRedisRateLimiter as AsyncRedisRateLimiter
+    from .web.ratelimit.redis import RedisRateLimiter as RedisRateLimiter
+    from .web.ratelimit.throttle import AsyncRefusalThrottle as AsyncRefusalThrottle
+    from .web.ratelimit.throttle import RefusalThrottle as RefusalThrottle
 
 __version__ = "0.1.0.dev0"
 
-_LAZY: dict[str, str] = {
-    "CSRFProtector": "http",
-    "token_cookie": "http",
-    "extract_token": "http",
-    "MemoryRateLimiter": "ratelimit",
-    "RedisRateLimiter": "ratelimit",
-    "AsyncRedisRateLimiter": "ratelimit",
-    "AsyncRefusalThrottle": "ratelimit",
-    "RefusalThrottle": "ratelimit",
-    "NetworkPolicy": "netrules",
-    "QueueSink": "audit",
-    "AsyncRedisRevocationList": "revocation.redis",
-    "AsyncRemoteJWKS": "stores.remote",
-    "AuditEvent": "audit",
-    "FileKeyStore": "stores.file",
-    "JsonFormatter": "audit",
-    "LoggingSink": "audit",
-    "MemoryRefreshStore": "refresh",
-    "RedisKeyStore": "stores.redis",
-    "RedisRevocationList": "revocation.redis",
-    "RefreshManager": "refresh",
-    "RefreshStore": "refresh",
-    "RemoteJWKS": "stores.remote",
-    "SQLiteRevocationList": "revocation.sqlite",
-    "SkippedKey": "_jwks",
-    "TokenPair": "refresh",
-    "ValidatedTokenCache": "cache",
-    "MemoryRevocationList": "revocation.memory",
-    "adiscover": "discovery",
-    "bearer_token": "http",
-    "discover": "discovery",
-    "jwks_response": "publish",
-    "www_authenticate": "http",
+_LAZY = {
+    "ValidatedTokenCache": ".cache",
+    "adiscover": ".jwks.discovery",
+    "discover": ".jwks.discovery",
+    "SkippedKey": ".jwks.document",
+    "jwks_response": ".jwks.publish",
+    "AsyncRemoteJWKS": ".jwks.remote",
+    "RemoteJWKS": ".jwks.remote",
+    "AuditEvent": ".observability.audit",
+    "audit_context": ".observability.audit",
+    "AsyncQueueSink": ".observability.sinks",
+    "Fanout": ".observability.sinks",
+    "JsonFormatter": ".observability.sinks",
+    "LoggingSink": ".observability.sinks",
+    "QueueSink": ".observability.sinks",
+    "RefreshStore": ".refresh.base",
+    "RefreshManager": ".refresh.core",
+    "TokenPair": ".refresh.core",
+    "MemoryRefreshStore": ".refresh.memory",
+    "RedisRefreshStore": ".refresh.redis",
+    "SQLiteRefreshStore": ".refresh.sqlite",
+    "JtiReplayStore": ".replay.base",
+    "MemoryJtiReplayStore": ".replay.memory",
+    "RedisJtiReplayStore": ".replay.redis",
+    "SQLiteJtiReplayStore": ".replay.sqlite",
+    "MemoryRevocationList": ".revocation.memory",
+    "AsyncRedisRevocationList": ".revocation.redis",
+    "LocalCache": ".revocation.redis",
+    "RedisRevocationList": ".revocation.redis",
+    "SQLiteRevocationList": ".revocation.sqlite",
+    "FileKeyStore": ".stores.file",
+    "RedisKeyStore": ".stores.redis",
+    "bearer_token": ".web.bearer",
+    "extract_token": ".web.bearer",
+    "www_authenticate": ".web.bearer",
+    "delete_token_cookie": ".web.cookies",
+    "token_cookie": ".web.cookies",
+    "CSRFProtector": ".web.csrf",
+    "NetworkPolicy": ".web.netrules",
+    "client_key": ".web.ratelimit.base",
+    "MemoryRateLimiter": ".web.ratelimit.memory",
+    "AsyncRedisRateLimiter": ".web.ratelimit.redis",
+    "RedisRateLimiter": ".web.ratelimit.redis",
+    "AsyncRefusalThrottle": ".web.ratelimit.throttle",
+    "RefusalThrottle": ".web.ratelimit.throttle",
 }
-
-
-def __getattr__(name: str) -> Any:
-    """Import optional backends on first use (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tokensmith' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
+"""Each name imported on first use, and its module (what ``import tokensmith`` does not load)."""
 
 __all__ = [
     "DEFAULT_SCOPE_CLAIMS",
@@ -161,117 +127,26 @@ __all__ = [
     "SUPPORTED_ALGORITHMS",
     "UNCHECKED",
     "UNSAFE_ANY_AUDIENCE",
-    "AlgorithmMismatch",
-    "AlgorithmNotAllowed",
-    "AmbiguousKey",
     "AsyncKeySource",
-    "AsyncRedisRateLimiter",
-    "AsyncRedisRevocationList",
-    "AsyncRefusalThrottle",
-    "AsyncRemoteJWKS",
     "AsyncRevocationList",
-    "AuditEvent",
-    "AuthenticationTooOld",
-    "AuthorizationCodeReused",
-    "BackendUnavailable",
-    "CSRFCheckFailed",
-    "CSRFProtector",
-    "CSRFTokenExpired",
-    "ClaimCheckFailed",
-    "ConfigurationError",
-    "DiscoveryError",
-    "ExpiredToken",
-    "FileKeyStore",
-    "ImmatureToken",
-    "InsecureKeyDirectory",
-    "InsufficientScope",
-    "InvalidAudience",
-    "InvalidAuthorizedParty",
-    "InvalidClaim",
-    "InvalidClient",
-    "InvalidEncoding",
-    "InvalidGrant",
-    "InvalidIssuer",
-    "InvalidJSON",
-    "InvalidKey",
-    "InvalidNonce",
-    "InvalidRefreshToken",
-    "InvalidRequest",
-    "InvalidScope",
-    "InvalidSignature",
-    "InvalidTokenRequest",
-    "InvalidTokenType",
-    "IssuedInFuture",
     "IssuedToken",
-    "JWKSFetchError",
-    "JsonFormatter",
     "Key",
-    "KeyMaterialError",
     "KeySet",
     "KeySource",
     "KeyStore",
-    "KeyStoreCorrupt",
-    "LoggingSink",
-    "MalformedAuthorization",
-    "MalformedToken",
     "MemoryKeyStore",
-    "MemoryRateLimiter",
-    "MemoryRefreshStore",
-    "MemoryRevocationList",
-    "MissingClaim",
-    "MissingToken",
-    "MultipleCredentials",
-    "NetworkNotAllowed",
-    "NetworkPolicy",
-    "NoSigningKey",
-    "OAuthError",
     "Policy",
-    "QueueSink",
-    "RedisKeyStore",
-    "RedisRateLimiter",
-    "RedisRevocationList",
-    "RefreshManager",
-    "RefreshStore",
-    "RefreshTokenExpired",
-    "RefreshTokenReused",
-    "RefreshTokenRevoked",
-    "RefusalThrottle",
-    "RemoteJWKS",
-    "ReplayedToken",
-    "ReservedClaim",
     "RevocationList",
     "RotationPolicy",
-    "SQLiteRevocationList",
     "Signer",
-    "SkippedKey",
-    "StateMismatch",
-    "Throttled",
-    "TokenError",
-    "TokenHashMismatch",
-    "TokenInQuery",
-    "TokenPair",
-    "TokenRevoked",
-    "TokenTooLarge",
-    "TokenTooOld",
-    "TokensmithError",
-    "UnauthorizedClient",
-    "UnknownKey",
-    "UnsupportedGrantType",
-    "UnsupportedHeader",
-    "UnsupportedTokenType",
-    "ValidatedTokenCache",
     "Validator",
     "VerifiedToken",
-    "WeakKey",
-    "WrongPassphrase",
     "__version__",
-    "adiscover",
-    "bearer_token",
-    "discover",
-    "extract_token",
     "fingerprint",
-    "jwks_response",
     "revoke_token",
-    "token_cookie",
-    "www_authenticate",
 ]
+__all__ += _errors.__all__
+__all__ += list(_LAZY)
+
+if not _typing.TYPE_CHECKING:
+    __getattr__, __dir__ = _lazy_exports(globals(), _LAZY, __all__)

@@ -7,31 +7,42 @@
   builds (each ``from_url``): every request handler waits on these clients, so a dead Redis
   must cost half a second, not redis-py's default of blocking and backing off for seconds.
 * :func:`connect` / :func:`connect_async` — a ``redis.Redis`` or ``redis.cluster.RedisCluster``
-  (sync or ``redis.asyncio``) with those options.
+  (sync or ``redis.asyncio``) with those options; :func:`build_connected` — what every sync
+  ``from_url`` does with one: build the backend on it, or close it again.
 * :func:`subscription_client` / :func:`async_subscription_client` — a private client for one
   pub/sub subscription that reports an outage at once (no retries); on a cluster it talks to
   one node, since ``PUBLISH`` reaches subscribers on every node.
+* :func:`require` and :func:`failures` — what lets every Redis module import without the
+  ``redis`` extra: a Redis class calls :func:`require` when it is built (a clear
+  ``pip install 'tokensmith[redis]'``), and catches :func:`failures` rather than naming
+  ``redis.exceptions`` at import time.
 
 ``redis`` is imported only when a connection is made, so importing this module is free.
 """
 
 from __future__ import annotations
 
-import base64
-from typing import Any, Final
+import functools
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
+from ._b64 import b64url_encode
+from ._options import flag
 from .errors import BackendUnavailable, ConfigurationError
 
 __all__ = [
     "SOCKET_TIMEOUT",
     "aclose",
     "async_subscription_client",
+    "build_connected",
     "check_prefix",
     "client_options",
     "connect",
     "connect_async",
     "encode_key_part",
+    "failures",
     "is_cluster",
+    "require",
     "subscription_client",
 ]
 
@@ -43,6 +54,27 @@ RETRIES: Final = 1
 HEALTH_CHECK_INTERVAL: Final = 30
 """A connection idle this many seconds is PINGed before reuse (stale sockets after failover)."""
 _MISSING: Final = "tokensmith's Redis backends need redis-py: pip install 'tokensmith[redis]'"
+
+
+def require() -> None:
+    """Raise :class:`ImportError` saying how to install redis-py when it is missing: every Redis
+    class calls this when it is built, so the modules themselves import without it."""
+    try:
+        import redis  # noqa: F401, PLC0415 - redis is optional
+    except ImportError as exc:  # pragma: no cover - tested in a subprocess without redis
+        raise ImportError(_MISSING) from exc
+
+
+@functools.cache
+def failures() -> tuple[type[Exception], ...]:
+    """What a redis-py call raises when Redis cannot answer: ``RedisError`` and ``OSError``
+    (``OSError`` alone without redis-py, when no redis-py client can exist). For ``except``
+    clauses, which evaluate it only when an exception is raised."""
+    try:
+        from redis.exceptions import RedisError  # noqa: PLC0415 - redis is optional
+    except ImportError:  # pragma: no cover - tested in a subprocess without redis
+        return (OSError,)
+    return (RedisError, OSError)
 
 
 def check_prefix(prefix: object) -> str:
@@ -65,8 +97,7 @@ def encode_key_part(value: str) -> str:
     issuer or rate-limit key can never produce another key's name. Lone surrogates are encoded,
     never refused.
     """
-    raw = value.encode("utf-8", "surrogatepass")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return b64url_encode(value.encode("utf-8", "surrogatepass"))
 
 
 def client_options() -> dict[str, Any]:
@@ -100,7 +131,7 @@ def connect(url: str, *, cluster: bool = False) -> Any:
     try:
         import redis  # noqa: PLC0415 - redis is optional
         import redis.cluster  # noqa: PLC0415
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    except ImportError as exc:  # pragma: no cover - tested in a subprocess without redis
         raise ImportError(_MISSING) from exc
     if not cluster:
         return redis.Redis.from_url(url, **client_options())
@@ -110,13 +141,27 @@ def connect(url: str, *, cluster: bool = False) -> Any:
         raise BackendUnavailable(f"no Redis Cluster node answered ({type(exc).__name__})") from exc
 
 
+T = TypeVar("T")
+
+
+def build_connected(url: str, cluster: bool, build: Callable[[Any], T]) -> T:
+    """``build(client)`` with a new :func:`connect` client for ``url``; the client is closed
+    again if ``build`` raises (a refused option must not leave a connection open)."""
+    client = connect(url, cluster=cluster)
+    try:
+        return build(client)
+    except BaseException:
+        client.close()
+        raise
+
+
 def connect_async(url: str, *, cluster: bool = False) -> Any:
     """A ``redis.asyncio`` client for ``url`` with :func:`client_options`."""
     _check_url(url, cluster)
     try:
         import redis.asyncio  # noqa: PLC0415 - redis is optional
         import redis.asyncio.cluster  # noqa: PLC0415
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    except ImportError as exc:  # pragma: no cover - tested in a subprocess without redis
         raise ImportError(_MISSING) from exc
     kind = redis.asyncio.cluster.RedisCluster if cluster else redis.asyncio.Redis
     return kind.from_url(url, **_async_options())
@@ -125,8 +170,7 @@ def connect_async(url: str, *, cluster: bool = False) -> Any:
 def _check_url(url: object, cluster: object) -> None:
     if not isinstance(url, str) or not url:
         raise ConfigurationError("url must be a redis:// or rediss:// URL")
-    if not isinstance(cluster, bool):
-        raise ConfigurationError("cluster must be True or False")
+    flag("cluster", cluster)
 
 
 def is_cluster(client: object) -> bool:

@@ -14,9 +14,23 @@ import weakref
 from types import TracebackType
 from typing import Self
 
-from .errors import BackendUnavailable
+from .errors import BackendUnavailable, ConfigurationError
 
-__all__ = ["ConnectionPool", "PooledBackend"]
+__all__ = ["ConnectionPool", "PooledBackend", "database_path"]
+
+
+def database_path(path: object) -> str:
+    """``path`` as a plain file path: a database that survives the process, never ``:memory:``
+    or an SQLite URI (``file:...``, ``mode=memory``), which would forget on restart."""
+    try:
+        location = os.fspath(path)  # type: ignore[call-overload]
+    except TypeError:
+        raise ConfigurationError("path must be a str or os.PathLike file path") from None
+    if not isinstance(location, str) or not location or location == ":memory:":
+        raise ConfigurationError("path must name a database file (not ':memory:')")
+    if location.startswith("file:") or "mode=memory" in location:
+        raise ConfigurationError("path must be a plain file path, not an SQLite URI")
+    return location
 
 
 class ConnectionPool:

@@ -21,6 +21,7 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._options import integer
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -46,8 +47,7 @@ class ValidatedTokenCache:
     __slots__ = ("_entries", "_free_threaded", "_lock", "_owner", "hits", "maxsize", "misses")
 
     def __init__(self, maxsize: int = 10_000) -> None:
-        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
-            raise ConfigurationError("maxsize must be a positive int")
+        integer("maxsize", maxsize, minimum=1)
         self.maxsize = maxsize
         self.hits = 0
         self.misses = 0

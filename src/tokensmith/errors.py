@@ -289,7 +289,7 @@ class InsufficientScope(TokenError):
         self.required = required
 
 
-# --- how the request carried its credentials (RFC 6750 §2, §3.1; tokensmith.http) ----------
+# --- how the request carried its credentials (RFC 6750 §2, §3.1; tokensmith.web) -------
 
 
 class MissingToken(TokenError):

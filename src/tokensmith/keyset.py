@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._frozen import Value
+from ._options import flag, seconds
 from .errors import (
     AlgorithmMismatch,
     AmbiguousKey,
@@ -29,7 +30,7 @@ from .errors import (
 from .keys import Key
 
 if TYPE_CHECKING:
-    from ._jwks import SkippedKey
+    from .jwks.document import SkippedKey
 
 __all__ = ["CLOCK_SKEW", "KeySet", "KeyState", "RotationPolicy", "key_state", "maintenance_due"]
 
@@ -83,10 +84,7 @@ class RotationPolicy(Value):
             ("publish_ahead", publish_ahead),
             ("verify_for", verify_for),
         ):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ConfigurationError(f"RotationPolicy.{name} must be a number of seconds")
-            if not math.isfinite(value) or value <= 0:
-                raise ConfigurationError(f"RotationPolicy.{name} must be positive and finite")
+            seconds(f"RotationPolicy.{name}", value, positive=True)
         if publish_ahead > rotate_every:
             raise ConfigurationError("RotationPolicy.publish_ahead may not exceed rotate_every")
         set_ = object.__setattr__
@@ -163,26 +161,25 @@ class KeySet:
         ``tokensmith.jwks`` logger). Either way a document of the wrong shape, with more than
         ``max_keys`` keys, or without any usable key raises :class:`~tokensmith.InvalidKey`.
         """
-        from . import _jwks  # noqa: PLC0415 - keep `import tokensmith` cheap
+        from .jwks import document as jwks_document  # noqa: PLC0415 - keep `import tokensmith` cheap
 
-        if not isinstance(strict, bool):
-            raise ConfigurationError("strict must be True or False")
+        flag("strict", strict)
         if on_skip is not None and not callable(on_skip):
             raise ConfigurationError("on_skip must be callable")
-        rules = _jwks.JWKSRules(
+        rules = jwks_document.JWKSRules(
             algorithms=algorithms, default_algorithms=default_algorithms, max_keys=max_keys
         )
         try:
             parsed: object = document
             if isinstance(document, str | bytes | bytearray):
-                parsed = _jwks.load_document(document)
-            keys, skipped = _jwks.parse_jwks(parsed, rules, strict=strict)
-        except _jwks.DocumentError as exc:
+                parsed = jwks_document.load_document(document)
+            keys, skipped = jwks_document.parse_jwks(parsed, rules, strict=strict)
+        except jwks_document.DocumentError as exc:
             for refusal in exc.skipped:
-                (on_skip or _jwks.log_skipped)(refusal)
+                (on_skip or jwks_document.log_skipped)(refusal)
             raise InvalidKey(f"the JWKS {exc.message}") from None
         for refusal in skipped:
-            (on_skip or _jwks.log_skipped)(refusal)
+            (on_skip or jwks_document.log_skipped)(refusal)
         return cls(keys.values())
 
     @classmethod

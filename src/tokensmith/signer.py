@@ -9,15 +9,16 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from ._b64 import b64url_encode
 from ._frozen import Value
 from ._jti import new_jti
+from ._options import seconds
 from .claims import fingerprint
 from .errors import ConfigurationError, ReservedClaim
-from .keys import b64url_encode
 from .stores.base import KeyStore
 
 if TYPE_CHECKING:
-    from .audit import AuditSink
+    from .observability.audit import AuditSink
 
 __all__ = ["REGISTERED_CLAIMS", "IssuedToken", "Signer"]
 
@@ -136,7 +137,7 @@ class Signer:
     ) -> None:
         if not isinstance(issuer, str) or not issuer:
             raise ConfigurationError("issuer must be a non-empty string")
-        _check_ttl(ttl, max_ttl)
+        seconds("ttl", ttl, positive=True, maximum=max_ttl)
         if not isinstance(token_type, str) or not token_type:
             raise ConfigurationError("token_type must be a non-empty string")
         self._keys = keys
@@ -229,15 +230,13 @@ class Signer:
         if ttl is None:
             exp = now + self._ttl_seconds
         else:
-            _check_ttl(ttl, self._max_ttl)
+            seconds("ttl", ttl, positive=True, maximum=self._max_ttl)
             exp = now + math.ceil(ttl)
         payload["iat"] = now
         payload["exp"] = exp
         if not_before is not None:
-            if isinstance(not_before, bool) or not isinstance(not_before, int | float):
-                raise ConfigurationError("not_before must be a time in seconds")
-            if not math.isfinite(not_before) or not_before >= exp:
-                raise ConfigurationError("not_before must be finite and before the expiry")
+            if seconds("not_before", not_before) >= exp:
+                raise ConfigurationError("not_before must be before the expiry")
             payload["nbf"] = int(not_before)
         token_id = self._new_jti() if jti is None else jti
         if not isinstance(token_id, str) or not token_id:
@@ -282,7 +281,7 @@ class Signer:
         payload: Mapping[str, Any],
     ) -> None:
         """A ``token.issued`` event (fingerprint, never the token); only with ``audit=``."""
-        from .audit import emit, issued_event  # noqa: PLC0415 - keep `import tokensmith` cheap
+        from .observability.audit import emit, issued_event  # noqa: PLC0415 - keep `import tokensmith` cheap
 
         event = issued_event(
             token,
@@ -310,15 +309,6 @@ class Signer:
 
     def __repr__(self) -> str:
         return f"Signer(issuer={self._issuer!r}, ttl={self._ttl!r})"
-
-
-def _check_ttl(ttl: object, max_ttl: float) -> None:
-    if isinstance(ttl, bool) or not isinstance(ttl, int | float):
-        raise ConfigurationError("ttl must be a number of seconds")
-    if not math.isfinite(ttl) or ttl <= 0:
-        raise ConfigurationError("ttl must be positive and finite")
-    if ttl > max_ttl:
-        raise ConfigurationError("ttl exceeds max_ttl")
 
 
 def _audience(audience: str | Iterable[str]) -> str | list[str]:

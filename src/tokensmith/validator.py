@@ -13,21 +13,16 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
+from ._b64 import b64url_decode
+from ._backends import PASSES_THROUGH, backend_failed
+from ._claims import MAX_NUMERIC_DATE, SCOPE_SETS, assemble, numeric_date, parse_scope_string
 from ._frozen import Value, read_only_members
-from ._json import StrictJSONError
-from ._json import loads as _strict_json
-from .claims import (
-    _MAX_NUMERIC_DATE,
-    _SCOPE_SETS,
-    DEFAULT_SCOPE_CLAIMS,
-    VerifiedToken,
-    _numeric_date,
-    _parse_scope_string,
-    _verified,
-    parse_scopes,
-)
+from ._jws import json_object, segment_object
+from ._options import flag, integer, seconds
+from ._sentinels import NoAudience, Unchecked, UnsafeAnyAudience
+from .claims import DEFAULT_SCOPE_CLAIMS, VerifiedToken, parse_scopes
 from .errors import (
     AlgorithmMismatch,
     AlgorithmNotAllowed,
@@ -41,11 +36,9 @@ from .errors import (
     InvalidClaim,
     InvalidEncoding,
     InvalidIssuer,
-    InvalidJSON,
     InvalidSignature,
     InvalidTokenType,
     IssuedInFuture,
-    KeyMaterialError,
     MalformedToken,
     MissingClaim,
     TokenError,
@@ -56,11 +49,11 @@ from .errors import (
     UnknownKey,
     UnsupportedHeader,
 )
-from .keys import SUPPORTED_ALGORITHMS, Key, b64url_decode
+from .keys import SUPPORTED_ALGORITHMS, Key
 
 if TYPE_CHECKING:
-    from .audit import AuditSink
     from .cache import ValidatedTokenCache
+    from .observability.audit import AuditSink
 
 __all__ = [
     "DEFAULT_LEEWAY",
@@ -98,63 +91,14 @@ _OPEN_OBJECT: Final = 0x7B  # "{"
 _HEADER_CACHE_SIZE: Final = 512
 
 
-class _Sentinel:
-    """A named option value, one instance per subclass, compared by identity."""
-
-    __slots__ = ()
-    _name: ClassVar[str]
-    _instances: ClassVar[dict[type, _Sentinel]] = {}
-
-    def __new__(cls) -> Self:
-        instance = _Sentinel._instances.get(cls)
-        if instance is None:
-            instance = _Sentinel._instances[cls] = super().__new__(cls)
-        return cast(Self, instance)
-
-    def __repr__(self) -> str:
-        return self._name
-
-
-class _Unchecked(_Sentinel):
-    """Sentinel type of :data:`UNCHECKED`."""
-
-    __slots__ = ()
-    _name = "UNCHECKED"
-
-
-class _NoAudience(_Sentinel):
-    """``audience=NO_AUDIENCE``: this service has no audience of its own.
-
-    A token without ``aud`` (or with an empty list) passes; a token naming any audience is
-    meant for some other service and is refused (:class:`~tokensmith.errors.InvalidAudience`),
-    as RFC 7519 §4.1.3 requires of a principal that is not in the token's ``aud``.
-    """
-
-    __slots__ = ()
-    _name = "NO_AUDIENCE"
-
-
-class _UnsafeAnyAudience(_Sentinel):
-    """``audience=UNSAFE_ANY_AUDIENCE``: accept a token whatever audience it names. Dangerous.
-
-    A token issued for another service is accepted here, against RFC 7519 §4.1.3. Only for a
-    component that legitimately serves every audience of its issuer (an authorization server's
-    own introspection or revocation endpoint); a resource server names its audience, or uses
-    :data:`NO_AUDIENCE`. The shape of ``aud`` is still checked.
-    """
-
-    __slots__ = ()
-    _name = "UNSAFE_ANY_AUDIENCE"
-
-
-UNCHECKED: Final = _Unchecked()
+UNCHECKED: Final = Unchecked()
 """Pass as ``issuer=`` or ``token_types=`` to opt out of that check, by name (not ``audience=``:
 see :data:`NO_AUDIENCE` and :data:`UNSAFE_ANY_AUDIENCE`)."""
 
-NO_AUDIENCE: Final = _NoAudience()
+NO_AUDIENCE: Final = NoAudience()
 """``audience=NO_AUDIENCE``: this service has no audience; tokens naming any are refused."""
 
-UNSAFE_ANY_AUDIENCE: Final = _UnsafeAnyAudience()
+UNSAFE_ANY_AUDIENCE: Final = UnsafeAnyAudience()
 """``audience=UNSAFE_ANY_AUDIENCE``: ignore the value of ``aud`` (RFC 7519 §4.1.3 forbids it
 for a resource server; see docs/policy.md)."""
 
@@ -283,8 +227,9 @@ class Validator:
     :param require_exp: refuse tokens without ``exp`` (default ``True``).
     :param cache: an opt-in :class:`~tokensmith.cache.ValidatedTokenCache`; a hit skips the
         signature check only (see that class for what is re-checked).
-    :param audit: an optional :data:`~tokensmith.audit.AuditSink` receiving ``token.validated``,
-        ``token.refused`` (with the code) and ``backend.failure`` events; ``None`` costs nothing.
+    :param audit: an optional :data:`~tokensmith.observability.AuditSink` receiving
+        ``token.validated``, ``token.refused`` (with the code) and ``backend.failure`` events;
+        ``None`` costs nothing.
     """
 
     __slots__ = (
@@ -305,13 +250,13 @@ class Validator:
         self,
         keys: Any,
         *,
-        issuer: str | Iterable[str] | _Unchecked,
-        audience: str | Iterable[str] | _NoAudience | _UnsafeAnyAudience,
+        issuer: str | Iterable[str] | Unchecked,
+        audience: str | Iterable[str] | NoAudience | UnsafeAnyAudience,
         algorithms: Iterable[str] | None = None,
         leeway: float = DEFAULT_LEEWAY,
         max_age: float | None = None,
         required_claims: Iterable[str] = (),
-        token_types: Iterable[str | None] | _Unchecked = DEFAULT_TOKEN_TYPES,
+        token_types: Iterable[str | None] | Unchecked = DEFAULT_TOKEN_TYPES,
         scopes: Iterable[str] = (),
         checks: Iterable[ClaimCheck] = (),
         revocation: Any = None,
@@ -332,14 +277,14 @@ class Validator:
             issuers=_string_set("issuer", issuer),
             audiences=_audiences(audience),
             algorithms=_algorithms(algorithms),
-            leeway=_seconds("leeway", leeway, allow_zero=True, maximum=MAX_LEEWAY),
-            max_age=None if max_age is None else _seconds("max_age", max_age),
+            leeway=seconds("leeway", leeway, minimum=0, maximum=MAX_LEEWAY),
+            max_age=None if max_age is None else seconds("max_age", max_age, positive=True),
             required_claims=_names("required_claims", required_claims),
             token_types=_token_types(token_types),
             scopes=_scope_set(scopes),
             checks=_checks(checks),
-            max_token_size=_size(max_token_size),
-            require_exp=_flag("require_exp", require_exp),
+            max_token_size=integer("max_token_size", max_token_size, minimum=64, maximum=1 << 20),
+            require_exp=flag("require_exp", require_exp),
             scope_claims=_scope_claims(scope_claims),
         )
         pinned = getattr(keys, "issuer", None)
@@ -553,11 +498,7 @@ class Validator:
         return header, token[:second], payload_raw, signature, token
 
     def _parse_header(self, segment: str) -> _Header:
-        try:
-            raw = b64url_decode(segment)
-        except ValueError:
-            raise InvalidEncoding("the header is not canonical unpadded base64url") from None
-        header = _json_object(raw, "header")
+        header = segment_object(segment, "header")
         alg = header.get("alg")
         if not isinstance(alg, str):
             raise AlgorithmNotAllowed("the header has no 'alg'")
@@ -605,7 +546,7 @@ class Validator:
             raise UnknownKey("the key source offered a key with another kid")
         if not key.verify(signing_input.encode("ascii"), signature):
             raise InvalidSignature("the signature does not verify")
-        claims = _json_object(payload_raw, "payload")
+        claims = json_object(payload_raw, "payload")
         # Nested arrays/objects become read-only (a cache hit shares them with later requests).
         # A flat payload has no "[" and only its own "{": two byte scans, and nothing to do.
         if _OPEN_ARRAY in payload_raw or payload_raw.find(_OPEN_OBJECT, 1) >= 0:
@@ -646,8 +587,8 @@ class Validator:
             # the common case (an int in range) inline; anything else through the full check
             exp = (
                 float(exp)
-                if exp.__class__ is int and 0 <= exp <= _MAX_NUMERIC_DATE
-                else _numeric_date(exp, "exp")
+                if exp.__class__ is int and 0 <= exp <= MAX_NUMERIC_DATE
+                else numeric_date(exp, "exp")
             )
             if now >= exp + leeway:
                 raise ExpiredToken("the token has expired", claim="exp")
@@ -656,8 +597,8 @@ class Validator:
         if nbf is not None or "nbf" in claims:
             nbf = (
                 float(nbf)
-                if nbf.__class__ is int and 0 <= nbf <= _MAX_NUMERIC_DATE
-                else _numeric_date(nbf, "nbf")
+                if nbf.__class__ is int and 0 <= nbf <= MAX_NUMERIC_DATE
+                else numeric_date(nbf, "nbf")
             )
             if nbf > now + leeway:
                 raise ImmatureToken("the token is not valid yet", claim="nbf")
@@ -671,8 +612,8 @@ class Validator:
         else:
             iat = (
                 float(iat)
-                if iat.__class__ is int and 0 <= iat <= _MAX_NUMERIC_DATE
-                else _numeric_date(iat, "iat")
+                if iat.__class__ is int and 0 <= iat <= MAX_NUMERIC_DATE
+                else numeric_date(iat, "iat")
             )
             if iat > now + leeway:
                 raise IssuedInFuture("the token was issued in the future", claim="iat")
@@ -722,11 +663,12 @@ class Validator:
             and policy.scope_claims is DEFAULT_SCOPE_CLAIMS
             and "scp" not in claims
         ):
-            scopes = _SCOPE_SETS.get(scope) or _parse_scope_string(scope)
+            scopes = SCOPE_SETS.get(scope) or parse_scope_string(scope)
         else:
             scopes = parse_scopes(claims, policy.scope_claims)
 
-        return _verified(
+        return assemble(
+            VerifiedToken,
             header.header,
             MappingProxyType(claims),
             sub,
@@ -779,17 +721,6 @@ def _structure_error(token: str) -> MalformedToken:
     return MalformedToken("a token must have exactly three non-empty segments")
 
 
-def _json_object(raw: bytes, what: str) -> dict[str, Any]:
-    """Exactly one strict JSON object (see :mod:`tokensmith._json`), else :class:`InvalidJSON`."""
-    try:
-        value = _strict_json(raw)
-    except StrictJSONError as exc:
-        raise InvalidJSON(f"the {what} is not strict JSON: {exc}") from None
-    if value.__class__ is not dict:
-        raise InvalidJSON(f"the {what} is not a JSON object")
-    return value  # a dict (checked above)
-
-
 def _time_window(verified: VerifiedToken, key: Key, policy: Policy) -> tuple[float, float]:
     """``[valid_from, until)``: the instants at which every time rule of the policy accepts
     ``verified`` (exp, nbf, iat, max_age, with leeway) and ``key`` has not expired."""
@@ -824,36 +755,23 @@ def _run_check(check: ClaimCheck, verified: VerifiedToken) -> None:
         raise ClaimCheckFailed("a custom check refused the token")
 
 
-# What a backend (key source, revocation list) may raise through the validator as it is: a
-# refusal of the token, an outage, a programmer's mistake. Anything else is an outage, chained.
-_PASSES_THROUGH: Final = (TokenError, BackendUnavailable, ConfigurationError)
-
-
-def _backend_failed(what: str, exc: Exception) -> BackendUnavailable:
-    """``what`` could not answer: 503, never a refusal (the class name only: messages of user
-    code may quote the token's ``kid`` or worse; the original is chained as ``__cause__``)."""
-    if isinstance(exc, KeyMaterialError):
-        return BackendUnavailable(f"{what} cannot read its keys ({type(exc).__name__})")
-    return BackendUnavailable(f"{what} failed with {type(exc).__name__}")
-
-
 def _sync_key(keys: Any, header: _Header) -> Key:
     try:
         key = keys.verification_key(header.kid, header.alg)
-    except _PASSES_THROUGH:
+    except PASSES_THROUGH:
         raise
     except Exception as exc:  # a LookupError too: a source's bug is not the token's fault
-        raise _backend_failed("the key source", exc) from exc
+        raise backend_failed("the key source", exc) from exc
     return key if key.__class__ is Key else _checked_key(key)
 
 
 async def _async_key(keys: Any, header: _Header) -> Key:
     try:
         key = await keys.verification_key(header.kid, header.alg)
-    except _PASSES_THROUGH:
+    except PASSES_THROUGH:
         raise
     except Exception as exc:
-        raise _backend_failed("the key source", exc) from exc
+        raise backend_failed("the key source", exc) from exc
     return _checked_key(key)
 
 
@@ -868,19 +786,19 @@ def _checked_key(key: object) -> Key:
 def _sync_revoked(revocation: Any, verified: VerifiedToken) -> object:
     try:
         return revocation.is_revoked(verified)
-    except _PASSES_THROUGH:
+    except PASSES_THROUGH:
         raise
     except Exception as exc:
-        raise _backend_failed("the revocation list", exc) from exc
+        raise backend_failed("the revocation list", exc) from exc
 
 
 async def _async_revoked(revocation: Any, verified: VerifiedToken) -> object:
     try:
         return await revocation.is_revoked(verified)
-    except _PASSES_THROUGH:
+    except PASSES_THROUGH:
         raise
     except Exception as exc:
-        raise _backend_failed("the revocation list", exc) from exc
+        raise backend_failed("the revocation list", exc) from exc
 
 
 def _check_revoked(revoked: object) -> None:
@@ -890,7 +808,7 @@ def _check_revoked(revoked: object) -> None:
 
 def _audit_validated(audit: AuditSink, verified: VerifiedToken, clock: Callable[[], float]) -> None:
     """Off the default path: only validators built with ``audit=`` get here."""
-    from .audit import emit, validated_event  # noqa: PLC0415 - keep `import tokensmith` cheap
+    from .observability.audit import emit, validated_event  # noqa: PLC0415 - keep `import tokensmith` cheap
 
     emit(audit, validated_event(verified, clock()))
 
@@ -898,7 +816,7 @@ def _audit_validated(audit: AuditSink, verified: VerifiedToken, clock: Callable[
 def _audit_refused(
     audit: AuditSink, exc: TokensmithError, token: object, clock: Callable[[], float]
 ) -> None:
-    from .audit import emit, refused_event  # noqa: PLC0415 - keep `import tokensmith` cheap
+    from .observability.audit import emit, refused_event  # noqa: PLC0415 - keep `import tokensmith` cheap
 
     if isinstance(exc, TokenError | BackendUnavailable):
         emit(audit, refused_event(exc, token, clock()))
@@ -969,18 +887,6 @@ def _algorithms(value: Iterable[str] | None) -> frozenset[str]:
     return frozenset(cast(list[str], algs))
 
 
-def _seconds(
-    name: str, value: object, *, allow_zero: bool = False, maximum: float = math.inf
-) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigurationError(f"{name} must be a finite number of seconds")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ConfigurationError(f"{name} must be positive")
-    if value > maximum:
-        raise ConfigurationError(f"{name} may not exceed {maximum:g} seconds")
-    return float(value)
-
-
 def _names(name: str, value: Iterable[str]) -> frozenset[str]:
     return frozenset(_name_list(name, value))
 
@@ -1002,7 +908,7 @@ def _scope_claims(value: Iterable[str]) -> tuple[str, ...]:
     return DEFAULT_SCOPE_CLAIMS if names == DEFAULT_SCOPE_CLAIMS else names
 
 
-def _token_types(value: Iterable[str | None] | _Unchecked) -> frozenset[str | None] | None:
+def _token_types(value: Iterable[str | None] | Unchecked) -> frozenset[str | None] | None:
     if value is UNCHECKED:
         return None
     values = _iterable("token_types", value)
@@ -1025,15 +931,3 @@ def _checks(value: Iterable[ClaimCheck]) -> tuple[ClaimCheck, ...]:
     if not all(callable(c) for c in checks):
         raise ConfigurationError("checks must be callables")
     return cast(tuple[ClaimCheck, ...], checks)
-
-
-def _size(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 64 <= value <= 1 << 20:
-        raise ConfigurationError("max_token_size must be an int between 64 and 1 MiB")
-    return value
-
-
-def _flag(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigurationError(f"{name} must be True or False")
-    return value

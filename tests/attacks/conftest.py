@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.attacks.forge import AUDIENCE, ISSUER, NOW
+from tests.support.forge import AUDIENCE, ISSUER, NOW
 from tokensmith import Key, KeySet, MemoryKeyStore, Validator
 from tokensmith.testing import FakeClock
 

@@ -9,7 +9,7 @@ import pytest
 
 from tests.attacks._assert import refused
 from tests.attacks.conftest import validator_for
-from tests.attacks.forge import b64, claims, compact, segment
+from tests.support.forge import b64, claims, compact, segment
 from tokensmith import (
     AlgorithmNotAllowed,
     ConfigurationError,
@@ -19,8 +19,8 @@ from tokensmith import (
     Validator,
     fingerprint,
 )
-from tokensmith.audit import AuditEvent, Fanout, LoggingSink
 from tokensmith.cache import ValidatedTokenCache
+from tokensmith.observability import AuditEvent, Fanout, LoggingSink
 from tokensmith.testing import FakeClock
 
 SPELLINGS = ["none", "None", "NONE", "nOnE", "NoNe", "none ", " none", "none\x00"]

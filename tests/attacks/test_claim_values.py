@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from tests.attacks._assert import refused
 from tests.attacks.conftest import validator_for
-from tests.attacks.forge import NOW, b64, claims, header_for, signed, signed_raw
+from tests.support.forge import NOW, b64, claims, header_for, signed, signed_raw
 from tokensmith import (
     NO_AUDIENCE,
     UNCHECKED,

@@ -10,7 +10,7 @@ import math
 import pytest
 
 from tests.attacks._assert import refused
-from tests.attacks.forge import NOW, b64, claims, header_for, signed, signed_raw
+from tests.support.forge import NOW, b64, claims, header_for, signed, signed_raw
 from tokensmith import (
     InvalidAudience,
     InvalidClaim,

@@ -7,7 +7,7 @@ import pytest
 
 from tests.attacks._assert import refused
 from tests.attacks.conftest import validator_for
-from tests.attacks.forge import ISSUER, claims, header_for, signed
+from tests.support.forge import ISSUER, claims, header_for, signed
 from tokensmith import (
     UNCHECKED,
     AlgorithmMismatch,

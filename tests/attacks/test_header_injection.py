@@ -16,7 +16,7 @@ from cryptography.x509.oid import NameOID
 
 from tests.attacks._assert import refused
 from tests.attacks.conftest import validator_for
-from tests.attacks.forge import claims, header_for, signed
+from tests.support.forge import claims, header_for, signed
 from tokensmith import InvalidSignature, Key, UnknownKey, Validator
 from tokensmith.errors import TokensmithError
 from tokensmith.testing import FakeClock

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.attacks._assert import refused
-from tests.attacks.forge import b64, claims, header_for, segment, signed, signed_raw
+from tests.support.forge import b64, claims, header_for, segment, signed, signed_raw
 from tokensmith import Key, UnsupportedHeader, Validator
 
 CRITS: list[object] = [

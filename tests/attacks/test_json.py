@@ -9,7 +9,7 @@ import pytest
 
 from tests.attacks._assert import refused
 from tests.attacks.conftest import validator_for
-from tests.attacks.forge import b64, claims, segment, signed_raw
+from tests.support.forge import b64, claims, segment, signed_raw
 from tokensmith import InvalidClaim, InvalidJSON, InvalidSignature, Key, Validator
 from tokensmith._json import MAX_DEPTH
 from tokensmith.testing import FakeClock

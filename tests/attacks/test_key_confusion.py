@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 
 from tests.attacks._assert import refused
 from tests.attacks.conftest import validator_for
-from tests.attacks.forge import claims, header_for, hmac_forged, signed
+from tests.support.forge import claims, header_for, hmac_forged, signed
 from tokensmith import (
     AlgorithmMismatch,
     AlgorithmNotAllowed,

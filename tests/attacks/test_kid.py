@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.attacks._assert import refused
-from tests.attacks.forge import claims, header_for, hmac_forged, signed
+from tests.support.forge import claims, header_for, hmac_forged, signed
 from tokensmith import (
     Key,
     KeySet,

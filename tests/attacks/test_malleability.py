@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.attacks.forge import CURVE_ORDERS, b64
+from tests.support.forge import CURVE_ORDERS, b64, unb64
 from tokensmith import (
     Key,
     KeySet,
@@ -29,13 +29,8 @@ from tokensmith import (
     revoke_token,
 )
 from tokensmith.cache import ValidatedTokenCache
-from tokensmith.keys import b64url_decode
-from tokensmith.oauth import (
-    MemoryJtiReplayStore,
-    RedisJtiReplayStore,
-    create_client_assertion,
-    validate_client_assertion,
-)
+from tokensmith.oauth import create_client_assertion, validate_client_assertion
+from tokensmith.replay import MemoryJtiReplayStore, RedisJtiReplayStore
 from tokensmith.revocation.redis import RedisRevocationList
 from tokensmith.revocation.sqlite import SQLiteRevocationList
 from tokensmith.testing import FakeClock
@@ -48,7 +43,7 @@ ENDPOINT = "https://auth.example.test/token"
 def twin(token: str, alg: str) -> str:
     """The same token with ``s`` replaced by ``n - s``: valid, and a different string."""
     head, _, signature = token.rpartition(".")
-    raw = b64url_decode(signature)
+    raw = unb64(signature)
     width = len(raw) // 2
     r, s = raw[:width], int.from_bytes(raw[width:], "big")
     other = (CURVE_ORDERS[alg] - s).to_bytes(width, "big")

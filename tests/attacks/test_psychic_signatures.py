@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from tests.attacks._assert import refused
 from tests.attacks.conftest import validator_for
-from tests.attacks.forge import (
+from tests.support.forge import (
     COORDINATE_BYTES,
     CURVE_ORDERS,
     claims,
@@ -116,6 +116,6 @@ def _hash(alg: str) -> hashes.HashAlgorithm:
 
 
 def _sig(token: str) -> bytes:
-    from tokensmith.keys import b64url_decode
+    from tests.support.forge import unb64
 
-    return b64url_decode(token.rsplit(".", 1)[1])
+    return unb64(token.rsplit(".", 1)[1])

@@ -17,10 +17,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.jwks_server import JWKSServer
+from tests.support.jwks_server import JWKSServer
 from tokensmith import Key, WeakKey
+from tokensmith.jwks import RemoteJWKS
 from tokensmith.keys import has_roca_fingerprint
-from tokensmith.stores.remote import RemoteJWKS
 from tokensmith.testing import FakeClock
 
 _SMALL_PRIMES = [r for r in range(2, 168) if all(r % d for d in range(2, math.isqrt(r) + 1))]

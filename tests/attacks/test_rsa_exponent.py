@@ -21,10 +21,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 import tokensmith.cli as cli
-from tests.jwks_server import JWKSServer
+from tests.support.jwks_server import JWKSServer
 from tokensmith import Key, KeySet, RotationPolicy, WeakKey
+from tokensmith.jwks import RemoteJWKS
 from tokensmith.stores.file import FileKeyStore
-from tokensmith.stores.remote import RemoteJWKS
 from tokensmith.testing import FakeClock
 
 # even, 1, and the first odd values past the bound (2**32 + 1 is a Fermat number: still odd)

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.attacks._assert import refused
-from tests.attacks.forge import b64, claims, header_for, segment, signed, signed_raw
+from tests.support.forge import b64, claims, header_for, segment, signed, signed_raw
 from tokensmith import (
     InvalidEncoding,
     Key,

@@ -4,9 +4,8 @@ its clients and the APIs behind it need, so nobody hand-rolls them.
 * RFC 9068 access tokens: :func:`issue_access_token`, :func:`access_token_validator`
 * client credentials (RFC 6749 §4.4): :class:`Client`, :func:`client_credentials_grant`
 * client assertions (RFC 7523, ``private_key_jwt``): :func:`create_client_assertion`,
-  :func:`validate_client_assertion`; replay stores :class:`RedisJtiReplayStore` and
-  ``tokensmith.oauth.sqlite.SQLiteJtiReplayStore`` for production, :class:`MemoryJtiReplayStore`
-  for tests (it forgets on restart)
+  :func:`validate_client_assertion`, spending each ``jti`` in a replay store of
+  :mod:`tokensmith.replay` (SQLite or Redis in production; memory for tests)
 * authorization code flow: PKCE (RFC 7636), ``state`` / ``nonce``, :class:`AuthorizationCodes`
 * OpenID Connect ID tokens: :class:`IDTokenValidator`
 * introspection (RFC 7662) and revocation (RFC 7009): :func:`introspection_response`,
@@ -14,128 +13,119 @@ its clients and the APIs behind it need, so nobody hand-rolls them.
 * request parameters, checked once for every helper: :func:`request_param`
 
 The implicit grant is deliberately absent (RFC 9700 §2.1.2): use the code flow with PKCE.
-Redis is imported only by :meth:`RedisJtiReplayStore.from_url`, ``sqlite3`` only by
-:mod:`tokensmith.oauth.sqlite`.
+Every name is imported on first use.
 """
 
-from __future__ import annotations
+import typing as _typing
 
-from .access_tokens import (
-    ACCESS_TOKEN_REQUIRED_CLAIMS,
-    ACCESS_TOKEN_TYPE,
-    access_token_validator,
-    issue_access_token,
-)
-from .assertions import (
-    ASSERTION_TOKEN_TYPES,
-    CLIENT_ASSERTION_TYPE,
-    MAX_ASSERTION_LIFETIME,
-    JtiReplayStore,
-    MemoryJtiReplayStore,
-    RedisJtiReplayStore,
-    authenticate_client,
-    create_client_assertion,
-    unverified_client_id,
-    validate_client_assertion,
-)
-from .client_credentials import (
-    Client,
-    client_credentials_grant,
-    grant_scopes,
-    parse_scope,
-    token_response,
-)
-from .codes import (
-    DEFAULT_CODE_TTL,
-    AuthorizationCodes,
-    AuthorizationCodeStore,
-    AuthorizationGrant,
-    MemoryAuthorizationCodeStore,
-    code_hash,
-)
-from .endpoints import (
-    INTROSPECTION_CLAIMS,
-    RefreshRevoker,
-    audience_or_owner,
-    introspection_response,
-    revocation_response,
-)
-from .oidc import ID_TOKEN_REQUIRED_CLAIMS, ID_TOKEN_TYPES, IDTokenValidator, token_hash
-from .params import MAX_PARAM_LENGTH, request_param
-from .pkce import (
-    MAX_VERIFIER_LENGTH,
-    MIN_VERIFIER_LENGTH,
-    PKCEChallenge,
-    code_challenge,
-    generate_code_verifier,
-    generate_nonce,
-    generate_state,
-    parse_code_challenge,
-    secrets_equal,
-    verify_code_verifier,
-    verify_state,
-)
-from .responses import (
-    ERROR_DESCRIPTIONS,
-    NO_STORE_HEADERS,
-    OAuthResponse,
-    error_description,
-    error_response,
-    json_response,
-)
+from .._exports import lazy_exports as _lazy_exports
 
-__all__ = [
-    "ACCESS_TOKEN_REQUIRED_CLAIMS",
-    "ACCESS_TOKEN_TYPE",
-    "ASSERTION_TOKEN_TYPES",
-    "CLIENT_ASSERTION_TYPE",
-    "DEFAULT_CODE_TTL",
-    "ERROR_DESCRIPTIONS",
-    "ID_TOKEN_REQUIRED_CLAIMS",
-    "ID_TOKEN_TYPES",
-    "INTROSPECTION_CLAIMS",
-    "MAX_ASSERTION_LIFETIME",
-    "MAX_PARAM_LENGTH",
-    "MAX_VERIFIER_LENGTH",
-    "MIN_VERIFIER_LENGTH",
-    "NO_STORE_HEADERS",
-    "AuthorizationCodeStore",
-    "AuthorizationCodes",
-    "AuthorizationGrant",
-    "Client",
-    "IDTokenValidator",
-    "JtiReplayStore",
-    "MemoryAuthorizationCodeStore",
-    "MemoryJtiReplayStore",
-    "OAuthResponse",
-    "PKCEChallenge",
-    "RedisJtiReplayStore",
-    "RefreshRevoker",
-    "access_token_validator",
-    "audience_or_owner",
-    "authenticate_client",
-    "client_credentials_grant",
-    "code_challenge",
-    "code_hash",
-    "create_client_assertion",
-    "error_description",
-    "error_response",
-    "generate_code_verifier",
-    "generate_nonce",
-    "generate_state",
-    "grant_scopes",
-    "introspection_response",
-    "issue_access_token",
-    "json_response",
-    "parse_code_challenge",
-    "parse_scope",
-    "request_param",
-    "revocation_response",
-    "secrets_equal",
-    "token_hash",
-    "token_response",
-    "unverified_client_id",
-    "validate_client_assertion",
-    "verify_code_verifier",
-    "verify_state",
-]
+if _typing.TYPE_CHECKING:
+    from .._secrets import secrets_equal as secrets_equal
+    from .access_tokens import ACCESS_TOKEN_REQUIRED_CLAIMS as ACCESS_TOKEN_REQUIRED_CLAIMS
+    from .access_tokens import ACCESS_TOKEN_TYPE as ACCESS_TOKEN_TYPE
+    from .access_tokens import access_token_validator as access_token_validator
+    from .access_tokens import issue_access_token as issue_access_token
+    from .assertions import ASSERTION_TOKEN_TYPES as ASSERTION_TOKEN_TYPES
+    from .assertions import CLIENT_ASSERTION_TYPE as CLIENT_ASSERTION_TYPE
+    from .assertions import MAX_ASSERTION_LIFETIME as MAX_ASSERTION_LIFETIME
+    from .assertions import authenticate_client as authenticate_client
+    from .assertions import create_client_assertion as create_client_assertion
+    from .assertions import unverified_client_id as unverified_client_id
+    from .assertions import validate_client_assertion as validate_client_assertion
+    from .client_credentials import Client as Client
+    from .client_credentials import client_credentials_grant as client_credentials_grant
+    from .client_credentials import grant_scopes as grant_scopes
+    from .client_credentials import parse_scope as parse_scope
+    from .client_credentials import token_response as token_response
+    from .codes import DEFAULT_CODE_TTL as DEFAULT_CODE_TTL
+    from .codes import AuthorizationCodes as AuthorizationCodes
+    from .codes import AuthorizationCodeStore as AuthorizationCodeStore
+    from .codes import AuthorizationGrant as AuthorizationGrant
+    from .codes import MemoryAuthorizationCodeStore as MemoryAuthorizationCodeStore
+    from .codes import code_hash as code_hash
+    from .endpoints import INTROSPECTION_CLAIMS as INTROSPECTION_CLAIMS
+    from .endpoints import RefreshRevoker as RefreshRevoker
+    from .endpoints import audience_or_owner as audience_or_owner
+    from .endpoints import introspection_response as introspection_response
+    from .endpoints import revocation_response as revocation_response
+    from .oidc import ID_TOKEN_REQUIRED_CLAIMS as ID_TOKEN_REQUIRED_CLAIMS
+    from .oidc import ID_TOKEN_TYPES as ID_TOKEN_TYPES
+    from .oidc import IDTokenValidator as IDTokenValidator
+    from .oidc import token_hash as token_hash
+    from .params import MAX_PARAM_LENGTH as MAX_PARAM_LENGTH
+    from .params import request_param as request_param
+    from .pkce import MAX_VERIFIER_LENGTH as MAX_VERIFIER_LENGTH
+    from .pkce import MIN_VERIFIER_LENGTH as MIN_VERIFIER_LENGTH
+    from .pkce import PKCEChallenge as PKCEChallenge
+    from .pkce import code_challenge as code_challenge
+    from .pkce import generate_code_verifier as generate_code_verifier
+    from .pkce import generate_nonce as generate_nonce
+    from .pkce import generate_state as generate_state
+    from .pkce import parse_code_challenge as parse_code_challenge
+    from .pkce import verify_code_verifier as verify_code_verifier
+    from .pkce import verify_state as verify_state
+    from .responses import ERROR_DESCRIPTIONS as ERROR_DESCRIPTIONS
+    from .responses import NO_STORE_HEADERS as NO_STORE_HEADERS
+    from .responses import OAuthResponse as OAuthResponse
+    from .responses import error_description as error_description
+    from .responses import error_response as error_response
+    from .responses import json_response as json_response
+
+_LAZY = {
+    "secrets_equal": ".._secrets",
+    "ACCESS_TOKEN_REQUIRED_CLAIMS": ".access_tokens",
+    "ACCESS_TOKEN_TYPE": ".access_tokens",
+    "access_token_validator": ".access_tokens",
+    "issue_access_token": ".access_tokens",
+    "ASSERTION_TOKEN_TYPES": ".assertions",
+    "CLIENT_ASSERTION_TYPE": ".assertions",
+    "MAX_ASSERTION_LIFETIME": ".assertions",
+    "authenticate_client": ".assertions",
+    "create_client_assertion": ".assertions",
+    "unverified_client_id": ".assertions",
+    "validate_client_assertion": ".assertions",
+    "Client": ".client_credentials",
+    "client_credentials_grant": ".client_credentials",
+    "grant_scopes": ".client_credentials",
+    "parse_scope": ".client_credentials",
+    "token_response": ".client_credentials",
+    "DEFAULT_CODE_TTL": ".codes",
+    "AuthorizationCodes": ".codes",
+    "AuthorizationCodeStore": ".codes",
+    "AuthorizationGrant": ".codes",
+    "MemoryAuthorizationCodeStore": ".codes",
+    "code_hash": ".codes",
+    "INTROSPECTION_CLAIMS": ".endpoints",
+    "RefreshRevoker": ".endpoints",
+    "audience_or_owner": ".endpoints",
+    "introspection_response": ".endpoints",
+    "revocation_response": ".endpoints",
+    "ID_TOKEN_REQUIRED_CLAIMS": ".oidc",
+    "ID_TOKEN_TYPES": ".oidc",
+    "IDTokenValidator": ".oidc",
+    "token_hash": ".oidc",
+    "MAX_PARAM_LENGTH": ".params",
+    "request_param": ".params",
+    "MAX_VERIFIER_LENGTH": ".pkce",
+    "MIN_VERIFIER_LENGTH": ".pkce",
+    "PKCEChallenge": ".pkce",
+    "code_challenge": ".pkce",
+    "generate_code_verifier": ".pkce",
+    "generate_nonce": ".pkce",
+    "generate_state": ".pkce",
+    "parse_code_challenge": ".pkce",
+    "verify_code_verifier": ".pkce",
+    "verify_state": ".pkce",
+    "ERROR_DESCRIPTIONS": ".responses",
+    "NO_STORE_HEADERS": ".responses",
+    "OAuthResponse": ".responses",
+    "error_description": ".responses",
+    "error_response": ".responses",
+    "json_response": ".responses",
+}
+
+__all__ = list(_LAZY)
+
+if not _typing.TYPE_CHECKING:
+    __getattr__, __dir__ = _lazy_exports(globals(), _LAZY, __all__)

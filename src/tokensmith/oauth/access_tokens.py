@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from .._sentinels import NoAudience, Unchecked, UnsafeAnyAudience
 from ..claims import VerifiedToken
 from ..errors import ConfigurationError, InvalidClaim
 from ..signer import IssuedToken, Signer
-from ..validator import Validator, _NoAudience, _Unchecked, _UnsafeAnyAudience
+from ..validator import Validator
 
 __all__ = [
     "ACCESS_TOKEN_REQUIRED_CLAIMS",
@@ -66,7 +67,7 @@ def access_token_validator(
     keys: Any,
     *,
     issuer: str | Iterable[str],
-    audience: str | Iterable[str] | _UnsafeAnyAudience,
+    audience: str | Iterable[str] | UnsafeAnyAudience,
     **options: Any,
 ) -> Validator:
     """A :class:`~tokensmith.Validator` that accepts RFC 9068 access tokens and nothing else.
@@ -83,9 +84,9 @@ def access_token_validator(
     fixed = _PROFILE_OPTIONS.intersection(options)
     if fixed:
         raise ConfigurationError(f"the RFC 9068 profile fixes {sorted(fixed)}")
-    if isinstance(issuer, _Unchecked):
+    if isinstance(issuer, Unchecked):
         raise ConfigurationError("RFC 9068 §4: an access token's issuer must be checked")
-    if isinstance(audience, _NoAudience):
+    if isinstance(audience, NoAudience):
         raise ConfigurationError(
             "an RFC 9068 access token always names its audience: pass this resource server's "
             "(or UNSAFE_ANY_AUDIENCE for an authorization server's introspection endpoint)"

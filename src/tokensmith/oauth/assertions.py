@@ -10,18 +10,15 @@ check spends a ``jti``; the store therefore holds only genuine, short-lived entr
 
 from __future__ import annotations
 
-import hashlib
-import heapq
-import math
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, Final
 
-from .._redis import check_prefix, connect
+from .._b64 import b64url_decode
+from .._jws import json_object
+from .._options import seconds
 from ..claims import VerifiedToken
 from ..errors import (
-    BackendUnavailable,
     ConfigurationError,
     InvalidClaim,
     InvalidClient,
@@ -31,20 +28,18 @@ from ..errors import (
     TokenError,
     TokenTooOld,
 )
-from ..keys import ASYMMETRIC_ALGORITHMS, Key, b64url_decode
+from ..keys import ASYMMETRIC_ALGORITHMS, Key
 from ..keyset import KeySet
+from ..replay.base import JtiReplayStore
 from ..signer import Signer
 from ..stores.memory import MemoryKeyStore
-from ..validator import DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, Validator, _json_object
+from ..validator import DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, Validator
 from .params import request_param
 
 __all__ = [
     "ASSERTION_TOKEN_TYPES",
     "CLIENT_ASSERTION_TYPE",
     "MAX_ASSERTION_LIFETIME",
-    "JtiReplayStore",
-    "MemoryJtiReplayStore",
-    "RedisJtiReplayStore",
     "authenticate_client",
     "create_client_assertion",
     "unverified_client_id",
@@ -60,138 +55,6 @@ MAX_ASSERTION_LIFETIME: Final = 300.0
 ASSERTION_TOKEN_TYPES: Final[tuple[str | None, ...]] = (None, "JWT", "client-authentication+jwt")
 """``typ`` values accepted on an assertion: none or ``JWT`` (RFC 7523), and the explicit type
 of draft-ietf-oauth-rfc7523bis. ``at+jwt`` is refused, so an access token is never an assertion."""
-
-
-# --- replay stores ------------------------------------------------------------------------------
-
-
-@runtime_checkable
-class JtiReplayStore(Protocol):
-    """Remembers spent ``(issuer, jti)`` pairs until their token expires.
-
-    ``use`` must be atomic: of two concurrent calls for one pair, exactly one returns ``True``.
-    """
-
-    def use(self, issuer: str, jti: str, *, expires_at: float) -> bool:
-        """Spend ``(issuer, jti)``: ``True`` the first time, ``False`` for a replay."""
-        ...
-
-
-def _entry_key(issuer: str, jti: str) -> str:
-    """A fixed-size name for the pair; the separator keeps ``("a", "b:c")`` != ``("a:b", "c")``."""
-    return hashlib.sha256(f"{issuer}\x00{jti}".encode("utf-8", "surrogatepass")).hexdigest()
-
-
-class MemoryJtiReplayStore:
-    """Spent ``jti`` values in process memory; each is forgotten when its token expires.
-
-    For tests and a single process only: a restart forgets every spent ``jti``, so an
-    assertion captured in transit can be replayed after a restart, for the rest of its
-    lifetime (up to :data:`MAX_ASSERTION_LIFETIME`), and each replica of a server keeps its own
-    set. In production use :class:`~tokensmith.oauth.sqlite.SQLiteJtiReplayStore` (one
-    machine) or :class:`RedisJtiReplayStore` (several).
-    """
-
-    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._entries: dict[str, float] = {}
-        self._expiry: list[tuple[float, str]] = []
-
-    def __len__(self) -> int:
-        with self._lock:
-            self._purge(self._clock())
-            return len(self._entries)
-
-    def use(self, issuer: str, jti: str, *, expires_at: float) -> bool:
-        """Spend ``(issuer, jti)`` until ``expires_at`` (see :class:`JtiReplayStore`)."""
-        _check_use(issuer, jti, expires_at)
-        key = _entry_key(issuer, jti)
-        with self._lock:
-            now = self._clock()
-            self._purge(now)
-            if key in self._entries:
-                return False
-            until = max(float(expires_at), now + 1.0)
-            self._entries[key] = until
-            heapq.heappush(self._expiry, (until, key))
-            return True
-
-    def _purge(self, now: float) -> None:
-        heap = self._expiry
-        while heap and heap[0][0] <= now:
-            _, key = heapq.heappop(heap)
-            if self._entries.get(key, math.inf) <= now:
-                del self._entries[key]
-
-    def __repr__(self) -> str:
-        return f"MemoryJtiReplayStore(entries={len(self._entries)})"
-
-
-class RedisJtiReplayStore:
-    """Spent ``jti`` values in Redis, shared by every replica: one ``SET NX PX`` per use.
-
-    The production choice across machines: a replica's restart forgets nothing.
-
-    ``client`` is a ``redis.Redis`` or ``RedisCluster`` client; :meth:`from_url` makes one
-    with tokensmith's timeouts. Keys are ``prefix`` + SHA-256 of the pair and expire with the
-    token. A Redis error is :class:`~tokensmith.errors.BackendUnavailable` (answer 503): never
-    a silent accept.
-    """
-
-    def __init__(
-        self,
-        client: Any,
-        *,
-        prefix: str = "tokensmith:jti:",
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        if not callable(getattr(client, "set", None)):
-            raise ConfigurationError("client must be a redis client")
-        self._client = client
-        self._prefix = check_prefix(prefix)
-        self._clock = clock
-
-    @classmethod
-    def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> RedisJtiReplayStore:
-        """Connect with tokensmith's Redis timeouts (0.5 s, one immediate retry; needs the
-        ``redis`` extra); ``cluster=True`` makes a ``RedisCluster`` client."""
-        client = connect(url, cluster=cluster)
-        try:
-            return cls(client, **options)
-        except BaseException:
-            client.close()
-            raise
-
-    def use(self, issuer: str, jti: str, *, expires_at: float) -> bool:
-        """Spend ``(issuer, jti)`` with ``SET key 1 NX PX ttl`` (see :class:`JtiReplayStore`)."""
-        _check_use(issuer, jti, expires_at)
-        ttl_ms = max(1000, math.ceil((float(expires_at) - self._clock()) * 1000))
-        try:
-            created = self._client.set(
-                self._prefix + _entry_key(issuer, jti), b"1", nx=True, px=ttl_ms
-            )
-        except Exception as exc:
-            raise BackendUnavailable(f"the replay store failed with {type(exc).__name__}") from exc
-        return bool(created)
-
-    def close(self) -> None:
-        """Close the Redis client."""
-        self._client.close()
-
-    def __repr__(self) -> str:
-        return f"RedisJtiReplayStore(prefix={self._prefix!r})"
-
-
-def _check_use(issuer: object, jti: object, expires_at: object) -> None:
-    if not isinstance(issuer, str) or not issuer or not isinstance(jti, str) or not jti:
-        raise ConfigurationError("issuer and jti must be non-empty strings")
-    if (
-        isinstance(expires_at, bool)
-        or not isinstance(expires_at, int | float)
-        or not math.isfinite(expires_at)
-    ):
-        raise ConfigurationError("expires_at must be a finite time in seconds")
 
 
 # --- client side --------------------------------------------------------------------------------
@@ -249,7 +112,7 @@ def unverified_client_id(assertion: object) -> str:
         payload = b64url_decode(parts[1])
     except ValueError:
         raise MalformedToken("the assertion's payload is not base64url") from None
-    issuer = _json_object(payload, "payload").get("iss")
+    issuer = json_object(payload, "payload").get("iss")
     if not isinstance(issuer, str) or not issuer:
         raise MalformedToken("the assertion has no 'iss'")
     return issuer
@@ -280,9 +143,9 @@ def validate_client_assertion(
         ``HS*`` algorithm by name for ``client_secret_jwt``.
 
     ``replay_store`` decides how long "single use" holds: with
-    :class:`MemoryJtiReplayStore` only until the process restarts; use
-    :class:`~tokensmith.oauth.sqlite.SQLiteJtiReplayStore` or :class:`RedisJtiReplayStore` in
-    production.
+    :class:`~tokensmith.replay.MemoryJtiReplayStore` only until the process restarts; use
+    :class:`~tokensmith.replay.SQLiteJtiReplayStore` or
+    :class:`~tokensmith.replay.RedisJtiReplayStore` in production.
 
     Refusals are :class:`~tokensmith.errors.TokenError` subclasses: the core's, plus
     :class:`~tokensmith.errors.InvalidClaim` (``sub`` not the client, lifetime too long) and
@@ -291,12 +154,7 @@ def validate_client_assertion(
     """
     if not isinstance(replay_store, JtiReplayStore):
         raise ConfigurationError("replay_store must provide use(issuer, jti, expires_at=)")
-    if (
-        isinstance(max_lifetime, bool)
-        or not isinstance(max_lifetime, int | float)
-        or not 0 < max_lifetime <= MAX_ASSERTION_LIFETIME
-    ):
-        raise ConfigurationError("max_lifetime must be between 0 and 300 seconds")
+    seconds("max_lifetime", max_lifetime, positive=True, maximum=MAX_ASSERTION_LIFETIME)
     if not isinstance(token_endpoint, str) or not token_endpoint:
         raise ConfigurationError("token_endpoint must be a non-empty string")
     audiences = [token_endpoint] if issuer is None else [token_endpoint, issuer]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import math
 import secrets
 import threading
 import time
@@ -20,6 +19,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, Protocol, runtime_checkable
 
+from .._options import seconds
+from .._text import is_unicode
 from ..errors import (
     AuthorizationCodeReused,
     ConfigurationError,
@@ -28,7 +29,6 @@ from ..errors import (
     InvalidScope,
 )
 from .client_credentials import parse_scope
-from .params import _is_unicode as is_unicode
 from .pkce import PKCEChallenge, parse_code_challenge, verify_code_verifier
 
 __all__ = [
@@ -158,10 +158,8 @@ class AuthorizationCodes:
         allow_plain: bool = False,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not _positive(ttl) or ttl > _MAX_CODE_TTL:
-            raise ConfigurationError("ttl must be positive and at most 600 seconds")
-        if not _positive(reuse_window):
-            raise ConfigurationError("reuse_window must be a positive number of seconds")
+        seconds("ttl", ttl, positive=True, maximum=_MAX_CODE_TTL)
+        seconds("reuse_window", reuse_window, positive=True)
         if store is not None and not isinstance(store, AuthorizationCodeStore):
             raise ConfigurationError("store must provide put() and consume()")
         self._store: AuthorizationCodeStore = (
@@ -293,12 +291,3 @@ def _requested_scopes(scopes: object) -> tuple[str, ...]:
     if not all(isinstance(v, str) and v and " " not in v for v in values):
         raise InvalidScope("scopes must be scope tokens (RFC 6749 §3.3)")
     return parse_scope(" ".join(values))
-
-
-def _positive(value: object) -> bool:
-    return (
-        not isinstance(value, bool)
-        and isinstance(value, int | float)
-        and math.isfinite(value)
-        and value > 0
-    )

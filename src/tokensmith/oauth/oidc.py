@@ -19,7 +19,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
-from ..claims import VerifiedToken, _numeric_date
+from .._b64 import b64url_encode
+from .._backends import PASSES_THROUGH, backend_failed
+from .._claims import numeric_date
+from .._options import seconds
+from .._secrets import secrets_equal
+from ..claims import VerifiedToken
 from ..errors import (
     AuthenticationTooOld,
     ConfigurationError,
@@ -30,9 +35,8 @@ from ..errors import (
     MissingClaim,
     TokenHashMismatch,
 )
-from ..keys import SUPPORTED_ALGORITHMS, Key, b64url_encode
-from ..validator import _PASSES_THROUGH, DEFAULT_LEEWAY, Validator, _backend_failed
-from .pkce import secrets_equal
+from ..keys import SUPPORTED_ALGORITHMS, Key
+from ..validator import DEFAULT_LEEWAY, Validator
 
 __all__ = ["ID_TOKEN_REQUIRED_CLAIMS", "ID_TOKEN_TYPES", "IDTokenValidator", "token_hash"]
 
@@ -169,14 +173,13 @@ class IDTokenValidator:
         auth_time: float | None = None
         raw = claims.get("auth_time")
         if raw is not None or ("auth_time" in claims and max_age is None):
-            auth_time = _numeric_date(raw, "auth_time")  # null, when not required: wrong type
+            auth_time = numeric_date(raw, "auth_time")  # null, when not required: wrong type
         now = self._clock()
         if auth_time is not None and auth_time > now + self._leeway:
             raise IssuedInFuture("auth_time is in the future", claim="auth_time")
         if max_age is None:
             return
-        if isinstance(max_age, bool) or not isinstance(max_age, int | float) or max_age < 0:
-            raise ConfigurationError("max_age must be a number of seconds")
+        seconds("max_age", max_age, minimum=0, finite=False)
         if auth_time is None:
             raise MissingClaim(
                 "max_age was requested and the ID token has no auth_time (or it is null)",
@@ -208,10 +211,10 @@ class IDTokenValidator:
         a failure there is an outage, as in the validator)."""
         try:
             key: Key = self._keys.verification_key(token.key_id, token.algorithm)
-        except _PASSES_THROUGH:
+        except PASSES_THROUGH:
             raise
         except Exception as exc:
-            raise _backend_failed("the key source", exc) from exc
+            raise backend_failed("the key source", exc) from exc
         return str(key.to_jwk()["crv"])
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+from .._text import is_unicode
 from ..errors import InvalidRequest
 
 __all__ = ["MAX_PARAM_LENGTH", "request_param"]
@@ -43,7 +44,7 @@ def request_param(params: object, name: str, *, required: bool = False) -> str |
         raise InvalidRequest(f"the {name} parameter is not text")
     if len(value) > MAX_PARAM_LENGTH:
         raise InvalidRequest(f"the {name} parameter is too long")
-    if not value.isascii() and not _is_unicode(value):
+    if not value.isascii() and not is_unicode(value):
         raise InvalidRequest(f"the {name} parameter is not valid text")
     return value
 
@@ -57,12 +58,3 @@ def _values(params: object, name: str) -> list[object]:
     if isinstance(raw, list | tuple):
         return list(raw)
     return [] if raw is None else [raw]
-
-
-def _is_unicode(value: str) -> bool:
-    """False when ``value`` holds a lone surrogate (text no UTF-8 encoder would write)."""
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -8,14 +8,15 @@ protects nothing. Every comparison of a secret is constant-time.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from .._b64 import b64url_decode, b64url_encode
+from .._options import integer
+from .._secrets import secrets_equal
 from ..errors import ConfigurationError, InvalidGrant, InvalidRequest, StateMismatch
-from ..keys import b64url_decode, b64url_encode
 
 __all__ = [
     "MAX_VERIFIER_LENGTH",
@@ -26,7 +27,6 @@ __all__ = [
     "generate_nonce",
     "generate_state",
     "parse_code_challenge",
-    "secrets_equal",
     "verify_code_verifier",
     "verify_state",
 ]
@@ -61,10 +61,7 @@ class PKCEChallenge:
 
 def generate_code_verifier(length: int = 64) -> str:
     """A fresh random ``code_verifier`` of ``length`` characters (43-128; default 64 = 384 bits)."""
-    if isinstance(length, bool) or not isinstance(length, int):
-        raise ConfigurationError("length must be an int")
-    if not MIN_VERIFIER_LENGTH <= length <= MAX_VERIFIER_LENGTH:
-        raise ConfigurationError("a code_verifier has 43 to 128 characters (RFC 7636 §4.1)")
+    integer("length", length, minimum=MIN_VERIFIER_LENGTH, maximum=MAX_VERIFIER_LENGTH)
     return secrets.token_urlsafe(length)[:length]
 
 
@@ -158,22 +155,6 @@ def generate_state() -> str:
 def generate_nonce() -> str:
     """A fresh OpenID Connect ``nonce`` (256 random bits), checked later in the ID token."""
     return secrets.token_urlsafe(_SECRET_BYTES)
-
-
-def secrets_equal(expected: str | bytes, received: object) -> bool:
-    """Constant-time equality of two secrets; ``False`` for a missing or non-string value."""
-    if isinstance(received, str):
-        received_bytes = received.encode("utf-8", "surrogatepass")
-    elif isinstance(received, bytes):
-        received_bytes = received
-    else:
-        return False
-    expected_bytes = (
-        expected.encode("utf-8", "surrogatepass") if isinstance(expected, str) else expected
-    )
-    if not expected_bytes:
-        return False  # an empty expected value would make any empty input "match"
-    return hmac.compare_digest(expected_bytes, received_bytes)
 
 
 def verify_state(expected: str, received: object) -> None:

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 
+from .._text import class_description
 from ..errors import ConfigurationError, InvalidClient, OAuthError
-from ..http import _description as class_description
 
 __all__ = [
     "ERROR_DESCRIPTIONS",
@@ -101,5 +101,5 @@ def error_response(
 
 def error_description(exc: OAuthError) -> str:
     """The fixed text for ``exc.error``; an error code of your own gets its class's first
-    docstring line (the same rule as :func:`tokensmith.http.www_authenticate`)."""
+    docstring line (the same rule as :func:`tokensmith.web.www_authenticate`)."""
     return ERROR_DESCRIPTIONS.get(exc.error) or class_description(exc)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import enum
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -197,10 +196,3 @@ def check_family_id(value: object) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigurationError("family_id must be a non-empty string")
     return value
-
-
-def check_time(name: str, value: object) -> float:
-    """A finite time in seconds, as a float."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigurationError(f"{name} must be a finite time in seconds")
-    return float(value)

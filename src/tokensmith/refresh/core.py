@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import math
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, NoReturn
 
-from ..audit import AuditEvent, AuditSink, emit
+from .._options import seconds
 from ..claims import fingerprint
 from ..errors import (
     ConfigurationError,
@@ -31,6 +30,7 @@ from ..errors import (
     RefreshTokenReused,
     RefreshTokenRevoked,
 )
+from ..observability.audit import AuditEvent, AuditSink, emit
 from ..revocation.base import RevocationList
 from ..signer import REGISTERED_CLAIMS, IssuedToken, Signer
 from .base import RefreshFamily, RefreshStore, RotateOutcome, RotateResult
@@ -156,13 +156,7 @@ class RefreshManager:
             ("idle_ttl", idle_ttl),
             ("absolute_ttl", absolute_ttl),
         ):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-                or value <= 0
-            ):
-                raise ConfigurationError(f"{name} must be a positive, finite number of seconds")
+            seconds(name, value, positive=True)
         if idle_ttl > absolute_ttl:
             raise ConfigurationError("idle_ttl must not exceed absolute_ttl")
         if not isinstance(signer, Signer):

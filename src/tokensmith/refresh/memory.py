@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .._options import seconds
 from ..errors import ConfigurationError
 from .base import (
     RefreshFamily,
@@ -16,7 +17,6 @@ from .base import (
     RotateResult,
     check_family_id,
     check_hash,
-    check_time,
 )
 
 __all__ = ["MemoryRefreshStore"]
@@ -53,7 +53,7 @@ class MemoryRefreshStore:
     def create_family(self, family: RefreshFamily, token_hash: str, *, expires_at: float) -> None:
         """Store a new family with its first token (see :class:`RefreshStore`)."""
         check_hash("token_hash", token_hash)
-        until = min(check_time("expires_at", expires_at), family.expires_at)
+        until = min(seconds("expires_at", expires_at), family.expires_at)
         with self._lock:
             self._purge(self._clock())
             if family.family_id in self._families or token_hash in self._tokens:
@@ -80,8 +80,8 @@ class MemoryRefreshStore:
         check_hash("token_hash", token_hash)
         check_hash("new_hash", new_hash)
         check_family_id(family_id)
-        now = check_time("now", now)
-        requested = check_time("expires_at", expires_at)
+        now = seconds("now", now)
+        requested = seconds("expires_at", expires_at)
         with self._lock:
             token = self._tokens.get(token_hash)
             if token is None or token.family_id != family_id:
@@ -113,7 +113,7 @@ class MemoryRefreshStore:
     def purge(self, now: float) -> int:
         """Forget families past their absolute expiry, with their tokens; how many went."""
         with self._lock:
-            return self._purge(check_time("now", now))
+            return self._purge(seconds("now", now))
 
     def _purge(self, now: float) -> int:
         gone = 0

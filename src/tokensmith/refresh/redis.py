@@ -22,7 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
-from .._redis import check_prefix, connect, encode_key_part
+from .._options import seconds
+from .._redis import build_connected, check_prefix, encode_key_part, require
 from ..errors import BackendUnavailable, ConfigurationError
 from .base import (
     RefreshFamily,
@@ -31,7 +32,6 @@ from .base import (
     RotateResult,
     check_family_id,
     check_hash,
-    check_time,
 )
 
 __all__ = ["RedisRefreshStore"]
@@ -111,6 +111,7 @@ class RedisRefreshStore:
         prefix: str = "tokensmith:rt:",
         clock: Callable[[], float] = time.time,
     ) -> None:
+        require()
         if not callable(getattr(client, "register_script", None)):
             raise ConfigurationError("client must be a redis client")
         self._client = client
@@ -125,12 +126,7 @@ class RedisRefreshStore:
     def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> RedisRefreshStore:
         """Connect with tokensmith's timeouts (see :func:`tokensmith._redis.client_options`);
         ``cluster=True`` makes a ``RedisCluster`` client. :meth:`close` closes it."""
-        client = connect(url, cluster=cluster)
-        try:
-            return cls(client, **options)
-        except BaseException:
-            client.close()
-            raise
+        return build_connected(url, cluster, lambda client: cls(client, **options))
 
     def _tag(self, family_id: str) -> str:
         return f"{self._prefix}{{f.{encode_key_part(family_id)}}}:"
@@ -149,7 +145,7 @@ class RedisRefreshStore:
         """Store a new family and its first token (one script: both or neither)."""
         check_hash("token_hash", token_hash)
         family_id = check_family_id(family.family_id)
-        until = min(check_time("expires_at", expires_at), family.expires_at)
+        until = min(seconds("expires_at", expires_at), family.expires_at)
         try:
             created = self._create(
                 keys=[self._family_key(family_id), self._token_key(family_id, token_hash)],
@@ -192,8 +188,8 @@ class RedisRefreshStore:
         check_hash("token_hash", token_hash)
         check_hash("new_hash", new_hash)
         check_family_id(family_id)
-        now = check_time("now", now)
-        requested = check_time("expires_at", expires_at)
+        now = seconds("now", now)
+        requested = seconds("expires_at", expires_at)
         keys = [
             self._token_key(family_id, token_hash),
             self._token_key(family_id, new_hash),
@@ -226,7 +222,7 @@ class RedisRefreshStore:
 
     def purge(self, now: float) -> int:
         """Nothing to do: every key carries a TTL ending with its family. Returns 0."""
-        check_time("now", now)
+        seconds("now", now)
         return 0
 
     def close(self) -> None:

@@ -10,13 +10,13 @@ processes) exactly one sees the token unused. WAL mode (readers never block the 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import sqlite3
 from collections.abc import Iterator
 from typing import Final
 
-from .._sqlite import ConnectionPool, PooledBackend
+from .._options import seconds
+from .._sqlite import ConnectionPool, PooledBackend, database_path
 from ..errors import BackendUnavailable, ConfigurationError
 from .base import (
     RefreshFamily,
@@ -25,7 +25,6 @@ from .base import (
     RotateResult,
     check_family_id,
     check_hash,
-    check_time,
 )
 
 __all__ = ["SQLiteRefreshStore"]
@@ -88,18 +87,8 @@ class SQLiteRefreshStore(PooledBackend):
     """
 
     def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 5.0) -> None:
-        location = os.fspath(path)
-        if not isinstance(location, str) or not location or location == ":memory:":
-            raise ConfigurationError("path must name a database file (not ':memory:')")
-        if location.startswith("file:") or "mode=memory" in location:
-            raise ConfigurationError("path must be a plain file path, not an SQLite URI")
-        if (
-            isinstance(busy_timeout, bool)
-            or not isinstance(busy_timeout, int | float)
-            or not math.isfinite(busy_timeout)
-            or busy_timeout < 0
-        ):
-            raise ConfigurationError("busy_timeout must be a finite number of seconds >= 0")
+        location = database_path(path)
+        seconds("busy_timeout", busy_timeout, minimum=0)
         self._path = location
         self._busy_timeout = float(busy_timeout)
         self._pool = ConnectionPool(
@@ -125,7 +114,7 @@ class SQLiteRefreshStore(PooledBackend):
     def create_family(self, family: RefreshFamily, token_hash: str, *, expires_at: float) -> None:
         """Store a new family with its first token, in one transaction."""
         check_hash("token_hash", token_hash)
-        until = min(check_time("expires_at", expires_at), family.expires_at)
+        until = min(seconds("expires_at", expires_at), family.expires_at)
         document = family.to_json()
         try:
             with self._transaction() as connection:
@@ -160,8 +149,8 @@ class SQLiteRefreshStore(PooledBackend):
         check_hash("token_hash", token_hash)
         check_hash("new_hash", new_hash)
         check_family_id(family_id)
-        now = check_time("now", now)
-        requested = check_time("expires_at", expires_at)
+        now = seconds("now", now)
+        requested = seconds("expires_at", expires_at)
         try:
             with self._transaction() as connection:
                 result = self._rotate(connection, (token_hash, family_id), new_hash, now, requested)
@@ -212,7 +201,7 @@ class SQLiteRefreshStore(PooledBackend):
 
     def purge(self, now: float) -> int:
         """Delete families past their absolute expiry, with their tokens; how many went."""
-        now = check_time("now", now)
+        now = seconds("now", now)
         try:
             with self._transaction() as connection:
                 connection.execute(_PURGE_TOKENS, (now,))

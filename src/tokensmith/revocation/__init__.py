@@ -1,21 +1,44 @@
-"""Revocation lists: refuse tokens by ``jti``, by subject ("issued before t") or by session."""
+"""Revocation lists: refuse tokens by ``jti``, by subject ("issued before t") or by session.
 
-from __future__ import annotations
+:class:`RevocationList` / :class:`AsyncRevocationList` are the protocols a validator consults;
+:func:`watermark` and :func:`covered_by_watermark` are the rules every backend shares (see
+:mod:`.base`); :func:`revoke_token` revokes a verified token until it expires. Backends:
+:class:`MemoryRevocationList` (one process), :class:`SQLiteRevocationList` (one machine,
+survives restarts), :class:`RedisRevocationList` / :class:`AsyncRedisRevocationList` (every
+replica; :class:`LocalCache` is their opt-in local fast path). Every name is imported on first
+use.
+"""
 
-from typing import TYPE_CHECKING, Any
+import typing as _typing
 
-from .base import AsyncRevocationList, RevocationList, revoke_token
+from .._exports import lazy_exports as _lazy_exports
 
-if TYPE_CHECKING:
-    from .memory import MemoryRevocationList
+if _typing.TYPE_CHECKING:
+    from .base import AsyncRevocationList as AsyncRevocationList
+    from .base import RevocationList as RevocationList
+    from .base import covered_by_watermark as covered_by_watermark
+    from .base import revoke_token as revoke_token
+    from .base import watermark as watermark
+    from .memory import MemoryRevocationList as MemoryRevocationList
+    from .redis import AsyncRedisRevocationList as AsyncRedisRevocationList
+    from .redis import LocalCache as LocalCache
+    from .redis import RedisRevocationList as RedisRevocationList
+    from .sqlite import SQLiteRevocationList as SQLiteRevocationList
 
-__all__ = ["AsyncRevocationList", "MemoryRevocationList", "RevocationList", "revoke_token"]
+_LAZY = {
+    "AsyncRevocationList": ".base",
+    "RevocationList": ".base",
+    "revoke_token": ".base",
+    "covered_by_watermark": ".base",
+    "watermark": ".base",
+    "MemoryRevocationList": ".memory",
+    "AsyncRedisRevocationList": ".redis",
+    "LocalCache": ".redis",
+    "RedisRevocationList": ".redis",
+    "SQLiteRevocationList": ".sqlite",
+}
 
+__all__ = list(_LAZY)
 
-def __getattr__(name: str) -> Any:
-    """``MemoryRevocationList`` is imported on first use (``import tokensmith`` stays cheap)."""
-    if name == "MemoryRevocationList":
-        from .memory import MemoryRevocationList  # noqa: PLC0415
-
-        return MemoryRevocationList
-    raise AttributeError(f"module 'tokensmith.revocation' has no attribute {name!r}")
+if not _typing.TYPE_CHECKING:
+    __getattr__, __dir__ = _lazy_exports(globals(), _LAZY, __all__)

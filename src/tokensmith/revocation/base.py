@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from typing import Protocol, runtime_checkable
 
+from .._options import seconds
 from ..claims import VerifiedToken
 from ..errors import ConfigurationError
 from ..validator import DEFAULT_LEEWAY, MAX_LEEWAY
@@ -135,15 +136,8 @@ def watermark(before: object, skew: object = DEFAULT_LEEWAY) -> float:
     seconds from 0 to :data:`~tokensmith.validator.MAX_LEEWAY`, the clock lead of an issuer
     that a validator's leeway still accepts. Anything else is a :class:`ConfigurationError`.
     """
-    if isinstance(before, bool) or not isinstance(before, int | float) or math.isnan(before):
-        raise ConfigurationError("before must be a time in seconds")
-    if (
-        isinstance(skew, bool)
-        or not isinstance(skew, int | float)
-        or not 0 <= skew <= MAX_LEEWAY  # also refuses NaN
-    ):
-        raise ConfigurationError(f"skew must be a number of seconds from 0 to {MAX_LEEWAY:g}")
-    return float(before) + float(skew)
+    cutoff = seconds("before", before, finite=False)
+    return cutoff + seconds("skew", skew, minimum=0, maximum=MAX_LEEWAY)
 
 
 def revoke_token(revocations: RevocationList, token: VerifiedToken) -> None:
@@ -158,7 +152,4 @@ def check_entry(name: str, value: object, expires_at: object) -> None:
     """Argument checks shared by backends: a non-empty id and a real expiry."""
     if not isinstance(value, str) or not value:
         raise ConfigurationError(f"{name} must be a non-empty string")
-    if isinstance(expires_at, bool) or not isinstance(expires_at, int | float):
-        raise ConfigurationError("expires_at must be a time in seconds")
-    if math.isnan(expires_at):
-        raise ConfigurationError("expires_at must be a time in seconds")
+    seconds("expires_at", expires_at, finite=False)

@@ -42,28 +42,24 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final
 
-try:
-    from redis.exceptions import RedisError
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError(
-        "tokensmith.revocation.redis needs redis-py: pip install 'tokensmith[redis]'"
-    ) from exc
-
+from .._options import flag, integer, seconds
 from .._redis import (
     aclose as _aclose,
 )
 from .._redis import (
     async_subscription_client,
+    build_connected,
     check_prefix,
-    connect,
     connect_async,
     encode_key_part,
+    failures,
+    require,
     subscription_client,
 )
-from ..audit import AuditEvent, AuditSink
-from ..audit import emit as emit_event
 from ..claims import VerifiedToken
 from ..errors import BackendUnavailable, ConfigurationError
+from ..observability.audit import AuditEvent, AuditSink
+from ..observability.audit import emit as emit_event
 from ..validator import DEFAULT_LEEWAY, MAX_LEEWAY
 from .base import check_entry, covered_by_watermark, watermark
 
@@ -71,8 +67,6 @@ __all__ = [
     "AsyncRedisRevocationList",
     "LocalCache",
     "RedisRevocationList",
-    "check_prefix",
-    "encode_key_part",
 ]
 
 _MAX_TTL_MS: Final = 10**15  # ~31 000 years: beyond that an entry is simply kept
@@ -129,17 +123,8 @@ class LocalCache:
     max_entries: int = 100_000
 
     def __post_init__(self) -> None:
-        staleness = self.max_staleness
-        if (
-            isinstance(staleness, bool)
-            or not isinstance(staleness, int | float)
-            or not math.isfinite(staleness)
-            or staleness <= 0
-        ):
-            raise ConfigurationError("LocalCache.max_staleness must be a positive number")
-        entries = self.max_entries
-        if isinstance(entries, bool) or not isinstance(entries, int) or entries < 1:
-            raise ConfigurationError("LocalCache.max_entries must be a positive integer")
+        seconds("LocalCache.max_staleness", self.max_staleness, positive=True)
+        integer("LocalCache.max_entries", self.max_entries, minimum=1)
 
 
 _CacheKey = tuple[str | None, str | None, str | None, str | None, float | None]
@@ -196,16 +181,10 @@ class _Core:
         audit: AuditSink | None,
         local_cache: LocalCache | None,
     ) -> None:
+        require()
         self.prefix = check_prefix(prefix)
-        if (
-            isinstance(grace, bool)
-            or not isinstance(grace, int | float)
-            or not math.isfinite(grace)
-            or grace < 0
-        ):
-            raise ConfigurationError("grace must be a finite number of seconds >= 0")
-        if not isinstance(fail_open, bool):
-            raise ConfigurationError("fail_open must be True or False")
+        seconds("grace", grace, minimum=0)
+        flag("fail_open", fail_open)
         if audit is not None and not callable(audit):
             raise ConfigurationError("audit must be a callable taking an AuditEvent")
         if local_cache is not None and not isinstance(local_cache, LocalCache):
@@ -341,7 +320,9 @@ def _parse(raw: object) -> tuple[float, float] | None:
     return parsed
 
 
-_FAILURES: Final = (RedisError, OSError, _Malformed)
+def _failures() -> tuple[type[Exception], ...]:
+    """What a Redis call of this module may raise for an outage (see ``_redis.failures``)."""
+    return (*failures(), _Malformed)
 
 
 # --- sync ------------------------------------------------------------------------------------
@@ -389,12 +370,7 @@ class RedisRevocationList:
         ``cluster=True`` makes a ``RedisCluster`` client (``url`` names any node). The client
         is closed by :meth:`close`. ``options`` are this class's keyword arguments.
         """
-        client = connect(url, cluster=cluster)
-        try:
-            instance = cls(client, **options)
-        except BaseException:
-            client.close()
-            raise
+        instance = build_connected(url, cluster, lambda client: cls(client, **options))
         instance._owns_client = True
         return instance
 
@@ -428,7 +404,7 @@ class RedisRevocationList:
         try:
             values = self._client.mget(plan[0])
             return core.decide(token, plan, values, now)
-        except _FAILURES as exc:
+        except _failures() as exc:
             return core.read_failed(exc, token)
 
     def revoke(self, jti: str, *, issuer: str, expires_at: float) -> None:
@@ -474,7 +450,7 @@ class RedisRevocationList:
             return
         try:
             self._script(keys=[planned[0]], args=planned[1])
-        except _FAILURES as exc:
+        except _failures() as exc:
             raise core.write_failed(exc, operation) from exc
         if self._answers is not None:
             self._answers.invalidate()  # our own process sees it even before the message
@@ -655,7 +631,7 @@ class AsyncRedisRevocationList:
         try:
             values = await self._client.mget(plan[0])
             return core.decide(token, plan, values, now)
-        except _FAILURES as exc:
+        except _failures() as exc:
             return core.read_failed(exc, token)
 
     async def revoke(self, jti: str, *, issuer: str, expires_at: float) -> None:
@@ -701,7 +677,7 @@ class AsyncRedisRevocationList:
             return
         try:
             await self._script(keys=[planned[0]], args=planned[1])
-        except _FAILURES as exc:
+        except _failures() as exc:
             raise core.write_failed(exc, operation) from exc
         if self._answers is not None:
             self._answers.invalidate()

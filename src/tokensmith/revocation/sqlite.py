@@ -20,7 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-from .._sqlite import ConnectionPool, PooledBackend
+from .._options import seconds
+from .._sqlite import ConnectionPool, PooledBackend, database_path
 from ..claims import VerifiedToken
 from ..errors import BackendUnavailable, ConfigurationError
 from ..validator import DEFAULT_LEEWAY, MAX_LEEWAY
@@ -89,23 +90,10 @@ class SQLiteRevocationList(PooledBackend):
         busy_timeout: float = 5.0,
         purge_interval: float = 60.0,
     ) -> None:
-        location = os.fspath(path)
-        if not isinstance(location, str) or not location or location == ":memory:":
-            raise ConfigurationError("path must name a database file (not ':memory:')")
-        if location.startswith("file:") or "mode=memory" in location:
-            raise ConfigurationError("path must be a plain file path, not an SQLite URI")
-        for name, value in (
-            ("grace", grace),
-            ("busy_timeout", busy_timeout),
-            ("purge_interval", purge_interval),
-        ):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-                or value < 0
-            ):
-                raise ConfigurationError(f"{name} must be a finite number of seconds >= 0")
+        location = database_path(path)
+        seconds("grace", grace, minimum=0)
+        seconds("busy_timeout", busy_timeout, minimum=0)
+        seconds("purge_interval", purge_interval, minimum=0)
         self._path = location
         self._clock = clock
         self._grace = float(grace)

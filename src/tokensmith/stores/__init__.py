@@ -1,8 +1,36 @@
-"""Key stores: where a key set lives (memory, a directory, Redis) and remote key sources."""
+"""Key stores: where a key set lives and how it rotates.
 
-from __future__ import annotations
+* :class:`KeySource` / :class:`AsyncKeySource` — all a :class:`~tokensmith.Validator` needs;
+  :class:`KeyStore` — what a :class:`~tokensmith.Signer` needs on top (see :mod:`.base`);
+* :class:`MemoryKeyStore` — one process; :class:`FileKeyStore` — a key directory shared by the
+  workers of one machine; :class:`RedisKeyStore` — a key set shared by every replica.
 
-from .base import AsyncKeySource, KeySource, KeyStore
-from .memory import MemoryKeyStore
+Remote key sets (an issuer's JWKS) are in :mod:`tokensmith.jwks`. Every name is imported on
+first use; ``redis`` only when a Redis client is made.
+"""
 
-__all__ = ["AsyncKeySource", "KeySource", "KeyStore", "MemoryKeyStore"]
+import typing as _typing
+
+from .._exports import lazy_exports as _lazy_exports
+
+if _typing.TYPE_CHECKING:
+    from .base import AsyncKeySource as AsyncKeySource
+    from .base import KeySource as KeySource
+    from .base import KeyStore as KeyStore
+    from .file import FileKeyStore as FileKeyStore
+    from .memory import MemoryKeyStore as MemoryKeyStore
+    from .redis import RedisKeyStore as RedisKeyStore
+
+_LAZY = {
+    "AsyncKeySource": ".base",
+    "KeySource": ".base",
+    "KeyStore": ".base",
+    "FileKeyStore": ".file",
+    "MemoryKeyStore": ".memory",
+    "RedisKeyStore": ".redis",
+}
+
+__all__ = list(_LAZY)
+
+if not _typing.TYPE_CHECKING:
+    __getattr__, __dir__ = _lazy_exports(globals(), _LAZY, __all__)

@@ -49,8 +49,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from .._b64 import b64url_decode, b64url_encode
 from .._json import StrictJSONError
 from .._json import loads as strict_json
+from .._options import seconds
 from ..errors import (
     ConfigurationError,
     InsecureKeyDirectory,
@@ -59,7 +61,7 @@ from ..errors import (
     WeakKey,
     WrongPassphrase,
 )
-from ..keys import SUPPORTED_ALGORITHMS, Key, b64url_decode, b64url_encode
+from ..keys import SUPPORTED_ALGORITHMS, Key
 from ..keyset import KeySet, RotationPolicy, maintenance_due
 from ._shared import SharedKeyStore
 
@@ -158,13 +160,7 @@ class FileKeyStore(SharedKeyStore):
         checked = _checked_passphrase(passphrase)
         if policy is not None and not isinstance(policy, RotationPolicy):
             raise ConfigurationError("policy must be a RotationPolicy")
-        if (
-            isinstance(reload_interval, bool)
-            or not isinstance(reload_interval, int | float)
-            or not math.isfinite(reload_interval)
-            or reload_interval < 0
-        ):
-            raise ConfigurationError("reload_interval must be a finite number of seconds >= 0")
+        seconds("reload_interval", reload_interval, minimum=0)
         self._dir = Path(path)
         self._manifest = self._dir / MANIFEST_NAME
         self._passphrase = checked

@@ -56,11 +56,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from redis.exceptions import RedisError
 
+from .._b64 import b64url_decode, b64url_encode
 from .._json import StrictJSONError
 from .._json import loads as strict_json
-from .._redis import check_prefix, connect, encode_key_part
+from .._options import seconds
+from .._redis import build_connected, check_prefix, encode_key_part, failures, require
 from ..errors import (
     BackendUnavailable,
     ConfigurationError,
@@ -69,7 +70,7 @@ from ..errors import (
     NoSigningKey,
     WrongPassphrase,
 )
-from ..keys import SUPPORTED_ALGORITHMS, Key, b64url_decode, b64url_encode
+from ..keys import SUPPORTED_ALGORITHMS, Key
 from ..keyset import KeySet, RotationPolicy, maintenance_due
 from ._shared import SharedKeyStore
 
@@ -84,7 +85,6 @@ _MAC_LABEL: Final = b"tokensmith redis keystore document v2"
 _MAX_DOCUMENT: Final = 8 * 1024 * 1024
 _LIFECYCLE: Final = ("not_before", "retire_at", "not_after")
 _POLL: Final = 0.01  # seconds between lock attempts while another replica writes
-_FAILURES: Final = (RedisError, OSError)
 
 _ACQUIRE_LUA: Final = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
@@ -145,22 +145,14 @@ class RedisKeyStore(SharedKeyStore):
         reload_interval: float = 1.0,
         lock_wait: float = 15.0,
     ) -> None:
+        require()
         if not isinstance(policy, RotationPolicy):
             raise ConfigurationError("policy must be a RotationPolicy")
         if not isinstance(kek, bytes | bytearray) or len(kek) != 32:
             raise ConfigurationError("kek must be exactly 32 bytes (e.g. secrets.token_bytes(32))")
-        for name, value, low in (
-            ("lock_ttl", lock_ttl, 0.001),
-            ("reload_interval", reload_interval, 0.0),
-            ("lock_wait", lock_wait, 0.0),
-        ):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-                or value < low
-            ):
-                raise ConfigurationError(f"{name} must be a finite number of seconds")
+        seconds("lock_ttl", lock_ttl, minimum=0.001)
+        seconds("reload_interval", reload_interval, minimum=0)
+        seconds("lock_wait", lock_wait, minimum=0)
         self._prefix = check_prefix(prefix)
         tag = f"{self._prefix}{{k.{encode_key_part(self._prefix)}}}:"
         self._names = [f"{tag}{part}" for part in ("keyset", "gen", "lock", "fence", "written")]
@@ -202,12 +194,9 @@ class RedisKeyStore(SharedKeyStore):
         """Connect with tokensmith's Redis timeouts (0.5 s, one immediate retry), so a reload
         while Redis is down costs half a second, not seconds of redis-py's default retries;
         ``cluster=True`` makes a ``RedisCluster`` client. :meth:`close` closes it."""
-        client = connect(url, cluster=cluster)
-        try:
-            return cls(client, policy=policy, kek=kek, **options)
-        except BaseException:
-            client.close()
-            raise
+        return build_connected(
+            url, cluster, lambda client: cls(client, policy=policy, kek=kek, **options)
+        )
 
     def close(self) -> None:
         """Close the Redis client."""
@@ -293,7 +282,7 @@ class RedisKeyStore(SharedKeyStore):
         client = self._client
         try:
             raw_gen = client.get(self._names[1])
-        except _FAILURES as exc:
+        except failures() as exc:
             raise _unavailable(exc) from exc
         generation = _parse_generation(raw_gen, self._names[1])
         if generation == self._generation:
@@ -301,7 +290,7 @@ class RedisKeyStore(SharedKeyStore):
         self._refuse_rollback(generation)
         try:
             raw_gen, document = client.mget([self._names[1], self._names[0]])
-        except _FAILURES as exc:
+        except failures() as exc:
             raise _unavailable(exc) from exc
         generation = _parse_generation(raw_gen, self._names[1])
         self._refuse_rollback(generation)
@@ -365,7 +354,7 @@ class RedisKeyStore(SharedKeyStore):
                             args=[str(self._generation), document, token, fence],
                         )
                     )
-                except _FAILURES as exc:
+                except failures() as exc:
                     raise _unavailable(exc) from exc
                 if result > 0:
                     self._install(updated, result, now)
@@ -382,14 +371,14 @@ class RedisKeyStore(SharedKeyStore):
             token = self._acquire(
                 keys=[self._names[2], self._names[3]], args=[owner, str(self._lock_ttl_ms)]
             )
-        except _FAILURES as exc:
+        except failures() as exc:
             raise _unavailable(exc) from exc
         if token is None:
             return None
         return token.decode("ascii") if isinstance(token, bytes) else str(token)
 
     def _unlock(self, token: str) -> None:
-        with contextlib.suppress(*_FAILURES):  # the lock expires by itself
+        with contextlib.suppress(*failures()):  # the lock expires by itself
             self._release(keys=[self._names[2]], args=[token])
 
     # --- the stored document -------------------------------------------------------------------

@@ -1,0 +1,78 @@
+"""HTTP around the token, for any framework: plain strings, mappings and ``(name, value)`` pairs.
+
+* :mod:`~tokensmith.web.bearer` — :func:`bearer_token` / :func:`extract_token` (RFC 6750 §2,
+  strictly) and :func:`www_authenticate`, the status and headers answering a refusal (§3);
+* :mod:`~tokensmith.web.cookies` — :func:`token_cookie` / :func:`delete_token_cookie`:
+  ``HttpOnly; Secure; SameSite`` and ``__Host-`` by default;
+* :mod:`~tokensmith.web.csrf` — :class:`CSRFProtector`, signed double-submit CSRF tokens;
+* :mod:`~tokensmith.web.netrules` — :class:`NetworkPolicy`: client addresses behind proxies,
+  allow/deny rules, tokens bound to networks;
+* :mod:`~tokensmith.web.ratelimit` — :func:`client_key`, GCRA limiters (memory, Redis) and
+  :class:`RefusalThrottle` against brute force.
+
+Every name is imported on first use. Nothing here logs a token or puts one in a message.
+"""
+
+import typing as _typing
+
+from .._exports import lazy_exports as _lazy_exports
+
+if _typing.TYPE_CHECKING:
+    from .bearer import DEFAULT_MAX_TOKEN_LENGTH as DEFAULT_MAX_TOKEN_LENGTH
+    from .bearer import Headers as Headers
+    from .bearer import bearer_token as bearer_token
+    from .bearer import extract_token as extract_token
+    from .bearer import form_token as form_token
+    from .bearer import refuse_query_token as refuse_query_token
+    from .bearer import www_authenticate as www_authenticate
+    from .cookies import delete_token_cookie as delete_token_cookie
+    from .cookies import token_cookie as token_cookie
+    from .csrf import CSRFProtector as CSRFProtector
+    from .netrules import DEFAULT_BINDING_CLAIM as DEFAULT_BINDING_CLAIM
+    from .netrules import NetworkPolicy as NetworkPolicy
+    from .netrules import NetworkRule as NetworkRule
+    from .netrules import binding_claims as binding_claims
+    from .netrules import client_address as client_address
+    from .netrules import parse_address as parse_address
+    from .ratelimit import AsyncRateLimiter as AsyncRateLimiter
+    from .ratelimit import AsyncRedisRateLimiter as AsyncRedisRateLimiter
+    from .ratelimit import AsyncRefusalThrottle as AsyncRefusalThrottle
+    from .ratelimit import Decision as Decision
+    from .ratelimit import MemoryRateLimiter as MemoryRateLimiter
+    from .ratelimit import RateLimiter as RateLimiter
+    from .ratelimit import RedisRateLimiter as RedisRateLimiter
+    from .ratelimit import RefusalThrottle as RefusalThrottle
+    from .ratelimit import client_key as client_key
+
+_LAZY = {
+    "DEFAULT_MAX_TOKEN_LENGTH": ".bearer",
+    "Headers": ".bearer",
+    "bearer_token": ".bearer",
+    "extract_token": ".bearer",
+    "form_token": ".bearer",
+    "refuse_query_token": ".bearer",
+    "www_authenticate": ".bearer",
+    "delete_token_cookie": ".cookies",
+    "token_cookie": ".cookies",
+    "CSRFProtector": ".csrf",
+    "DEFAULT_BINDING_CLAIM": ".netrules",
+    "NetworkPolicy": ".netrules",
+    "NetworkRule": ".netrules",
+    "binding_claims": ".netrules",
+    "client_address": ".netrules",
+    "parse_address": ".netrules",
+    "AsyncRateLimiter": ".ratelimit",
+    "AsyncRedisRateLimiter": ".ratelimit",
+    "AsyncRefusalThrottle": ".ratelimit",
+    "Decision": ".ratelimit",
+    "MemoryRateLimiter": ".ratelimit",
+    "RateLimiter": ".ratelimit",
+    "RedisRateLimiter": ".ratelimit",
+    "RefusalThrottle": ".ratelimit",
+    "client_key": ".ratelimit",
+}
+
+__all__ = list(_LAZY)
+
+if not _typing.TYPE_CHECKING:
+    __getattr__, __dir__ = _lazy_exports(globals(), _LAZY, __all__)

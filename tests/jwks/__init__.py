@@ -1,0 +1,1 @@
+"""JWKS documents, remote key sets, publishing, discovery and the HTTP transport."""

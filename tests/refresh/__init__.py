@@ -1,0 +1,1 @@
+"""Refresh tokens: the manager and every store."""

@@ -1,0 +1,1 @@
+"""Replay stores for single-use token ids."""

@@ -1,0 +1,1 @@
+"""Revocation lists: memory, SQLite, Redis."""

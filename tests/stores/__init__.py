@@ -1,0 +1,1 @@
+"""Key stores: memory, key directories, Redis."""

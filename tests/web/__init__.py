@@ -1,0 +1,1 @@
+"""HTTP helpers around the token: bearer extraction, cookies, CSRF, network rules, rate limits."""
