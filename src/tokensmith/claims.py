@@ -6,14 +6,17 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from ._claims import FIELDS, SCOPE_SETS, TokenFields, assemble, parse_scope_string
+from ._claims import (
+    DEFAULT_SCOPE_CLAIMS,
+    FIELDS,
+    SCOPE_SETS,
+    TokenFields,
+    assemble,
+    parse_scope_string,
+)
 from .errors import InvalidClaim
 
-__all__ = ["DEFAULT_SCOPE_CLAIMS", "VerifiedToken", "fingerprint", "parse_scopes"]
-
-DEFAULT_SCOPE_CLAIMS: Final[tuple[str, ...]] = ("scope", "scp")
-"""The claims that grant scopes unless a validator names others: RFC 8693/9068 ``scope`` and
-the ``scp`` many identity providers use."""
+__all__ = ["VerifiedToken", "fingerprint", "parse_scopes"]
 
 
 def fingerprint(token: str | bytes) -> str:
@@ -28,7 +31,8 @@ def fingerprint(token: str | bytes) -> str:
 def parse_scopes(
     claims: Mapping[str, Any], names: Iterable[str] = DEFAULT_SCOPE_CLAIMS
 ) -> frozenset[str]:
-    """The scopes granted by the claims ``names``: the union of every one present.
+    """The scopes granted by the claims ``names`` (default
+    :data:`~tokensmith.policy.DEFAULT_SCOPE_CLAIMS`): the union of every one present.
 
     Each may be a space-separated string (RFC 8693 ``scope``) or an array of strings (``scp``,
     node ``jsonwebtoken``'s ``scopes``). Anything else, ``null`` included, raises

@@ -13,16 +13,14 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final
 
 from ._b64 import b64url_decode
 from ._backends import PASSES_THROUGH, backend_failed
 from ._claims import MAX_NUMERIC_DATE, SCOPE_SETS, assemble, numeric_date, parse_scope_string
-from ._frozen import Value, read_only_members
+from ._frozen import read_only_members
 from ._jws import json_object, segment_object
-from ._options import flag, integer, seconds
-from ._sentinels import NoAudience, Unchecked, UnsafeAnyAudience
-from .claims import DEFAULT_SCOPE_CLAIMS, VerifiedToken, parse_scopes
+from .claims import VerifiedToken, parse_scopes
 from .errors import (
     AlgorithmMismatch,
     AlgorithmNotAllowed,
@@ -49,136 +47,32 @@ from .errors import (
     UnknownKey,
     UnsupportedHeader,
 )
-from .keys import SUPPORTED_ALGORITHMS, Key
+from .keys import Key
+from .policy import (
+    DEFAULT_LEEWAY,
+    DEFAULT_MAX_TOKEN_SIZE,
+    DEFAULT_SCOPE_CLAIMS,
+    DEFAULT_TOKEN_TYPES,
+    NO_AUDIENCE,
+    UNCHECKED,
+    UNSAFE_ANY_AUDIENCE,
+    ClaimCheck,
+    ValidationPolicy,
+    normal_token_type,
+    required_scopes,
+)
 
 if TYPE_CHECKING:
+    from ._sentinels import NoAudience, Unchecked, UnsafeAnyAudience
     from .cache import ValidatedTokenCache
     from .observability.audit import AuditSink
 
-__all__ = [
-    "DEFAULT_LEEWAY",
-    "DEFAULT_MAX_TOKEN_SIZE",
-    "DEFAULT_SCOPE_CLAIMS",
-    "DEFAULT_TOKEN_TYPES",
-    "MAX_LEEWAY",
-    "NO_AUDIENCE",
-    "UNCHECKED",
-    "UNSAFE_ANY_AUDIENCE",
-    "ClaimCheck",
-    "Policy",
-    "Validator",
-]
-
-DEFAULT_LEEWAY: Final = 30.0
-"""Default clock skew tolerance in seconds for ``exp``, ``nbf`` and ``iat``."""
-
-MAX_LEEWAY: Final = 300.0
-"""The largest leeway a policy may configure (five minutes)."""
-
-DEFAULT_MAX_TOKEN_SIZE: Final = 8192
-"""Tokens longer than this (characters) are refused before any decoding."""
-
-DEFAULT_TOKEN_TYPES: Final[frozenset[str | None]] = frozenset({None, "jwt", "at+jwt"})
-"""``typ`` values accepted by default: none, ``JWT`` and RFC 9068 ``at+jwt`` (case-insensitive).
-
-Anything else (``refresh+jwt``, ``dpop+jwt``, ``secevent+jwt``, client assertions...) is a
-different kind of JWT and is refused, so one kind cannot be replayed as another.
-"""
+__all__ = ["Validator"]
 
 _MAX_KID: Final = 256
 _OPEN_ARRAY: Final = 0x5B  # "[" as a byte value: `int in bytes` is one memchr
 _OPEN_OBJECT: Final = 0x7B  # "{"
 _HEADER_CACHE_SIZE: Final = 512
-
-
-UNCHECKED: Final = Unchecked()
-"""Pass as ``issuer=`` or ``token_types=`` to opt out of that check, by name (not ``audience=``:
-see :data:`NO_AUDIENCE` and :data:`UNSAFE_ANY_AUDIENCE`)."""
-
-NO_AUDIENCE: Final = NoAudience()
-"""``audience=NO_AUDIENCE``: this service has no audience; tokens naming any are refused."""
-
-UNSAFE_ANY_AUDIENCE: Final = UnsafeAnyAudience()
-"""``audience=UNSAFE_ANY_AUDIENCE``: ignore the value of ``aud`` (RFC 7519 §4.1.3 forbids it
-for a resource server; see docs/policy.md)."""
-
-ClaimCheck = Callable[[VerifiedToken], object]
-"""A custom check: raise a :class:`~tokensmith.errors.TokenError` or return ``False`` to refuse."""
-
-
-class Policy(Value):
-    """The validation policy, checked and compiled once by :class:`Validator`.
-
-    Field meanings are documented on :class:`Validator`. ``None`` for ``issuers`` /
-    ``token_types`` means the check was opted out of with :data:`UNCHECKED`. ``audiences`` is
-    the set this service identifies with: empty for :data:`NO_AUDIENCE` (any non-empty ``aud``
-    is then foreign), ``None`` for :data:`UNSAFE_ANY_AUDIENCE`.
-    """
-
-    _fields = (
-        "issuers",
-        "audiences",
-        "algorithms",
-        "leeway",
-        "max_age",
-        "required_claims",
-        "token_types",
-        "scopes",
-        "checks",
-        "max_token_size",
-        "require_exp",
-        "scope_claims",
-    )
-    __slots__ = _fields
-
-    issuers: frozenset[str] | None
-    audiences: frozenset[str] | None
-    algorithms: frozenset[str]
-    leeway: float
-    max_age: float | None
-    required_claims: frozenset[str]
-    token_types: frozenset[str | None] | None
-    scopes: frozenset[str]
-    checks: tuple[ClaimCheck, ...]
-    max_token_size: int
-    require_exp: bool
-    scope_claims: tuple[str, ...]
-
-    def __init__(
-        self,
-        *,
-        issuers: frozenset[str] | None,
-        audiences: frozenset[str] | None,
-        algorithms: frozenset[str],
-        leeway: float,
-        max_age: float | None,
-        required_claims: frozenset[str],
-        token_types: frozenset[str | None] | None,
-        scopes: frozenset[str],
-        checks: tuple[ClaimCheck, ...],
-        max_token_size: int,
-        require_exp: bool,
-        scope_claims: tuple[str, ...] = DEFAULT_SCOPE_CLAIMS,
-    ) -> None:
-        set_ = object.__setattr__
-        set_(self, "issuers", issuers)
-        set_(self, "audiences", audiences)
-        set_(self, "algorithms", algorithms)
-        set_(self, "leeway", leeway)
-        set_(self, "max_age", max_age)
-        set_(self, "required_claims", required_claims)
-        set_(self, "token_types", token_types)
-        set_(self, "scopes", scopes)
-        set_(self, "checks", checks)
-        set_(self, "max_token_size", max_token_size)
-        set_(self, "require_exp", require_exp)
-        set_(self, "scope_claims", scope_claims)
-
-    def replace(self, **changes: Any) -> Policy:
-        """A copy with some fields changed (the values are taken as already checked)."""
-        values = {name: getattr(self, name) for name in self._fields}
-        values.update(changes)
-        return Policy(**values)
 
 
 class _Header:
@@ -202,24 +96,32 @@ class Validator:
 
     Secure by default: the signature, ``exp``, ``iss`` and ``aud`` are always checked;
     ``issuer=UNCHECKED`` / ``audience=UNSAFE_ANY_AUDIENCE`` / ``require_exp=False`` opt out, by
-    name.
+    name. The options compile once into :attr:`policy`, a
+    :class:`~tokensmith.policy.ValidationPolicy` (defaults and named values:
+    :mod:`tokensmith.policy`). An option that lists values takes one plain string as that one
+    value: ``algorithms="ES256"`` is ``["ES256"]``.
 
     :param keys: a :class:`~tokensmith.KeySource` (or async one, then use :meth:`avalidate`).
-    :param issuer: the trusted ``iss`` (a string or several), or :data:`UNCHECKED`.
+    :param issuer: the trusted ``iss`` (a string or several), or
+        :data:`~tokensmith.policy.UNCHECKED`.
     :param audience: this service's ``aud`` (any one must be in the token's), or
-        :data:`NO_AUDIENCE` for a service without one (tokens naming any audience are
-        refused), or the dangerous :data:`UNSAFE_ANY_AUDIENCE` (see docs/policy.md).
+        :data:`~tokensmith.policy.NO_AUDIENCE` for a service without one (tokens naming any
+        audience are refused), or the dangerous :data:`~tokensmith.policy.UNSAFE_ANY_AUDIENCE`
+        (see docs/policy.md).
     :param algorithms: allowed ``alg`` values; default every supported one, and in any case a key
         only verifies the algorithm it is bound to. ``none`` is never allowed.
-    :param leeway: clock skew tolerance in seconds (0 to :data:`MAX_LEEWAY`).
+    :param leeway: clock skew tolerance in seconds (0 to
+        :data:`~tokensmith.policy.MAX_LEEWAY`).
     :param max_age: refuse tokens whose ``iat`` is older than this many seconds.
-    :param required_claims: claims that must be present.
-    :param token_types: accepted ``typ`` header values (``None`` in the set accepts a missing
-        ``typ``); default :data:`DEFAULT_TOKEN_TYPES`.
-    :param scopes: scopes every token must carry; :meth:`validate` can require more per call.
-    :param scope_claims: the claims that grant scopes (default :data:`DEFAULT_SCOPE_CLAIMS`,
-        ``scope`` and ``scp``); each may be a space-separated string or an array of strings,
-        and the granted scopes are their union (e.g. ``("scopes",)`` for node ``jsonwebtoken``).
+    :param required_claims: claims that must be present (and not ``null``).
+    :param token_types: accepted ``typ`` header values (``None`` among them accepts a missing
+        ``typ``); default :data:`~tokensmith.policy.DEFAULT_TOKEN_TYPES`.
+    :param scopes: scopes every token must carry (a collection, or one space-separated scope
+        string); :meth:`validate` can require more per call.
+    :param scope_claims: the claims that grant scopes (default
+        :data:`~tokensmith.policy.DEFAULT_SCOPE_CLAIMS`, ``scope`` and ``scp``); each may be a
+        space-separated string or an array of strings, and the granted scopes are their union
+        (e.g. ``("scopes",)`` for node ``jsonwebtoken``).
     :param checks: custom checks run on the :class:`VerifiedToken` after the standard ones.
     :param revocation: a revocation list consulted after every other check passed.
     :param clock: returns the current time in seconds (injected for tests).
@@ -252,12 +154,12 @@ class Validator:
         *,
         issuer: str | Iterable[str] | Unchecked,
         audience: str | Iterable[str] | NoAudience | UnsafeAnyAudience,
-        algorithms: Iterable[str] | None = None,
+        algorithms: str | Iterable[str] | None = None,
         leeway: float = DEFAULT_LEEWAY,
         max_age: float | None = None,
-        required_claims: Iterable[str] = (),
-        token_types: Iterable[str | None] | Unchecked = DEFAULT_TOKEN_TYPES,
-        scopes: Iterable[str] = (),
+        required_claims: str | Iterable[str] = (),
+        token_types: str | Iterable[str | None] | Unchecked = DEFAULT_TOKEN_TYPES,
+        scopes: str | Iterable[str] = (),
         checks: Iterable[ClaimCheck] = (),
         revocation: Any = None,
         clock: Callable[[], float] = time.time,
@@ -265,7 +167,7 @@ class Validator:
         require_exp: bool = True,
         cache: ValidatedTokenCache | None = None,
         audit: AuditSink | None = None,
-        scope_claims: Iterable[str] = DEFAULT_SCOPE_CLAIMS,
+        scope_claims: str | Iterable[str] = DEFAULT_SCOPE_CLAIMS,
     ) -> None:
         if not callable(getattr(keys, "verification_key", None)):
             raise ConfigurationError("keys must provide verification_key(kid, alg)")
@@ -273,23 +175,24 @@ class Validator:
             raise ConfigurationError("revocation must provide is_revoked(token)")
         if not callable(clock):
             raise ConfigurationError("clock must be callable")
-        self.policy = Policy(
-            issuers=_string_set("issuer", issuer),
-            audiences=_audiences(audience),
-            algorithms=_algorithms(algorithms),
-            leeway=seconds("leeway", leeway, minimum=0, maximum=MAX_LEEWAY),
-            max_age=None if max_age is None else seconds("max_age", max_age, positive=True),
-            required_claims=_names("required_claims", required_claims),
-            token_types=_token_types(token_types),
-            scopes=_scope_set(scopes),
-            checks=_checks(checks),
-            max_token_size=integer("max_token_size", max_token_size, minimum=64, maximum=1 << 20),
-            require_exp=flag("require_exp", require_exp),
-            scope_claims=_scope_claims(scope_claims),
+        policy = ValidationPolicy.from_options(
+            issuer=issuer,
+            audience=audience,
+            algorithms=algorithms,
+            leeway=leeway,
+            max_age=max_age,
+            required_claims=required_claims,
+            token_types=token_types,
+            scopes=scopes,
+            checks=checks,
+            max_token_size=max_token_size,
+            require_exp=require_exp,
+            scope_claims=scope_claims,
         )
         pinned = getattr(keys, "issuer", None)
         if isinstance(pinned, str):  # a key source pinned to one issuer (e.g. RemoteJWKS)
-            self.policy = self.policy.replace(issuers=_pinned(self.policy.issuers, pinned))
+            policy = policy.pinned_to(pinned)
+        self.policy = policy
         self._keys = keys
         self._async_keys = inspect.iscoroutinefunction(keys.verification_key)
         self._revocation = revocation
@@ -529,7 +432,7 @@ class Validator:
             typ = header.get("typ")
             if (typ is not None or "typ" in header) and not isinstance(typ, str):
                 raise InvalidTokenType("the typ header is not a string")
-            if _normal_type(typ) not in types:
+            if normal_token_type(typ) not in types:
                 raise InvalidTokenType("the token's typ is not accepted by this policy")
         return _Header(alg, kid, MappingProxyType(read_only_members(header)))
 
@@ -692,7 +595,7 @@ class Validator:
         """
         required = self.policy.scopes
         if extra:
-            required = required | _scope_set(extra)  # an iterator is consumed here, once
+            required = required | required_scopes(extra)  # an iterator is consumed here, once
         if required.issubset(verified.scopes):
             return
         missing = required - verified.scopes
@@ -721,7 +624,9 @@ def _structure_error(token: str) -> MalformedToken:
     return MalformedToken("a token must have exactly three non-empty segments")
 
 
-def _time_window(verified: VerifiedToken, key: Key, policy: Policy) -> tuple[float, float]:
+def _time_window(
+    verified: VerifiedToken, key: Key, policy: ValidationPolicy
+) -> tuple[float, float]:
     """``[valid_from, until)``: the instants at which every time rule of the policy accepts
     ``verified`` (exp, nbf, iat, max_age, with leeway) and ``key`` has not expired."""
     leeway = policy.leeway
@@ -735,13 +640,6 @@ def _time_window(verified: VerifiedToken, key: Key, policy: Policy) -> tuple[flo
     if key.not_after is not None:
         until = min(until, key.not_after)
     return valid_from, until
-
-
-def _normal_type(typ: str | None) -> str | None:
-    if typ is None:
-        return None
-    typ = typ.lower()
-    return typ[12:] if typ.startswith("application/") else typ
 
 
 def _run_check(check: ClaimCheck, verified: VerifiedToken) -> None:
@@ -820,114 +718,3 @@ def _audit_refused(
 
     if isinstance(exc, TokenError | BackendUnavailable):
         emit(audit, refused_event(exc, token, clock()))
-
-
-# --- policy compilation -----------------------------------------------------------------------
-
-
-def _string_set(name: str, value: object) -> frozenset[str] | None:
-    if value is UNCHECKED:
-        return None
-    if value is None:
-        raise ConfigurationError(
-            f"{name} is required; pass {name}=UNCHECKED to opt out of the check explicitly"
-        )
-    values = [value] if isinstance(value, str) else _iterable(name, value)
-    if not values or not all(isinstance(v, str) and v for v in values):
-        raise ConfigurationError(f"{name} must be a non-empty string or list of strings")
-    return frozenset(cast(list[str], values))
-
-
-def _audiences(value: object) -> frozenset[str] | None:
-    """``audience=``: this service's audiences; empty for NO_AUDIENCE, None for the opt-out."""
-    if value is NO_AUDIENCE:
-        return frozenset()
-    if value is UNSAFE_ANY_AUDIENCE:
-        return None
-    if value is UNCHECKED:
-        raise ConfigurationError(
-            "audience=UNCHECKED is not accepted (a token meant for another service would pass): "
-            "pass audience=NO_AUDIENCE if this service has no audience (tokens naming any "
-            "audience are refused), or audience=UNSAFE_ANY_AUDIENCE to accept tokens meant for "
-            "any service (RFC 7519 §4.1.3 forbids it for a resource server)"
-        )
-    if value is None:
-        raise ConfigurationError(
-            "audience is required: this service's audience, or NO_AUDIENCE if it has none"
-        )
-    return _string_set("audience", value)
-
-
-def _pinned(issuers: frozenset[str] | None, pinned: str) -> frozenset[str]:
-    """The key source's pinned issuer narrows the policy: its keys verify only its tokens."""
-    if issuers is not None and pinned not in issuers:
-        raise ConfigurationError(
-            "the key source is pinned to an issuer this validator does not trust"
-        )
-    return frozenset({pinned})
-
-
-def _iterable(name: str, value: object) -> list[object]:
-    if isinstance(value, bytes | bytearray | dict) or not isinstance(value, Iterable):
-        raise ConfigurationError(f"{name} must be a string or a collection of strings")
-    return list(value)
-
-
-def _algorithms(value: Iterable[str] | None) -> frozenset[str]:
-    if value is None:
-        return SUPPORTED_ALGORITHMS
-    algs = _iterable("algorithms", value)
-    if not algs:
-        raise ConfigurationError("algorithms may not be empty")
-    for alg in algs:
-        if not isinstance(alg, str) or alg not in SUPPORTED_ALGORITHMS:
-            raise ConfigurationError(
-                "algorithms may only name supported algorithms ('none' never is)"
-            )
-    return frozenset(cast(list[str], algs))
-
-
-def _names(name: str, value: Iterable[str]) -> frozenset[str]:
-    return frozenset(_name_list(name, value))
-
-
-def _name_list(name: str, value: Iterable[str]) -> list[str]:
-    """Claim names in the order given; one string is one name (not its characters)."""
-    values = [value] if isinstance(value, str) else _iterable(name, value)
-    if not all(isinstance(v, str) and v for v in values):
-        raise ConfigurationError(f"{name} must be a claim name or a collection of claim names")
-    return cast(list[str], values)
-
-
-def _scope_claims(value: Iterable[str]) -> tuple[str, ...]:
-    """The claims that grant scopes, in order, once each; the default is kept as the very
-    :data:`DEFAULT_SCOPE_CLAIMS` object (the core recognises it by identity)."""
-    names = tuple(dict.fromkeys(_name_list("scope_claims", value)))
-    if not names:
-        raise ConfigurationError("scope_claims must name at least one claim")
-    return DEFAULT_SCOPE_CLAIMS if names == DEFAULT_SCOPE_CLAIMS else names
-
-
-def _token_types(value: Iterable[str | None] | Unchecked) -> frozenset[str | None] | None:
-    if value is UNCHECKED:
-        return None
-    values = _iterable("token_types", value)
-    if not values or not all(v is None or (isinstance(v, str) and v) for v in values):
-        raise ConfigurationError("token_types must be a non-empty collection of strings or None")
-    return frozenset(_normal_type(cast(str | None, v)) for v in values)
-
-
-def _scope_set(value: Iterable[str]) -> frozenset[str]:
-    if isinstance(value, str):
-        return frozenset(value.split())
-    values = _iterable("scopes", value)
-    if not all(isinstance(v, str) and v and not any(c.isspace() for c in v) for v in values):
-        raise ConfigurationError("scopes must be strings without whitespace")
-    return frozenset(cast(list[str], values))
-
-
-def _checks(value: Iterable[ClaimCheck]) -> tuple[ClaimCheck, ...]:
-    checks = tuple(_iterable("checks", value))
-    if not all(callable(c) for c in checks):
-        raise ConfigurationError("checks must be callables")
-    return cast(tuple[ClaimCheck, ...], checks)

@@ -36,7 +36,8 @@ from ..errors import (
     TokenHashMismatch,
 )
 from ..keys import SUPPORTED_ALGORITHMS, Key
-from ..validator import DEFAULT_LEEWAY, Validator
+from ..policy import DEFAULT_LEEWAY
+from ..validator import Validator
 
 __all__ = ["ID_TOKEN_REQUIRED_CLAIMS", "ID_TOKEN_TYPES", "IDTokenValidator", "token_hash"]
 

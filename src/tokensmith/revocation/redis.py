@@ -60,7 +60,7 @@ from ..claims import VerifiedToken
 from ..errors import BackendUnavailable, ConfigurationError
 from ..observability.audit import AuditEvent, AuditSink
 from ..observability.audit import emit as emit_event
-from ..validator import DEFAULT_LEEWAY, MAX_LEEWAY
+from ..policy import DEFAULT_LEEWAY, MAX_LEEWAY
 from .base import check_entry, covered_by_watermark, watermark
 
 __all__ = [
