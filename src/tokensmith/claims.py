@@ -72,7 +72,8 @@ class VerifiedToken(TokenFields):
     ``TypeError``, because a cache hit hands the very same objects to the next request (copy
     them, e.g. ``copy.deepcopy(dict(tok.claims))``, to get plain mutable ones). The other
     attributes are typed shortcuts. The raw token is kept only to compute :attr:`fingerprint`
-    and is never shown by ``repr()``.
+    and is never shown by ``repr()``; a view built by hand without it (``_raw``, as
+    :func:`tokensmith.testing.verified_token` does) has no fingerprint.
     """
 
     __slots__ = ()
@@ -176,9 +177,10 @@ class VerifiedToken(TokenFields):
         return typ if isinstance(typ, str) else None
 
     @property
-    def fingerprint(self) -> str:
-        """See :func:`fingerprint`: the loggable name of this token."""
-        return fingerprint(self._raw)
+    def fingerprint(self) -> str | None:
+        """See :func:`fingerprint`: the loggable name of this token; ``None`` for a view built
+        without one (a test double), which has nothing to name."""
+        return fingerprint(self._raw) if self._raw else None
 
     def has_scopes(self, *required: str) -> bool:
         """True when every scope in ``required`` was granted."""
