@@ -61,10 +61,12 @@ from .policy import (
     normal_token_type,
     required_scopes,
 )
+from .stores.base import trusted_settled_keyset
 
 if TYPE_CHECKING:
     from ._sentinels import NoAudience, Unchecked, UnsafeAnyAudience
     from .cache import ValidatedTokenCache
+    from .keyset import KeySet
     from .observability.audit import AuditSink
 
 __all__ = ["Validator"]
@@ -144,7 +146,7 @@ class Validator:
         "_keys",
         "_needs_async",
         "_revocation",
-        "_settled_keys",
+        "_settled",
         "policy",
     )
 
@@ -209,14 +211,8 @@ class Validator:
                 raise ConfigurationError("cache must be a ValidatedTokenCache")
             cache.bind(self)
         self._cache = cache
-        kind = type(keys)
-        self._settled_keys = (
-            keys  # see stores/base.py; the same clock, so one reading serves both
-            if cache is not None
-            and kind.__dict__.get("_keys_settle") is True
-            and getattr(keys, "_clock", None) is clock
-            else None
-        )
+        # A store's settled key set stands in for asking it on a cache hit (stores/base.py).
+        self._settled = None if cache is None else trusted_settled_keyset(keys, clock)
         if audit is not None and not callable(audit):
             raise ConfigurationError("audit must be a callable taking an AuditEvent")
         self._audit = audit
@@ -250,7 +246,7 @@ class Validator:
             cache = self._cache
             if cache is not None and token.__class__ is str:
                 now = self._clock()
-                found = cache.hit(token, now, self._settled_keys)
+                found = cache.hit(token, now, self._settled)
                 if found is False:  # the key source must confirm the entry's key
                     found = self._confirm(cache, token)
                 if found is not None:
@@ -262,8 +258,8 @@ class Validator:
                     verified = found
             if verified is None:
                 parsed = self._parse(token)
-                settled = self._settled_keys
-                keyset = None if settled is None else settled._keyset  # read before asking
+                settled = self._settled
+                keyset = None if settled is None else settled(self._clock())  # before asking
                 verified = self._verify(parsed, _sync_key(self._keys, parsed[0]), keyset)
             if self._revocation is not None:
                 _check_revoked(_sync_revoked(self._revocation, verified))
@@ -296,7 +292,7 @@ class Validator:
             cache = self._cache
             if cache is not None and token.__class__ is str:
                 now = self._clock()
-                found = cache.hit(token, now, self._settled_keys)
+                found = cache.hit(token, now, self._settled)
                 if found is False:  # the key source must confirm the entry's key
                     found = await self._aconfirm(cache, token)
                 if found is not None:
@@ -308,8 +304,8 @@ class Validator:
                     verified = found
             if verified is None:
                 parsed = self._parse(token)
-                settled = self._settled_keys
-                keyset = None if settled is None else settled._keyset  # read before asking
+                settled = self._settled
+                keyset = None if settled is None else settled(self._clock())  # before asking
                 verified = self._verify(parsed, await self._akey(parsed[0]), keyset)
             if self._revocation is not None:
                 if self._async_revocation:
@@ -336,7 +332,7 @@ class Validator:
         key the entry was verified with, else ``None`` (the full path). A refusal by the key
         source drops the entry and is raised."""
         header = cache.header(token)
-        if header is None:  # the entry went in between
+        if not isinstance(header, _Header):  # the entry went in between
             return None
         try:
             key = _sync_key(self._keys, header)
@@ -348,7 +344,7 @@ class Validator:
     async def _aconfirm(self, cache: ValidatedTokenCache, token: str) -> VerifiedToken | None:
         """The async twin of :meth:`_confirm`."""
         header = cache.header(token)
-        if header is None:
+        if not isinstance(header, _Header):
             return None
         try:
             key = await self._akey(header)
@@ -436,7 +432,9 @@ class Validator:
                 raise InvalidTokenType("the token's typ is not accepted by this policy")
         return _Header(alg, kid, MappingProxyType(read_only_members(header)))
 
-    def _verify(self, parsed: _Parsed, key: Key, keyset: object = None) -> VerifiedToken:
+    def _verify(
+        self, parsed: _Parsed, key: Key, keyset: KeySet | None = None
+    ) -> VerifiedToken:
         """Signature, then claims. The payload JSON is parsed only once it is authentic.
 
         ``keyset``: the in-process store's key set as it was before ``key`` was asked for (a
