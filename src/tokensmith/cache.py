@@ -48,7 +48,16 @@ class ValidatedTokenCache:
     another validator).
     """
 
-    __slots__ = ("_entries", "_free_threaded", "_lock", "_owner", "hits", "maxsize", "misses")
+    __slots__ = (
+        "_entries",
+        "_free_threaded",
+        "_leeway",
+        "_lock",
+        "_owner",
+        "hits",
+        "maxsize",
+        "misses",
+    )
 
     def __init__(self, maxsize: int = 10_000) -> None:
         integer("maxsize", maxsize, minimum=1)
@@ -59,12 +68,15 @@ class ValidatedTokenCache:
         self._lock = threading.Lock()
         self._free_threaded = not getattr(sys, "_is_gil_enabled", lambda: True)()
         self._owner: object | None = None
+        self._leeway = 0.0
 
-    def bind(self, owner: object) -> None:
-        """Attach the cache to one validator (its entries follow that validator's policy)."""
+    def bind(self, owner: object, *, leeway: float = 0.0) -> None:
+        """Attach the cache to one validator (its entries follow that validator's policy);
+        ``leeway`` is that policy's: no entry outlives its token's ``exp`` plus it."""
         if self._owner is not None and self._owner is not owner:
             raise ConfigurationError("a ValidatedTokenCache belongs to one Validator")
         self._owner = owner
+        self._leeway = leeway
 
     def get(self, token: str) -> _Entry | None:
         """The entry for ``token``, marked most recently used; ``None`` on a miss. Takes the
@@ -151,7 +163,15 @@ class ValidatedTokenCache:
         """Remember ``token`` for the instants ``[valid_from, until)`` at which every time rule
         accepts it (``until``: the earlier of its expiry and its key's); ``keyset``: the
         in-process store's settled key set, read before ``key`` was asked for (``None``: ask
-        the key source on a hit)."""
+        the key source on a hit).
+
+        Whatever ``until`` says, the entry ends at the token's ``exp`` plus the bound
+        validator's leeway: a hit can never serve an expired token, even from an entry put by
+        hand or by a bug, and no hit needs to check ``exp`` again.
+        """
+        expires = verified.expires_at
+        if expires is not None:
+            until = min(until, expires + self._leeway)
         with self._lock:
             self._entries[token] = (verified, header, key, valid_from, until, keyset)
             self._entries.move_to_end(token)
@@ -159,7 +179,10 @@ class ValidatedTokenCache:
                 self._entries.popitem(last=False)
 
     def discard(self, token: str) -> None:
-        """Forget ``token``."""
+        """Forget ``token`` (no lock taken for a token that has no entry: every refusal of a
+        validator with a cache discards, and a flood of forged tokens must not contend)."""
+        if token not in self._entries:
+            return
         with self._lock:
             self._entries.pop(token, None)
 

@@ -1,9 +1,12 @@
 """Validate tokens against a policy built once: the hot path of every request.
 
-The core is pure and synchronous: parse → pick key → verify → check claims. :meth:`validate` and
-:meth:`avalidate` share it and differ only in how they await the key source and the
-revocation list. Every refusal is a :class:`~tokensmith.errors.TokenError` subclass; an
-unanswerable backend is :class:`~tokensmith.errors.BackendUnavailable`.
+One core, two faces (in the manner of httpx's ``BaseClient``): everything but I/O, from the
+cache prologue through parsing, verification, the claim checklist, the scopes and the audit
+events, is the shared, synchronous core; :meth:`Validator.validate` and
+:meth:`Validator.avalidate` are the same few steps and differ only by ``await`` on the two
+backends, the key source and the revocation list. Every refusal is a
+:class:`~tokensmith.errors.TokenError` subclass; an unanswerable backend is
+:class:`~tokensmith.errors.BackendUnavailable`. The policy itself is in :mod:`tokensmith.policy`.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast, final
 
 from ._b64 import b64url_decode
 from ._backends import PASSES_THROUGH, backend_failed
@@ -68,6 +71,10 @@ if TYPE_CHECKING:
     from .cache import ValidatedTokenCache
     from .keyset import KeySet
     from .observability.audit import AuditSink
+    from .revocation.base import AsyncRevocationList, RevocationList
+    from .stores.base import AsyncKeySource, KeySource
+
+    Revocations = RevocationList | AsyncRevocationList
 
 __all__ = ["Validator"]
 
@@ -77,6 +84,7 @@ _OPEN_OBJECT: Final = 0x7B  # "{"
 _HEADER_CACHE_SIZE: Final = 512
 
 
+@final
 class _Header:
     """What the core needs from a header that passed its checks (cached by segment)."""
 
@@ -89,8 +97,9 @@ class _Header:
 
 
 # A token split and decoded, not yet verified (a tuple: built on every call, so it must be
-# cheap): header, signing input, payload bytes, signature bytes, the token string.
-_Parsed = tuple[_Header, str, bytes, bytes, str]
+# cheap): header, signing input, payload bytes, signature bytes, the token string, and the
+# in-process store's key set read before its key was asked for (see _keyset_before_asking).
+_Parsed = tuple[_Header, str, bytes, bytes, str, "KeySet | None"]
 
 
 class Validator:
@@ -152,7 +161,7 @@ class Validator:
 
     def __init__(
         self,
-        keys: Any,
+        keys: KeySource | AsyncKeySource,
         *,
         issuer: str | Iterable[str] | Unchecked,
         audience: str | Iterable[str] | NoAudience | UnsafeAnyAudience,
@@ -163,7 +172,7 @@ class Validator:
         token_types: str | Iterable[str | None] | Unchecked = DEFAULT_TOKEN_TYPES,
         scopes: str | Iterable[str] = (),
         checks: Iterable[ClaimCheck] = (),
-        revocation: Any = None,
+        revocation: RevocationList | AsyncRevocationList | None = None,
         clock: Callable[[], float] = time.time,
         max_token_size: int = DEFAULT_MAX_TOKEN_SIZE,
         require_exp: bool = True,
@@ -209,7 +218,7 @@ class Validator:
 
             if not isinstance(cache, ValidatedTokenCache):
                 raise ConfigurationError("cache must be a ValidatedTokenCache")
-            cache.bind(self)
+            cache.bind(self, leeway=policy.leeway)
         self._cache = cache
         # A store's settled key set stands in for asking it on a cache hit (stores/base.py).
         self._settled = None if cache is None else trusted_settled_keyset(keys, clock)
@@ -231,7 +240,7 @@ class Validator:
             f"audience={audience!r})"
         )
 
-    # --- public faces ------------------------------------------------------------------------
+    # --- the two faces: the same steps, differing only by `await` on the two backends ----------
 
     def validate(self, token: str | bytes, *, scopes: Iterable[str] = ()) -> VerifiedToken:
         """Validate ``token`` and return its verified view, or raise why it was refused.
@@ -241,127 +250,156 @@ class Validator:
         """
         if self._needs_async:
             raise ConfigurationError("this validator has async backends; use avalidate()")
-        try:  # zero-cost unless raised (3.11+); audit is one branch per call
-            verified: VerifiedToken | None = None
-            cache = self._cache
-            if cache is not None and token.__class__ is str:
-                now = self._clock()
-                found = cache.hit(token, now, self._settled)
-                if found is False:  # the key source must confirm the entry's key
-                    found = self._confirm(cache, token)
-                if found is not None:
-                    exp = found.expires_at  # whatever an entry says, never past its exp
-                    if exp is not None and now >= exp + self.policy.leeway:
-                        raise ExpiredToken("the token has expired", claim="exp")
-                    if self.policy.checks:
-                        self._run_checks(found)
-                    verified = found
-            if verified is None:
+        try:  # zero-cost unless raised (3.11+)
+            found = self._cached(token)
+            if type(found) is _Header:  # a cache hit whose key the key source must confirm
+                found = self._confirmed(token, self._key(found))
+            if found is None:  # the full path
                 parsed = self._parse(token)
-                settled = self._settled
-                keyset = None if settled is None else settled(self._clock())  # before asking
-                verified = self._verify(parsed, _sync_key(self._keys, parsed[0]), keyset)
+                found = self._verify(parsed, self._key(parsed[0]))
             if self._revocation is not None:
-                _check_revoked(_sync_revoked(self._revocation, verified))
-            if scopes:
-                kind = scopes.__class__  # the usual case, a granted list, costs no call
-                try:
-                    granted = (
-                        (kind is list or kind is tuple)
-                        and not self.policy.scopes
-                        and verified.scopes.issuperset(scopes)
-                    )
-                except TypeError:  # an unhashable item: _check_scopes names the mistake
-                    granted = False
-                if not granted:
-                    self._check_scopes(verified, scopes)
-            elif self.policy.scopes:
-                self._check_scopes(verified, scopes)
+                _check_revoked(self._revoked(self._revocation, found))
+            return self._accepted(found, scopes)
         except TokensmithError as exc:
-            if self._audit is not None:
-                _audit_refused(self._audit, exc, token, self._clock)
+            self._refused(exc, token)
             raise
-        if self._audit is not None:
-            _audit_validated(self._audit, verified, self._clock)
-        return verified
 
     async def avalidate(self, token: str | bytes, *, scopes: Iterable[str] = ()) -> VerifiedToken:
-        """The async twin of :meth:`validate`: same core, awaits I/O-bound backends."""
+        """The async twin of :meth:`validate`: the same steps, awaiting async backends."""
         try:
-            verified: VerifiedToken | None = None
-            cache = self._cache
-            if cache is not None and token.__class__ is str:
-                now = self._clock()
-                found = cache.hit(token, now, self._settled)
-                if found is False:  # the key source must confirm the entry's key
-                    found = await self._aconfirm(cache, token)
-                if found is not None:
-                    exp = found.expires_at  # whatever an entry says, never past its exp
-                    if exp is not None and now >= exp + self.policy.leeway:
-                        raise ExpiredToken("the token has expired", claim="exp")
-                    if self.policy.checks:
-                        self._run_checks(found)
-                    verified = found
-            if verified is None:
+            found = self._cached(token)
+            if type(found) is _Header:
+                found = self._confirmed(token, await self._akey(found))
+            if found is None:
                 parsed = self._parse(token)
-                settled = self._settled
-                keyset = None if settled is None else settled(self._clock())  # before asking
-                verified = self._verify(parsed, await self._akey(parsed[0]), keyset)
+                found = self._verify(parsed, await self._akey(parsed[0]))
             if self._revocation is not None:
-                if self._async_revocation:
-                    _check_revoked(await _async_revoked(self._revocation, verified))
-                else:
-                    _check_revoked(_sync_revoked(self._revocation, verified))
-            if scopes or self.policy.scopes:
-                self._check_scopes(verified, scopes)
+                _check_revoked(await self._arevoked(self._revocation, found))
+            return self._accepted(found, scopes)
         except TokensmithError as exc:
-            if self._audit is not None:
-                _audit_refused(self._audit, exc, token, self._clock)
+            self._refused(exc, token)
             raise
+
+    # --- the backends: the only calls the faces await ------------------------------------------
+
+    def _key(self, header: _Header) -> Key:
+        """The key source's key for ``header``; anything but a refusal or an outage it raises
+        is its failure, not the token's (``BackendUnavailable``, chained)."""
+        try:
+            key = self._keys.verification_key(header.kid, header.alg)
+        except PASSES_THROUGH:
+            raise
+        except Exception as exc:  # a LookupError too: a source's bug is not the token's fault
+            raise backend_failed("the key source", exc) from exc
+        return key if type(key) is Key else _checked_key(key)
+
+    async def _akey(self, header: _Header) -> Key:
+        """:meth:`_key` for either kind of key source."""
+        if not self._async_keys:
+            return self._key(header)
+        try:
+            key = await cast("AsyncKeySource", self._keys).verification_key(header.kid, header.alg)
+        except PASSES_THROUGH:
+            raise
+        except Exception as exc:
+            raise backend_failed("the key source", exc) from exc
+        return _checked_key(key)
+
+    def _revoked(self, revocation: Revocations, verified: VerifiedToken) -> object:
+        """The revocation list's answer (fail closed: its failure is ``BackendUnavailable``)."""
+        try:
+            return revocation.is_revoked(verified)
+        except PASSES_THROUGH:
+            raise
+        except Exception as exc:
+            raise backend_failed("the revocation list", exc) from exc
+
+    async def _arevoked(self, revocation: Revocations, verified: VerifiedToken) -> object:
+        """:meth:`_revoked` for either kind of revocation list."""
+        if not self._async_revocation:
+            return self._revoked(revocation, verified)
+        try:
+            return await cast("AsyncRevocationList", revocation).is_revoked(verified)
+        except PASSES_THROUGH:
+            raise
+        except Exception as exc:
+            raise backend_failed("the revocation list", exc) from exc
+
+    # --- the core: everything but I/O ------------------------------------------------------------
+
+    def _cached(self, token: str | bytes) -> VerifiedToken | _Header | None:
+        """The cache prologue: a hit (custom checks re-run), the checked header of a hit whose
+        key the key source must confirm, or ``None`` for the full path."""
+        cache = self._cache
+        if cache is None or not isinstance(token, str):
+            return None
+        found = cache.hit(token, self._clock(), self._settled)
+        if found is False:  # the key source must confirm the entry's key
+            header = cache.header(token)
+            return header if type(header) is _Header else None  # (None: the entry went since)
+        if found is not None and self.policy.checks:
+            self._run_checks(found)
+        return found
+
+    def _confirmed(self, token: str | bytes, key: Key) -> VerifiedToken | None:
+        """After :meth:`_cached` asked for confirmation: the cached view if ``key``, what the
+        key source returns now, is the very key the entry was verified with; else ``None`` for
+        the full path (the entry is gone)."""
+        cache = self._cache
+        found = None if cache is None or type(token) is not str else cache.confirm(token, key)
+        if found is not None and self.policy.checks:
+            self._run_checks(found)
+        return found
+
+    def _keyset_before_asking(self) -> KeySet | None:
+        """The in-process store's settled key set, read *before* its key is asked for: a cache
+        entry made from the answer is trusted only while the store still holds this set."""
+        settled = self._settled
+        return None if settled is None else settled(self._clock())
+
+    def _accepted(self, verified: VerifiedToken, scopes: Iterable[str]) -> VerifiedToken:
+        """The last steps, after revocation: the scopes (a 403 only for an otherwise valid
+        token), then the audit event."""
+        if scopes:
+            kind = scopes.__class__  # the usual case, a granted list, costs one C call
+            try:
+                granted = (
+                    (kind is list or kind is tuple)
+                    and not self.policy.scopes
+                    and verified.scopes.issuperset(scopes)
+                )
+            except TypeError:  # an unhashable item: _check_scopes names the mistake
+                granted = False
+            if not granted:
+                self._check_scopes(verified, scopes)
+        elif self.policy.scopes:
+            self._check_scopes(verified, scopes)
         if self._audit is not None:
             _audit_validated(self._audit, verified, self._clock)
         return verified
 
-    async def _akey(self, header: _Header) -> Key:
-        if self._async_keys:
-            return await _async_key(self._keys, header)
-        return _sync_key(self._keys, header)
-
-    def _confirm(self, cache: ValidatedTokenCache, token: str) -> VerifiedToken | None:
-        """A hit the key source must confirm: the cached view if it still returns the very
-        key the entry was verified with, else ``None`` (the full path). A refusal by the key
-        source drops the entry and is raised."""
-        header = cache.header(token)
-        if not isinstance(header, _Header):  # the entry went in between
-            return None
-        try:
-            key = _sync_key(self._keys, header)
-        except TokensmithError:
+    def _refused(self, exc: TokensmithError, token: str | bytes) -> None:
+        """A refusal: a token refused for what it is leaves the cache (a key the source no
+        longer returns, a revoked token...; not a per-call scope), then the audit event."""
+        cache = self._cache
+        if (
+            cache is not None
+            and type(token) is str
+            and isinstance(exc, TokenError)
+            and not isinstance(exc, InsufficientScope)
+        ):
             cache.discard(token)
-            raise
-        return cache.confirm(token, key)
-
-    async def _aconfirm(self, cache: ValidatedTokenCache, token: str) -> VerifiedToken | None:
-        """The async twin of :meth:`_confirm`."""
-        header = cache.header(token)
-        if not isinstance(header, _Header):
-            return None
-        try:
-            key = await self._akey(header)
-        except TokensmithError:
-            cache.discard(token)
-            raise
-        return cache.confirm(token, key)
+        if self._audit is not None:
+            _audit_refused(self._audit, exc, token, self._clock)
 
     def _run_checks(self, verified: VerifiedToken) -> None:
         """The policy's custom checks, on a cache hit as on a miss."""
         for check in self.policy.checks:
             _run_check(check, verified)
 
-    # --- the core ----------------------------------------------------------------------------
-
     def _parse(self, token: str | bytes) -> _Parsed:
-        """Structure, size, encoding and header checks; no key, no clock."""
+        """Structure, size, encoding and header checks; no key. Last, the settled key set the
+        cache entry will remember, read before the key source is asked."""
         if not isinstance(token, str):
             if not isinstance(token, bytes | bytearray):
                 raise MalformedToken("a token must be a string")
@@ -394,7 +432,8 @@ class Validator:
             signature = b64url_decode(signature_segment)
         except ValueError:
             raise InvalidEncoding("a segment is not canonical unpadded base64url") from None
-        return header, token[:second], payload_raw, signature, token
+        keyset = self._keyset_before_asking()
+        return header, token[:second], payload_raw, signature, token, keyset
 
     def _parse_header(self, segment: str) -> _Header:
         header = segment_object(segment, "header")
@@ -432,15 +471,9 @@ class Validator:
                 raise InvalidTokenType("the token's typ is not accepted by this policy")
         return _Header(alg, kid, MappingProxyType(read_only_members(header)))
 
-    def _verify(
-        self, parsed: _Parsed, key: Key, keyset: KeySet | None = None
-    ) -> VerifiedToken:
-        """Signature, then claims. The payload JSON is parsed only once it is authentic.
-
-        ``keyset``: the in-process store's key set as it was before ``key`` was asked for (a
-        cache entry made from it is confirmed without asking while the store still holds it).
-        """
-        header, signing_input, payload_raw, signature, token = parsed
+    def _verify(self, parsed: _Parsed, key: Key) -> VerifiedToken:
+        """Signature, then claims. The payload JSON is parsed only once it is authentic."""
+        header, signing_input, payload_raw, signature, token, keyset = parsed
         if key.alg != header.alg:
             raise AlgorithmMismatch("the key source offered a key bound to another alg")
         if header.kid is not None and key.kid != header.kid:
@@ -651,50 +684,12 @@ def _run_check(check: ClaimCheck, verified: VerifiedToken) -> None:
         raise ClaimCheckFailed("a custom check refused the token")
 
 
-def _sync_key(keys: Any, header: _Header) -> Key:
-    try:
-        key = keys.verification_key(header.kid, header.alg)
-    except PASSES_THROUGH:
-        raise
-    except Exception as exc:  # a LookupError too: a source's bug is not the token's fault
-        raise backend_failed("the key source", exc) from exc
-    return key if key.__class__ is Key else _checked_key(key)
-
-
-async def _async_key(keys: Any, header: _Header) -> Key:
-    try:
-        key = await keys.verification_key(header.kid, header.alg)
-    except PASSES_THROUGH:
-        raise
-    except Exception as exc:
-        raise backend_failed("the key source", exc) from exc
-    return _checked_key(key)
-
-
 def _checked_key(key: object) -> Key:
     """Defence in depth against custom key sources: the key must be a :class:`Key` (which
     is bound to one alg; :meth:`Validator._verify` checks that alg and the kid)."""
     if not isinstance(key, Key):
         raise BackendUnavailable("the key source returned something that is not a Key")
     return key
-
-
-def _sync_revoked(revocation: Any, verified: VerifiedToken) -> object:
-    try:
-        return revocation.is_revoked(verified)
-    except PASSES_THROUGH:
-        raise
-    except Exception as exc:
-        raise backend_failed("the revocation list", exc) from exc
-
-
-async def _async_revoked(revocation: Any, verified: VerifiedToken) -> object:
-    try:
-        return await revocation.is_revoked(verified)
-    except PASSES_THROUGH:
-        raise
-    except Exception as exc:
-        raise backend_failed("the revocation list", exc) from exc
 
 
 def _check_revoked(revoked: object) -> None:

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from tests.support import AUDIENCE, ISSUER
 from tokensmith import (
+    ClaimCheckFailed,
     ConfigurationError,
     ExpiredToken,
     FileKeyStore,
@@ -665,3 +666,31 @@ def test_an_asked_source_refusing_on_a_hit_empties_the_entry(clock: FakeClock, f
     with pytest.raises(UnknownKey):
         again()
     assert len(cache) == 0
+
+
+@pytest.mark.parametrize("face", ["sync", "async"])
+def test_custom_checks_rerun_on_a_hit_the_key_source_confirmed(clock: FakeClock, face: str) -> None:
+    allowed = {"u"}
+
+    def check(tok: VerifiedToken) -> bool:
+        return tok.subject in allowed
+
+    store, signer = _asked(clock)
+    cache = ValidatedTokenCache()
+    validator = Validator(
+        store, issuer=ISSUER, audience=AUDIENCE, clock=clock, cache=cache, checks=[check]
+    )
+    token = signer.issue("u", audience=AUDIENCE)
+
+    def again() -> VerifiedToken:
+        if face == "sync":
+            return validator.validate(token)
+        return asyncio.run(validator.avalidate(token))
+
+    first = again()
+    assert again() is first and cache.hits == 1  # confirmed by the source, check passed
+    allowed.clear()
+    with pytest.raises(ClaimCheckFailed) as info:
+        again()
+    assert type(info.value) is ClaimCheckFailed
+    assert len(cache) == 0  # refused for what it is: the entry is gone
