@@ -126,7 +126,7 @@ class VerifiedToken(TokenFields):
             _raw,
         )
 
-    def __init__(self, **_fields: Any) -> None:
+    def __init__(self, **_fields: object) -> None:
         """Everything was set by ``__new__``; the object is read-only from here on."""
 
     def __setattr__(self, name: str, value: object) -> None:
