@@ -694,3 +694,36 @@ def test_custom_checks_rerun_on_a_hit_the_key_source_confirmed(clock: FakeClock,
         again()
     assert type(info.value) is ClaimCheckFailed
     assert len(cache) == 0  # refused for what it is: the entry is gone
+
+
+def test_a_token_without_exp_is_cached_for_its_window_only(clock: FakeClock) -> None:
+    from tests.support.forge import header_for, signed
+
+    key = Key.generate("HS256")
+    store = MemoryKeyStore(KeySet([key]), clock=clock)
+    cache = ValidatedTokenCache()
+    validator = Validator(
+        store, issuer=ISSUER, audience=AUDIENCE, clock=clock, cache=cache, require_exp=False
+    )
+    token = signed(header_for(key), {"iss": ISSUER, "aud": AUDIENCE, "sub": "u"}, key)
+    first = validator.validate(token)
+    assert first.expires_at is None
+    assert validator.validate(token) is first and cache.hits == 1
+
+
+def test_an_entry_evicted_between_lookup_and_move_is_still_served(clock: FakeClock) -> None:
+    """Another thread evicts the entry between the lock-free lookup and the LRU move."""
+    from collections import OrderedDict
+
+    class Evicting(OrderedDict[str, object]):
+        def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+            entry = super().get(key, default)
+            self.pop(key, None)
+            return entry
+
+    _, signer, validator, cache, _ = make(clock)
+    token = signer.issue("u", audience=AUDIENCE)
+    first = validator.validate(token)
+    cache._entries = Evicting(cache._entries)  # type: ignore[assignment]
+    assert validator.validate(token) is first
+    assert len(cache) == 0
