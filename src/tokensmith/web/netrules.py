@@ -38,6 +38,7 @@ __all__ = [
     "NetworkRule",
     "binding_claims",
     "client_address",
+    "forwarded_elements",
     "parse_address",
 ]
 
@@ -403,12 +404,20 @@ _QUOTED_PAIR: Final = re.compile(r"\\(.)", re.S)
 def _forwarded_for(value: HeaderValue) -> list[str | None]:
     """The ``for=`` of each element of a ``Forwarded`` header, left to right.
 
-    ``None`` for an element without exactly one ``for=`` (refused if the walk reaches it). The
-    whole header is read first, because a quoted string may hide commas: text that does not
+    ``None`` for an element without exactly one ``for=`` (refused if the walk reaches it).
+    """
+    return [None if e is None else e.get("for") for e in forwarded_elements(value)]
+
+
+def forwarded_elements(value: HeaderValue) -> list[dict[str, str] | None]:
+    """The elements of an RFC 7239 ``Forwarded`` header, left to right: each the dict of its
+    parameters (names lower-case, values unquoted), or ``None`` when it repeats a parameter.
+
+    The whole header is read first, because a quoted string may hide commas: text that does not
     follow the grammar makes the whole header unreadable (:class:`NetworkNotAllowed`).
     """
     text = _header_text(value)
-    found: list[str | None] = []
+    found: list[dict[str, str] | None] = []
     params: dict[str, str] | None = {}
     position = _skip_space(text, 0)
     while True:
@@ -419,7 +428,7 @@ def _forwarded_for(value: HeaderValue) -> list[str | None]:
                 params = None if name in params else {**params, name: _unquoted(pair.group(2))}
             position = _skip_space(text, pair.end())
         if position == len(text) or text[position] == ",":
-            found.append(None if params is None else params.get("for"))
+            found.append(params)
             params = {}
         elif text[position] != ";":
             raise NetworkNotAllowed(_UNREADABLE)
