@@ -1,0 +1,48 @@
+"""Typed usage of the forwarded options: mypy --strict checks this file, nothing runs it.
+
+Every ``# type: ignore[code]`` marks an error mypy must report on that line: a misspelled
+option, or a value of the wrong type, refused at the call site. ``--strict`` includes
+``--warn-unused-ignores``, so if an option stopped being typed (``**options: Any`` again), the
+ignore would silence nothing and the check would fail. ``tools/run.py test`` runs it.
+"""
+
+from __future__ import annotations
+
+from typing_extensions import Unpack
+
+from tokensmith.jwks import (
+    AsyncRemoteJWKS,
+    RemoteJWKS,
+    RemoteJWKSOptions,
+    adiscover,
+    discover,
+)
+from tokensmith.testing import FakeClock
+
+JWKS = "https://issuer.example/.well-known/jwks.json"
+ISSUER = "https://issuer.example"
+
+
+def remote_key_sets() -> None:
+    RemoteJWKS(JWKS, issuer=ISSUER, min_ttl=30, cooldown_burst=3, clock=FakeClock())
+    RemoteJWKS(JWKS, min_tll=30)  # type: ignore[call-arg]
+    RemoteJWKS(JWKS, cooldown_burst="3")  # type: ignore[arg-type]
+    AsyncRemoteJWKS(JWKS, max_stael=60)  # type: ignore[call-arg]
+    AsyncRemoteJWKS(JWKS, background_refresh="yes")  # type: ignore[arg-type]
+
+
+async def discovery() -> None:
+    discover(ISSUER, timeout=2.0, max_keys=10)
+    discover(ISSUER, timout=2.0)  # type: ignore[call-arg]
+    await adiscover(ISSUER, retry_interval=1.0)
+    await adiscover(ISSUER, retry_intervall=1.0)  # type: ignore[call-arg]
+
+
+def my_key_source(**options: Unpack[RemoteJWKSOptions]) -> RemoteJWKS:
+    """A wrapper of your own forwards the options typed."""
+    return discover(ISSUER, **options)
+
+
+def wrapper_callers() -> None:
+    my_key_source(max_stale=600.0)
+    my_key_source(max_stale="600")  # type: ignore[arg-type]
