@@ -35,7 +35,8 @@ from tokensmith import (
     Validator,
 )
 from tokensmith.errors import JWKSFetchError
-from tokensmith.jwks._remote_core import Config, Core
+from tokensmith.jwks._remote_config import Config
+from tokensmith.jwks._remote_core import Core
 from tokensmith.jwks.remote import (
     AsyncRemoteJWKS,
     HTTPResponse,

@@ -24,7 +24,8 @@ from tests.support.wait import await_until, wait_until
 from tokensmith import Key
 from tokensmith._http import header_int
 from tokensmith.errors import JWKSFetchError
-from tokensmith.jwks._remote_core import Config, Core
+from tokensmith.jwks._remote_config import Config
+from tokensmith.jwks._remote_core import Core
 from tokensmith.jwks.remote import (
     AsyncRemoteJWKS,
     HTTPResponse,

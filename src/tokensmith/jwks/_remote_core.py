@@ -1,48 +1,42 @@
-"""The sans-I/O core of the remote key sets: options, snapshot, decisions, applying a response.
+"""The sans-I/O core of the remote key sets: the snapshot, the decisions, applying a response.
 
 Nothing here waits, locks or talks to the network. :class:`Core` answers "what to do at
 ``now`` given this snapshot" (:meth:`Core.decide`) and "what the next snapshot is once a fetch
 ended" (:meth:`Core.apply`); the faces in :mod:`tokensmith.jwks.remote` only do the waiting
-(threads or asyncio) and the HTTP exchange. :class:`RemoteJWKSOptions` names the options every
-face and :func:`~tokensmith.jwks.discover` take; :class:`Config` holds their defaults and
-checks, in one place. Reading a document's keys is :mod:`tokensmith.jwks.document`'s job.
+(threads or asyncio) and the HTTP exchange. The options and their checks are
+``tokensmith.jwks._remote_config``'s; reading a document's keys is
+:mod:`tokensmith.jwks.document`'s.
 """
 
 from __future__ import annotations
 
-import difflib
 import logging
 import math
-import time
-from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Final, Literal, TypedDict, cast
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Final, Literal, cast
 
-from .._http import HTTPResponse, check_url, header_int, json_body
-from .._options import flag, integer, number, seconds
+from .._http import HTTPResponse, header_int, json_body
 from ..errors import (
     AlgorithmMismatch,
     AmbiguousKey,
-    ConfigurationError,
     JWKSFetchError,
     TokensmithError,
     UnknownKey,
 )
 from ..keys import Key
-from ..observability.audit import AuditEvent, AuditSink
-from .document import DocumentError, JWKSRules, SkippedKey, load_document, parse_jwks
+from ..observability.audit import AuditEvent
+from .document import DocumentError, SkippedKey, load_document, parse_jwks
 
 if TYPE_CHECKING:  # annotations only
-    from typing_extensions import Unpack
+    from ._remote_config import Config
 
 __all__ = [
-    "DEFAULTS",
-    "Config",
     "Core",
     "Reason",
-    "RemoteJWKSOptions",
     "State",
     "as_fetch_error",
     "fetch_outcome",
+    "log",
 ]
 
 log: Final = logging.getLogger("tokensmith.remote")
@@ -52,145 +46,6 @@ _REFRESH_AHEAD: Final = 0.2  # background refresh at 80 % of the TTL
 _MAX_DROPPED: Final = 1000  # withdrawn kids remembered (oldest forgotten first)
 _NO_KEY: Final = "no key in the remote key set matches the token's kid"
 Reason = Literal["initial", "expired", "unknown_kid", "background", "manual", "forced"]
-
-
-class RemoteJWKSOptions(TypedDict, total=False):
-    """The options of :class:`~tokensmith.jwks.RemoteJWKS`, :class:`AsyncRemoteJWKS`,
-    :func:`~tokensmith.jwks.discover` and :func:`~tokensmith.jwks.adiscover`; all optional.
-
-    One definition for every way a remote key set is built, so a type checker refuses a
-    misspelled option at the call site, and your own wrapper can forward them typed:
-    ``def keys(**options: Unpack[RemoteJWKSOptions]) -> RemoteJWKS``. At run time an unknown
-    name is a :class:`~tokensmith.errors.ConfigurationError`. The defaults are in
-    ``docs/remote-jwks.md``.
-    """
-
-    min_ttl: float
-    """Lower bound (seconds) of the cache lifetime taken from ``max-age``; default 60."""
-    max_ttl: float
-    """Upper bound (seconds) of the cache lifetime taken from ``max-age``; default 3600."""
-    default_ttl: float
-    """Cache lifetime when the response has no ``Cache-Control``; default 300."""
-    cooldown: float
-    """Window (seconds) of the unknown-kid refetch budget; default 30."""
-    cooldown_burst: int
-    """Fruitless unknown-kid refetches allowed per ``cooldown`` (1 to 10); default 2."""
-    max_stale: float
-    """Seconds past expiry the last good set keeps serving during an outage; default 3600."""
-    retry_interval: float
-    """Seconds between attempts after a failed fetch; default 2."""
-    timeout: float
-    """Seconds for the whole HTTP exchange (and discovery's metadata fetch); default 5."""
-    max_bytes: int
-    """Body size cap in bytes, enforced while reading; default 256 KiB."""
-    max_keys: int
-    """Documents with more keys are refused; default 100."""
-    algorithms: Iterable[str] | None
-    """Accept only keys bound to these algorithms; default any public-key algorithm."""
-    default_algorithms: Mapping[str, str] | None
-    """``{kty: alg}`` for JWKs without ``alg`` (else they are skipped; never guessed)."""
-    clock: Callable[[], float]
-    """Seconds since the epoch; default :func:`time.time` (inject a FakeClock in tests)."""
-    background_refresh: bool
-    """Refresh before expiry in a daemon thread (sync) or a task (async); default False."""
-    audit: AuditSink | None
-    """Receives ``backend.failure``, ``key.rotated`` and skipped-key ``anomaly`` events."""
-
-
-DEFAULTS: Final[RemoteJWKSOptions] = {
-    "min_ttl": 60.0,
-    "max_ttl": 3600.0,
-    "default_ttl": 300.0,
-    "cooldown": 30.0,
-    "cooldown_burst": 2,
-    "max_stale": 3600.0,
-    "retry_interval": 2.0,
-    "timeout": 5.0,
-    "max_bytes": 256 * 1024,
-    "max_keys": 100,
-    "algorithms": None,
-    "default_algorithms": None,
-    "clock": time.time,
-    "background_refresh": False,
-    "audit": None,
-}
-"""The value of every option not given."""
-
-
-def _unknown(names: list[str]) -> str:
-    hints = [
-        f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name)
-        for name in names
-        for close in [difflib.get_close_matches(name, DEFAULTS.keys(), n=1)]
-    ]
-    return f"unknown remote JWKS option {', '.join(hints)}; see RemoteJWKSOptions"
-
-
-class Config:
-    """The checked options of one remote key source; immutable after construction.
-
-    The one place where the options get their defaults (:data:`DEFAULTS`) and their checks:
-    every refusal is a :class:`~tokensmith.errors.ConfigurationError` naming the option (for an
-    unknown name, with the closest known one).
-    """
-
-    __slots__ = (
-        "audit",
-        "background_refresh",
-        "burst",
-        "clock",
-        "cooldown",
-        "default_ttl",
-        "host",
-        "issuer",
-        "max_bytes",
-        "max_stale",
-        "max_ttl",
-        "min_ttl",
-        "retry_interval",
-        "rules",
-        "timeout",
-        "url",
-    )
-
-    def __init__(
-        self, url: str, issuer: str | None = None, **options: Unpack[RemoteJWKSOptions]
-    ) -> None:
-        parts = check_url(url)
-        self.url = url
-        self.host = parts.hostname or ""
-        if issuer is not None and (not isinstance(issuer, str) or not issuer):
-            raise ConfigurationError("issuer must be a non-empty string (or None)")
-        self.issuer = issuer
-        unknown = sorted(set(options) - DEFAULTS.keys())
-        if unknown:
-            raise ConfigurationError(_unknown(unknown))
-        given: RemoteJWKSOptions = {**DEFAULTS, **options}
-        self.min_ttl = seconds("min_ttl", given["min_ttl"], minimum=0.001)
-        self.max_ttl = seconds("max_ttl", given["max_ttl"], minimum=self.min_ttl)
-        default_ttl = seconds("default_ttl", given["default_ttl"], minimum=0)
-        self.default_ttl = min(max(default_ttl, self.min_ttl), self.max_ttl)
-        self.cooldown = seconds("cooldown", given["cooldown"], minimum=0.001)
-        self.burst = integer("cooldown_burst", given["cooldown_burst"], minimum=1, maximum=10)
-        self.max_stale = seconds("max_stale", given["max_stale"], minimum=0)
-        self.retry_interval = seconds("retry_interval", given["retry_interval"], minimum=0.001)
-        self.timeout = seconds("timeout", given["timeout"], minimum=0.001, maximum=120)
-        self.max_bytes = int(
-            number("max_bytes", given["max_bytes"], unit="bytes", minimum=64, maximum=16 << 20)
-        )
-        max_keys = number("max_keys", given["max_keys"], unit="keys", minimum=1, maximum=10_000)
-        self.rules = JWKSRules(
-            algorithms=given["algorithms"],
-            default_algorithms=given["default_algorithms"],
-            max_keys=int(max_keys),
-        )
-        self.clock = given["clock"]
-        if not callable(self.clock):
-            raise ConfigurationError("clock must be callable")
-        self.background_refresh = flag("background_refresh", given["background_refresh"])
-        self.audit = given["audit"]
-        if self.audit is not None and not callable(self.audit):
-            raise ConfigurationError("audit must be callable")
 
 
 class State:

@@ -29,13 +29,13 @@ from .._http import (
 from .._json import StrictJSONError
 from .._json import loads as strict_json
 from ..errors import ConfigurationError, DiscoveryError, JWKSFetchError
-from ._remote_core import Config
+from ._remote_config import Config
 from .remote import AsyncRemoteJWKS, RemoteJWKS
 
 if TYPE_CHECKING:  # annotations only
     from typing_extensions import Unpack
 
-    from ._remote_core import RemoteJWKSOptions
+    from ._remote_config import RemoteJWKSOptions
 
 __all__ = ["adiscover", "discover", "metadata_urls"]
 

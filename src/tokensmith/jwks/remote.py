@@ -1,8 +1,9 @@
 """A key source fed by an issuer's published JWKS: cached, rate-limited, resilient.
 
 Two thin faces, :class:`RemoteJWKS` (threads) and :class:`AsyncRemoteJWKS` (asyncio), over one
-sans-I/O core (``tokensmith.jwks._remote_core``: the options, the snapshot, every decision and
-how a response is applied) and one JWKS parser (:mod:`tokensmith.jwks.document`). The faces
+sans-I/O core (``tokensmith.jwks._remote_core``: the snapshot, every decision and how a response
+is applied), one set of options (``tokensmith.jwks._remote_config``: :class:`RemoteJWKSOptions`,
+their defaults and checks) and one JWKS parser (:mod:`tokensmith.jwks.document`). The faces
 only wait (a lock or a shared task), fetch (a :class:`Transport` or an :class:`AsyncTransport`)
 and swap the snapshot.
 
@@ -65,16 +66,8 @@ from .._options import flag
 from ..errors import JWKSFetchError
 from ..keys import Key
 from ..observability.audit import emit
-from ._remote_core import (
-    Config,
-    Core,
-    Reason,
-    RemoteJWKSOptions,
-    State,
-    as_fetch_error,
-    fetch_outcome,
-    log,
-)
+from ._remote_config import Config, RemoteJWKSOptions
+from ._remote_core import Core, Reason, State, as_fetch_error, fetch_outcome, log
 
 if TYPE_CHECKING:  # annotations only
     from typing import Self
