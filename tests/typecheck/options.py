@@ -17,6 +17,11 @@ from tokensmith.jwks import (
     adiscover,
     discover,
 )
+from tokensmith.revocation import (
+    AsyncRedisRevocationList,
+    RedisRevocationList,
+    RedisRevocationOptions,
+)
 from tokensmith.testing import FakeClock
 
 JWKS = "https://issuer.example/.well-known/jwks.json"
@@ -46,3 +51,15 @@ def my_key_source(**options: Unpack[RemoteJWKSOptions]) -> RemoteJWKS:
 def wrapper_callers() -> None:
     my_key_source(max_stale=600.0)
     my_key_source(max_stale="600")  # type: ignore[arg-type]
+
+
+def revocation_lists(client: object, async_client: object) -> None:
+    RedisRevocationList(client, prefix="orders:", grace=60.0, fail_open=False)
+    RedisRevocationList(client, fail_opne=True)  # type: ignore[call-arg]
+    RedisRevocationList.from_url("redis://127.0.0.1:6379/0", local_cach=None)  # type: ignore[call-arg]
+    AsyncRedisRevocationList(async_client, grace="60")  # type: ignore[arg-type]
+    AsyncRedisRevocationList.from_url("redis://127.0.0.1:6379/0", prefx="a:")  # type: ignore[call-arg]
+
+
+def my_revocation_list(**options: Unpack[RedisRevocationOptions]) -> RedisRevocationList:
+    return RedisRevocationList.from_url("redis://127.0.0.1:6379/0", **options)

@@ -9,13 +9,12 @@ the one place where they get their default values and their checks.
 
 from __future__ import annotations
 
-import difflib
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Final, TypedDict
 
 from .._http import check_url
-from .._options import flag, integer, number, seconds
+from .._options import flag, integer, known, number, seconds
 from ..errors import ConfigurationError
 from ..observability.audit import AuditSink
 from .document import JWKSRules
@@ -89,15 +88,6 @@ DEFAULTS: Final[RemoteJWKSOptions] = {
 """The value of every option not given."""
 
 
-def _unknown(names: list[str]) -> str:
-    hints = [
-        f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name)
-        for name in names
-        for close in [difflib.get_close_matches(name, DEFAULTS.keys(), n=1)]
-    ]
-    return f"unknown remote JWKS option {', '.join(hints)}; see RemoteJWKSOptions"
-
-
 class Config:
     """The checked options of one remote key source; immutable after construction.
 
@@ -134,9 +124,7 @@ class Config:
         if issuer is not None and (not isinstance(issuer, str) or not issuer):
             raise ConfigurationError("issuer must be a non-empty string (or None)")
         self.issuer = issuer
-        unknown = sorted(set(options) - DEFAULTS.keys())
-        if unknown:
-            raise ConfigurationError(_unknown(unknown))
+        known("remote JWKS", options, DEFAULTS.keys())
         given: RemoteJWKSOptions = {**DEFAULTS, **options}
         self.min_ttl = seconds("min_ttl", given["min_ttl"], minimum=0.001)
         self.max_ttl = seconds("max_ttl", given["max_ttl"], minimum=self.min_ttl)
