@@ -17,12 +17,14 @@ from tokensmith.jwks import (
     adiscover,
     discover,
 )
+from tokensmith.observability.anomaly import AsyncRedisWindows, RedisWindows
 from tokensmith.revocation import (
     AsyncRedisRevocationList,
     RedisRevocationList,
     RedisRevocationOptions,
 )
 from tokensmith.testing import FakeClock
+from tokensmith.web.ratelimit import AsyncRedisRateLimiter, RedisRateLimiter
 
 JWKS = "https://issuer.example/.well-known/jwks.json"
 ISSUER = "https://issuer.example"
@@ -63,3 +65,13 @@ def revocation_lists(client: object, async_client: object) -> None:
 
 def my_revocation_list(**options: Unpack[RedisRevocationOptions]) -> RedisRevocationList:
     return RedisRevocationList.from_url("redis://127.0.0.1:6379/0", **options)
+
+
+def redis_from_url() -> None:
+    url = "redis://127.0.0.1:6379/0"
+    RedisRateLimiter.from_url(url, 5.0, 10, prefix="api:", fail_open=False)
+    RedisRateLimiter.from_url(url, 5.0, 10, fail_opn=True)  # type: ignore[call-arg]
+    AsyncRedisRateLimiter.from_url(url, 5.0, 10, fail_open="no")  # type: ignore[arg-type]
+    RedisWindows.from_url(url, max_members=100)
+    RedisWindows.from_url(url, max_member=100)  # type: ignore[call-arg]
+    AsyncRedisWindows.from_url(url, prefix=1)  # type: ignore[arg-type]
