@@ -291,6 +291,14 @@ def test_an_unknown_option_is_a_configuration_error_naming_it(redis_url: str) ->
         asyncio.run(async_client.aclose())
 
 
+@pytest.mark.parametrize("client", [object(), "redis://127.0.0.1:6379/0", None])
+def test_a_client_that_is_not_a_redis_client_is_refused(client: object) -> None:
+    for face in (RedisRevocationList, AsyncRedisRevocationList):
+        with pytest.raises(ConfigurationError) as caught:
+            face(client)
+        assert type(caught.value) is ConfigurationError
+
+
 def test_the_faces_are_twins() -> None:
     assert_twins(RedisRevocationList, AsyncRedisRevocationList, async_only=["start"])
 

@@ -53,6 +53,7 @@ from .._redis import (
     async_subscription_client,
     build_connected,
     connect_async,
+    register,
     subscription_client,
 )
 from ..claims import VerifiedToken
@@ -91,7 +92,7 @@ class _Base:
         self._client = client
         self._clock = core.clock
         self._answers = core.answers
-        self._script = client.register_script(REVOKE_LUA)
+        self._script = register(client, REVOKE_LUA)
         self._owns_client = False
 
     @property

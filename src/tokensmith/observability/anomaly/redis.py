@@ -17,9 +17,10 @@ from ..._redis import (
     check_prefix,
     connect_async,
     encode_key_part,
+    register,
     require,
 )
-from ...errors import BackendUnavailable, ConfigurationError
+from ...errors import BackendUnavailable
 
 if TYPE_CHECKING:  # annotations only
     from typing import Self
@@ -63,12 +64,10 @@ class _RedisWindowsCore:
         self, client: Any, *, prefix: str = "tokensmith:anomaly:", max_members: int = 10_000
     ) -> None:
         require()
-        if not callable(getattr(client, "register_script", None)):
-            raise ConfigurationError("client must be a redis client")
         self._prefix = check_prefix(prefix)
-        self._client = client
-        self._script = client.register_script(_ADD_LUA)
         self._max_members = integer("max_members", max_members, minimum=1)
+        self._client = client
+        self._script = register(client, _ADD_LUA)
 
     def _call(self, key: str, member: str, at: float, window: float) -> dict[str, Any]:
         """The script's keyword arguments for one addition (the key encoded after the prefix,

@@ -18,6 +18,7 @@ from ..._redis import (
     check_prefix,
     connect_async,
     encode_key_part,
+    register,
     require,
 )
 from ...errors import BackendUnavailable, ConfigurationError
@@ -91,15 +92,13 @@ class _RedisLimiterBase:
     ) -> None:
         require()
         self._interval, self.burst = limits(rate, burst)
-        if not callable(getattr(client, "register_script", None)):
-            raise ConfigurationError("client must be a redis client")
         self._prefix = check_prefix(prefix)
         if clock is not None and not callable(clock):
             raise ConfigurationError("clock must be callable (or None for the Redis clock)")
-        self._client = client
-        self._script = client.register_script(_LUA)
-        self._clock = clock
         self._fail_open = flag("fail_open", fail_open)
+        self._clock = clock
+        self._client = client
+        self._script = register(client, _LUA)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(rate={1 / self._interval:g}, burst={self.burst})"
