@@ -334,9 +334,11 @@ def test_token_without_ids_needs_no_round_trip(
     redis_server: RedisServer, client: Any, clock: FakeClock
 ) -> None:
     rl = RedisRevocationList(client, clock=clock)
+    twin = AsyncRedisRevocationList(_async_client(redis_server.url), clock=clock)
     bare = verified_token(jti=None, subject=None, expires_at=clock() + 60)
     redis_server.stop()
     assert not rl.is_revoked(bare)
+    assert not asyncio.run(twin.is_revoked(bare))
 
 
 def test_decode_responses_client_works(redis_url: str, clock: FakeClock) -> None:
