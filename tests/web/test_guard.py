@@ -460,3 +460,26 @@ def test_the_async_face_checks_csrf_for_cookies_too(
     guard = Guard(validator, cookie="t", csrf=CSRFProtector(b"k" * 32, clock=clock))
     with pytest.raises(CSRFCheckFailed):
         asyncio.run(guard.aauthenticate(facts(("Cookie", f"t={token}"), method="DELETE")))
+
+
+# --- what adapters need from the guard ---------------------------------------------------------
+
+
+def test_an_exception_handler_that_does_not_know_the_route_names_its_scopes(
+    guard: Guard, token: str
+) -> None:
+    """A framework's exception handler (FastAPI, DRF...) calls ``answer(exc)`` without the
+    route's scopes: the challenge still names every scope the refusal required."""
+    with pytest.raises(InsufficientScope) as info:
+        guard.authenticate(facts(bearer(token)), scopes=["orders:admin"])
+    challenge = guard.answer(info.value).header("WWW-Authenticate") or ""
+    assert 'scope="orders:admin orders:read"' in challenge
+
+
+def test_refusals_are_what_adapters_answer_and_faults_are_not(guard: Guard) -> None:
+    from tokensmith import ConfigurationError, Throttled, TokenError
+    from tokensmith.web import REFUSALS
+
+    assert REFUSALS == (TokenError, BackendUnavailable, Throttled)
+    assert isinstance(MissingToken(), REFUSALS)
+    assert not isinstance(ConfigurationError("x"), REFUSALS)  # a bug: the framework logs a 500

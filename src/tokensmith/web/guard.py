@@ -22,7 +22,15 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final, Protocol
 
 from .._text import class_description
-from ..errors import ConfigurationError, MissingToken, TokensmithError
+from ..errors import (
+    BackendUnavailable,
+    ConfigurationError,
+    InsufficientScope,
+    MissingToken,
+    Throttled,
+    TokenError,
+    TokensmithError,
+)
 from ..observability.audit import audit_context
 from .bearer import DEFAULT_MAX_TOKEN_LENGTH, bearer_token, refuse_query_token, www_authenticate
 from .transport import TransportSecurity
@@ -32,9 +40,15 @@ if TYPE_CHECKING:
     from .csrf import CSRFProtector
     from .request import RequestFacts
 
-__all__ = ["Answer", "Guard", "TokenValidator"]
+__all__ = ["REFUSALS", "Answer", "Guard", "TokenValidator"]
 
 _UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+REFUSALS: Final[tuple[type[TokensmithError], ...]] = (TokenError, BackendUnavailable, Throttled)
+"""The exceptions an adapter answers with :meth:`Guard.answer` (401/403/400, 503, 429).
+
+Anything else (a :class:`~tokensmith.ConfigurationError`, a bug) is left to the framework, which
+logs it and answers 500: catching it would hide the fault from the operator."""
 
 
 class TokenValidator(Protocol):
@@ -216,12 +230,23 @@ class Guard:
         known = error if isinstance(error, TokensmithError) else None
         if error is not None and known is None:
             return Answer(500, [("Cache-Control", "no-store")], _body("server_error", None))
-        required = self._scopes(scopes) or None
+        required = self._challenge_scopes(known, scopes)
         status, headers = www_authenticate(
             known, realm=self.realm, scope=required, resource_metadata=self.resource_metadata
         )
         code = getattr(known, "error", "") or _STATUS_ERRORS.get(status, "server_error")
         return Answer(status, headers, _body(code, known))
+
+
+    def _challenge_scopes(
+        self, error: TokensmithError | None, scopes: Iterable[str]
+    ) -> tuple[str, ...] | None:
+        """The scopes to name: the guard's and the route's, and every scope a refusal says it
+        required (an exception handler may not know the route's scopes)."""
+        named = self._scopes(scopes)
+        if isinstance(error, InsufficientScope) and not error.required <= set(named):
+            named = (*named, *sorted(error.required - set(named)))
+        return named or None
 
 
 _STATUS_ERRORS: Final = {
