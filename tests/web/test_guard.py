@@ -483,3 +483,11 @@ def test_refusals_are_what_adapters_answer_and_faults_are_not(guard: Guard) -> N
     assert REFUSALS == (TokenError, BackendUnavailable, Throttled)
     assert isinstance(MissingToken(), REFUSALS)
     assert not isinstance(ConfigurationError("x"), REFUSALS)  # a bug: the framework logs a 500
+
+
+def test_an_answer_says_its_media_type_apart_from_its_headers(guard: Guard) -> None:
+    """Framework response classes take the media type as its own argument."""
+    answer = guard.answer(None)
+    assert answer.content_type == "application/json"
+    assert answer.header("Content-Type") is None
+    assert json.loads(answer.body) == {"error": "unauthorized"}

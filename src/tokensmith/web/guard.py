@@ -73,6 +73,9 @@ class Answer:
 
     __slots__ = ("body", "headers", "status")
 
+    content_type: Final = "application/json"
+    """The media type of :attr:`body`: frameworks take it apart from the headers."""
+
     def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         self.status = status
         self.headers = headers

@@ -1,0 +1,26 @@
+"""What every adapter checks the same way when it is configured."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..errors import ConfigurationError
+from ..web.guard import Guard
+
+__all__ = ["checked_guard", "scope_names"]
+
+
+def checked_guard(guard: object) -> Guard:
+    """``guard``, once it is known to be a :class:`~tokensmith.web.Guard`: a validator passed
+    by mistake fails at start-up, not at the first request."""
+    if not isinstance(guard, Guard):
+        raise ConfigurationError(
+            f"expected a tokensmith.web.Guard, got {type(guard).__name__}: "
+            "wrap your validator, Guard(validator, realm=...)"
+        )
+    return guard
+
+
+def scope_names(scopes: str | Iterable[str]) -> tuple[str, ...]:
+    """Scopes as a tuple: one string is one scope (never its characters)."""
+    return (scopes,) if isinstance(scopes, str) else tuple(scopes)
