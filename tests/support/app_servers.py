@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -62,8 +63,9 @@ def wsgi_server(app: Any) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def aiohttp_server(app: Any) -> Iterator[str]:
-    """``app`` (an ``aiohttp.web.Application``) served by aiohttp's AppRunner and TCPSite."""
+def aiohttp_server(app: Any, *, ssl_context: ssl.SSLContext | None = None) -> Iterator[str]:
+    """``app`` (an ``aiohttp.web.Application``) served by aiohttp's AppRunner and TCPSite
+    (over TLS with ``ssl_context``)."""
     from aiohttp import web
 
     loop = asyncio.new_event_loop()
@@ -73,13 +75,13 @@ def aiohttp_server(app: Any) -> Iterator[str]:
 
     async def start() -> int:
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context).start()
         port: int = runner.addresses[0][1]
         return port
 
     try:
         port = asyncio.run_coroutine_threadsafe(start(), loop).result(20)
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if ssl_context else 'http'}://127.0.0.1:{port}"
     finally:
         asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(20)
         loop.call_soon_threadsafe(loop.stop)
