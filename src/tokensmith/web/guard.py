@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, ClassVar, Final, Protocol
 
-from .._text import class_description
+from .._text import SCOPE_TOKEN, class_description
 from ..errors import (
     BackendUnavailable,
     ConfigurationError,
@@ -40,15 +40,9 @@ if TYPE_CHECKING:
     from .csrf import CSRFProtector
     from .request import RequestFacts
 
-__all__ = ["REFUSALS", "Answer", "Guard", "TokenValidator"]
+__all__ = ["Answer", "Guard", "TokenValidator"]
 
 _UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-REFUSALS: Final[tuple[type[TokensmithError], ...]] = (TokenError, BackendUnavailable, Throttled)
-"""The exceptions an adapter answers with :meth:`Guard.answer` (401/403/400, 503, 429).
-
-Anything else (a :class:`~tokensmith.ConfigurationError`, a bug) is left to the framework, which
-logs it and answers 500: catching it would hide the fault from the operator."""
 
 
 class TokenValidator(Protocol):
@@ -125,6 +119,15 @@ class Guard:
         "validator",
     )
 
+    refusals: ClassVar[tuple[type[TokensmithError], ...]] = (
+        TokenError,
+        BackendUnavailable,
+        Throttled,
+    )
+    """The errors an adapter answers with :meth:`answer`: token refusals, outages, throttling.
+    Anything else (a :class:`~tokensmith.ConfigurationError`...) is a fault the framework must
+    see, log and turn into a 500 of its own."""
+
     def __init__(
         self,
         validator: TokenValidator,
@@ -144,7 +147,7 @@ class Guard:
             )
         self.validator = validator
         self.realm = realm
-        self.scopes: tuple[str, ...] = (scopes,) if isinstance(scopes, str) else tuple(scopes)
+        self.scopes = self.checked_scopes(scopes)
         self.transport = transport or TransportSecurity()
         self.resource_metadata = resource_metadata
         self.cookie = cookie
@@ -198,6 +201,38 @@ class Guard:
             self._check_csrf(request, verified)
         return verified
 
+    def authorize(self, verified: VerifiedToken, *, scopes: Iterable[str] = ()) -> VerifiedToken:
+        """``verified`` again if it grants this guard's scopes and ``scopes``, else
+        :class:`~tokensmith.InsufficientScope`.
+
+        For a token verified earlier in the same request (by a middleware, by an authentication
+        class) that a route asking for more scopes now looks at: no second validation.
+        """
+        required = frozenset(self._scopes(scopes))
+        if not required.issubset(verified.scopes):
+            missing = " ".join(sorted(required - verified.scopes))
+            raise InsufficientScope(
+                f"the token lacks required scope(s): {missing}", required=required
+            )
+        return verified
+
+    @staticmethod
+    def checked_scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
+        """``scopes`` as a tuple, each checked to be one RFC 6749 ``scope-token``.
+
+        Adapters call it when a route is declared (a string is one scope), so a scope no token
+        can carry, or that no challenge could name, is a :class:`~tokensmith.ConfigurationError`
+        at start-up rather than a 500 on every request.
+        """
+        names = (scopes,) if isinstance(scopes, str) else tuple(scopes)
+        for name in names:
+            if not isinstance(name, str) or SCOPE_TOKEN.fullmatch(name) is None:
+                raise ConfigurationError(
+                    "scopes must be scope names: printable ASCII without spaces, quotes or "
+                    "backslashes (a string is one scope)"
+                )
+        return names
+
     def _scopes(self, extra: Iterable[str]) -> tuple[str, ...]:
         if isinstance(extra, str):
             extra = (extra,)
@@ -239,7 +274,6 @@ class Guard:
         )
         code = getattr(known, "error", "") or _STATUS_ERRORS.get(status, "server_error")
         return Answer(status, headers, _body(code, known))
-
 
     def _challenge_scopes(
         self, error: TokensmithError | None, scopes: Iterable[str]
