@@ -189,3 +189,5 @@ def test_configuration_is_checked_at_start_up(world: World) -> None:
     assert middleware.scopes == ("orders:admin",)
     assert "orders:admin" in repr(middleware) and "Bearer" not in repr(middleware)
     assert issubclass(ConfigurationError, TokensmithError)
+    with pytest.raises(ConfigurationError):  # a scope no token can carry: said at start-up
+        TokenMiddleware(echo_socket, guard=make_guard(world), scopes=["orders read"])

@@ -111,3 +111,5 @@ def test_configuration_is_checked_at_start_up(world: World) -> None:
     auth = TokenAuth(make_guard(world), scheme_name="orders")
     assert repr(auth).startswith("TokenAuth(Guard(") and "orders" in repr(auth)
     assert repr(auth.require_token("orders:admin")) == "TokenDependency(scopes=['orders:admin'])"
+    with pytest.raises(ConfigurationError):  # said when the route is declared
+        auth.require_token(scopes=['orders "admin"'])

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from ..errors import ConfigurationError
 from ..web.guard import Guard
 
-__all__ = ["checked_guard", "scope_names"]
+__all__ = ["checked_guard"]
 
 
 def checked_guard(guard: object) -> Guard:
@@ -19,8 +17,3 @@ def checked_guard(guard: object) -> Guard:
             "wrap your validator, Guard(validator, realm=...)"
         )
     return guard
-
-
-def scope_names(scopes: str | Iterable[str]) -> tuple[str, ...]:
-    """Scopes as a tuple: one string is one scope (never its characters)."""
-    return (scopes,) if isinstance(scopes, str) else tuple(scopes)

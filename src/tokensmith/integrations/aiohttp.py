@@ -29,12 +29,12 @@ from aiohttp import web
 
 from ..claims import VerifiedToken
 from ..errors import ConfigurationError
-from ..web.guard import REFUSALS
+from ..web.guard import Guard
 from ..web.request import RequestFacts
-from ._common import checked_guard, scope_names
+from ._common import checked_guard
 
 if TYPE_CHECKING:
-    from ..web.guard import Answer, Guard
+    from ..web.guard import Answer
 
 __all__ = [
     "REQUEST_KEY",
@@ -68,7 +68,7 @@ def token_middleware(
         document), compared exactly with ``request.path``: no prefixes, no patterns.
     """
     checked = checked_guard(guard)
-    names = scope_names(scopes)
+    names = Guard.checked_scopes(scopes)
     public = frozenset(public_paths)
 
     @web.middleware
@@ -77,7 +77,7 @@ def token_middleware(
             return await handler(request)
         try:
             verified = await checked.aauthenticate(request_facts(request), scopes=names)
-        except REFUSALS as exc:
+        except Guard.refusals as exc:
             return response(checked.answer(exc, scopes=names))
         request[REQUEST_KEY] = verified
         return await handler(request)

@@ -29,13 +29,13 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import ConfigurationError
-from ..web.guard import REFUSALS
+from ..web.guard import Guard
 from ..web.request import RequestFacts
-from ._common import checked_guard, scope_names
+from ._common import checked_guard
 
 if TYPE_CHECKING:
     from ..claims import VerifiedToken
-    from ..web.guard import Answer, Guard
+    from ..web.guard import Answer
 
 __all__ = [
     "SCOPE_KEY",
@@ -88,7 +88,7 @@ class TokenMiddleware:
     ) -> None:
         self.app = app
         self.guard = checked_guard(guard)
-        self.scopes = scope_names(scopes)
+        self.scopes = Guard.checked_scopes(scopes)
         self.public_paths = frozenset(public_paths)
 
     def __repr__(self) -> str:
@@ -107,7 +107,7 @@ class TokenMiddleware:
             verified = await self.guard.aauthenticate(
                 RequestFacts.from_asgi(scope), scopes=self.scopes
             )
-        except REFUSALS as exc:
+        except Guard.refusals as exc:
             answer = self.guard.answer(exc, scopes=self.scopes)
             if kind == "http":
                 await send_answer(send, answer)

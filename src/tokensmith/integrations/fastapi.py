@@ -31,7 +31,7 @@ from fastapi.security.base import SecurityBase
 
 from ..claims import VerifiedToken
 from ..web.guard import Guard
-from ._common import checked_guard, scope_names
+from ._common import checked_guard
 from .starlette import authenticate, install
 
 __all__ = ["TokenAuth", "TokenDependency"]
@@ -63,7 +63,7 @@ class TokenAuth:
 
     def require_token(self, scopes: str | Iterable[str] = ()) -> "TokenDependency":
         """A dependency returning the verified token; ``scopes`` on top of the guard's own."""
-        return TokenDependency(self, scope_names(scopes))
+        return TokenDependency(self, Guard.checked_scopes(scopes))
 
 
 class TokenDependency(SecurityBase):

@@ -11,7 +11,7 @@ Two ways to protect a Starlette app, both answering through :meth:`Guard.answer
   ``token = await authenticate(request, guard, scopes=[...])`` in the endpoint. A refusal is
   raised as the :class:`~tokensmith.TokenError` it is and the handler answers it.
 
-Only refusals (:data:`~tokensmith.web.REFUSALS`) are handled; a
+Only refusals (:attr:`Guard.refusals <tokensmith.web.Guard.refusals>`) are handled; a
 :class:`~tokensmith.ConfigurationError` or a bug stays a logged 500.
 """
 
@@ -23,16 +23,16 @@ from typing import TYPE_CHECKING, Final
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-from ..web.guard import REFUSALS
+from ..web.guard import Guard
 from ..web.request import RequestFacts
-from ._common import checked_guard, scope_names
+from ._common import checked_guard
 from .asgi import SCOPE_KEY
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from ..claims import VerifiedToken
-    from ..web.guard import Answer, Guard
+    from ..web.guard import Answer
 
 __all__ = ["ROUTE_SCOPES_KEY", "authenticate", "exception_handlers", "install", "response"]
 
@@ -59,7 +59,7 @@ def exception_handlers(guard: Guard) -> dict[type[Exception], Handler]:
         scopes: tuple[str, ...] = request.scope.get(ROUTE_SCOPES_KEY, ())
         return response(checked.answer(exc, scopes=scopes))
 
-    return dict.fromkeys(REFUSALS, answer_refusal)
+    return dict.fromkeys(Guard.refusals, answer_refusal)
 
 
 def install(app: Starlette, guard: Guard) -> None:
@@ -76,7 +76,7 @@ async def authenticate(
     ``scopes`` are needed on top of the guard's own. The token is also put in the scope under
     :data:`~tokensmith.integrations.asgi.SCOPE_KEY`, as the middleware does.
     """
-    names = scope_names(scopes)
+    names = Guard.checked_scopes(scopes)
     connection.scope[ROUTE_SCOPES_KEY] = names
     verified = await guard.aauthenticate(RequestFacts.from_asgi(connection.scope), scopes=names)
     connection.scope[SCOPE_KEY] = verified

@@ -20,15 +20,15 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import ConfigurationError
-from ..web.guard import REFUSALS
+from ..web.guard import Guard
 from ..web.request import RequestFacts
-from ._common import checked_guard, scope_names
+from ._common import checked_guard
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
     from ..claims import VerifiedToken
-    from ..web.guard import Answer, Guard
+    from ..web.guard import Answer
 
 __all__ = ["ENVIRON_KEY", "TokenMiddleware", "respond", "verified_token"]
 
@@ -58,7 +58,7 @@ class TokenMiddleware:
     ) -> None:
         self.app = app
         self.guard = checked_guard(guard)
-        self.scopes = scope_names(scopes)
+        self.scopes = Guard.checked_scopes(scopes)
         self.public_paths = frozenset(public_paths)
 
     def __repr__(self) -> str:
@@ -69,7 +69,7 @@ class TokenMiddleware:
             return self.app(environ, start_response)
         try:
             verified = self.guard.authenticate(RequestFacts.from_wsgi(environ), scopes=self.scopes)
-        except REFUSALS as exc:
+        except Guard.refusals as exc:
             return respond(start_response, self.guard.answer(exc, scopes=self.scopes))
         environ[ENVIRON_KEY] = verified
         return self.app(environ, start_response)
