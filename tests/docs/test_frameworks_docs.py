@@ -104,3 +104,28 @@ def test_the_aiohttp_page() -> None:
         assert call(url, "GET", "/orders", page["token"])[::2] == (
             200, {"sub": "user-1", "scopes": ["orders:read"]})  # fmt: skip
         assert call(url, "GET", "/health")[0] == 200
+
+
+def test_the_howto_errors_wsgi_heart_answers(tmp_path: Path) -> None:
+    """docs/howto-errors.md shows the heart of examples/wsgi_api.py: it runs and answers."""
+    from tokensmith import KeySet, MemoryKeyStore, Signer, Validator
+
+    text = (DOCS / "howto-errors.md").read_text(encoding="utf-8")
+    block = text.split("## A complete WSGI example", 1)[1]
+    namespace: dict[str, Any] = {}
+    exec(compile(BLOCK.findall(block)[0], "howto-errors.md", "exec"), namespace)
+    store = MemoryKeyStore(KeySet.generate("ES256"))
+    validator = Validator(store, issuer="https://auth.example.com", audience="orders-api")
+    token = Signer(store, issuer="https://auth.example.com").issue(
+        "user-1", audience="orders-api", scopes=["orders:read"]
+    )
+
+    def handler(environ: Any, start_response: Any, verified: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps({"sub": verified.subject}).encode()]
+
+    with wsgi_server(namespace["protected"](validator, "orders:read", handler)) as url:
+        assert call(url, "GET", "/orders", token)[::2] == (200, {"sub": "user-1"})
+        assert call(url, "GET", "/orders")[0] == 401
+    with wsgi_server(namespace["protected"](validator, "orders:write", handler)) as url:
+        assert call(url, "GET", "/orders", token)[0] == 403
