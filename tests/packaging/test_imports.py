@@ -246,3 +246,42 @@ def test_everything_imports_without_redis_until_a_redis_class_is_used() -> None:
     for what, message in result["errors"].items():
         assert message is not None, f"{what} worked without redis-py"
         assert "pip install 'tokensmith[redis]'" in message, what
+
+
+# --- the framework adapters -------------------------------------------------------------------
+
+FRAMEWORKS = ("starlette", "fastapi", "aiohttp", "uvicorn", "flask", "django", "rest_framework",
+              "werkzeug", "pydantic", "anyio")  # fmt: skip
+
+
+def _frameworks_loaded(code: str) -> list[str]:
+    loaded = _loaded_after(code)
+    return sorted(m for m in loaded if m.split(".")[0] in FRAMEWORKS)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import tokensmith",
+        "import tokensmith.web",
+        "import tokensmith.integrations",
+        "from tokensmith.integrations import asgi, wsgi",
+        "from tokensmith.integrations.asgi import TokenMiddleware",
+    ],
+)
+def test_no_framework_is_imported_unless_its_adapter_is(code: str) -> None:
+    assert _frameworks_loaded(code) == []
+
+
+@pytest.mark.parametrize(
+    ("adapter", "framework"),
+    [("starlette", "starlette"), ("fastapi", "fastapi"), ("aiohttp", "aiohttp")],
+)
+def test_an_adapter_imports_its_own_framework_only(adapter: str, framework: str) -> None:
+    loaded = {
+        m.split(".")[0] for m in _frameworks_loaded(f"import tokensmith.integrations.{adapter}")
+    }
+    others = {"starlette", "fastapi", "aiohttp", "flask", "django", "rest_framework"} - {framework}
+    if adapter == "fastapi":
+        others -= {"starlette"}  # FastAPI is built on Starlette
+    assert framework in loaded and not loaded & others

@@ -23,6 +23,7 @@ proxies only.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -63,6 +64,14 @@ def parse_address(ip: str | Address) -> Address:
         return _canonical(ip)
     if not isinstance(ip, str):
         raise NetworkNotAllowed("the client address is not an IP address")
+    return _parse_text(ip)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_text(ip: str) -> Address:
+    """:func:`parse_address` of a string, remembered: every request of a guard reads its peer's
+    address (transport check, audit), and a service sees the same few peers (its proxies) over
+    and over. Bounded; a refusal raises and is not remembered."""
     text = ip.strip()
     bracketed = text.startswith("[") and text.endswith("]")
     if bracketed:
