@@ -460,3 +460,60 @@ def test_the_async_face_checks_csrf_for_cookies_too(
     guard = Guard(validator, cookie="t", csrf=CSRFProtector(b"k" * 32, clock=clock))
     with pytest.raises(CSRFCheckFailed):
         asyncio.run(guard.aauthenticate(facts(("Cookie", f"t={token}"), method="DELETE")))
+
+
+# --- what adapters need beyond authenticate/answer ---------------------------------------------
+
+
+def test_authorize_checks_the_scopes_of_a_token_verified_earlier(guard: Guard, token: str) -> None:
+    """A middleware verifies once; a route asking for more scopes checks the same token."""
+    verified = guard.authenticate(facts(bearer(token)))
+    assert guard.authorize(verified) is verified
+    assert guard.authorize(verified, scopes=["orders:write"]) is verified
+    with pytest.raises(InsufficientScope) as info:
+        guard.authorize(verified, scopes="orders:admin")
+    assert type(info.value) is InsufficientScope
+    assert info.value.required == {"orders:read", "orders:admin"}
+    answer = guard.answer(info.value, scopes="orders:admin")
+    assert answer.status == 403
+    assert 'scope="orders:admin orders:read"' in (answer.header("WWW-Authenticate") or "")
+
+
+def test_authorize_applies_the_guards_own_scopes(validator: Validator, signer: Signer) -> None:
+    weak = Guard(validator).authenticate(
+        facts(bearer(signer.issue("user-1", audience=AUDIENCE, scopes=["profile"])))
+    )
+    strict = Guard(validator, scopes=["orders:read"])
+    with pytest.raises(InsufficientScope) as info:
+        strict.authorize(weak)
+    assert type(info.value) is InsufficientScope
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [["orders read"], [""], ['say"hi'], ["back\\slash"], ["é"], [7], "two words", ["\t"]],
+)
+def test_scopes_are_checked_when_declared_not_per_request(validator: Validator, bad: Any) -> None:
+    """A scope no token can carry (or no challenge can name) is a programmer's mistake: said at
+    start-up, never a 500 on every request."""
+    with pytest.raises(ConfigurationError) as info:
+        Guard.checked_scopes(bad)
+    assert type(info.value) is ConfigurationError
+    with pytest.raises(ConfigurationError):
+        Guard(validator, scopes=bad)
+
+
+def test_checked_scopes_normalises_what_routes_declare() -> None:
+    assert Guard.checked_scopes("orders:read") == ("orders:read",)
+    assert Guard.checked_scopes(["a", "b"]) == ("a", "b")
+    assert Guard.checked_scopes(iter(["a"])) == ("a",)
+    assert Guard.checked_scopes(()) == ()
+
+
+def test_refusals_are_the_errors_adapters_answer() -> None:
+    """Token refusals, outages and throttling are answered; a configuration fault is not
+    (the framework must log it as the bug it is)."""
+    from tokensmith import Throttled, TokenError
+
+    assert Guard.refusals == (TokenError, BackendUnavailable, Throttled)
+    assert not isinstance(ConfigurationError("x"), Guard.refusals)

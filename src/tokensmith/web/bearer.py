@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Final
 
-from .._text import HTTP_TOKEN, class_description
+from .._text import HTTP_TOKEN, SCOPE_TOKEN, class_description
 from ..errors import (
     BackendUnavailable,
     ConfigurationError,
@@ -51,8 +51,6 @@ Headers = Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]]
 _BEARER: Final = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)", re.ASCII)
 _OWS: Final = " \t"
 _AUTH_NAMES: Final = frozenset({"authorization", "http_authorization"})
-# RFC 6750 §3: scope characters; realm is a quoted-string (RFC 9110).
-_SCOPE_TOKEN: Final = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+", re.ASCII)
 _FORM_TYPE: Final = "application/x-www-form-urlencoded"
 
 
@@ -264,7 +262,7 @@ def _quoted(value: str, what: str) -> str:
 def _scope_value(scopes: Iterable[str]) -> str:
     names = sorted(set(scopes))
     for name in names:
-        if _SCOPE_TOKEN.fullmatch(name) is None:
+        if SCOPE_TOKEN.fullmatch(name) is None:
             raise ConfigurationError("a scope in WWW-Authenticate must be a printable token")
     return " ".join(names)
 

@@ -19,10 +19,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, ClassVar, Final, Protocol
 
-from .._text import class_description
-from ..errors import ConfigurationError, MissingToken, TokensmithError
+from .._text import SCOPE_TOKEN, class_description
+from ..errors import (
+    BackendUnavailable,
+    ConfigurationError,
+    InsufficientScope,
+    MissingToken,
+    Throttled,
+    TokenError,
+    TokensmithError,
+)
 from ..observability.audit import audit_context
 from .bearer import DEFAULT_MAX_TOKEN_LENGTH, bearer_token, refuse_query_token, www_authenticate
 from .transport import TransportSecurity
@@ -108,6 +116,15 @@ class Guard:
         "validator",
     )
 
+    refusals: ClassVar[tuple[type[TokensmithError], ...]] = (
+        TokenError,
+        BackendUnavailable,
+        Throttled,
+    )
+    """The errors an adapter answers with :meth:`answer`: token refusals, outages, throttling.
+    Anything else (a :class:`~tokensmith.ConfigurationError`...) is a fault the framework must
+    see, log and turn into a 500 of its own."""
+
     def __init__(
         self,
         validator: TokenValidator,
@@ -127,7 +144,7 @@ class Guard:
             )
         self.validator = validator
         self.realm = realm
-        self.scopes: tuple[str, ...] = (scopes,) if isinstance(scopes, str) else tuple(scopes)
+        self.scopes = self.checked_scopes(scopes)
         self.transport = transport or TransportSecurity()
         self.resource_metadata = resource_metadata
         self.cookie = cookie
@@ -180,6 +197,38 @@ class Guard:
         if from_cookie:
             self._check_csrf(request, verified)
         return verified
+
+    def authorize(self, verified: VerifiedToken, *, scopes: Iterable[str] = ()) -> VerifiedToken:
+        """``verified`` again if it grants this guard's scopes and ``scopes``, else
+        :class:`~tokensmith.InsufficientScope`.
+
+        For a token verified earlier in the same request (by a middleware, by an authentication
+        class) that a route asking for more scopes now looks at: no second validation.
+        """
+        required = frozenset(self._scopes(scopes))
+        if not required.issubset(verified.scopes):
+            missing = " ".join(sorted(required - verified.scopes))
+            raise InsufficientScope(
+                f"the token lacks required scope(s): {missing}", required=required
+            )
+        return verified
+
+    @staticmethod
+    def checked_scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
+        """``scopes`` as a tuple, each checked to be one RFC 6749 ``scope-token``.
+
+        Adapters call it when a route is declared (a string is one scope), so a scope no token
+        can carry, or that no challenge could name, is a :class:`~tokensmith.ConfigurationError`
+        at start-up rather than a 500 on every request.
+        """
+        names = (scopes,) if isinstance(scopes, str) else tuple(scopes)
+        for name in names:
+            if not isinstance(name, str) or SCOPE_TOKEN.fullmatch(name) is None:
+                raise ConfigurationError(
+                    "scopes must be scope names: printable ASCII without spaces, quotes or "
+                    "backslashes (a string is one scope)"
+                )
+        return names
 
     def _scopes(self, extra: Iterable[str]) -> tuple[str, ...]:
         if isinstance(extra, str):
