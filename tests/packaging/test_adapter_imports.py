@@ -14,7 +14,9 @@ FRAMEWORKS = ("flask", "werkzeug", "django", "rest_framework", "asgiref")
 
 def _frameworks_after(code: str) -> set[str]:
     script = f"import sys, json; {code}; print(json.dumps(sorted(sys.modules)))"
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
     return {m for m in json.loads(done.stdout) if m.split(".")[0] in FRAMEWORKS}
 
 
