@@ -233,6 +233,19 @@ def test_what_is_not_about_tokens_is_left_to_drf(world: World) -> None:
     assert response.status_code == 403 and "WWW-Authenticate" not in response.headers
 
 
+def test_the_handler_called_without_a_view_still_sends_the_challenge(world: World) -> None:
+    from django.http import HttpRequest
+    from rest_framework.exceptions import NotAuthenticated
+
+    from tokensmith.integrations.drf import exception_handler
+
+    drf_request = Request(HttpRequest(), authenticators=[BearerAuthentication()])
+    with override_settings(TOKENSMITH_GUARD=scopeless(world)):
+        response = exception_handler(NotAuthenticated(), {"request": drf_request})
+    assert response is not None and response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == f'Bearer realm="{REALM}"'
+
+
 # --- the import cycle --------------------------------------------------------------------------
 
 _PROJECT = {
@@ -305,7 +318,7 @@ def test_no_import_cycle_between_the_settings_the_classes_and_the_views(tmp_path
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split("\n")[0] == '401 Bearer realm="cycle"'
+    assert done.stdout.split("\n")[0] == '401 Bearer realm="cycle", scope="orders:read"'
 
 
 def test_importing_the_adapter_does_not_import_drfs_views() -> None:

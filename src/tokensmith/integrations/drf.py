@@ -214,15 +214,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     * :class:`TokenRefused`: the guard's answer (401/400 with ``error=``, 403
       ``insufficient_scope``, 503 + ``Retry-After``);
-    * ``NotAuthenticated`` on a view with :class:`BearerAuthentication`: 401 with the bare
-      challenge, even where DRF made it a 403 (another class listed first had no challenge);
+    * ``NotAuthenticated`` on a view with :class:`BearerAuthentication`: 401 with the challenge
+      (no error; ``scope=`` naming what the view's :class:`HasScopes` asks for), even where DRF
+      made it a 403 (another class listed first had no challenge of its own);
     * ``PermissionDenied`` for a token-authenticated request: 403 with ``error=
       "insufficient_scope"`` (and ``scope=`` when :class:`HasScopes` knows which);
     * anything else: DRF's own handler.
     """
     from rest_framework.views import exception_handler as drf_handler  # noqa: PLC0415 - see above
 
-    answer = _answer_for(exc, context.get("request"))
+    answer = _answer_for(exc, context.get("request"), context.get("view"))
     if answer is None:
         return drf_handler(exc, context)
     response = _response(answer)
@@ -230,7 +231,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
-def _answer_for(exc: Exception, request: Request | None) -> Answer | None:
+def _answer_for(exc: Exception, request: Request | None, view: APIView | None) -> Answer | None:
     if isinstance(exc, TokenRefused):
         return exc.answer
     authenticator = _bearer(request)
@@ -238,7 +239,7 @@ def _answer_for(exc: Exception, request: Request | None) -> Answer | None:
         return None
     guard = authenticator.get_guard()
     if isinstance(exc, NotAuthenticated):
-        return guard.answer(None)
+        return guard.answer(None, scopes=_advertised_scopes(view))
     if isinstance(exc, PermissionDenied | DjangoPermissionDenied) and isinstance(
         request.auth, VerifiedToken
     ):
@@ -248,6 +249,16 @@ def _answer_for(exc: Exception, request: Request | None) -> Answer | None:
         )
         return guard.answer(refusal, scopes=scopes)
     return None
+
+
+def _advertised_scopes(view: APIView | None) -> tuple[str, ...]:
+    """The scopes a view's :class:`HasScopes` asks for, named in its 401 challenge."""
+    if view is None:
+        return ()
+    for permission in view.get_permissions():
+        if isinstance(permission, HasScopes):
+            return permission.scopes or _view_scopes(view)
+    return ()
 
 
 def _response(answer: Answer) -> Response:
