@@ -32,7 +32,6 @@ if _typing.TYPE_CHECKING:
     from .cookies import delete_token_cookie as delete_token_cookie
     from .cookies import token_cookie as token_cookie
     from .csrf import CSRFProtector as CSRFProtector
-    from .guard import REFUSALS as REFUSALS
     from .guard import Answer as Answer
     from .guard import Guard as Guard
     from .guard import TokenValidator as TokenValidator
@@ -66,7 +65,6 @@ _LAZY = {
     "delete_token_cookie": ".cookies",
     "token_cookie": ".cookies",
     "CSRFProtector": ".csrf",
-    "REFUSALS": ".guard",
     "Answer": ".guard",
     "Guard": ".guard",
     "TokenValidator": ".guard",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, ClassVar, Final, Protocol
 
 from .._text import SCOPE_TOKEN, class_description
 from ..errors import (
@@ -40,15 +40,9 @@ if TYPE_CHECKING:
     from .csrf import CSRFProtector
     from .request import RequestFacts
 
-__all__ = ["REFUSALS", "Answer", "Guard", "TokenValidator"]
+__all__ = ["Answer", "Guard", "TokenValidator"]
 
 _UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-REFUSALS: Final[tuple[type[TokensmithError], ...]] = (TokenError, BackendUnavailable, Throttled)
-"""The exceptions an adapter answers with :meth:`Guard.answer` (401/403/400, 503, 429).
-
-Anything else (a :class:`~tokensmith.ConfigurationError`, a bug) is left to the framework, which
-logs it and answers 500: catching it would hide the fault from the operator."""
 
 
 class TokenValidator(Protocol):
@@ -121,6 +115,15 @@ class Guard:
         "transport",
         "validator",
     )
+
+    refusals: ClassVar[tuple[type[TokensmithError], ...]] = (
+        TokenError,
+        BackendUnavailable,
+        Throttled,
+    )
+    """The errors an adapter answers with :meth:`answer`: token refusals, outages, throttling.
+    Anything else (a :class:`~tokensmith.ConfigurationError`...) is a fault the framework must
+    see, log and turn into a 500 of its own."""
 
     def __init__(
         self,
