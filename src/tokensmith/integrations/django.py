@@ -41,7 +41,7 @@ from django.utils.module_loading import import_string
 
 from ..claims import VerifiedToken
 from ..errors import ConfigurationError, MissingToken, TokenInQuery
-from ..web.guard import REFUSALS, Answer, Guard
+from ..web.guard import Answer, Guard
 from ..web.request import RequestFacts
 
 __all__ = [
@@ -210,7 +210,7 @@ def _sync_view(
         chosen = guard or configured_guard()
         try:
             verified = verify_request(request, chosen, scopes=scopes)
-        except REFUSALS as exc:
+        except chosen.refusals as exc:
             return answer_response(chosen.answer(exc, scopes=scopes), exc)
         setattr(request, TOKEN_ATTRIBUTE, verified)
         return view(request, *args, **kwargs)
@@ -226,7 +226,7 @@ def _async_view(
         chosen = guard or configured_guard()
         try:
             verified = await _averify_request(request, chosen, scopes)
-        except REFUSALS as exc:
+        except chosen.refusals as exc:
             return answer_response(chosen.answer(exc, scopes=scopes), exc)
         setattr(request, TOKEN_ATTRIBUTE, verified)
         return await view(request, *args, **kwargs)
@@ -263,7 +263,7 @@ class TokenMiddleware:
             token: VerifiedToken | None = guard.authenticate(request_facts(request))
         except MissingToken:
             token = None
-        except REFUSALS as exc:
+        except guard.refusals as exc:
             return answer_response(guard.answer(exc), exc)
         _remember(request, guard, token)
         return self.get_response(request)
@@ -274,7 +274,7 @@ class TokenMiddleware:
             token: VerifiedToken | None = await guard.aauthenticate(request_facts(request))
         except MissingToken:
             token = None
-        except REFUSALS as exc:
+        except guard.refusals as exc:
             return answer_response(guard.answer(exc), exc)
         _remember(request, guard, token)
         return await cast(Awaitable[HttpResponseBase], self.get_response(request))

@@ -40,7 +40,7 @@ from rest_framework.permissions import BasePermission
 
 from ..claims import VerifiedToken
 from ..errors import ConfigurationError, InsufficientScope, MissingToken
-from ..web.guard import REFUSALS, Answer, Guard
+from ..web.guard import Answer, Guard
 from .django import configured_guard, keep_out_of_request_log, verify_request
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ class BearerAuthentication(BaseAuthentication):
             token = verify_request(request._request, guard)
         except MissingToken:
             return None
-        except REFUSALS as exc:
+        except guard.refusals as exc:
             raise TokenRefused(guard.answer(exc), exc) from exc
         return self.get_user(token), token
 

@@ -29,7 +29,7 @@ from flask import Flask, Response, current_app, g, request
 
 from ..claims import VerifiedToken
 from ..errors import ConfigurationError
-from ..web.guard import REFUSALS, Answer, Guard
+from ..web.guard import Answer, Guard
 from ..web.request import RequestFacts
 
 __all__ = ["EXTENSION", "TOKEN_ATTRIBUTE", "TokenAuth", "current_token"]
@@ -103,7 +103,7 @@ class TokenAuth:
             guard = self.guard_for(current_app)
             try:
                 verified = guard.authenticate(_facts(), scopes=scopes)
-            except REFUSALS as exc:
+            except guard.refusals as exc:
                 return _response(guard.answer(exc, scopes=scopes))
             setattr(g, TOKEN_ATTRIBUTE, verified)
             return view(*args, **kwargs)
@@ -116,7 +116,7 @@ class TokenAuth:
             guard = self.guard_for(current_app)
             try:
                 verified = await guard.aauthenticate(_facts(), scopes=scopes)
-            except REFUSALS as exc:
+            except guard.refusals as exc:
                 return _response(guard.answer(exc, scopes=scopes))
             setattr(g, TOKEN_ATTRIBUTE, verified)
             return await view(*args, **kwargs)
