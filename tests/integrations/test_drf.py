@@ -174,6 +174,9 @@ def test_the_user_is_the_tokens_subject(world: World) -> None:
     assert (user.pk, user.username, user.get_username(), str(user)) == ("user-1",) * 4
     assert user.is_authenticated and not user.is_anonymous and not user.is_staff
     assert repr(user) == "TokenUser('user-1')" and world.tokens["valid"] not in repr(user)
+    assert not user.has_perm("shop.add_order") and not user.has_perms(["shop.add_order"])
+    assert not user.has_module_perms("shop")
+    assert user == TokenUser(token) and len({user, TokenUser(token)}) == 1 and user != "user-1"
 
 
 def test_the_middlewares_verdict_is_reused(world: World) -> None:

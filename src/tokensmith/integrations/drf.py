@@ -98,6 +98,24 @@ class TokenUser:
         """The token's subject, as Django's user interface names it."""
         return self.username
 
+    def has_perm(self, perm: str, obj: object = None) -> bool:
+        """No Django model permission: a token grants scopes (see :class:`HasScopes`)."""
+        return False
+
+    def has_perms(self, perm_list: Iterable[str], obj: object = None) -> bool:
+        """No Django model permissions (``DjangoModelPermissions`` denies, with a 403)."""
+        return False
+
+    def has_module_perms(self, app_label: str) -> bool:
+        """No Django app permissions."""
+        return False
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TokenUser) and other.username == self.username
+
+    def __hash__(self) -> int:
+        return hash(self.username)
+
     def __str__(self) -> str:
         return self.username or ""
 
