@@ -72,10 +72,11 @@ def test_the_flask_page() -> None:
     for block in blocks("flask.md"):
         exec(compile(block, str(PAGES / "flask.md"), "exec"), namespace)
     signer = namespace["signer"]
+    reader = signer.issue("user-1", audience="orders-api", scopes=["orders:read"])
     writer = signer.issue("user-1", audience="orders-api", scopes=["orders:write"])
     with serving(namespace["app"]) as url:
-        check_orders_api(url, namespace["token"], writer, create="/orders")
-        assert call(url, "GET", "/orders", namespace["token"])[2] == {
+        check_orders_api(url, reader, writer, create="/orders")
+        assert call(url, "GET", "/orders", reader)[2] == {
             "sub": "user-1",
             "scopes": ["orders:read"],
         }
@@ -149,11 +150,22 @@ def served_project(page: str, package: str, root: Path) -> Iterator[dict[str, An
         errors.close()
 
 
+def token_as_the_page_makes_it(page: str, root: Path) -> str:
+    """Run the page's ``python -c '...'`` token command, in another process, as written."""
+    (command,) = re.findall(r"python -c '(.*?)'", (PAGES / page).read_text(encoding="utf-8"))
+    done = subprocess.run(
+        [sys.executable, "-c", command], cwd=root, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
 def test_the_django_page(tmp_path: Path) -> None:
     with served_project("django.md", "orders", tmp_path) as project:
         url = project["url"]
         check_orders_api(url, project["reader"], project["writer"], create="/orders/new")
         assert call(url, "GET", "/health")[2] == {"status": "ok", "signed_in": False}
+        token = token_as_the_page_makes_it("django.md", tmp_path)  # the keys are shared
+        assert call(url, "GET", "/orders", token)[0] == 200
         assert call(url, "GET", "/health", project["reader"])[2]["signed_in"] is True
         status, challenge, _ = call(url, "GET", "/health", "not.a.token")
         assert status == 401 and 'error="invalid_token"' in challenge  # the middleware
@@ -167,3 +179,5 @@ def test_the_drf_page(tmp_path: Path) -> None:
             "sub": "user-1",
             "user": "user-1",
         }
+        token = token_as_the_page_makes_it("drf.md", tmp_path)
+        assert call(url, "GET", "/orders", token)[0] == 200
