@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
 import jwt as pyjwt
@@ -165,6 +167,81 @@ def fastapi_apps(setup: Setup) -> dict[str, Runner]:
 
     return {
         name: asgi_runner(app, setup.token)
+        for name, app in zip(CONTENDERS, (plain, protected, by_hand), strict=True)
+    }
+
+
+# --- Flask (WSGI) ------------------------------------------------------------------------------
+
+
+def wsgi_runner(app: Any, token: str) -> Runner:
+    """One GET /orders through the WSGI callable (the body read and closed, as a server does)."""
+    environ = {
+        "REQUEST_METHOD": "GET", "SCRIPT_NAME": "", "PATH_INFO": "/orders", "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_AUTHORIZATION": f"Bearer {token}", "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr, "wsgi.version": (1, 0),
+        "wsgi.multithread": False, "wsgi.multiprocess": False, "wsgi.run_once": False,
+    }  # fmt: skip
+    status: list[int] = []
+
+    def start_response(line: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        status.append(int(line.split(" ", 1)[0]))
+
+    def run() -> int:
+        body = app(dict(environ), start_response)
+        try:
+            b"".join(body)
+        finally:
+            getattr(body, "close", lambda: None)()
+        return status.pop()
+
+    return run
+
+
+@framework("Flask")
+def flask_apps(setup: Setup) -> dict[str, Runner]:
+    from flask import Flask, g, jsonify, request
+
+    from tokensmith.integrations.flask import TokenAuth
+
+    plain = Flask("plain")
+
+    @plain.get("/orders")
+    def open_orders() -> dict[str, str]:
+        return {"sub": "anonymous"}
+
+    protected = Flask("tokensmith")
+    auth = TokenAuth(setup.guard, protected)
+
+    @protected.get("/orders")
+    @auth.require_token(scopes=[SCOPE])
+    def orders() -> dict[str, str]:
+        return {"sub": g.token.subject}
+
+    def pyjwt_required(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            claims = setup.pyjwt_claims(request.headers.get("Authorization"))
+            if isinstance(claims, int):
+                error = "insufficient_scope" if claims == 403 else "invalid_token"
+                challenge = {"WWW-Authenticate": f'Bearer error="{error}"'}
+                return jsonify(error=error), claims, challenge
+            g.claims = claims
+            return view(*args, **kwargs)
+
+        return checked
+
+    by_hand = Flask("pyjwt")
+
+    @by_hand.get("/orders")
+    @pyjwt_required
+    def hand_orders() -> dict[str, str]:
+        return {"sub": g.claims["sub"]}
+
+    return {
+        name: wsgi_runner(app, setup.token)
         for name, app in zip(CONTENDERS, (plain, protected, by_hand), strict=True)
     }
 

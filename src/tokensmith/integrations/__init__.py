@@ -19,7 +19,14 @@ request (two ``Authorization`` headers, a token in the URL, credentials over pla
   shows up as an HTTP bearer security scheme in the OpenAPI document
   (``pip install 'tokensmith[fastapi]'``);
 * :mod:`tokensmith.integrations.aiohttp` — aiohttp middleware; the token in
-  ``request["tokensmith.token"]`` (``pip install 'tokensmith[aiohttp]'``).
+  ``request["tokensmith.token"]`` (``pip install 'tokensmith[aiohttp]'``);
+* :mod:`tokensmith.integrations.flask` — a Flask extension and its ``require_token``
+  decorator; the token on ``flask.g.token`` (``pip install 'tokensmith[flask]'``);
+* :mod:`tokensmith.integrations.django` — Django middleware and a view decorator; the token on
+  ``request.token`` (``pip install 'tokensmith[django]'``);
+* :mod:`tokensmith.integrations.drf` — Django REST framework authentication and permission
+  classes, and an exception handler that puts the challenge on 401 and 403
+  (``pip install 'tokensmith[drf]'``).
 
 Importing this package imports no framework; each module imports its framework when it is
 itself imported, and frameworks are never dependencies of tokensmith: the extras only name
