@@ -34,6 +34,7 @@ from tokensmith import (
 )
 from tokensmith.cache import ValidatedTokenCache
 from tokensmith.errors import KeyStoreCorrupt, WrongPassphrase
+from tokensmith.stores._manifest import redis_associated_data
 from tokensmith.stores.redis import RedisKeyStore
 from tokensmith.testing import FakeClock, KeyStoreContract
 
@@ -354,6 +355,7 @@ ISSUER_CHILD = r"""
 import json, sys, time
 import redis
 from tokensmith import Key, RotationPolicy
+from tokensmith.stores._manifest import redis_associated_data
 from tokensmith.stores.redis import RedisKeyStore
 
 def slow_generate(alg):
@@ -420,8 +422,8 @@ def test_authentic_but_unusable_entry_is_refused(
     else:
         other = KeySet.generate("ES256").signing_key(clock())
         plaintext = json.dumps(other.to_jwk(private=True)).encode()
-    nonce = os.urandom(12)
-    sealed = store._aead.encrypt(nonce, plaintext, store._aad(entry["kid"], entry["alg"], times))
+    associated = redis_associated_data(store._sealing.store, entry["kid"], entry["alg"], times)
+    nonce, sealed = store._sealing.seal(plaintext, associated)
     entry.update(nonce=b64(nonce), sealed=b64(sealed))
     client.set(name, json.dumps(_authentic(store, document)))
     with pytest.raises(KeyStoreCorrupt):
@@ -466,7 +468,7 @@ def test_cached_hits_pick_up_another_replicas_rotation_after_the_reload_interval
 def _authentic(store: RedisKeyStore, document: dict[str, Any]) -> dict[str, Any]:
     """``document`` with a valid MAC: what only a holder of the KEK could write."""
     body = {name: value for name, value in document.items() if name != "mac"}
-    return {**body, "mac": store._document_mac(body)}
+    return {**body, "mac": store._sealing.mac(body)}
 
 
 def _refused(call: Any, error: type[Exception] = KeyStoreCorrupt) -> Exception:
