@@ -149,8 +149,10 @@ class Key(Frozen):
         """
         row = _check_alg(alg)
         if curve is not None and curve not in row.curves:
-            allowed = " or ".join(repr(c) for c in row.curves) or "none"
-            raise InvalidKey(f"{row.name} curve must be {allowed}")
+            allowed = " or ".join(repr(c) for c in row.curves)
+            raise InvalidKey(
+                f"{row.name} curve must be {allowed}" if allowed else f"{row.name} takes no curve"
+            )
         material = KEY_TYPES[row.kty].generate(row, curve, rsa_bits)
         return cls._build(row, material, kid)
 
