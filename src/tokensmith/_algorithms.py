@@ -24,7 +24,6 @@ __all__ = [
     "EcCurve",
     "EdwardsCurve",
     "TokenHash",
-    "algorithms_of",
     "kty_of",
     "token_hash_function",
 ]
@@ -162,11 +161,6 @@ def kty_of(alg: object) -> str | None:
     """The key type of a supported ``alg``; ``None`` for anything else (of any type)."""
     row = ALGORITHMS.get(alg) if isinstance(alg, str) else None
     return None if row is None else row.kty
-
-
-def algorithms_of(kty: str) -> frozenset[str]:
-    """The algorithms whose keys have key type ``kty``."""
-    return frozenset(name for name, row in ALGORITHMS.items() if row.kty == kty)
 
 
 def token_hash_function(alg: Algorithm, crv: str | None) -> TokenHash | None:

@@ -60,7 +60,8 @@ def _check_exponent(e: int) -> None:
 def check_jwk_exponent(member: object) -> None:
     """Check a JWK's ``e`` before the key is built: cryptography refuses an even or tiny
     exponent with a bare ``ValueError``, which would hide why the key is refused. A member
-    that is not strict base64url is left to the parser, which refuses it."""
+    that is not strict base64url is left to the parser (PyJWT decodes padding and the standard
+    alphabet too); whatever key it builds meets :func:`check_rsa_public_key` all the same."""
     if not isinstance(member, str):
         return
     try:

@@ -189,7 +189,9 @@ class Key(Frozen):
             raise InvalidKey("JWK 'kid' must be a non-empty string")
         try:
             material = _jwk_codec(row.kty).from_jwk(data)
-        except Exception:  # PyJWT raises InvalidKeyError, ValueError, KeyError, binascii.Error
+        except Exception as exc:  # PyJWT: InvalidKeyError, ValueError, KeyError, binascii.Error
+            if isinstance(exc, ValueError) and REFUSED_EXPONENT in str(exc):
+                raise WeakKey(EXPONENT_MESSAGE) from None  # as from_pem: say why
             raise InvalidKey(f"{row.name} JWK could not be parsed") from None
         return cls._build(row, material, kid)
 

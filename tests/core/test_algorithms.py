@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from jwt import algorithms as pyjwt
 
 from tests.support import ROOT
@@ -143,6 +145,23 @@ def test_a_curve_the_algorithm_does_not_use_is_refused(alg: str, curve: str) -> 
 def test_generate_refuses_a_curve_instead_of_ignoring_it(alg: str, curve: str) -> None:
     with pytest.raises(InvalidKey) as refused:
         Key.generate(alg, curve=curve)
+    assert type(refused.value) is InvalidKey
+
+
+def test_a_key_on_a_curve_outside_the_table_is_refused() -> None:
+    secp256k1 = ec.generate_private_key(ec.SECP256K1())
+    pem = secp256k1.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    with pytest.raises(InvalidKey, match="ES256 requires curve P-256") as refused:
+        Key.from_pem(pem, "ES256")
+    assert type(refused.value) is InvalidKey
+
+
+def test_an_encrypted_pem_without_its_password_is_refused() -> None:
+    pem = Key.generate("ES256").to_pem(private=True, password=b"pass phrase")
+    with pytest.raises(InvalidKey) as refused:
+        Key.from_pem(pem, "ES256")
     assert type(refused.value) is InvalidKey
 
 

@@ -127,6 +127,25 @@ def test_a_key_set_survives_both_codecs_in_turn() -> None:
     assert isinstance(via_redis, Manifest) and via_redis.policy is None  # replicas use their own
 
 
+def _redis_document_holding(plaintext: bytes, sealing: KekSealing) -> str:
+    """An authentic Redis document whose one entry, kid ``k``, seals ``plaintext``."""
+    times: dict[str, float | None] = {"not_before": None, "retire_at": None, "not_after": None}
+    document = json.loads(encode_redis(KeySet(), POLICY, 1, sealing))
+    nonce, sealed = sealing.seal(plaintext, redis_associated_data(STORE, "k", "RS256", times))
+    entry = {"kid": "k", "alg": "RS256", **times}
+    document["keys"] = [{**entry, "nonce": b64url_encode(nonce), "sealed": b64url_encode(sealed)}]
+    body = {m: v for m, v in document.items() if m != "mac"}
+    return json.dumps({**body, "mac": sealing.mac(body)})
+
+
+@pytest.mark.parametrize("plaintext", [b"[]", b'"text"', b'{"kty": "RSA"}'])
+def test_an_authentic_entry_that_is_no_jwk_is_corrupt(plaintext: bytes) -> None:
+    sealing = KekSealing(KEK, STORE)
+    with pytest.raises(KeyStoreCorrupt, match="holds an unusable key") as caught:
+        decode_redis(_redis_document_holding(plaintext, sealing), sealing, "the Redis key k")
+    assert type(caught.value) is KeyStoreCorrupt
+
+
 def _weak_rsa_jwk() -> dict[str, Any]:
     small = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()
     n = small.public_numbers().n
@@ -159,13 +178,7 @@ def test_an_authentic_key_below_todays_floor_is_weak_in_both_stores() -> None:
     assert type(caught.value) is WeakKey and "keyset.json holds a weak key" in str(caught.value)
 
     sealing = KekSealing(KEK, STORE)
-    document = json.loads(encode_redis(KeySet(), POLICY, 1, sealing))
-    associated = redis_associated_data(STORE, "weak", "RS256", times)
-    nonce, sealed = sealing.seal(canonical(jwk), associated)
-    entry = {"kid": "weak", "alg": "RS256", **times}
-    document["keys"] = [{**entry, "nonce": b64url_encode(nonce), "sealed": b64url_encode(sealed)}]
-    body = {m: v for m, v in document.items() if m != "mac"}
-    document["mac"] = sealing.mac(body)
+    document = _redis_document_holding(canonical({**jwk, "kid": "k"}), sealing)
     with pytest.raises(WeakKey) as caught:
-        decode_redis(json.dumps(document), sealing, "the Redis key k")
+        decode_redis(document, sealing, "the Redis key k")
     assert type(caught.value) is WeakKey and "the Redis key k holds a weak key" in str(caught.value)
