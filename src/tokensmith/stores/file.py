@@ -17,6 +17,7 @@ be regular files owned by the effective user with no group or other permission. 
 is :class:`~tokensmith.errors.InsecureKeyDirectory`: another local user who can write the
 directory could have planted keys of their own.
 
+The manifest's codec is shared with the Redis store (``_manifest.py``, ``_sealing.py``).
 Every write is atomic: a temporary file in the same directory, ``fsync``, ``os.replace``, then
 ``fsync`` of the directory. A crash at any point leaves either the old or the new manifest.
 
@@ -491,10 +492,4 @@ def _rotate(current: KeySet, policy: RotationPolicy | None, now: float) -> KeySe
 
 
 def _identity(status: os.stat_result) -> _Identity:
-    return (
-        status.st_dev,
-        status.st_ino,
-        status.st_size,
-        status.st_mtime_ns,
-        status.st_ctime_ns,
-    )
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)

@@ -28,7 +28,9 @@ second derived key, bound to the prefix. An attacker with write access to Redis 
 neither read a key, nor inject, drop or reorder one, nor change when one signs, nor change the
 generation or the policy: any such change fails authentication
 (:class:`~tokensmith.errors.KeyStoreCorrupt`). A wrong KEK is
-:class:`~tokensmith.errors.WrongPassphrase`.
+:class:`~tokensmith.errors.WrongPassphrase`. The document and its sealing are written and read
+by the codec the file store shares (``stores/_manifest.py``, ``stores/_sealing.py``); this
+module does the Redis I/O and the locking.
 
 An authentic *older* document stored back (a rollback, to make a retired key sign again) is
 authentic, so the MAC cannot catch it: each process remembers the highest generation it has
