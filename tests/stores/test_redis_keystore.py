@@ -22,7 +22,7 @@ from redis.retry import Retry
 
 from tests.support import ROOT
 from tests.support.forge import b64
-from tests.support.redis import RedisServer, RedisTarget
+from tests.support.redis import RedisServer, RedisTarget, free_port
 from tokensmith import (
     BackendUnavailable,
     ConfigurationError,
@@ -269,6 +269,39 @@ def test_writer_whose_lock_expired_starts_over(client: Any, clock: FakeClock) ->
     store._write_script = expiring
     store.rotate()
     assert len(calls) == 2 and len(store.keyset) == 2
+
+
+def test_a_writer_whose_lock_keeps_expiring_gives_up_after_lock_wait(
+    client: Any, clock: FakeClock
+) -> None:
+    store = _store(client, clock, lock_wait=0)
+    store.signing_key()
+    names, original = store._names, store._write_script
+
+    def expiring(**kwargs: Any) -> Any:
+        client.delete(names[2])  # every time, the lock is gone before our write
+        return original(**kwargs)
+
+    store._write_script = expiring
+    with pytest.raises(BackendUnavailable, match="kept expiring") as caught:
+        store.rotate()
+    assert type(caught.value) is BackendUnavailable
+    assert len(_store(client, clock).keyset) == 1  # nothing was written
+
+
+def test_a_write_that_reaches_no_server_is_backend_unavailable(
+    client: Any, clock: FakeClock
+) -> None:
+    """The lock is taken, then the write goes to a port nobody listens on (a real refusal)."""
+    store = _store(client, clock)
+    store.signing_key()
+    dead = _client(f"redis://127.0.0.1:{free_port()}/0")
+    store._write_script = dead.register_script("return 1")
+    with pytest.raises(BackendUnavailable) as caught:
+        store.rotate()
+    assert type(caught.value) is BackendUnavailable
+    assert client.get(store._names[2]) is None  # the lock was released
+    dead.close()
 
 
 def test_busy_lock_without_a_key_waits_then_fails(client: Any, clock: FakeClock) -> None:
