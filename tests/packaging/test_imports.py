@@ -25,6 +25,7 @@ import tokensmith
 CORE = frozenset(
     {
         "tokensmith",
+        "tokensmith._algorithms",
         "tokensmith._b64",
         "tokensmith._backends",
         "tokensmith._claims",
@@ -33,8 +34,11 @@ CORE = frozenset(
         "tokensmith._json",
         "tokensmith._jti",
         "tokensmith._jws",
+        "tokensmith._key_types",
         "tokensmith._options",
+        "tokensmith._rsa",
         "tokensmith._sentinels",
+        "tokensmith._signatures",
         "tokensmith.claims",
         "tokensmith.errors",
         "tokensmith.keys",
@@ -50,6 +54,10 @@ CORE = frozenset(
 )
 
 _DEFERRED = (
+    "jwt",  # PyJWT parses JWKs and exports private ones: ~30-60 ms, on first use only
+    "cryptography.hazmat.primitives.serialization",  # PEM and DER: ~15 ms, on first use only
+    "cryptography.x509",
+    "dataclasses",
     "sqlite3",
     "http.client",
     "ssl",
@@ -79,7 +87,7 @@ _HELPERS = ("Any", "TYPE_CHECKING", "annotations", "importlib", "typing", "cast"
 
 
 def _loaded_after(code: str) -> set[str]:
-    script = f"import sys; {code}; import json; print(json.dumps(sorted(sys.modules)))"
+    script = f"import sys\n{code}\nimport json; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     return set(json.loads(out.stdout))
 
@@ -118,10 +126,40 @@ def test_import_tokensmith_loads_the_core_only() -> None:
 
 
 def test_import_tokensmith_defers_backends_and_helpers() -> None:
-    baseline = _loaded_after("import jwt")
     loaded = _loaded_after("import tokensmith")
-    early = [name for name in _DEFERRED if name in loaded and name not in baseline]
+    early = [name for name in _DEFERRED if name in loaded]
     assert early == []
+
+
+# Issuing, validating and publishing with keys that were generated or given as secrets or PEM:
+# no JWK is parsed, so PyJWT (and PEM/DER support beyond from_pem) is never imported.
+_WITHOUT_PYJWT = """
+import tokensmith as ts
+hmac = ts.Key.from_secret(b"k" * 32, "HS256", kid="h")
+ec = ts.Key.generate("ES256")
+ed = ts.Key.generate("EdDSA")
+for key in (hmac, ec, ed):
+    store = ts.MemoryKeyStore(ts.KeySet([key]))
+    token = ts.Signer(store, issuer="https://i.test").issue("u", audience="a")
+    ts.Validator(store, issuer="https://i.test", audience="a").validate(token)
+    assert key.thumbprint()
+ts.KeySet([ec, ed]).jwks(0.0)
+"""
+
+
+def test_issuing_validating_and_publishing_never_load_pyjwt() -> None:
+    loaded = _loaded_after(_WITHOUT_PYJWT)
+    assert "jwt" not in loaded
+    assert "cryptography.hazmat.primitives.serialization" not in loaded
+
+
+def test_pyjwt_is_loaded_where_a_jwk_is_parsed_or_a_private_one_exported() -> None:
+    pem = "ts.Key.from_pem(ts.Key.generate('ES256').to_pem(), 'ES256')"
+    assert "jwt" not in _loaded_after(f"import tokensmith as ts; {pem}")
+    parse = "ts.Key.from_jwk(ts.Key.generate('ES256').to_jwk())"
+    assert "jwt" in _loaded_after(f"import tokensmith as ts; {parse}")
+    export = "ts.Key.generate('ES256').to_jwk(private=True)"
+    assert "jwt" in _loaded_after(f"import tokensmith as ts; {export}")
 
 
 @pytest.mark.parametrize("name", PACKAGES)
