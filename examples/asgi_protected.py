@@ -1,9 +1,10 @@
 """An ASGI API (raw ASGI 3 protocol, no framework) with tokensmith's protections around a token.
 
 The same flow as ``wsgi_protected.py``, awaiting ``Validator.avalidate``: IP rules before any
-token work, the refusal throttle (429), RFC 6750 bearer extraction from the ASGI header list,
-validation inside ``audit_context(ip=...)``, per-token IP rules, and ``www_authenticate`` for
-every refusal. Audit events go through a ``QueueSink`` to ``logging`` as JSON lines.
+token work, the refusal throttle (429), the credentials read by a ``Guard`` (RFC 6750 §2.1
+only; URL tokens, two headers and plain HTTP refused), validation inside
+``audit_context(ip=...)``, per-token IP rules, and ``guard.answer(exc)`` sent with
+``tokensmith.integrations.asgi.send_answer`` for every refusal. Audit events go through a ``QueueSink`` to ``logging`` as JSON lines.
 
 The throttle here is the in-memory one, keyed by ``client_key``: it does no I/O, so calling it
 on the event loop is safe (a throttle shared through Redis would be ``AsyncRefusalThrottle``;
@@ -32,6 +33,7 @@ from tokensmith import (
     Validator,
 )
 from tokensmith.errors import MissingToken
+from tokensmith.integrations.asgi import send_answer
 from tokensmith.observability import (
     AuditSink,
     Fanout,
@@ -43,7 +45,7 @@ from tokensmith.observability import (
     refused_event,
 )
 from tokensmith.observability.anomaly import RefusalBurstDetector, TokenSharingDetector
-from tokensmith.web import NetworkPolicy, extract_token, www_authenticate
+from tokensmith.web import Guard, NetworkPolicy, RequestFacts
 from tokensmith.web.ratelimit import RefusalThrottle, client_key
 
 ISSUER = "https://auth.example.com"
@@ -67,6 +69,7 @@ class Protected:
 
     signer: Signer
     validator: Validator
+    guard: Guard
     throttle: RefusalThrottle
     network: NetworkPolicy
     audit: AuditSink
@@ -104,9 +107,11 @@ def build(
             *extra_sinks,
         )
     )
+    validator = Validator(store, issuer=ISSUER, audience=AUDIENCE, clock=clock, audit=queue)
     return Protected(
         signer=Signer(store, issuer=ISSUER, ttl=600, clock=clock, audit=queue),
-        validator=Validator(store, issuer=ISSUER, audience=AUDIENCE, clock=clock, audit=queue),
+        validator=validator,
+        guard=Guard(validator, realm=REALM),
         throttle=RefusalThrottle.memory(max_refusals, window, clock=clock),
         network=NetworkPolicy.build(
             deny=["192.0.2.0/24", "2001:db8::/32"],
@@ -164,9 +169,7 @@ def make_app(p: Protected) -> ASGIApp:
                     client = client_key(ip)  # one key per client, and per IPv6 /64
                     p.network.check_address(ip)
                     p.throttle.check(client)
-                    token = extract_token(
-                        scope["headers"], query=scope.get("query_string"), method=method
-                    )
+                    token, _ = p.guard.credentials(RequestFacts.from_asgi(scope))
                     stage = "validate"
                     verified = await p.validator.avalidate(token, scopes=[required])
                     stage = "network"
@@ -178,8 +181,7 @@ def make_app(p: Protected) -> ASGIApp:
                         emit(p.audit, refused_event(exc, token, p.clock()))
                     raise
         except TokensmithError as exc:
-            status, headers = www_authenticate(exc, realm=REALM)
-            await _respond(send, status, headers, {"error": exc.code})
+            await send_answer(send, p.guard.answer(exc))
             return
         await _respond(
             send, 200, [], {"subject": verified.subject, "scopes": sorted(verified.scopes)}

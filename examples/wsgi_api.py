@@ -1,12 +1,17 @@
-"""A small WSGI API (stdlib ``wsgiref`` only) protected by ``Validator.validate()``.
+"""A small WSGI API (stdlib ``wsgiref`` only) protected by a ``Guard``, route by route.
 
-Each refusal becomes the right HTTP answer, per RFC 6750:
+Each route names the scope it requires; ``Guard.authenticate`` reads the one bearer token
+(RFC 6750 §2.1), validates it with those scopes, and every refusal is sent as
+``Guard.answer`` says (``tokensmith.integrations.wsgi.respond``):
 
 * no credentials             -> 401 with ``WWW-Authenticate: Bearer realm="orders-api"``
 * a malformed header         -> 400 with ``error="invalid_request"``
 * an invalid token           -> 401 with ``error="invalid_token"``
 * a valid token, scope short -> 403 with ``error="insufficient_scope"`` and ``scope="..."``
 * a backend did not answer   -> 503 with ``Retry-After`` (the token was NOT judged invalid)
+
+An app whose every route needs the same scopes needs no code for this at all:
+``tokensmith.integrations.wsgi.TokenMiddleware`` (docs/frameworks/wsgi.md).
 
 Run it:  ``python examples/wsgi_api.py`` serves on http://127.0.0.1:8080 and prints a token
 to try with curl; ``python examples/wsgi_api.py --self-test`` starts on a free port, makes a
@@ -24,15 +29,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from tokensmith import (
-    BackendUnavailable,
-    KeySet,
-    MemoryKeyStore,
-    Signer,
-    TokenError,
-    Validator,
-    VerifiedToken,
-)
+from tokensmith import KeySet, MemoryKeyStore, Signer, Validator, VerifiedToken
+from tokensmith.integrations.wsgi import respond
+from tokensmith.web import Guard, RequestFacts
 
 ISSUER = "https://auth.example.com"
 AUDIENCE = "orders-api"
@@ -48,53 +47,18 @@ ROUTES: dict[tuple[str, str], str] = {
 }
 
 
-# --- the tiny bearer helper (tokensmith.web will provide this) --------------------------
-
-
-class BadRequest(Exception):
-    """The Authorization header is present but not a single Bearer credential."""
-
-
-def bearer_token(environ: dict[str, Any]) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header (RFC 6750 §2.1), or None."""
-    header = environ.get("HTTP_AUTHORIZATION")
-    if header is None:
-        return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token or " " in token.strip():
-        raise BadRequest("expected 'Authorization: Bearer <token>'")
-    return token.strip()
-
-
-def www_authenticate(error: str | None = None, *, scope: Iterable[str] = ()) -> str:
-    """A ``WWW-Authenticate`` challenge (RFC 6750 §3). Only codes go in it, never details."""
-    parts = [f'realm="{REALM}"']
-    if error is not None:
-        parts.append(f'error="{error}"')
-    scopes = " ".join(sorted(scope))
-    if scopes:
-        parts.append(f'scope="{scopes}"')
-    return "Bearer " + ", ".join(parts)
-
-
 # --- the application ---------------------------------------------------------------------------
 
 
 def make_app(validator: Validator) -> App:
-    """The WSGI application: authenticate, authorise, then run the route."""
+    """The WSGI application: authenticate and authorise with the route's scope, then run it."""
+    guard = Guard(validator, realm=REALM)
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        def reply(status: str, body: dict[str, Any], *headers: tuple[str, str]) -> list[bytes]:
+        def reply(status: str, body: dict[str, Any]) -> list[bytes]:
             data = json.dumps(body).encode()
-            start_response(
-                status,
-                [
-                    ("Content-Type", "application/json"),
-                    ("Content-Length", str(len(data))),
-                    ("Cache-Control", "no-store"),
-                    *headers,
-                ],
-            )
+            start_response(status, [("Content-Type", "application/json"),
+                                    ("Content-Length", str(len(data)))])  # fmt: skip
             return [data]
 
         route = (environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/"))
@@ -102,22 +66,9 @@ def make_app(validator: Validator) -> App:
         if scope is None:
             return reply("404 Not Found", {"error": "not_found"})
         try:
-            token = bearer_token(environ)
-        except BadRequest:
-            challenge = ("WWW-Authenticate", www_authenticate("invalid_request"))
-            return reply("400 Bad Request", {"error": "invalid_request"}, challenge)
-        if token is None:  # no credentials: a bare challenge, no error code (RFC 6750 §3.1)
-            challenge = ("WWW-Authenticate", www_authenticate())
-            return reply("401 Unauthorized", {"error": "unauthorized"}, challenge)
-        try:
-            tok = validator.validate(token, scopes=[scope])
-        except TokenError as exc:
-            required = getattr(exc, "required", ())
-            challenge = ("WWW-Authenticate", www_authenticate(exc.error, scope=required))
-            status = "403 Forbidden" if exc.status_code == 403 else "401 Unauthorized"
-            return reply(status, {"error": exc.error, "code": exc.code}, challenge)
-        except BackendUnavailable:  # not the token's fault: 503, never 401
-            return reply("503 Service Unavailable", {"error": "unavailable"}, ("Retry-After", "1"))
+            tok = guard.authenticate(RequestFacts.from_wsgi(environ), scopes=[scope])
+        except guard.refusals as exc:  # a refusal: 401/403/400, or 503 when a backend is down
+            return respond(start_response, guard.answer(exc))
         return reply("200 OK", handle(route, tok))
 
     return app

@@ -5,11 +5,13 @@ Per request, in this order:
 1. IP rules before any token work (``NetworkPolicy.check_address``): denied networks get 401.
 2. Brute-force throttle (``RefusalThrottle``) keyed by ``client_key`` (every spelling of an
    address is one client, an IPv6 ``/64`` is one client): too many refusals get 429.
-3. Bearer extraction, RFC 6750 §2.1 only (``extract_token``); a URL token is refused (400).
+3. The credentials, read by a ``Guard`` (``guard.credentials``): RFC 6750 §2.1 only; a URL
+   token, two ``Authorization`` headers or credentials over plain HTTP are refused (400).
 4. ``Validator.validate`` inside ``audit_context(ip=...)`` so audit events carry the IP.
 5. Per-token IP rules and token binding (``NetworkPolicy.check``).
-6. Any refusal -> ``www_authenticate`` status and headers; presented-but-refused tokens count
-   towards the throttle.
+6. Any refusal -> ``guard.answer(exc)``, sent with ``tokensmith.integrations.wsgi.respond``
+   (RFC 6750 status, challenge and JSON body); presented-but-refused tokens count towards the
+   throttle.
 
 Audit events (issued, validated, refused, anomalies) go through a ``QueueSink`` to ``logging``
 as JSON lines on stderr; a refusal-burst detector watches the same stream.
@@ -31,6 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -45,6 +48,7 @@ from tokensmith import (
     Validator,
 )
 from tokensmith.errors import MissingToken
+from tokensmith.integrations.wsgi import respond
 from tokensmith.observability import (
     AuditSink,
     Fanout,
@@ -56,7 +60,7 @@ from tokensmith.observability import (
     refused_event,
 )
 from tokensmith.observability.anomaly import RefusalBurstDetector, TokenSharingDetector
-from tokensmith.web import NetworkPolicy, extract_token, www_authenticate
+from tokensmith.web import Guard, NetworkPolicy, RequestFacts
 from tokensmith.web.ratelimit import RefusalThrottle, client_key
 
 ISSUER = "https://auth.example.com"
@@ -70,16 +74,6 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/orders"): "orders:read",
     ("POST", "/orders"): "orders:write",
 }
-REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
 
 
 @dataclass
@@ -88,6 +82,7 @@ class Protected:
 
     signer: Signer
     validator: Validator
+    guard: Guard
     throttle: RefusalThrottle
     network: NetworkPolicy
     audit: AuditSink
@@ -143,9 +138,11 @@ def build(
         deny=["192.0.2.0/24", "2001:db8::/32"],  # documentation ranges stand in for a blocklist
         audiences={AUDIENCE: {"allow": ["127.0.0.0/8", "::1/128", "10.0.0.0/8"]}},
     )
+    validator = Validator(store, issuer=ISSUER, audience=AUDIENCE, clock=clock, audit=queue)
     return Protected(
         signer=Signer(store, issuer=ISSUER, ttl=600, clock=clock, audit=queue),
-        validator=Validator(store, issuer=ISSUER, audience=AUDIENCE, clock=clock, audit=queue),
+        validator=validator,
+        guard=Guard(validator, realm=REALM),
         throttle=throttle,
         network=network,
         audit=queue,
@@ -159,7 +156,7 @@ def _respond(
 ) -> list[bytes]:
     payload = json.dumps(body).encode()
     start_response(
-        f"{status} {REASONS.get(status, 'Error')}",
+        f"{status} {HTTPStatus(status).phrase}",
         [*headers, ("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
     )
     return [payload]
@@ -183,7 +180,7 @@ def make_app(p: Protected) -> App:
                     client = client_key(ip)  # one key per client, and per IPv6 /64
                     p.network.check_address(ip)
                     p.throttle.check(client)  # Throttled (429) before any token work
-                    token = extract_token(environ, query=environ.get("QUERY_STRING"), method=method)
+                    token, _ = p.guard.credentials(RequestFacts.from_wsgi(environ))
                     stage = "validate"
                     verified = p.validator.validate(token, scopes=[scope])
                     stage = "network"
@@ -195,8 +192,7 @@ def make_app(p: Protected) -> App:
                         emit(p.audit, refused_event(exc, token, p.clock()))
                     raise
         except TokensmithError as exc:
-            status, headers = www_authenticate(exc, realm=REALM)
-            return _respond(start_response, status, headers, {"error": exc.code})
+            return respond(start_response, p.guard.answer(exc))
         return _respond(
             start_response,
             200,

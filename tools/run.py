@@ -7,7 +7,9 @@
 ``test`` does, in order:
 
 1. ``.venv`` (this interpreter, an editable install with the ``dev`` dependency group):
-   ruff, ruff format, mypy --strict, the docs built strictly;
+   ruff, ruff format, mypy --strict (``src``, and ``tests/typecheck``: typed usage of the public
+   API whose expected errors prove that options are checked at the call site), the docs built
+   strictly;
 2. the sdist and the wheel, built once into ``.venv/dist`` and checked (licence inside both);
 3. the whole test suite against the *installed wheel* (never ``src/``) on every CPython that
    the classifiers claim, each in a clean virtualenv of its own (``.venv/py3.X``): the oldest
@@ -168,6 +170,7 @@ def test() -> None:
     sh(BIN / "ruff", "check", *code)
     sh(BIN / "ruff", "format", "--check", *code)
     sh(BIN / "mypy", "--strict", "src")
+    sh(BIN / "mypy", "--strict", "tests/typecheck")  # typed usage: expected errors hold
     sh(BIN / "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(VENV / "site"), env=env)
     wheel, _sdist = build_dist()
     for index, version in enumerate(versions):

@@ -11,6 +11,11 @@ connection pooling, proxies or a native async client plug in their own :class:`T
 Rules every transport must follow, and the default one does: no redirects (a 3xx is returned
 as is, and the caller refuses it), the body is capped at ``max_bytes`` *while* reading, and the
 whole exchange is bounded by ``timeout`` seconds.
+
+What the sync and async callers (remote key sets, discovery) share lives here too: the check
+of a transport given to them (:func:`blocking_transport`, :func:`any_transport`), the one way
+an async caller uses either kind (:func:`afetch`), and what makes a response a JSON document
+they may read (:func:`json_body`).
 """
 
 from __future__ import annotations
@@ -21,26 +26,35 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final, Protocol, cast, runtime_checkable
 from urllib.parse import SplitResult, urlsplit
 
 from .errors import ConfigurationError, JWKSFetchError
 
-if TYPE_CHECKING:  # http.client and ssl load only when a fetch happens
+if TYPE_CHECKING:  # http.client, ssl, asyncio load only when a fetch happens
     import http.client
     import socket
     import ssl
 
 __all__ = [
+    "ACCEPTED_CONTENT_TYPES",
     "AsyncTransport",
     "HTTPResponse",
     "StdlibTransport",
     "Transport",
+    "afetch",
+    "any_transport",
+    "blocking_transport",
     "check_url",
     "header_int",
     "is_downgrade",
     "is_loopback_host",
+    "json_body",
 ]
+
+ACCEPTED_CONTENT_TYPES: Final = frozenset({"application/json", "application/jwk-set+json"})
+"""Media types a JWKS or metadata response may carry (parameters such as ``charset`` are
+ignored)."""
 
 _CHUNK: Final = 16 * 1024
 _USER_AGENT: Final = "tokensmith-jwks/1"
@@ -80,6 +94,73 @@ class AsyncTransport(Protocol):
     ) -> HTTPResponse:
         """GET ``url`` with ``headers``."""
         ...
+
+
+def blocking_transport(transport: object) -> Transport:
+    """``transport`` if it has a blocking ``fetch()``: an async one given to a sync caller
+    would hand back a coroutine, never a response. ``None`` means :class:`StdlibTransport`."""
+    import inspect  # noqa: PLC0415 - loaded by the callers that build a key source, not publish
+
+    if transport is None:
+        return StdlibTransport()
+    fetch = getattr(transport, "fetch", None)
+    if not callable(fetch) or inspect.iscoroutinefunction(fetch):
+        raise ConfigurationError(
+            "transport must have a blocking fetch(); use the async twin for an AsyncTransport"
+        )
+    return cast(Transport, transport)
+
+
+def any_transport(transport: object) -> Transport | AsyncTransport:
+    """``transport`` if it has a ``fetch()`` (blocking or async; see :func:`afetch`). ``None``
+    means :class:`StdlibTransport`."""
+    if transport is None:
+        return StdlibTransport()
+    if not callable(getattr(transport, "fetch", None)):
+        raise ConfigurationError("transport must have a fetch() method")
+    return cast("Transport | AsyncTransport", transport)
+
+
+async def afetch(
+    transport: Transport | AsyncTransport,
+    url: str,
+    headers: Mapping[str, str],
+    timeout: float,
+    max_bytes: int,
+) -> object:
+    """What ``transport.fetch`` returned, awaited, or run in a worker thread when it blocks
+    (never on the event loop); the caller checks it is an :class:`HTTPResponse`."""
+    import asyncio  # noqa: PLC0415 - only async callers get here
+    import inspect  # noqa: PLC0415
+
+    if inspect.iscoroutinefunction(transport.fetch):
+        return await transport.fetch(url, headers, timeout, max_bytes)
+    return await asyncio.to_thread(transport.fetch, url, headers, timeout, max_bytes)
+
+
+def json_body(
+    response: HTTPResponse,
+    host: str | None,
+    max_bytes: int,
+    what: str,
+    error: type[JWKSFetchError],
+) -> bytes:
+    """The body of ``response`` if it may be read as JSON: HTTP 200 (a redirect is never
+    followed), at most ``max_bytes``, a JSON media type. Else ``error`` whose reason says why
+    (``redirect``, ``http_status``, ``too_large``, ``content_type``); ``what`` names the
+    document in the message (``"the JWKS"``)."""
+    status = response.status
+    if 300 <= status < 400:
+        raise error(f"{host} answered a redirect; not followed", reason="redirect")
+    if status != 200:
+        raise error(f"{host} answered HTTP {int(status)}", reason="http_status")
+    body = response.body
+    if len(body) > max_bytes:
+        raise error(f"{what} from {host} exceeds {max_bytes} bytes", reason="too_large")
+    media = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media not in ACCEPTED_CONTENT_TYPES:
+        raise error(f"{what} from {host} is not JSON (content type)", reason="content_type")
+    return body
 
 
 _HEADER_INT_MAX: Final = 2**31

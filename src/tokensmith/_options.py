@@ -11,7 +11,7 @@ keeps its own bounds; the message always states the whole rule, e.g.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from .errors import ConfigurationError
@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # annotations only: building a TypedDict costs import time
         finite: bool
 
 
-__all__ = ["flag", "integer", "number", "one_or_many", "seconds"]
+__all__ = ["flag", "integer", "known", "number", "one_or_many", "seconds"]
 
 
 def flag(name: str, value: object) -> bool:
@@ -112,3 +112,19 @@ def _rule(*bounds: str) -> str:
     """The bounds that apply, as `` >= 1 and <= 10`` (empty when none does)."""
     given = [bound for bound in bounds if bound]
     return (" " + " and ".join(given)) if given else ""
+
+
+def known(owner: str, given: Iterable[str], names: Collection[str]) -> None:
+    """Refuse option names ``owner`` does not take (``**options`` cannot refuse them itself):
+    the message names each one and, when there is one, the known option it most resembles."""
+    unknown = sorted(set(given).difference(names))
+    if not unknown:
+        return
+    import difflib  # noqa: PLC0415 - only a mistake gets here
+
+    hints = [
+        f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name)
+        for name in unknown
+        for close in [difflib.get_close_matches(name, sorted(names), n=1)]
+    ]
+    raise ConfigurationError(f"unknown {owner} option {', '.join(hints)}")

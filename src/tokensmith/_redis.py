@@ -12,6 +12,8 @@
 * :func:`subscription_client` / :func:`async_subscription_client` — a private client for one
   pub/sub subscription that reports an outage at once (no retries); on a cluster it talks to
   one node, since ``PUBLISH`` reaches subscribers on every node.
+* :func:`register` — the Lua script of a backend registered on the client it was given (a
+  :class:`~tokensmith.errors.ConfigurationError` when that is not a redis-py client).
 * :func:`require` and :func:`failures` — what lets every Redis module import without the
   ``redis`` extra: a Redis class calls :func:`require` when it is built (a clear
   ``pip install 'tokensmith[redis]'``), and catches :func:`failures` rather than naming
@@ -42,6 +44,7 @@ __all__ = [
     "encode_key_part",
     "failures",
     "is_cluster",
+    "register",
     "require",
     "subscription_client",
 ]
@@ -75,6 +78,15 @@ def failures() -> tuple[type[Exception], ...]:
     except ImportError:  # pragma: no cover - tested in a subprocess without redis
         return (OSError,)
     return (RedisError, OSError)
+
+
+def register(client: object, lua: str) -> Any:
+    """``client.register_script(lua)``: the callable that runs ``lua`` (``EVALSHA``, loading it
+    once). A ``client`` that cannot (not a redis-py client: a URL string, ``None``...) is a
+    :class:`~tokensmith.errors.ConfigurationError`, never an ``AttributeError``."""
+    if not callable(getattr(client, "register_script", None)):
+        raise ConfigurationError("client must be a redis client (or use from_url)")
+    return client.register_script(lua)  # type: ignore[attr-defined]
 
 
 def check_prefix(prefix: object) -> str:

@@ -9,10 +9,13 @@ from typing import Final
 
 from .errors import TokensmithError
 
-__all__ = ["DESCRIPTION_CHARS", "HTTP_TOKEN", "class_description", "is_unicode"]
+__all__ = ["DESCRIPTION_CHARS", "HTTP_TOKEN", "SCOPE_TOKEN", "class_description", "is_unicode"]
 
 HTTP_TOKEN: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", re.ASCII)
 """RFC 9110 §5.6.2 ``token``: an authentication scheme, a cookie name."""
+
+SCOPE_TOKEN: Final = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+", re.ASCII)
+"""RFC 6749 §3.3 ``scope-token``: one scope name (what a ``scope=`` challenge may carry)."""
 
 DESCRIPTION_CHARS: Final = frozenset(chr(c) for c in range(0x20, 0x7F)) - {'"', "\\"}
 """The characters of an RFC 6750 §3 / RFC 6749 §5.2 ``error_description``."""

@@ -31,6 +31,7 @@ __all__ = [
     "ExpiredToken",
     "ImmatureToken",
     "InsecureKeyDirectory",
+    "InsecureTransport",
     "InsufficientScope",
     "InvalidAudience",
     "InvalidAuthorizedParty",
@@ -323,6 +324,16 @@ class TokenInQuery(InvalidTokenRequest):
     """A token was sent in the URL query (``access_token``); tokensmith refuses URL tokens."""
 
     code = "token_in_query"
+
+
+class InsecureTransport(InvalidTokenRequest):
+    """Credentials arrived over plain HTTP, where anyone on the path can read them.
+
+    RFC 6750 §5.3: bearer tokens travel over TLS only. Serve over https, or list the proxy that
+    terminates TLS in ``TransportSecurity(trusted_proxies=...)``.
+    """
+
+    code = "insecure_transport"
 
 
 class CSRFCheckFailed(InvalidTokenRequest):

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 import tokensmith.cli as cli
 from tests.support.jwks_server import JWKSServer
-from tokensmith import Key, KeySet, RotationPolicy, WeakKey
+from tokensmith import InvalidKey, Key, KeySet, RotationPolicy, WeakKey
 from tokensmith.jwks import RemoteJWKS
 from tokensmith.stores.file import FileKeyStore
 from tokensmith.testing import FakeClock
@@ -114,6 +114,20 @@ def test_generated_keys_always_use_65537() -> None:
 @pytest.mark.parametrize("e", _BAD_EXPONENTS, ids=_name)
 def test_a_public_jwk_with_a_bad_exponent_is_weak(e: int) -> None:
     _weak(lambda: Key.from_jwk(_public_jwk(e)))
+
+
+@pytest.mark.parametrize("e", ["Ag==", "AQAAAAE=", "AQ+AAAE"])
+def test_a_bad_exponent_in_loose_base64_is_still_weak(e: str) -> None:
+    """PyJWT also decodes padded and standard-alphabet base64: the floor holds for whatever
+    it builds, and an exponent cryptography refuses is WeakKey too (as from a PEM)."""
+    _weak(lambda: Key.from_jwk({**_public_jwk(65537), "e": e}))
+
+
+@pytest.mark.parametrize("e", [65537, None, ["AQAB"]])
+def test_an_exponent_that_is_not_a_string_is_invalid(e: object) -> None:
+    with pytest.raises(InvalidKey) as info:
+        Key.from_jwk({**_public_jwk(65537), "e": e})
+    assert type(info.value) is InvalidKey
 
 
 @pytest.mark.parametrize("e", _GOOD_EXPONENTS)

@@ -236,20 +236,20 @@ def test_answers_per_rfc6750(served: tuple[Any, int, io.StringIO], clock: FakeCl
 
     in_query = request(port, "GET", f"/orders?access_token={token}", bearer(token))
     assert in_query.status == 400 and 'error="invalid_request"' in challenge(in_query)
-    assert in_query.json == {"error": "token_in_query"}
+    assert in_query.json["error"] == "invalid_request"  # token_in_query: in the audit log
 
     malformed = request(port, "GET", "/orders", {"Authorization": f"Bearer {token} x"})
-    assert malformed.status == 400 and malformed.json == {"error": "malformed_authorization"}
+    assert malformed.status == 400 and malformed.json["error"] == "invalid_request"
 
     bad = request(port, "GET", "/orders", bearer(forged(token)))
     assert bad.status == 401 and 'error="invalid_token"' in challenge(bad)
-    assert bad.json == {"error": "invalid_signature"}
+    assert bad.json["error"] == "invalid_token"  # the reason is for the audit log only
 
     assert request(port, "GET", "/nowhere").status == 404
 
     clock.advance(3600)
     expired = request(port, "GET", "/orders", bearer(token))
-    assert expired.status == 401 and expired.json == {"error": "expired"}
+    assert expired.status == 401 and expired.json["error"] == "invalid_token"
 
     lines = audit_lines(p, stream)
     kinds = [(x["audit"]["kind"], x["audit"].get("code")) for x in lines]
@@ -275,7 +275,7 @@ def test_network_rules(served: tuple[Any, int, io.StringIO]) -> None:
         "user-1", audience=wsgi.AUDIENCE, scopes=["orders:read"], claims=binding_claims("10.9.9.9")
     )
     resp = request(port, "GET", "/orders", bearer(bound))
-    assert resp.status == 401 and resp.json == {"error": "network_not_allowed"}
+    assert resp.status == 401 and resp.json["error"] == "invalid_token"
     assert 'error="invalid_token"' in challenge(resp)
     here = p.signer.issue(
         "user-1",
@@ -286,7 +286,7 @@ def test_network_rules(served: tuple[Any, int, io.StringIO]) -> None:
     assert request(port, "GET", "/orders", bearer(here)).status == 200
     p.network = NetworkPolicy.build(deny=["127.0.0.0/8"])  # a blocklist that covers us
     blocked = request(port, "GET", "/orders", bearer(here))
-    assert blocked.status == 401 and blocked.json == {"error": "network_not_allowed"}
+    assert blocked.status == 401 and blocked.json["error"] == "invalid_token"
     codes = [x["audit"].get("code") for x in audit_lines(p, stream)]
     assert codes.count("network_not_allowed") == 2
 
@@ -300,7 +300,7 @@ def test_brute_force_is_throttled_and_signalled(
         assert request(port, "GET", "/orders", bearer(forged(token))).status == 401
     throttled = request(port, "GET", "/orders", bearer(token))  # even a good token waits
     assert throttled.status == 429 and throttled.headers["retry-after"] == "12"
-    assert throttled.json == {"error": "throttled"}
+    assert throttled.json["error"] == "too_many_requests"
     clock.advance(12)  # one more attempt per window / max_refusals
     assert request(port, "GET", "/orders", bearer(token)).status == 200
     lines = audit_lines(p, stream)

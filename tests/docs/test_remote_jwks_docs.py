@@ -45,3 +45,4 @@ def test_remote_jwks_page_runs(
     assert "user-1" in out
     assert "the compromised key no longer verifies" in out
     assert "JWKS key #1 ('ec-1'): the JWK has no 'alg' member" in out
+    assert "unknown remote JWKS option 'max_stael' (did you mean 'max_stale'?)" in out

@@ -35,13 +35,13 @@ from tokensmith import (
     Validator,
 )
 from tokensmith.errors import JWKSFetchError
+from tokensmith.jwks._remote_config import Config
+from tokensmith.jwks._remote_core import Core
 from tokensmith.jwks.remote import (
     AsyncRemoteJWKS,
     HTTPResponse,
     RemoteJWKS,
     StdlibTransport,
-    _Config,
-    _Core,
 )
 from tokensmith.observability import AuditEvent
 from tokensmith.testing import FakeClock
@@ -892,9 +892,9 @@ def test_rotation_on_the_issuer_is_picked_up_without_a_refused_token(
 # --- the pure core ----------------------------------------------------------------------------
 
 
-def _core() -> _Core:
-    return _Core(
-        _Config(
+def _core() -> Core:
+    return Core(
+        Config(
             "https://example.com/jwks",
             issuer=None,
             min_ttl=1,

@@ -24,13 +24,13 @@ from tests.support.wait import await_until, wait_until
 from tokensmith import Key
 from tokensmith._http import header_int
 from tokensmith.errors import JWKSFetchError
+from tokensmith.jwks._remote_config import Config
+from tokensmith.jwks._remote_core import Core
 from tokensmith.jwks.remote import (
     AsyncRemoteJWKS,
     HTTPResponse,
     RemoteJWKS,
     StdlibTransport,
-    _Config,
-    _Core,
 )
 from tokensmith.testing import FakeClock
 
@@ -48,7 +48,7 @@ def _doc(*keys: Key) -> dict[str, Any]:
     return {"keys": [k.to_jwk() for k in keys]}
 
 
-def _core(**options: Any) -> _Core:
+def _core(**options: Any) -> Core:
     config: dict[str, Any] = {
         "issuer": None,
         "min_ttl": 60,
@@ -66,7 +66,7 @@ def _core(**options: Any) -> _Core:
         "audit": None,
         **options,
     }
-    return _Core(_Config("https://example.com/jwks", **config))
+    return Core(Config("https://example.com/jwks", **config))
 
 
 # --- only ASCII digits are numbers -------------------------------------------------------------

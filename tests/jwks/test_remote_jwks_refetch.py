@@ -124,9 +124,9 @@ def test_a_kid_the_issuer_publishes_in_an_unusable_form_is_not_refetched(
 def test_withdrawn_kids_are_remembered_within_a_bound(
     server: JWKSServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tokensmith.jwks.remote as remote_module
+    import tokensmith.jwks._remote_core as core_module
 
-    monkeypatch.setattr(remote_module, "_MAX_DROPPED", 3)
+    monkeypatch.setattr(core_module, "_MAX_DROPPED", 3)
     clock = FakeClock()
     remote = RemoteJWKS(server.url(), clock=clock, timeout=2, min_ttl=1)
     for i in range(6):

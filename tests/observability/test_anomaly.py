@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.faces import assert_twins
 from tokensmith import Key, KeySet, MemoryKeyStore
 from tokensmith._redis import encode_key_part
 from tokensmith.errors import BackendUnavailable, ConfigurationError
@@ -483,3 +484,7 @@ def test_each_detector_takes_the_store_of_its_kind(redis_url: str, redis_client:
             async_detector(5)  # type: ignore[arg-type]
         with pytest.raises(ConfigurationError):
             async_detector(sink.append, window=0)
+
+
+def test_the_redis_window_faces_are_twins() -> None:
+    assert_twins(RedisWindows, AsyncRedisWindows, same=["from_url"])

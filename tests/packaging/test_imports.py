@@ -25,6 +25,7 @@ import tokensmith
 CORE = frozenset(
     {
         "tokensmith",
+        "tokensmith._algorithms",
         "tokensmith._b64",
         "tokensmith._backends",
         "tokensmith._claims",
@@ -33,8 +34,11 @@ CORE = frozenset(
         "tokensmith._json",
         "tokensmith._jti",
         "tokensmith._jws",
+        "tokensmith._key_types",
         "tokensmith._options",
+        "tokensmith._rsa",
         "tokensmith._sentinels",
+        "tokensmith._signatures",
         "tokensmith.claims",
         "tokensmith.errors",
         "tokensmith.keys",
@@ -51,6 +55,10 @@ CORE = frozenset(
 )
 
 _DEFERRED = (
+    "jwt",  # PyJWT parses JWKs and exports private ones: ~30-60 ms, on first use only
+    "cryptography.hazmat.primitives.serialization",  # PEM and DER: ~15 ms, on first use only
+    "cryptography.x509",
+    "dataclasses",
     "sqlite3",
     "http.client",
     "ssl",
@@ -80,7 +88,7 @@ _HELPERS = ("Any", "TYPE_CHECKING", "annotations", "importlib", "typing", "cast"
 
 
 def _loaded_after(code: str) -> set[str]:
-    script = f"import sys; {code}; import json; print(json.dumps(sorted(sys.modules)))"
+    script = f"import sys\n{code}\nimport json; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     return set(json.loads(out.stdout))
 
@@ -119,10 +127,40 @@ def test_import_tokensmith_loads_the_core_only() -> None:
 
 
 def test_import_tokensmith_defers_backends_and_helpers() -> None:
-    baseline = _loaded_after("import jwt")
     loaded = _loaded_after("import tokensmith")
-    early = [name for name in _DEFERRED if name in loaded and name not in baseline]
+    early = [name for name in _DEFERRED if name in loaded]
     assert early == []
+
+
+# Issuing, validating and publishing with keys that were generated or given as secrets or PEM:
+# no JWK is parsed, so PyJWT (and PEM/DER support beyond from_pem) is never imported.
+_WITHOUT_PYJWT = """
+import tokensmith as ts
+hmac = ts.Key.from_secret(b"k" * 32, "HS256", kid="h")
+ec = ts.Key.generate("ES256")
+ed = ts.Key.generate("EdDSA")
+for key in (hmac, ec, ed):
+    store = ts.MemoryKeyStore(ts.KeySet([key]))
+    token = ts.Signer(store, issuer="https://i.test").issue("u", audience="a")
+    ts.Validator(store, issuer="https://i.test", audience="a").validate(token)
+    assert key.thumbprint()
+ts.KeySet([ec, ed]).jwks(0.0)
+"""
+
+
+def test_issuing_validating_and_publishing_never_load_pyjwt() -> None:
+    loaded = _loaded_after(_WITHOUT_PYJWT)
+    assert "jwt" not in loaded
+    assert "cryptography.hazmat.primitives.serialization" not in loaded
+
+
+def test_pyjwt_is_loaded_where_a_jwk_is_parsed_or_a_private_one_exported() -> None:
+    pem = "ts.Key.from_pem(ts.Key.generate('ES256').to_pem(), 'ES256')"
+    assert "jwt" not in _loaded_after(f"import tokensmith as ts; {pem}")
+    parse = "ts.Key.from_jwk(ts.Key.generate('ES256').to_jwk())"
+    assert "jwt" in _loaded_after(f"import tokensmith as ts; {parse}")
+    export = "ts.Key.generate('ES256').to_jwk(private=True)"
+    assert "jwt" in _loaded_after(f"import tokensmith as ts; {export}")
 
 
 @pytest.mark.parametrize("name", PACKAGES)
@@ -247,3 +285,42 @@ def test_everything_imports_without_redis_until_a_redis_class_is_used() -> None:
     for what, message in result["errors"].items():
         assert message is not None, f"{what} worked without redis-py"
         assert "pip install 'tokensmith[redis]'" in message, what
+
+
+# --- the framework adapters -------------------------------------------------------------------
+
+FRAMEWORKS = ("starlette", "fastapi", "aiohttp", "uvicorn", "flask", "django", "rest_framework",
+              "werkzeug", "pydantic", "anyio")  # fmt: skip
+
+
+def _frameworks_loaded(code: str) -> list[str]:
+    loaded = _loaded_after(code)
+    return sorted(m for m in loaded if m.split(".")[0] in FRAMEWORKS)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import tokensmith",
+        "import tokensmith.web",
+        "import tokensmith.integrations",
+        "from tokensmith.integrations import asgi, wsgi",
+        "from tokensmith.integrations.asgi import TokenMiddleware",
+    ],
+)
+def test_no_framework_is_imported_unless_its_adapter_is(code: str) -> None:
+    assert _frameworks_loaded(code) == []
+
+
+@pytest.mark.parametrize(
+    ("adapter", "framework"),
+    [("starlette", "starlette"), ("fastapi", "fastapi"), ("aiohttp", "aiohttp")],
+)
+def test_an_adapter_imports_its_own_framework_only(adapter: str, framework: str) -> None:
+    loaded = {
+        m.split(".")[0] for m in _frameworks_loaded(f"import tokensmith.integrations.{adapter}")
+    }
+    others = {"starlette", "fastapi", "aiohttp", "flask", "django", "rest_framework"} - {framework}
+    if adapter == "fastapi":
+        others -= {"starlette"}  # FastAPI is built on Starlette
+    assert framework in loaded and not loaded & others

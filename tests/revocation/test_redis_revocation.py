@@ -22,6 +22,7 @@ from redis.crc import key_slot
 from redis.retry import Retry
 
 from tests.support import ROOT
+from tests.support.faces import assert_twins
 from tests.support.redis import RedisServer, RedisTarget
 from tests.support.wait import await_until, wait_until
 from tokensmith import (
@@ -33,14 +34,13 @@ from tokensmith import (
     Validator,
     revoke_token,
 )
+from tokensmith._redis import check_prefix, encode_key_part
 from tokensmith.observability import AuditEvent
 from tokensmith.policy import DEFAULT_LEEWAY
 from tokensmith.revocation.redis import (
     AsyncRedisRevocationList,
     LocalCache,
     RedisRevocationList,
-    check_prefix,
-    encode_key_part,
 )
 from tokensmith.testing import (
     AsyncRevocationListContract,
@@ -224,9 +224,9 @@ def test_key_name_injection_is_harmless(
 @settings(max_examples=200, deadline=None)
 @given(st.text(), st.text(), st.text(), st.text())
 def test_key_names_are_injective(issuer_a: str, id_a: str, issuer_b: str, id_b: str) -> None:
-    from tokensmith.revocation.redis import _Core
+    from tokensmith.revocation._redis_core import Core
 
-    core = _Core("p:", time.time, 0, False, None, None)
+    core = Core(prefix="p:", grace=0)
     key_a, key_b = core.key("j", issuer_a, id_a), core.key("j", issuer_b, id_b)
     assert (key_a == key_b) == ((issuer_a, id_a) == (issuer_b, id_b))
     tag = key_a[key_a.index("{") + 1 : key_a.index("}")]
@@ -262,11 +262,45 @@ def test_bad_prefix_is_refused(client: Any, prefix: Any) -> None:
         {"fail_open": "yes"},
         {"audit": "not callable"},
         {"local_cache": 1.0},
+        {"clock": "not callable"},
     ],
 )
 def test_bad_options_are_refused(client: Any, options: dict[str, Any]) -> None:
     with pytest.raises(ConfigurationError):
         RedisRevocationList(client, **options)
+
+
+def test_an_unknown_option_is_a_configuration_error_naming_it(redis_url: str) -> None:
+    """Both faces and both ``from_url`` check the same options the same way."""
+    misspelled: dict[str, Any] = {"fail_opne": True}
+    sync_client, async_client = _client(redis_url), _async_client(redis_url)
+    makers = [
+        lambda: RedisRevocationList(sync_client, **misspelled),
+        lambda: AsyncRedisRevocationList(async_client, **misspelled),
+        lambda: RedisRevocationList.from_url(redis_url, **misspelled),
+        lambda: AsyncRedisRevocationList.from_url(redis_url, **misspelled),
+    ]
+    try:
+        for make in makers:
+            with pytest.raises(ConfigurationError) as caught:
+                make()
+            assert type(caught.value) is ConfigurationError
+            assert "'fail_opne' (did you mean 'fail_open'?)" in caught.value.message
+    finally:
+        sync_client.close()
+        asyncio.run(async_client.aclose())
+
+
+@pytest.mark.parametrize("client", [object(), "redis://127.0.0.1:6379/0", None])
+def test_a_client_that_is_not_a_redis_client_is_refused(client: object) -> None:
+    for face in (RedisRevocationList, AsyncRedisRevocationList):
+        with pytest.raises(ConfigurationError) as caught:
+            face(client)
+        assert type(caught.value) is ConfigurationError
+
+
+def test_the_faces_are_twins() -> None:
+    assert_twins(RedisRevocationList, AsyncRedisRevocationList, async_only=["start"])
 
 
 @pytest.mark.parametrize(
@@ -300,9 +334,11 @@ def test_token_without_ids_needs_no_round_trip(
     redis_server: RedisServer, client: Any, clock: FakeClock
 ) -> None:
     rl = RedisRevocationList(client, clock=clock)
+    twin = AsyncRedisRevocationList(_async_client(redis_server.url), clock=clock)
     bare = verified_token(jti=None, subject=None, expires_at=clock() + 60)
     redis_server.stop()
     assert not rl.is_revoked(bare)
+    assert not asyncio.run(twin.is_revoked(bare))
 
 
 def test_decode_responses_client_works(redis_url: str, clock: FakeClock) -> None:

@@ -22,7 +22,7 @@ from redis.retry import Retry
 
 from tests.support import ROOT
 from tests.support.forge import b64
-from tests.support.redis import RedisServer, RedisTarget
+from tests.support.redis import RedisServer, RedisTarget, free_port
 from tokensmith import (
     BackendUnavailable,
     ConfigurationError,
@@ -34,6 +34,7 @@ from tokensmith import (
 )
 from tokensmith.cache import ValidatedTokenCache
 from tokensmith.errors import KeyStoreCorrupt, WrongPassphrase
+from tokensmith.stores._manifest import redis_associated_data
 from tokensmith.stores.redis import RedisKeyStore
 from tokensmith.testing import FakeClock, KeyStoreContract
 
@@ -270,6 +271,39 @@ def test_writer_whose_lock_expired_starts_over(client: Any, clock: FakeClock) ->
     assert len(calls) == 2 and len(store.keyset) == 2
 
 
+def test_a_writer_whose_lock_keeps_expiring_gives_up_after_lock_wait(
+    client: Any, clock: FakeClock
+) -> None:
+    store = _store(client, clock, lock_wait=0)
+    store.signing_key()
+    names, original = store._names, store._write_script
+
+    def expiring(**kwargs: Any) -> Any:
+        client.delete(names[2])  # every time, the lock is gone before our write
+        return original(**kwargs)
+
+    store._write_script = expiring
+    with pytest.raises(BackendUnavailable, match="kept expiring") as caught:
+        store.rotate()
+    assert type(caught.value) is BackendUnavailable
+    assert len(_store(client, clock).keyset) == 1  # nothing was written
+
+
+def test_a_write_that_reaches_no_server_is_backend_unavailable(
+    client: Any, clock: FakeClock
+) -> None:
+    """The lock is taken, then the write goes to a port nobody listens on (a real refusal)."""
+    store = _store(client, clock)
+    store.signing_key()
+    dead = _client(f"redis://127.0.0.1:{free_port()}/0")
+    store._write_script = dead.register_script("return 1")
+    with pytest.raises(BackendUnavailable) as caught:
+        store.rotate()
+    assert type(caught.value) is BackendUnavailable
+    assert client.get(store._names[2]) is None  # the lock was released
+    dead.close()
+
+
 def test_busy_lock_without_a_key_waits_then_fails(client: Any, clock: FakeClock) -> None:
     blocker = _store(client, clock)
     client.set(blocker._names[2], "1:someone-else", px=5000)
@@ -354,6 +388,7 @@ ISSUER_CHILD = r"""
 import json, sys, time
 import redis
 from tokensmith import Key, RotationPolicy
+from tokensmith.stores._manifest import redis_associated_data
 from tokensmith.stores.redis import RedisKeyStore
 
 def slow_generate(alg):
@@ -420,8 +455,8 @@ def test_authentic_but_unusable_entry_is_refused(
     else:
         other = KeySet.generate("ES256").signing_key(clock())
         plaintext = json.dumps(other.to_jwk(private=True)).encode()
-    nonce = os.urandom(12)
-    sealed = store._aead.encrypt(nonce, plaintext, store._aad(entry["kid"], entry["alg"], times))
+    associated = redis_associated_data(store._sealing.store, entry["kid"], entry["alg"], times)
+    nonce, sealed = store._sealing.seal(plaintext, associated)
     entry.update(nonce=b64(nonce), sealed=b64(sealed))
     client.set(name, json.dumps(_authentic(store, document)))
     with pytest.raises(KeyStoreCorrupt):
@@ -466,7 +501,7 @@ def test_cached_hits_pick_up_another_replicas_rotation_after_the_reload_interval
 def _authentic(store: RedisKeyStore, document: dict[str, Any]) -> dict[str, Any]:
     """``document`` with a valid MAC: what only a holder of the KEK could write."""
     body = {name: value for name, value in document.items() if name != "mac"}
-    return {**body, "mac": store._document_mac(body)}
+    return {**body, "mac": store._sealing.mac(body)}
 
 
 def _refused(call: Any, error: type[Exception] = KeyStoreCorrupt) -> Exception:

@@ -434,3 +434,17 @@ def test_client_address_answers_an_address_or_refuses(
         error = None
         assert str(parse_address(got)) == got
     assert error is None or type(error) is NetworkNotAllowed
+
+
+def test_parsed_addresses_are_remembered_and_refusals_are_not() -> None:
+    """A guard reads its peer's address on every request: the parse is remembered (bounded),
+    a refusal is raised every time."""
+    from tokensmith.errors import NetworkNotAllowed
+    from tokensmith.web import parse_address
+
+    assert parse_address("203.0.113.9") is parse_address("203.0.113.9")
+    assert str(parse_address("::ffff:203.0.113.9")) == "203.0.113.9"
+    for _ in range(2):
+        with pytest.raises(NetworkNotAllowed) as info:
+            parse_address("203.0.113.999")
+        assert type(info.value) is NetworkNotAllowed

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.support import DOCS, ROOT
+from tests.support.faces import assert_twins
 from tokensmith._redis import encode_key_part
 from tokensmith.errors import (
     BackendUnavailable,
@@ -517,3 +518,44 @@ def test_async_failures_and_configuration(redis_client: Any) -> None:
         RefusalThrottle(AsyncRedisRateLimiter(redis_client, 1, 1))  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError):
         AsyncRedisRateLimiter(object(), 1, 1)
+
+
+@pytest.mark.parametrize("fail_open", ["no", 0, 1, None])
+def test_fail_open_must_be_a_flag(redis_client: Any, fail_open: Any) -> None:
+    """Only ``True`` opens: a truthy string such as ``"no"`` must not make a limiter fail open."""
+    for face in (RedisRateLimiter, AsyncRedisRateLimiter):
+        with pytest.raises(ConfigurationError) as caught:
+            face(redis_client, 1, 1, fail_open=fail_open)
+        assert type(caught.value) is ConfigurationError
+
+
+def test_a_throttle_built_from_a_url_closes_its_client_when_refused(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As every ``from_url``: a refused option leaves no client (and no connection) behind.
+    (An unused ``redis.asyncio`` client holds no connection: the async twin has none to close.)"""
+    import redis
+
+    made: list[Any] = []
+    closed: list[int] = []
+    from_url, close = redis.Redis.from_url, redis.Redis.close
+
+    def recording_from_url(url: str, **options: Any) -> Any:
+        client = from_url(url, **options)
+        made.append(client)
+        return client
+
+    def recording_close(self: Any) -> None:
+        closed.append(id(self))
+        close(self)
+
+    monkeypatch.setattr(redis.Redis, "from_url", recording_from_url)
+    monkeypatch.setattr(redis.Redis, "close", recording_close)
+    with pytest.raises(ConfigurationError):
+        RefusalThrottle.redis(redis_url, prefix="a{b")
+    assert len(made) == 1 and id(made[0]) in closed
+
+
+def test_the_faces_are_twins() -> None:
+    assert_twins(RedisRateLimiter, AsyncRedisRateLimiter, same=["from_url"])
+    assert_twins(RefusalThrottle, AsyncRefusalThrottle, sync_only=["memory"], same=["redis"])

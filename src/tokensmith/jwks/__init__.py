@@ -3,7 +3,8 @@
 * :mod:`~tokensmith.jwks.publish` — :func:`jwks_response` (the body and caching headers of your
   JWKS endpoint) and :func:`authorization_server_metadata` (RFC 8414);
 * :mod:`~tokensmith.jwks.remote` — :class:`RemoteJWKS` / :class:`AsyncRemoteJWKS`, an issuer's
-  keys fetched over HTTPS and cached, as a key source for a :class:`~tokensmith.Validator`;
+  keys fetched over HTTPS and cached, as a key source for a :class:`~tokensmith.Validator`,
+  and :class:`RemoteJWKSOptions`, the options they (and discovery) take;
 * :mod:`~tokensmith.jwks.discovery` — :func:`discover` / :func:`adiscover`: a remote key set
   from an issuer's OpenID Connect or RFC 8414 metadata;
 * :mod:`~tokensmith.jwks.document` — the JWK Set parser every way in shares
@@ -33,6 +34,7 @@ if _typing.TYPE_CHECKING:
     from .remote import AsyncTransport as AsyncTransport
     from .remote import HTTPResponse as HTTPResponse
     from .remote import RemoteJWKS as RemoteJWKS
+    from .remote import RemoteJWKSOptions as RemoteJWKSOptions
     from .remote import StdlibTransport as StdlibTransport
     from .remote import Transport as Transport
 
@@ -52,6 +54,7 @@ _LAZY = {
     "AsyncTransport": ".remote",
     "HTTPResponse": ".remote",
     "RemoteJWKS": ".remote",
+    "RemoteJWKSOptions": ".remote",
     "StdlibTransport": ".remote",
     "Transport": ".remote",
 }

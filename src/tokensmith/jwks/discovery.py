@@ -12,24 +12,30 @@ accepts only that ``iss``.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
-from collections.abc import Mapping
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlunsplit
 
 from .._http import (
     AsyncTransport,
     HTTPResponse,
-    StdlibTransport,
     Transport,
+    afetch,
+    any_transport,
+    blocking_transport,
     check_url,
     is_downgrade,
+    json_body,
 )
 from .._json import StrictJSONError
 from .._json import loads as strict_json
 from ..errors import ConfigurationError, DiscoveryError, JWKSFetchError
-from .remote import ACCEPTED_CONTENT_TYPES, AsyncRemoteJWKS, RemoteJWKS
+from ._remote_config import Config
+from .remote import AsyncRemoteJWKS, RemoteJWKS
+
+if TYPE_CHECKING:  # annotations only
+    from typing_extensions import Unpack
+
+    from ._remote_config import RemoteJWKSOptions
 
 __all__ = ["adiscover", "discover", "metadata_urls"]
 
@@ -56,20 +62,43 @@ def metadata_urls(issuer: str) -> tuple[str, str]:
     return openid, oauth
 
 
+class _Lookup:
+    """The sans-I/O side of one discovery: where to ask, and what each answer means.
+
+    Built before any request, so every option of the key source to be is checked first (the
+    metadata URL stands in for the ``jwks_uri`` not known yet). The faces fetch
+    :attr:`urls` in order and hand each outcome to :meth:`jwks_uri` until it answers.
+    """
+
+    __slots__ = ("issuer", "timeout", "urls")
+
+    def __init__(self, issuer: str, options: RemoteJWKSOptions) -> None:
+        self.urls = metadata_urls(issuer)
+        self.issuer = issuer
+        self.timeout = Config(self.urls[0], issuer, **options).timeout
+
+    def jwks_uri(self, index: int, outcome: object) -> str | None:
+        """The ``jwks_uri`` from the answer of ``urls[index]`` (a response, or the exception
+        its fetch raised), or ``None`` to try the next location (404/410 only)."""
+        url = self.urls[index]
+        try:
+            if isinstance(outcome, Exception):
+                raise outcome
+            if not isinstance(outcome, HTTPResponse):
+                raise DiscoveryError("the transport returned no HTTPResponse", reason="transport")
+            if outcome.status in (404, 410) and index < len(self.urls) - 1:
+                return None
+            return _jwks_uri(outcome, self.issuer, url)
+        except Exception as exc:
+            raise _fetch_error(exc) from None
+
+
 def _jwks_uri(response: HTTPResponse, issuer: str, url: str) -> str:
     """Check one metadata response and return its ``jwks_uri``."""
     host = check_url(url).hostname
-    if 300 <= response.status < 400:
-        raise DiscoveryError(f"{host} answered a redirect; not followed", reason="redirect")
-    if response.status != 200:
-        raise DiscoveryError(f"{host} answered HTTP {int(response.status)}", reason="http_status")
-    if len(response.body) > _MAX_METADATA_BYTES:
-        raise DiscoveryError(f"the metadata from {host} is too large", reason="too_large")
-    media = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media not in ACCEPTED_CONTENT_TYPES:
-        raise DiscoveryError(f"the metadata from {host} is not JSON", reason="content_type")
+    body = json_body(response, host, _MAX_METADATA_BYTES, "the metadata", DiscoveryError)
     try:
-        document = strict_json(response.body)
+        document = strict_json(body)
     except StrictJSONError as exc:
         raise DiscoveryError(
             f"the metadata from {host} is not strict JSON: {exc}", reason="invalid_json"
@@ -108,78 +137,51 @@ def _fetch_error(exc: Exception) -> DiscoveryError:
     return DiscoveryError(f"the transport failed with {type(exc).__name__}", reason="transport")
 
 
-def _next(response: HTTPResponse, issuer: str, url: str, last: bool) -> str | None:
-    """The jwks_uri, or ``None`` to try the next well-known location (404/410 only)."""
-    if response.status in (404, 410) and not last:
-        return None
-    return _jwks_uri(response, issuer, url)
-
-
 def discover(
     issuer: str,
     *,
     transport: Transport | None = None,
-    timeout: float = 5.0,
-    **options: Any,
+    **options: Unpack[RemoteJWKSOptions],
 ) -> RemoteJWKS:
-    """A :class:`~tokensmith.stores.RemoteJWKS` for ``issuer``, found through its metadata.
+    """A :class:`~tokensmith.jwks.RemoteJWKS` for ``issuer``, found through its metadata.
 
     Fetches ``/.well-known/openid-configuration`` (and on 404 the RFC 8414 location), requires
-    its ``issuer`` to equal ``issuer`` exactly, and pins the key source to it. ``options`` go
-    to :class:`~tokensmith.stores.RemoteJWKS`. Raises
-    :class:`~tokensmith.errors.DiscoveryError` (a ``BackendUnavailable``) when the metadata
-    cannot be fetched or names another issuer.
+    its ``issuer`` to equal ``issuer`` exactly, and pins the key source to it. ``options``
+    (:class:`~tokensmith.jwks.RemoteJWKSOptions`, checked before the first request) go to
+    :class:`~tokensmith.jwks.RemoteJWKS`; their ``timeout`` also bounds each metadata fetch.
+    Raises :class:`~tokensmith.errors.DiscoveryError` (a ``BackendUnavailable``) when the
+    metadata cannot be fetched or names another issuer.
     """
-    urls = metadata_urls(issuer)
-    client: Transport = transport if transport is not None else StdlibTransport()
-    jwks_uri: str | None = None
-    for index, url in enumerate(urls):
+    client = blocking_transport(transport)
+    lookup = _Lookup(issuer, options)
+    for index, url in enumerate(lookup.urls):
+        outcome: object
         try:
-            response = client.fetch(url, _HEADERS, timeout, _MAX_METADATA_BYTES)
-            jwks_uri = _next(response, issuer, url, index == len(urls) - 1)
+            outcome = client.fetch(url, _HEADERS, lookup.timeout, _MAX_METADATA_BYTES)
         except Exception as exc:
-            raise _fetch_error(exc) from None
+            outcome = exc
+        jwks_uri = lookup.jwks_uri(index, outcome)
         if jwks_uri is not None:
-            break
-    return RemoteJWKS(
-        cast(str, jwks_uri), issuer=issuer, transport=client, timeout=timeout, **options
-    )
+            return RemoteJWKS(jwks_uri, issuer=issuer, transport=client, **options)
+    raise AssertionError("unreachable: the last location always answers")  # pragma: no cover
 
 
 async def adiscover(
     issuer: str,
     *,
     transport: AsyncTransport | Transport | None = None,
-    timeout: float = 5.0,
-    **options: Any,
+    **options: Unpack[RemoteJWKSOptions],
 ) -> AsyncRemoteJWKS:
     """The async twin of :func:`discover`: returns an :class:`AsyncRemoteJWKS`."""
-    urls = metadata_urls(issuer)
-    client: AsyncTransport | Transport = transport if transport is not None else StdlibTransport()
-    jwks_uri: str | None = None
-    for index, url in enumerate(urls):
+    client = any_transport(transport)
+    lookup = _Lookup(issuer, options)
+    for index, url in enumerate(lookup.urls):
+        outcome: object
         try:
-            response = await _afetch(client, url, timeout)
-            jwks_uri = _next(response, issuer, url, index == len(urls) - 1)
+            outcome = await afetch(client, url, _HEADERS, lookup.timeout, _MAX_METADATA_BYTES)
         except Exception as exc:
-            raise _fetch_error(exc) from None
+            outcome = exc
+        jwks_uri = lookup.jwks_uri(index, outcome)
         if jwks_uri is not None:
-            break
-    return AsyncRemoteJWKS(
-        cast(str, jwks_uri), issuer=issuer, transport=client, timeout=timeout, **options
-    )
-
-
-async def _afetch(client: AsyncTransport | Transport, url: str, timeout: float) -> HTTPResponse:
-    headers: Mapping[str, str] = _HEADERS
-    if inspect.iscoroutinefunction(client.fetch):
-        result = await cast(AsyncTransport, client).fetch(
-            url, headers, timeout, _MAX_METADATA_BYTES
-        )
-    else:
-        result = await asyncio.to_thread(
-            cast(Transport, client).fetch, url, headers, timeout, _MAX_METADATA_BYTES
-        )
-    if not isinstance(result, HTTPResponse):
-        raise DiscoveryError("the transport returned no HTTPResponse", reason="transport")
-    return result
+            return AsyncRemoteJWKS(jwks_uri, issuer=issuer, transport=client, **options)
+    raise AssertionError("unreachable: the last location always answers")  # pragma: no cover

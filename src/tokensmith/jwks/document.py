@@ -26,6 +26,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, NamedTuple
 
+from .._algorithms import kty_of
 from .._frozen import Frozen
 from .._json import StrictJSONError
 from .._json import loads as strict_json
@@ -55,7 +56,7 @@ DEFAULT_MAX_KEYS: Final = 100
 
 _log = logging.getLogger("tokensmith.jwks")
 _MAX_KID: Final = 256
-_KTY_FAMILIES: Final = {"RSA": ("RS", "PS"), "EC": ("ES",), "OKP": ("Ed",)}
+_PUBLIC_KEY_TYPES: Final = frozenset(filter(None, map(kty_of, ASYMMETRIC_ALGORITHMS)))
 _DEFAULT_HINT: Final = (
     "pass default_algorithms={{{kty}: ...}} to say which algorithm keys of that type are for"
 )
@@ -144,12 +145,12 @@ def _check_default_algorithms(mapping: Mapping[str, str] | None) -> dict[str, st
         raise ConfigurationError("default_algorithms maps a kty ('RSA', 'EC', 'OKP') to an alg")
     checked: dict[str, str] = {}
     for kty, alg in mapping.items():
-        families = _KTY_FAMILIES.get(kty) if isinstance(kty, str) else None
-        if families is None or not isinstance(alg, str) or alg[:2] not in families:
+        of = kty_of(alg)
+        if kty not in _PUBLIC_KEY_TYPES or of not in (kty, None):
             raise ConfigurationError(
                 "default_algorithms maps a kty ('RSA', 'EC', 'OKP') to an algorithm of it"
             )
-        if alg not in ASYMMETRIC_ALGORITHMS:
+        if of is None:
             raise ConfigurationError("default_algorithms may only name supported algorithms")
         checked[kty] = alg
     return checked
@@ -242,7 +243,7 @@ def load_jwk(entry: object, rules: JWKSRules) -> Key:
     key_ops = entry.get("key_ops")
     if key_ops is not None and (not isinstance(key_ops, list) or "verify" not in key_ops):
         raise InvalidKey("'key_ops' does not allow 'verify'")
-    if not isinstance(kty, str) or kty not in _KTY_FAMILIES:
+    if not isinstance(kty, str) or kty not in _PUBLIC_KEY_TYPES:
         raise InvalidKey(f"unsupported key type {_shown(kty)} ('kty')")
     alg = _algorithm(entry, kty, rules)
     key = Key.from_jwk(entry, alg=alg)

@@ -9,7 +9,7 @@ Hash for ``at_hash`` / ``c_hash``: the left-most half of the hash the JWS ``alg`
 (``*256`` → SHA-256, ``*384`` → SHA-384, ``*512`` → SHA-512). For ``EdDSA`` the algorithm
 does not name a hash; we follow OpenID Connect Core errata set 2 and common practice (e.g.
 ``oidc-token-hash``): Ed25519 → SHA-512 (left 32 bytes), Ed448 → SHAKE256 with a 114-byte
-output (left 57 bytes).
+output (left 57 bytes). Both choices come from the algorithm table (``tokensmith._algorithms``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 
+from .._algorithms import ALGORITHMS, token_hash_function
 from .._b64 import b64url_encode
 from .._backends import PASSES_THROUGH, backend_failed
 from .._claims import numeric_date
@@ -35,7 +36,7 @@ from ..errors import (
     MissingClaim,
     TokenHashMismatch,
 )
-from ..keys import SUPPORTED_ALGORITHMS, Key
+from ..keys import Key
 from ..policy import DEFAULT_LEEWAY
 from ..validator import Validator
 
@@ -50,26 +51,24 @@ ID_TOKEN_TYPES: Final[tuple[str | None, ...]] = (None, "JWT")
 _PROFILE_OPTIONS: Final = frozenset({"token_types", "audience", "issuer", "max_age"})
 
 
-def token_hash(value: str, alg: str, *, curve: str = "Ed25519") -> str:
+def token_hash(value: str, alg: str, *, curve: str | None = None) -> str:
     """The ``at_hash`` / ``c_hash`` of ``value`` for an ID token signed with ``alg``.
 
-    ``curve`` matters only for ``EdDSA`` (see the module docstring for the hash choice).
+    ``curve`` matters only for ``EdDSA`` (``Ed25519``, the default, or ``Ed448``; see the
+    module docstring for the hash choice).
     """
     if not isinstance(value, str) or not value.isascii():
         raise ConfigurationError("value must be an ASCII string (an access token or a code)")
-    if alg not in SUPPORTED_ALGORITHMS:
+    row = ALGORITHMS.get(alg) if isinstance(alg, str) else None
+    if row is None:
         raise ConfigurationError("alg is not a supported algorithm")
-    data = value.encode("ascii")
-    if alg == "EdDSA":
-        if curve == "Ed25519":
-            digest = hashlib.sha512(data).digest()
-        elif curve == "Ed448":
-            digest = hashlib.shake_256(data).digest(114)
-        else:
-            raise ConfigurationError("curve must be 'Ed25519' or 'Ed448'")
-    else:
-        digest = hashlib.new("sha" + alg[2:], data).digest()
-    return b64url_encode(digest[: len(digest) // 2])
+    function = token_hash_function(row, curve)
+    if function is None:
+        raise ConfigurationError(f"curve must be {' or '.join(repr(c) for c in row.curves)}")
+    name, size = function
+    hashed: Any = hashlib.new(name, value.encode("ascii"))
+    digest: bytes = hashed.digest(size) if name.startswith("shake_") else hashed.digest()
+    return b64url_encode(digest[: size // 2])
 
 
 class IDTokenValidator:
@@ -201,8 +200,8 @@ class IDTokenValidator:
             return
         if not isinstance(value, str) or not value.isascii():  # no token or code looks so
             raise TokenHashMismatch(f"the ID token's {name} does not match", claim=name)
-        curve = "Ed25519"
-        if token.algorithm == "EdDSA":
+        curve = None
+        if ALGORITHMS[token.algorithm].hash is None:  # EdDSA: the hash is the curve's
             curve = self._curve(token)
         if not secrets_equal(token_hash(value, token.algorithm, curve=curve), claimed):
             raise TokenHashMismatch(f"the ID token's {name} does not match", claim=name)

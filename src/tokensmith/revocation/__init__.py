@@ -23,6 +23,7 @@ if _typing.TYPE_CHECKING:
     from .redis import AsyncRedisRevocationList as AsyncRedisRevocationList
     from .redis import LocalCache as LocalCache
     from .redis import RedisRevocationList as RedisRevocationList
+    from .redis import RedisRevocationOptions as RedisRevocationOptions
     from .sqlite import SQLiteRevocationList as SQLiteRevocationList
 
 _LAZY = {
@@ -35,6 +36,7 @@ _LAZY = {
     "AsyncRedisRevocationList": ".redis",
     "LocalCache": ".redis",
     "RedisRevocationList": ".redis",
+    "RedisRevocationOptions": ".redis",
     "SQLiteRevocationList": ".sqlite",
 }
 

@@ -17,6 +17,7 @@ be regular files owned by the effective user with no group or other permission. 
 is :class:`~tokensmith.errors.InsecureKeyDirectory`: another local user who can write the
 directory could have planted keys of their own.
 
+The manifest's codec is shared with the Redis store (``_manifest.py``, ``_sealing.py``).
 Every write is atomic: a temporary file in the same directory, ``fsync``, ``os.replace``, then
 ``fsync`` of the directory. A crash at any point leaves either the old or the new manifest.
 
@@ -32,37 +33,23 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hmac
-import json
 import math
 import os
 import secrets
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, TypeGuard
+from typing import Final
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-
-from .._b64 import b64url_decode, b64url_encode
-from .._json import StrictJSONError
-from .._json import loads as strict_json
 from .._options import seconds
-from ..errors import (
-    ConfigurationError,
-    InsecureKeyDirectory,
-    KeyMaterialError,
-    KeyStoreCorrupt,
-    WeakKey,
-    WrongPassphrase,
-)
-from ..keys import SUPPORTED_ALGORITHMS, Key
+from ..errors import ConfigurationError, InsecureKeyDirectory, KeyStoreCorrupt
+from ..keys import Key
 from ..keyset import KeySet, RotationPolicy, maintenance_due
+from ._manifest import MAX_DOCUMENT_BYTES, decode_file, encode_file, lifecycles, policy_document
+from ._sealing import PassphraseSealing, ScryptParameters
 from ._shared import SharedKeyStore
 
 __all__ = ["LOCK_NAME", "MANIFEST_NAME", "FileKeyStore"]
@@ -73,20 +60,8 @@ MANIFEST_NAME: Final = "keyset.json"
 LOCK_NAME: Final = "keyset.lock"
 """The lock file inside a key directory (``flock`` around every change; its content is unused)."""
 
-_FORMAT: Final = "tokensmith-keyset"
-_VERSION: Final = 1
-_MAX_MANIFEST_BYTES: Final = 8 * 1024 * 1024
 _TMP_PREFIX: Final = ".keyset.json."
 _TMP_SUFFIX: Final = ".tmp"
-_SCRYPT_N: Final = 2**15  # 32 MiB with r = 8: ~0.1 s once per process, not per key
-_SCRYPT_R: Final = 8
-_SCRYPT_P: Final = 1
-_SCRYPT_N_RANGE: Final = (2**14, 2**18)  # bounds accepted on read (a tampered n is no DoS)
-_SALT_BYTES: Final = 16
-_NONCE_BYTES: Final = 12
-_CHECK_LABEL: Final = b"tokensmith keystore passphrase check v1"
-_POLICY_NUMBERS: Final = ("rotate_every", "publish_ahead", "verify_for")
-_LIFECYCLE: Final = ("not_before", "retire_at", "not_after")
 _DIRECTORY_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # O_NONBLOCK: opening a FIFO planted in place of a file must not wait for a writer
 _FILE_FLAGS: Final = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
@@ -98,31 +73,11 @@ _Change = Callable[[KeySet, RotationPolicy | None, float], KeySet]
 
 
 @dataclass(frozen=True, slots=True)
-class _Encryption:
-    salt: bytes
-    n: int
-    r: int
-    p: int
-    check: bytes
-
-    def document(self) -> dict[str, Any]:
-        return {
-            "kdf": "scrypt",
-            "salt": b64url_encode(self.salt),
-            "n": self.n,
-            "r": self.r,
-            "p": self.p,
-            "check": b64url_encode(self.check),
-            "cipher": "A256GCM",
-        }
-
-
-@dataclass(frozen=True, slots=True)
 class _Loaded:
     keyset: KeySet
     policy: RotationPolicy
     generation: int
-    encryption: _Encryption | None
+    encryption: ScryptParameters | None
     identity: _Identity
 
 
@@ -155,18 +110,17 @@ class FileKeyStore(SharedKeyStore):
         clock: Callable[[], float] = time.time,
         reload_interval: float = 1.0,
     ) -> None:
-        checked = _checked_passphrase(passphrase)
+        sealing = _sealing(passphrase)
         if policy is not None and not isinstance(policy, RotationPolicy):
             raise ConfigurationError("policy must be a RotationPolicy")
         seconds("reload_interval", reload_interval, minimum=0)
         self._dir = Path(path)
         self._manifest = self._dir / MANIFEST_NAME
-        self._passphrase = checked
+        self._sealing = sealing
         self._policy = policy
         self._clock = clock
         self._interval = float(reload_interval)
         self._lock = threading.RLock()
-        self._derived: tuple[tuple[bytes, int, int, int], bytes, bytes] | None = None
         self._loaded: _Loaded | None = None
         self._keyset = KeySet()
         self._active_policy: RotationPolicy | None = policy
@@ -187,7 +141,7 @@ class FileKeyStore(SharedKeyStore):
                 )
             self._dir.mkdir(mode=_PRIVATE_DIRECTORY, parents=True, exist_ok=True)
             self._apply(None, clock())  # checks the directory and sets it 0700
-        elif policy is not None and _policy_document(policy) != _policy_document(loaded.policy):
+        elif policy is not None and policy_document(policy) != policy_document(loaded.policy):
             self._install(loaded, clock())
             self._apply(None, clock())  # record the new policy
         else:
@@ -242,13 +196,12 @@ class FileKeyStore(SharedKeyStore):
         passphrase refuse to reload from then on (``WrongPassphrase``), so change it while
         nothing else uses the directory, e.g. between stopping old workers and starting new ones.
         """
-        new = _checked_passphrase(passphrase)
+        new = _sealing(passphrase)
         with self._lock, self._locked() as directory:
             loaded = self._read(directory)  # proves the current passphrase still opens it
             if loaded is None:
                 raise KeyStoreCorrupt(f"{self._manifest} has disappeared")
-            previous = (self._passphrase, self._derived)
-            self._passphrase, self._derived = new, None
+            previous, self._sealing = self._sealing, new
             try:
                 self._write(
                     loaded.keyset,
@@ -259,11 +212,11 @@ class FileKeyStore(SharedKeyStore):
                     directory,
                 )
             except BaseException:
-                self._passphrase, self._derived = previous
+                self._sealing = previous
                 raise
 
     def __repr__(self) -> str:
-        encrypted = self._passphrase is not None
+        encrypted = self._sealing is not None
         return f"FileKeyStore({str(self._dir)!r}, {self._keyset!r}, encrypted={encrypted})"
 
     # --- freshness -----------------------------------------------------------------------------
@@ -342,8 +295,8 @@ class FileKeyStore(SharedKeyStore):
                 force
                 or loaded is None
                 or recorded is None
-                or _policy_document(policy) != _policy_document(recorded)
-                or _lifecycles(updated) != _lifecycles(current)
+                or policy_document(policy) != policy_document(recorded)
+                or lifecycles(updated) != lifecycles(current)
             ):
                 self._write(updated, policy, generation + 1, encryption, now, directory)
             return self._keyset
@@ -453,33 +406,11 @@ class FileKeyStore(SharedKeyStore):
         keyset: KeySet,
         policy: RotationPolicy,
         generation: int,
-        encryption: _Encryption | None,
+        encryption: ScryptParameters | None,
         now: float,
         directory: int,
     ) -> None:
-        entries = [_entry(key) for key in keyset]
-        document: dict[str, Any] = {
-            "format": _FORMAT,
-            "version": _VERSION,
-            "generation": generation,
-            "policy": _policy_document(policy),
-            "encryption": None,
-        }
-        if self._passphrase is not None:
-            if encryption is None:
-                encryption = self._new_encryption()
-            document["encryption"] = encryption.document()
-            secret, _check = self._derive(encryption)
-            nonce = secrets.token_bytes(_NONCE_BYTES)
-            plaintext = _canonical(entries)
-            sealed = AESGCM(secret).encrypt(nonce, plaintext, _canonical(document))
-            document["keys"] = {
-                "nonce": b64url_encode(nonce),
-                "ciphertext": b64url_encode(sealed),
-            }
-        else:
-            document["keys"] = entries
-        data = json.dumps(document, indent=1, sort_keys=True, allow_nan=False).encode() + b"\n"
+        data, encryption = encode_file(keyset, policy, generation, self._sealing, encryption)
         self._atomic_write(data, directory)
         written = os.stat(MANIFEST_NAME, dir_fd=directory, follow_symlinks=False)
         self._install(_Loaded(keyset, policy, generation, encryption, _identity(written)), now)
@@ -524,7 +455,7 @@ class FileKeyStore(SharedKeyStore):
             return None
         try:
             status = os.fstat(fd)
-            if status.st_size > _MAX_MANIFEST_BYTES:
+            if status.st_size > MAX_DOCUMENT_BYTES:
                 raise KeyStoreCorrupt(f"{self._manifest} is too large to be a key set")
             chunks = []
             while chunk := os.read(fd, 1 << 16):
@@ -533,152 +464,19 @@ class FileKeyStore(SharedKeyStore):
             raise KeyStoreCorrupt(f"{self._manifest} cannot be read ({exc.strerror})") from None
         finally:
             os.close(fd)
-        return self._parse(b"".join(chunks), _identity(status))
-
-    def _corrupt(self, why: str) -> KeyStoreCorrupt:
-        return KeyStoreCorrupt(f"{self._manifest} {why}")
-
-    def _parse(self, data: bytes, identity: _Identity) -> _Loaded:
-        try:
-            document = strict_json(data)
-        except StrictJSONError:
-            raise self._corrupt("is not valid JSON (truncated or damaged)") from None
-        if not isinstance(document, dict) or document.get("format") != _FORMAT:
-            raise self._corrupt("is not a tokensmith key set")
-        if document.get("version") != _VERSION:
-            raise self._corrupt("has an unsupported format version")
-        generation = document.get("generation")
-        if not _is_int(generation) or generation < 1:
-            raise self._corrupt("has an invalid generation counter")
-        policy = self._parse_policy(document.get("policy"))
-        keys = document.get("keys")
-        raw_encryption = document.get("encryption")
-        encryption: _Encryption | None = None
-        if raw_encryption is None:
-            if self._passphrase is not None:
-                raise WrongPassphrase(
-                    f"{self._manifest} is not encrypted, but a passphrase was given"
-                )
-            entries = keys
-        else:
-            if self._passphrase is None:
-                raise WrongPassphrase(f"{self._manifest} is encrypted: a passphrase is needed")
-            encryption = self._parse_encryption(raw_encryption)
-            entries = self._open_sealed(keys, document, encryption)
-        return _Loaded(self._parse_keys(entries), policy, generation, encryption, identity)
-
-    def _parse_policy(self, raw: object) -> RotationPolicy:
-        if not isinstance(raw, dict) or set(raw) != {*_POLICY_NUMBERS, "alg"}:
-            raise self._corrupt("has an invalid rotation policy")
-        alg = raw["alg"]
-        if not isinstance(alg, str) or alg not in SUPPORTED_ALGORITHMS:
-            raise self._corrupt("has an invalid rotation policy")
-        try:
-            return RotationPolicy(**{name: raw[name] for name in _POLICY_NUMBERS}, alg=alg)
-        except ConfigurationError:
-            raise self._corrupt("has an invalid rotation policy") from None
-
-    def _parse_encryption(self, raw: object) -> _Encryption:
-        bad = self._corrupt("has invalid encryption parameters")
-        if (
-            not isinstance(raw, dict)
-            or raw.get("kdf") != "scrypt"
-            or raw.get("cipher") != "A256GCM"
-        ):
-            raise bad
-        n, r, p = raw.get("n"), raw.get("r"), raw.get("p")
-        if not (
-            _is_int(n)
-            and _SCRYPT_N_RANGE[0] <= n <= _SCRYPT_N_RANGE[1]
-            and n & (n - 1) == 0
-            and _is_int(r)
-            and 1 <= r <= 16
-            and _is_int(p)
-            and 1 <= p <= 4
-        ):
-            raise bad
-        salt = _b64_field(raw, "salt")
-        check = _b64_field(raw, "check")
-        if salt is None or check is None or len(salt) != _SALT_BYTES or len(check) != 32:
-            raise bad
-        return _Encryption(salt, n, r, p, check)
-
-    def _open_sealed(
-        self, keys: object, document: Mapping[str, Any], encryption: _Encryption
-    ) -> object:
-        secret, check = self._derive(encryption)
-        expected = hmac.digest(check, _CHECK_LABEL, "sha256")
-        if not hmac.compare_digest(expected, encryption.check):
-            raise WrongPassphrase(f"the passphrase does not open {self._manifest}")
-        nonce = _b64_field(keys, "nonce")
-        sealed = _b64_field(keys, "ciphertext")
-        if nonce is None or sealed is None or len(nonce) != _NONCE_BYTES:
-            raise self._corrupt("has an invalid encrypted key list")
-        header = {name: document.get(name) for name in _HEADER}
-        try:
-            plaintext = AESGCM(secret).decrypt(nonce, sealed, _canonical(header))
-        except (InvalidTag, ValueError):
-            raise self._corrupt("failed authentication: it was tampered with or damaged") from None
-        try:
-            return json.loads(plaintext)
-        except (ValueError, RecursionError):  # pragma: no cover - authenticated, so ours
-            raise self._corrupt("has an unreadable key list") from None
-
-    def _parse_keys(self, entries: object) -> KeySet:
-        if not isinstance(entries, list):
-            raise self._corrupt("has an invalid key list")
-        keys = []
-        for index, entry in enumerate(entries):
-            if not isinstance(entry, dict) or not isinstance(entry.get("jwk"), dict):
-                raise self._corrupt(f"has an invalid key entry (#{index})")
-            times = {name: entry.get(name) for name in _LIFECYCLE}
-            if not all(t is None or (_is_number(t)) for t in times.values()):
-                raise self._corrupt(f"has invalid key times (entry #{index})")
-            try:
-                keys.append(Key.from_jwk(entry["jwk"]).with_lifecycle(**times))
-            except WeakKey as exc:  # readable, but below the floor: say so, not "corrupt"
-                why = f"{self._manifest} holds a weak key (entry #{index}): {exc}"
-                raise WeakKey(why) from None
-            except KeyMaterialError:
-                raise self._corrupt(f"holds an unusable key (entry #{index})") from None
-        try:
-            return KeySet(keys)
-        except KeyMaterialError:
-            raise self._corrupt("holds two keys with the same kid") from None
-
-    # --- encryption ----------------------------------------------------------------------------
-
-    def _new_encryption(self) -> _Encryption:
-        salt = secrets.token_bytes(_SALT_BYTES)
-        pending = _Encryption(salt, _SCRYPT_N, _SCRYPT_R, _SCRYPT_P, b"")
-        _secret, check = self._derive(pending)
-        return _Encryption(
-            salt, _SCRYPT_N, _SCRYPT_R, _SCRYPT_P, hmac.digest(check, _CHECK_LABEL, "sha256")
+        read = decode_file(b"".join(chunks), self._sealing, str(self._manifest))
+        assert read.policy is not None  # a file manifest always records one
+        return _Loaded(
+            read.keyset, read.policy, read.generation, read.encryption, _identity(status)
         )
 
-    def _derive(self, encryption: _Encryption) -> tuple[bytes, bytes]:
-        """(AES key, check key) from the passphrase; scrypt runs once per salt and parameters."""
-        params = (encryption.salt, encryption.n, encryption.r, encryption.p)
-        cached = self._derived
-        if cached is not None and cached[0] == params:
-            return cached[1], cached[2]
-        assert self._passphrase is not None
-        material = Scrypt(
-            salt=encryption.salt, length=64, n=encryption.n, r=encryption.r, p=encryption.p
-        ).derive(self._passphrase)
-        self._derived = (params, material[:32], material[32:])
-        return material[:32], material[32:]
 
-
-_HEADER: Final = ("format", "version", "generation", "policy", "encryption")
-
-
-def _checked_passphrase(passphrase: object) -> bytes | None:
+def _sealing(passphrase: object) -> PassphraseSealing | None:
     if passphrase is None:
         return None
     if not isinstance(passphrase, bytes | bytearray) or not passphrase:
         raise ConfigurationError("passphrase must be non-empty bytes (or None for no encryption)")
-    return bytes(passphrase)
+    return PassphraseSealing(bytes(passphrase))
 
 
 def _maintain(current: KeySet, policy: RotationPolicy | None, now: float) -> KeySet:
@@ -691,59 +489,5 @@ def _rotate(current: KeySet, policy: RotationPolicy | None, now: float) -> KeySe
     return current.rotate(policy, now)
 
 
-def _canonical(value: object) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
-
-
-def _policy_document(policy: RotationPolicy) -> dict[str, Any]:
-    return {
-        "rotate_every": float(policy.rotate_every),
-        "publish_ahead": float(policy.publish_ahead),
-        "verify_for": float(policy.verify_for),
-        "alg": policy.alg,
-    }
-
-
-def _entry(key: Key) -> dict[str, Any]:
-    jwk = key.to_jwk(private=True) if key.is_private else key.to_jwk()
-    return {
-        "jwk": jwk,
-        "not_before": key.not_before,
-        "retire_at": key.retire_at,
-        "not_after": key.not_after,
-    }
-
-
-def _lifecycles(keyset: KeySet) -> list[tuple[object, ...]]:
-    return [(k.kid, k.alg, k.is_private, k.not_before, k.retire_at, k.not_after) for k in keyset]
-
-
 def _identity(status: os.stat_result) -> _Identity:
-    return (
-        status.st_dev,
-        status.st_ino,
-        status.st_size,
-        status.st_mtime_ns,
-        status.st_ctime_ns,
-    )
-
-
-def _b64_field(container: object, name: str) -> bytes | None:
-    """The base64url member ``name`` of a JSON object, or ``None`` if absent or malformed."""
-    if not isinstance(container, dict):
-        return None
-    value = container.get(name)
-    if not isinstance(value, str):
-        return None
-    try:
-        return b64url_decode(value)
-    except ValueError:
-        return None
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)

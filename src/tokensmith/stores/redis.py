@@ -28,7 +28,9 @@ second derived key, bound to the prefix. An attacker with write access to Redis 
 neither read a key, nor inject, drop or reorder one, nor change when one signs, nor change the
 generation or the policy: any such change fails authentication
 (:class:`~tokensmith.errors.KeyStoreCorrupt`). A wrong KEK is
-:class:`~tokensmith.errors.WrongPassphrase`.
+:class:`~tokensmith.errors.WrongPassphrase`. The document and its sealing are written and read
+by the codec the file store shares (``stores/_manifest.py``, ``stores/_sealing.py``); this
+module does the Redis I/O and the locking.
 
 An authentic *older* document stored back (a rollback, to make a retired key sign again) is
 authentic, so the MAC cannot catch it: each process remembers the highest generation it has
@@ -43,47 +45,23 @@ injected clock a replica GETs the generation key and re-reads the document only 
 from __future__ import annotations
 
 import contextlib
-import hmac
-import json
 import math
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, Final, TypeGuard
+from collections.abc import Callable
+from typing import Any, Final
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-from .._b64 import b64url_decode, b64url_encode
-from .._json import StrictJSONError
-from .._json import loads as strict_json
 from .._options import seconds
 from .._redis import build_connected, check_prefix, encode_key_part, failures, require
-from ..errors import (
-    BackendUnavailable,
-    ConfigurationError,
-    KeyMaterialError,
-    KeyStoreCorrupt,
-    NoSigningKey,
-    WrongPassphrase,
-)
-from ..keys import SUPPORTED_ALGORITHMS, Key
+from ..errors import BackendUnavailable, ConfigurationError, KeyStoreCorrupt, NoSigningKey
 from ..keyset import KeySet, RotationPolicy, maintenance_due
+from ._manifest import Manifest, decode_redis, encode_redis, lifecycles
+from ._sealing import KekSealing
 from ._shared import SharedKeyStore
 
 __all__ = ["RedisKeyStore"]
 
-_FORMAT: Final = "tokensmith-redis-keyset"
-_VERSION: Final = 2  # 2: the whole document is authenticated (version 1 documents are refused)
-_NONCE_BYTES: Final = 12
-_CHECK_LABEL: Final = b"tokensmith redis keystore kek check v1"
-_HKDF_INFO: Final = b"tokensmith redis keystore v1"
-_MAC_LABEL: Final = b"tokensmith redis keystore document v2"
-_MAX_DOCUMENT: Final = 8 * 1024 * 1024
-_LIFECYCLE: Final = ("not_before", "retire_at", "not_after")
 _POLL: Final = 0.01  # seconds between lock attempts while another replica writes
 
 _ACQUIRE_LUA: Final = """
@@ -154,12 +132,7 @@ class RedisKeyStore(SharedKeyStore):
         self._prefix = check_prefix(prefix)
         tag = f"{self._prefix}{{k.{encode_key_part(self._prefix)}}}:"
         self._names = [f"{tag}{part}" for part in ("keyset", "gen", "lock", "fence", "written")]
-        material = HKDF(algorithm=hashes.SHA256(), length=96, salt=None, info=_HKDF_INFO).derive(
-            bytes(kek)
-        )
-        self._aead = AESGCM(material[:32])
-        self._check = hmac.digest(material[32:64], _CHECK_LABEL, "sha256")
-        self._mac_key = material[64:]
+        self._sealing = KekSealing(bytes(kek), self._prefix)
         self._client = client
         self._policy = policy
         self._clock = clock
@@ -294,10 +267,10 @@ class RedisKeyStore(SharedKeyStore):
         self._refuse_rollback(generation)
         if document is None:  # the counter said there was one a moment ago
             raise KeyStoreCorrupt(f"the Redis key {self._names[0]} has disappeared")
-        keyset, stored = self._open(document)
-        if stored != generation:  # both are written by one atomic script
+        opened = self._open(document)
+        if opened.generation != generation:  # both are written by one atomic script
             raise self._corrupt("does not match its generation counter")
-        self._install(keyset, generation, now)
+        self._install(opened.keyset, generation, now)
 
     def _refuse_rollback(self, generation: int) -> None:
         """An authentic older generation stored back must not bring retired keys back."""
@@ -341,7 +314,7 @@ class RedisKeyStore(SharedKeyStore):
                 self._reload(now)
                 current = self._keyset
                 updated = change(current, now)
-                if _lifecycles(updated) == _lifecycles(current):
+                if lifecycles(updated) == lifecycles(current):
                     return
                 document = self._seal(updated, self._generation + 1)
                 fence = token.partition(":")[0]
@@ -379,120 +352,16 @@ class RedisKeyStore(SharedKeyStore):
         with contextlib.suppress(*failures()):  # the lock expires by itself
             self._release(keys=[self._names[2]], args=[token])
 
-    # --- the stored document -------------------------------------------------------------------
-
-    def _aad(self, kid: str, alg: str, times: dict[str, float | None]) -> bytes:
-        return _canonical({"v": _VERSION, "store": self._prefix, "kid": kid, "alg": alg, **times})
+    # --- the stored document (see stores/_manifest.py) ------------------------------------------
 
     def _seal(self, keyset: KeySet, generation: int) -> str:
-        entries = []
-        for key in keyset:
-            times = {name: getattr(key, name) for name in _LIFECYCLE}
-            jwk = key.to_jwk(private=True) if key.is_private else key.to_jwk()
-            nonce = secrets.token_bytes(_NONCE_BYTES)
-            sealed = self._aead.encrypt(nonce, _canonical(jwk), self._aad(key.kid, key.alg, times))
-            entries.append(
-                {
-                    "kid": key.kid,
-                    "alg": key.alg,
-                    **times,
-                    "nonce": b64url_encode(nonce),
-                    "sealed": b64url_encode(sealed),
-                }
-            )
-        document: dict[str, Any] = {
-            "format": _FORMAT,
-            "version": _VERSION,
-            "generation": generation,
-            "kek_check": b64url_encode(self._check),
-            "policy": {
-                "rotate_every": float(self._policy.rotate_every),
-                "publish_ahead": float(self._policy.publish_ahead),
-                "verify_for": float(self._policy.verify_for),
-                "alg": self._policy.alg,
-            },
-            "keys": entries,
-        }
-        document["mac"] = self._document_mac(document)
-        return json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        return encode_redis(keyset, self._policy, generation, self._sealing)
 
-    def _document_mac(self, body: Mapping[str, Any]) -> str:
-        """HMAC-SHA256 of the canonical document (without ``mac``), bound to this prefix."""
-        signed = _canonical({"store": self._prefix, "document": body})
-        return b64url_encode(hmac.digest(self._mac_key, _MAC_LABEL + b"\0" + signed, "sha256"))
+    def _open(self, raw: bytes | str) -> Manifest:
+        return decode_redis(raw, self._sealing, f"the Redis key {self._names[0]}")
 
     def _corrupt(self, why: str) -> KeyStoreCorrupt:
         return KeyStoreCorrupt(f"the Redis key {self._names[0]} {why}")
-
-    def _open(self, raw: object) -> tuple[KeySet, int]:
-        """Parse and decrypt a stored document; never leaks json/crypto errors."""
-        if isinstance(raw, bytes):
-            if len(raw) > _MAX_DOCUMENT:
-                raise self._corrupt("is too large to be a key set")
-            try:
-                raw = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise self._corrupt("is not a tokensmith key set") from None
-        try:
-            document = strict_json(raw) if isinstance(raw, str) else None
-        except StrictJSONError:
-            raise self._corrupt("is not valid JSON") from None
-        if not isinstance(document, dict) or document.get("format") != _FORMAT:
-            raise self._corrupt("is not a tokensmith key set")
-        if document.get("version") != _VERSION:
-            raise self._corrupt("has an unsupported format version")
-        generation = document.get("generation")
-        if not isinstance(generation, int) or isinstance(generation, bool) or generation < 1:
-            raise self._corrupt("has an invalid generation")
-        check = _b64(document.get("kek_check"))
-        if check is None or not hmac.compare_digest(check, self._check):
-            raise WrongPassphrase(f"the KEK does not open the Redis key {self._names[0]}")
-        self._authenticate(document)
-        entries = document.get("keys")
-        if not isinstance(entries, list):
-            raise self._corrupt("has an invalid key list")
-        keys = [self._open_entry(entry, index) for index, entry in enumerate(entries)]
-        try:
-            return KeySet(keys), generation
-        except KeyMaterialError:
-            raise self._corrupt("holds two keys with the same kid") from None
-
-    def _authenticate(self, document: dict[str, Any]) -> None:
-        """The document's MAC must cover exactly what it holds (a key left out, a policy or a
-        generation changed, a member added: all fail)."""
-        mac = document.get("mac")
-        body = {name: value for name, value in document.items() if name != "mac"}
-        if not isinstance(mac, str) or not hmac.compare_digest(
-            mac.encode("ascii", "replace"), self._document_mac(body).encode("ascii")
-        ):
-            raise self._corrupt("failed authentication: it was changed outside tokensmith")
-
-    def _open_entry(self, entry: object, index: int) -> Key:
-        if not isinstance(entry, dict):
-            raise self._corrupt(f"has an invalid key entry (#{index})")
-        kid, alg = entry.get("kid"), entry.get("alg")
-        times: dict[str, float | None] = {}
-        for name in _LIFECYCLE:
-            value = entry.get(name)
-            if not _is_time(value):
-                raise self._corrupt(f"has invalid key times (entry #{index})")
-            times[name] = value
-        if not isinstance(kid, str) or not isinstance(alg, str) or alg not in SUPPORTED_ALGORITHMS:
-            raise self._corrupt(f"has an invalid key entry (#{index})")
-        nonce, sealed = _b64(entry.get("nonce")), _b64(entry.get("sealed"))
-        if nonce is None or sealed is None or len(nonce) != _NONCE_BYTES:
-            raise self._corrupt(f"has an invalid key entry (#{index})")
-        try:
-            plaintext = self._aead.decrypt(nonce, sealed, self._aad(kid, alg, times))
-        except (InvalidTag, ValueError):
-            raise self._corrupt(f"failed authentication (entry #{index}): tampered") from None
-        try:
-            key = Key.from_jwk(json.loads(plaintext))
-        except (ValueError, KeyMaterialError):
-            raise self._corrupt(f"holds an unusable key (entry #{index})") from None
-        if key.kid != kid or key.alg != alg:
-            raise self._corrupt(f"has a mislabelled key (entry #{index})")
-        return key.with_lifecycle(**times)
 
 
 def _unavailable(exc: BaseException) -> BackendUnavailable:
@@ -510,26 +379,3 @@ def _parse_generation(raw: object, name: str) -> int:
     if value < 0:
         raise KeyStoreCorrupt(f"the Redis key {name} is not a generation counter")
     return value
-
-
-def _lifecycles(keyset: KeySet) -> list[tuple[object, ...]]:
-    return [(k.kid, k.alg, k.is_private, k.not_before, k.retire_at, k.not_after) for k in keyset]
-
-
-def _canonical(value: object) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
-
-
-def _b64(value: object) -> bytes | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return b64url_decode(value)
-    except ValueError:
-        return None
-
-
-def _is_time(value: object) -> TypeGuard[float | None]:
-    return value is None or (
-        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    )

@@ -1,5 +1,9 @@
 """HTTP around the token, for any framework: plain strings, mappings and ``(name, value)`` pairs.
 
+* :mod:`~tokensmith.web.guard` — :class:`Guard`: one protected resource, framework-free — a
+  :class:`RequestFacts` in, a verified token or the RFC 6750 :class:`Answer` out, with
+  :class:`TransportSecurity` refusing credentials sent in clear text. Every framework adapter
+  (:mod:`tokensmith.integrations`) is a thin layer over it;
 * :mod:`~tokensmith.web.bearer` — :func:`bearer_token` / :func:`extract_token` (RFC 6750 §2,
   strictly) and :func:`www_authenticate`, the status and headers answering a refusal (§3);
 * :mod:`~tokensmith.web.cookies` — :func:`token_cookie` / :func:`delete_token_cookie`:
@@ -28,11 +32,15 @@ if _typing.TYPE_CHECKING:
     from .cookies import delete_token_cookie as delete_token_cookie
     from .cookies import token_cookie as token_cookie
     from .csrf import CSRFProtector as CSRFProtector
+    from .guard import Answer as Answer
+    from .guard import Guard as Guard
+    from .guard import TokenValidator as TokenValidator
     from .netrules import DEFAULT_BINDING_CLAIM as DEFAULT_BINDING_CLAIM
     from .netrules import NetworkPolicy as NetworkPolicy
     from .netrules import NetworkRule as NetworkRule
     from .netrules import binding_claims as binding_claims
     from .netrules import client_address as client_address
+    from .netrules import forwarded_elements as forwarded_elements
     from .netrules import parse_address as parse_address
     from .ratelimit import AsyncRateLimiter as AsyncRateLimiter
     from .ratelimit import AsyncRedisRateLimiter as AsyncRedisRateLimiter
@@ -43,6 +51,8 @@ if _typing.TYPE_CHECKING:
     from .ratelimit import RedisRateLimiter as RedisRateLimiter
     from .ratelimit import RefusalThrottle as RefusalThrottle
     from .ratelimit import client_key as client_key
+    from .request import RequestFacts as RequestFacts
+    from .transport import TransportSecurity as TransportSecurity
 
 _LAZY = {
     "DEFAULT_MAX_TOKEN_LENGTH": ".bearer",
@@ -55,11 +65,15 @@ _LAZY = {
     "delete_token_cookie": ".cookies",
     "token_cookie": ".cookies",
     "CSRFProtector": ".csrf",
+    "Answer": ".guard",
+    "Guard": ".guard",
+    "TokenValidator": ".guard",
     "DEFAULT_BINDING_CLAIM": ".netrules",
     "NetworkPolicy": ".netrules",
     "NetworkRule": ".netrules",
     "binding_claims": ".netrules",
     "client_address": ".netrules",
+    "forwarded_elements": ".netrules",
     "parse_address": ".netrules",
     "AsyncRateLimiter": ".ratelimit",
     "AsyncRedisRateLimiter": ".ratelimit",
@@ -70,6 +84,8 @@ _LAZY = {
     "RedisRateLimiter": ".ratelimit",
     "RefusalThrottle": ".ratelimit",
     "client_key": ".ratelimit",
+    "RequestFacts": ".request",
+    "TransportSecurity": ".transport",
 }
 
 __all__ = list(_LAZY)

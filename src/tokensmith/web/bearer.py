@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Final
 
-from .._text import HTTP_TOKEN, class_description
+from .._text import HTTP_TOKEN, SCOPE_TOKEN, class_description
 from ..errors import (
     BackendUnavailable,
     ConfigurationError,
@@ -51,8 +51,6 @@ Headers = Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]]
 _BEARER: Final = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)", re.ASCII)
 _OWS: Final = " \t"
 _AUTH_NAMES: Final = frozenset({"authorization", "http_authorization"})
-# RFC 6750 §3: scope characters; realm is a quoted-string (RFC 9110).
-_SCOPE_TOKEN: Final = re.compile(r"[\x21\x23-\x5B\x5D-\x7E]+", re.ASCII)
 _FORM_TYPE: Final = "application/x-www-form-urlencoded"
 
 
@@ -264,7 +262,7 @@ def _quoted(value: str, what: str) -> str:
 def _scope_value(scopes: Iterable[str]) -> str:
     names = sorted(set(scopes))
     for name in names:
-        if _SCOPE_TOKEN.fullmatch(name) is None:
+        if SCOPE_TOKEN.fullmatch(name) is None:
             raise ConfigurationError("a scope in WWW-Authenticate must be a printable token")
     return " ".join(names)
 
@@ -276,6 +274,7 @@ def www_authenticate(
     scope: str | Iterable[str] | None = None,
     retry_after: int = 5,
     describe: bool = True,
+    resource_metadata: str | None = None,
 ) -> tuple[int, list[tuple[str, str]]]:
     """The HTTP status and headers answering ``error`` (``None``: no credentials were sent).
 
@@ -291,8 +290,11 @@ def www_authenticate(
     * anything else (a configuration fault) -> 500 with no challenge.
 
     ``error_description`` is a fixed text per error class (``describe=False`` omits it), never
-    the exception message, so it cannot echo request data. Headers are ``(name, value)`` pairs.
+    the exception message, so it cannot echo request data. ``resource_metadata``, the absolute
+    https URL of the resource's RFC 9728 metadata, is added to every challenge (RFC 9728 §5.1)
+    so a client can find the authorization server to ask. Headers are ``(name, value)`` pairs.
     """
+    metadata = None if resource_metadata is None else _metadata_param(resource_metadata)
     headers: list[tuple[str, str]] = [("Cache-Control", "no-store")]
     if isinstance(error, Throttled):
         seconds = max(1, math.ceil(error.retry_after))
@@ -319,4 +321,19 @@ def www_authenticate(
         scopes = scope.split() if isinstance(scope, str) else scope
         if scopes:
             params.append(f'scope="{_scope_value(scopes)}"')
+    if metadata is not None:
+        params.append(metadata)
     return status, [*headers, ("WWW-Authenticate", "Bearer " + ", ".join(params))]
+
+
+_URI_CHARS: Final = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+", re.ASCII)
+
+
+def _metadata_param(url: str) -> str:
+    """``resource_metadata="<url>"``: an absolute https URL (http on loopback), no fragment."""
+    from .._http import check_url  # noqa: PLC0415 - keep `import tokensmith` cheap
+
+    check_url(url, "resource_metadata")
+    if _URI_CHARS.fullmatch(url) is None:
+        raise ConfigurationError("resource_metadata may hold RFC 3986 URI characters only")
+    return f"resource_metadata={_quoted(url, 'resource_metadata')}"

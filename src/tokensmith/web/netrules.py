@@ -23,6 +23,7 @@ proxies only.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -38,6 +39,7 @@ __all__ = [
     "NetworkRule",
     "binding_claims",
     "client_address",
+    "forwarded_elements",
     "parse_address",
 ]
 
@@ -62,6 +64,14 @@ def parse_address(ip: str | Address) -> Address:
         return _canonical(ip)
     if not isinstance(ip, str):
         raise NetworkNotAllowed("the client address is not an IP address")
+    return _parse_text(ip)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_text(ip: str) -> Address:
+    """:func:`parse_address` of a string, remembered: every request of a guard reads its peer's
+    address (transport check, audit), and a service sees the same few peers (its proxies) over
+    and over. Bounded; a refusal raises and is not remembered."""
     text = ip.strip()
     bracketed = text.startswith("[") and text.endswith("]")
     if bracketed:
@@ -403,12 +413,20 @@ _QUOTED_PAIR: Final = re.compile(r"\\(.)", re.S)
 def _forwarded_for(value: HeaderValue) -> list[str | None]:
     """The ``for=`` of each element of a ``Forwarded`` header, left to right.
 
-    ``None`` for an element without exactly one ``for=`` (refused if the walk reaches it). The
-    whole header is read first, because a quoted string may hide commas: text that does not
+    ``None`` for an element without exactly one ``for=`` (refused if the walk reaches it).
+    """
+    return [None if e is None else e.get("for") for e in forwarded_elements(value)]
+
+
+def forwarded_elements(value: HeaderValue) -> list[dict[str, str] | None]:
+    """The elements of an RFC 7239 ``Forwarded`` header, left to right: each the dict of its
+    parameters (names lower-case, values unquoted), or ``None`` when it repeats a parameter.
+
+    The whole header is read first, because a quoted string may hide commas: text that does not
     follow the grammar makes the whole header unreadable (:class:`NetworkNotAllowed`).
     """
     text = _header_text(value)
-    found: list[str | None] = []
+    found: list[dict[str, str] | None] = []
     params: dict[str, str] | None = {}
     position = _skip_space(text, 0)
     while True:
@@ -419,7 +437,7 @@ def _forwarded_for(value: HeaderValue) -> list[str | None]:
                 params = None if name in params else {**params, name: _unquoted(pair.group(2))}
             position = _skip_space(text, pair.end())
         if position == len(text) or text[position] == ",":
-            found.append(None if params is None else params.get("for"))
+            found.append(params)
             params = {}
         elif text[position] != ";":
             raise NetworkNotAllowed(_UNREADABLE)

@@ -43,6 +43,7 @@ if _typing.TYPE_CHECKING:
     from .memory import MemoryWindows as MemoryWindows
     from .redis import AsyncRedisWindows as AsyncRedisWindows
     from .redis import RedisWindows as RedisWindows
+    from .redis import RedisWindowsOptions as RedisWindowsOptions
 
 _LAZY = {
     "AsyncWindowStore": ".base",
@@ -56,6 +57,7 @@ _LAZY = {
     "MemoryWindows": ".memory",
     "AsyncRedisWindows": ".redis",
     "RedisWindows": ".redis",
+    "RedisWindowsOptions": ".redis",
 }
 
 __all__ = list(_LAZY)

@@ -1,9 +1,14 @@
-"""Anomaly windows in Redis: a sorted set per key with a TTL, shared by every process."""
+"""Anomaly windows in Redis: a sorted set per key with a TTL, shared by every process.
+
+One base (the checked options, the script and its arguments) and two faces that differ only by
+``await``: :class:`RedisWindows` (``redis.Redis``) and :class:`AsyncRedisWindows`
+(``redis.asyncio``), on the same keys, so sync and async replicas count in the same windows.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 from ..._options import integer
 from ..._redis import (
@@ -12,11 +17,27 @@ from ..._redis import (
     check_prefix,
     connect_async,
     encode_key_part,
+    register,
     require,
 )
-from ...errors import BackendUnavailable, ConfigurationError
+from ...errors import BackendUnavailable
 
-__all__ = ["AsyncRedisWindows", "RedisWindows"]
+if TYPE_CHECKING:  # annotations only
+    from typing import Self
+
+    from typing_extensions import Unpack
+
+__all__ = ["AsyncRedisWindows", "RedisWindows", "RedisWindowsOptions"]
+
+
+class RedisWindowsOptions(TypedDict, total=False):
+    """The keyword options of :class:`RedisWindows` and :class:`AsyncRedisWindows`, as their
+    ``from_url`` forwards them (typed: a misspelled option is refused at the call site)."""
+
+    prefix: str
+    """Put in front of every key (no ``{`` or ``}``); default ``"tokensmith:anomaly:"``."""
+    max_members: int
+    """Members kept per key at most; default 10,000."""
 
 
 # KEYS[1] = key; ARGV = time, member, cutoff, TTL in ms, max members
@@ -43,12 +64,10 @@ class _RedisWindowsCore:
         self, client: Any, *, prefix: str = "tokensmith:anomaly:", max_members: int = 10_000
     ) -> None:
         require()
-        if not callable(getattr(client, "register_script", None)):
-            raise ConfigurationError("client must be a redis client")
         self._prefix = check_prefix(prefix)
-        self._client = client
-        self._script = client.register_script(_ADD_LUA)
         self._max_members = integer("max_members", max_members, minimum=1)
+        self._client = client
+        self._script = register(client, _ADD_LUA)
 
     def _call(self, key: str, member: str, at: float, window: float) -> dict[str, Any]:
         """The script's keyword arguments for one addition (the key encoded after the prefix,
@@ -76,7 +95,9 @@ class RedisWindows(_RedisWindowsCore):
     __slots__ = ()
 
     @classmethod
-    def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> RedisWindows:
+    def from_url(
+        cls, url: str, *, cluster: bool = False, **options: Unpack[RedisWindowsOptions]
+    ) -> Self:
         """Connect with tokensmith's Redis timeouts (0.5 s, one immediate retry);
         ``cluster=True`` makes a ``RedisCluster`` client. :meth:`close` closes it."""
         return build_connected(url, cluster, lambda client: cls(client, **options))
@@ -101,7 +122,9 @@ class AsyncRedisWindows(_RedisWindowsCore):
     __slots__ = ()
 
     @classmethod
-    def from_url(cls, url: str, *, cluster: bool = False, **options: Any) -> AsyncRedisWindows:
+    def from_url(
+        cls, url: str, *, cluster: bool = False, **options: Unpack[RedisWindowsOptions]
+    ) -> Self:
         """Connect (``redis.asyncio``) with tokensmith's Redis timeouts; :meth:`aclose` closes
         the client."""
         return cls(connect_async(url, cluster=cluster), **options)

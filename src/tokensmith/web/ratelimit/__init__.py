@@ -19,6 +19,7 @@ if _typing.TYPE_CHECKING:
     from .memory import MemoryRateLimiter as MemoryRateLimiter
     from .redis import AsyncRedisRateLimiter as AsyncRedisRateLimiter
     from .redis import RedisRateLimiter as RedisRateLimiter
+    from .redis import RedisRateLimiterOptions as RedisRateLimiterOptions
     from .throttle import AsyncRefusalThrottle as AsyncRefusalThrottle
     from .throttle import RefusalThrottle as RefusalThrottle
 
@@ -30,6 +31,7 @@ _LAZY = {
     "MemoryRateLimiter": ".memory",
     "AsyncRedisRateLimiter": ".redis",
     "RedisRateLimiter": ".redis",
+    "RedisRateLimiterOptions": ".redis",
     "AsyncRefusalThrottle": ".throttle",
     "RefusalThrottle": ".throttle",
 }

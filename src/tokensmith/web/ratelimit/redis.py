@@ -1,22 +1,47 @@
-"""Rate limits in Redis: one atomic Lua script per check, shared by every process."""
+"""Rate limits in Redis: one atomic Lua script per check, shared by every process.
+
+One base (the checked options, the script, its arguments and answers, what a failure means)
+and two faces that differ only by ``await``: :class:`RedisRateLimiter` (``redis.Redis``) and
+:class:`AsyncRedisRateLimiter` (``redis.asyncio``), sharing keys, so sync and async processes
+count in the same buckets.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
+from ..._options import flag
 from ..._redis import (
     aclose,
     build_connected,
     check_prefix,
     connect_async,
     encode_key_part,
+    register,
     require,
 )
 from ...errors import BackendUnavailable, ConfigurationError
 from .base import Decision, check_cost, check_key, limits
 
-__all__ = ["AsyncRedisRateLimiter", "RedisRateLimiter"]
+if TYPE_CHECKING:  # annotations only
+    from typing import Self
+
+    from typing_extensions import Unpack
+
+__all__ = ["AsyncRedisRateLimiter", "RedisRateLimiter", "RedisRateLimiterOptions"]
+
+
+class RedisRateLimiterOptions(TypedDict, total=False):
+    """The keyword options of :class:`RedisRateLimiter` and :class:`AsyncRedisRateLimiter`, as
+    their ``from_url`` forwards them (typed: a misspelled option is refused at the call site)."""
+
+    prefix: str
+    """Put in front of every key (no ``{`` or ``}``); default ``"tokensmith:rl:"``."""
+    clock: Callable[[], float] | None
+    """Seconds since the epoch; default ``None``: the Redis server's clock."""
+    fail_open: bool
+    """Allow the request when Redis fails; default False: fail closed."""
 
 
 # KEYS[1] = key; ARGV = now ("" = the Redis server's clock), interval, burst, cost,
@@ -67,15 +92,13 @@ class _RedisLimiterBase:
     ) -> None:
         require()
         self._interval, self.burst = limits(rate, burst)
-        if not callable(getattr(client, "register_script", None)):
-            raise ConfigurationError("client must be a redis client")
         self._prefix = check_prefix(prefix)
         if clock is not None and not callable(clock):
             raise ConfigurationError("clock must be callable (or None for the Redis clock)")
-        self._client = client
-        self._script = client.register_script(_LUA)
+        self._fail_open = flag("fail_open", fail_open)
         self._clock = clock
-        self._fail_open = bool(fail_open)
+        self._client = client
+        self._script = register(client, _LUA)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(rate={1 / self._interval:g}, burst={self.burst})"
@@ -95,7 +118,11 @@ class _RedisLimiterBase:
     def _failed(self, exc: Exception) -> Decision:
         if self._fail_open:
             return Decision(True, 0.0, 0)
-        raise BackendUnavailable(f"the rate limiter failed with {type(exc).__name__}") from exc
+        raise _unavailable(exc) from exc
+
+
+def _unavailable(exc: Exception) -> BackendUnavailable:
+    return BackendUnavailable(f"the rate limiter failed with {type(exc).__name__}")
 
 
 def _decision(reply: Any) -> Decision:
@@ -126,8 +153,14 @@ class RedisRateLimiter(_RedisLimiterBase):
 
     @classmethod
     def from_url(
-        cls, url: str, rate: float, burst: int, *, cluster: bool = False, **options: Any
-    ) -> RedisRateLimiter:
+        cls,
+        url: str,
+        rate: float,
+        burst: int,
+        *,
+        cluster: bool = False,
+        **options: Unpack[RedisRateLimiterOptions],
+    ) -> Self:
         """Connect with tokensmith's Redis timeouts (0.5 s, one immediate retry);
         ``cluster=True`` makes a ``RedisCluster`` client. :meth:`close` closes it."""
         return build_connected(url, cluster, lambda client: cls(client, rate, burst, **options))
@@ -155,7 +188,7 @@ class RedisRateLimiter(_RedisLimiterBase):
         try:
             self._client.delete(self._name(check_key(key)))
         except Exception as exc:
-            raise BackendUnavailable(f"the rate limiter failed with {type(exc).__name__}") from exc
+            raise _unavailable(exc) from exc
 
 
 class AsyncRedisRateLimiter(_RedisLimiterBase):
@@ -167,8 +200,14 @@ class AsyncRedisRateLimiter(_RedisLimiterBase):
 
     @classmethod
     def from_url(
-        cls, url: str, rate: float, burst: int, *, cluster: bool = False, **options: Any
-    ) -> AsyncRedisRateLimiter:
+        cls,
+        url: str,
+        rate: float,
+        burst: int,
+        *,
+        cluster: bool = False,
+        **options: Unpack[RedisRateLimiterOptions],
+    ) -> Self:
         """Connect (``redis.asyncio``) with tokensmith's Redis timeouts; :meth:`aclose`
         closes the client."""
         return cls(connect_async(url, cluster=cluster), rate, burst, **options)
@@ -196,4 +235,4 @@ class AsyncRedisRateLimiter(_RedisLimiterBase):
         try:
             await self._client.delete(self._name(check_key(key)))
         except Exception as exc:
-            raise BackendUnavailable(f"the rate limiter failed with {type(exc).__name__}") from exc
+            raise _unavailable(exc) from exc

@@ -12,14 +12,17 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..._options import integer, seconds
-from ..._redis import connect, connect_async
+from ..._redis import build_connected, connect_async
 from ...errors import ConfigurationError, Throttled
 from .base import AsyncRateLimiter, Decision, RateLimiter
 from .memory import MemoryRateLimiter
 from .redis import AsyncRedisRateLimiter, RedisRateLimiter
+
+if TYPE_CHECKING:  # annotations only
+    from typing import Self
 
 __all__ = ["AsyncRefusalThrottle", "RefusalThrottle"]
 
@@ -60,7 +63,7 @@ class RefusalThrottle:
         *,
         clock: Callable[[], float] = time.time,
         max_keys: int = 100_000,
-    ) -> RefusalThrottle:
+    ) -> Self:
         """A throttle held in this process: ``max_refusals`` per ``window`` seconds.
 
         At most ``max_keys`` clients are held (see
@@ -81,16 +84,19 @@ class RefusalThrottle:
         *,
         prefix: str = "tokensmith:refusals:",
         clock: Callable[[], float] | None = None,
-    ) -> RefusalThrottle:
+    ) -> Self:
         """A throttle shared through Redis by every process using the same ``prefix`` (time
         from the Redis server unless ``clock`` is given). ``client`` is a ``redis.Redis`` /
-        ``RedisCluster``, or a ``redis://`` URL to connect with tokensmith's client settings."""
+        ``RedisCluster``, or a ``redis://`` URL to connect with tokensmith's client settings
+        (closed again if an option is refused)."""
+        rate = _rate(max_refusals, window)
+
+        def limiter(on: Any) -> RedisRateLimiter:
+            return RedisRateLimiter(on, rate, max_refusals, prefix=prefix, clock=clock)
+
         if isinstance(client, str):
-            client = connect(client)
-        limiter = RedisRateLimiter(
-            client, _rate(max_refusals, window), max_refusals, prefix=prefix, clock=clock
-        )
-        return cls(limiter)
+            return cls(build_connected(client, False, limiter))
+        return cls(limiter(client))
 
     def check(self, key: str) -> None:
         """Raise :class:`~tokensmith.errors.Throttled` if ``key`` is locked out; else return."""
@@ -130,16 +136,14 @@ class AsyncRefusalThrottle:
         *,
         prefix: str = "tokensmith:refusals:",
         clock: Callable[[], float] | None = None,
-    ) -> AsyncRefusalThrottle:
+    ) -> Self:
         """A throttle shared through Redis (a ``redis.asyncio`` client, or a ``redis://`` URL);
         same keys as the sync :meth:`RefusalThrottle.redis`, so sync and async services count
         together."""
+        rate = _rate(max_refusals, window)
         if isinstance(client, str):
-            client = connect_async(client)
-        limiter = AsyncRedisRateLimiter(
-            client, _rate(max_refusals, window), max_refusals, prefix=prefix, clock=clock
-        )
-        return cls(limiter)
+            client = connect_async(client)  # an unused asyncio client holds no connection
+        return cls(AsyncRedisRateLimiter(client, rate, max_refusals, prefix=prefix, clock=clock))
 
     async def check(self, key: str) -> None:
         """See :meth:`RefusalThrottle.check`."""

@@ -1,0 +1,310 @@
+"""One protected resource, framework-free: a request in, a verified token or an RFC 6750 answer out.
+
+Every framework adapter is a thin layer over :class:`Guard`: it builds
+:class:`~tokensmith.web.RequestFacts` from its request, calls :meth:`Guard.authenticate` (or
+:meth:`Guard.aauthenticate`), and on a refusal sends what :meth:`Guard.answer` says. So every
+adapter answers the same way:
+
+* no credentials: 401 with a bare ``Bearer realm="..."`` challenge (RFC 6750 §3.1: no error
+  code when the request had no credentials);
+* a refused token: 401 ``invalid_token``; a missing scope: 403 ``insufficient_scope`` with
+  ``scope=``; a malformed request (two ``Authorization`` headers, a token in the URL query,
+  credentials over plain HTTP): 400 ``invalid_request``;
+* a backend outage (JWKS, Redis...): 503 with ``Retry-After``, the token not judged;
+* every challenge carries ``resource_metadata=`` when configured (RFC 9728 §5.1), descriptions
+  are fixed texts per error class, and no answer ever contains the token.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, ClassVar, Final, Protocol
+
+from .._text import SCOPE_TOKEN, class_description
+from ..errors import (
+    BackendUnavailable,
+    ConfigurationError,
+    InsufficientScope,
+    MissingToken,
+    Throttled,
+    TokenError,
+    TokensmithError,
+)
+from ..observability.audit import audit_context
+from .bearer import DEFAULT_MAX_TOKEN_LENGTH, bearer_token, refuse_query_token, www_authenticate
+from .transport import TransportSecurity
+
+if TYPE_CHECKING:
+    from ..claims import VerifiedToken
+    from .csrf import CSRFProtector
+    from .request import RequestFacts
+
+__all__ = ["Answer", "Guard", "TokenValidator"]
+
+_UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class TokenValidator(Protocol):
+    """What a guard needs: :class:`~tokensmith.Validator`, or anything with its two faces
+    (a multi-issuer validator, a validator wrapped with your own checks)."""
+
+    def validate(self, token: str, *, scopes: Iterable[str] | None = ...) -> VerifiedToken:
+        """Validate ``token`` or raise a :class:`~tokensmith.TokenError`."""
+        ...
+
+    async def avalidate(self, token: str, *, scopes: Iterable[str] | None = ...) -> VerifiedToken:
+        """The async face of :meth:`validate`."""
+        ...
+
+
+class Answer:
+    """An HTTP answer to a refusal: status, headers, and a small JSON body.
+
+    The body names the RFC 6750 error and its fixed description (never the exception message,
+    never the token); adapters send it with ``Content-Type: application/json``.
+    """
+
+    __slots__ = ("body", "headers", "status")
+
+    content_type: Final = "application/json"
+    """The media type of :attr:`body`: frameworks take it apart from the headers."""
+
+    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name: str) -> str | None:
+        """The value of header ``name`` (case-insensitive), or ``None``."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key.lower() == wanted), None)
+
+    def __repr__(self) -> str:
+        return f"Answer({self.status}, {self.header('WWW-Authenticate')!r})"
+
+
+class Guard:
+    """Protects resources with one validator and one way of answering refusals.
+
+    :param validator: a :class:`~tokensmith.Validator` (or anything with ``validate`` and
+        ``avalidate``, see :class:`TokenValidator`).
+    :param realm: the ``realm`` of the ``WWW-Authenticate`` challenge.
+    :param scopes: scopes every request must be granted (a route may ask for more).
+    :param transport: who may send credentials in clear text and which proxies are believed
+        (default: TLS required, loopback excepted, no trusted proxy). See
+        :class:`~tokensmith.web.TransportSecurity`.
+    :param resource_metadata: the absolute URL of this resource's RFC 9728 metadata document;
+        added to every challenge as ``resource_metadata="..."`` so clients can discover which
+        authorization server to ask (MCP clients require it).
+    :param cookie: the name of a cookie that may carry the token when there is no
+        ``Authorization`` header (e.g. ``"__Host-token"``, see
+        :func:`~tokensmith.web.token_cookie`).
+        Cookies are sent by browsers on their own, so requests with unsafe methods that
+        authenticate by cookie must also pass ``csrf`` (required with ``cookie``).
+    :param csrf: the :class:`~tokensmith.web.CSRFProtector` checking cookie-authenticated
+        unsafe requests: the CSRF cookie ``csrf_cookie`` must equal the ``X-CSRF-Token`` header
+        and be bound to the token's session (``sid``, else its ``jti``).
+    """
+
+    __slots__ = (
+        "_csrf",
+        "_csrf_cookie",
+        "_max_length",
+        "cookie",
+        "realm",
+        "resource_metadata",
+        "scopes",
+        "transport",
+        "validator",
+    )
+
+    refusals: ClassVar[tuple[type[TokensmithError], ...]] = (
+        TokenError,
+        BackendUnavailable,
+        Throttled,
+    )
+    """The errors an adapter answers with :meth:`answer`: token refusals, outages, throttling.
+    Anything else (a :class:`~tokensmith.ConfigurationError`...) is a fault the framework must
+    see, log and turn into a 500 of its own."""
+
+    def __init__(
+        self,
+        validator: TokenValidator,
+        *,
+        realm: str = "api",
+        scopes: Iterable[str] = (),
+        transport: TransportSecurity | None = None,
+        resource_metadata: str | None = None,
+        cookie: str | None = None,
+        csrf: CSRFProtector | None = None,
+        csrf_cookie: str = "__Host-csrf",
+        max_token_length: int = DEFAULT_MAX_TOKEN_LENGTH,
+    ) -> None:
+        if cookie is not None and csrf is None:
+            raise ConfigurationError(
+                "a token cookie needs csrf=CSRFProtector(...): browsers send cookies on their own"
+            )
+        self.validator = validator
+        self.realm = realm
+        self.scopes = self.checked_scopes(scopes)
+        self.transport = transport or TransportSecurity()
+        self.resource_metadata = resource_metadata
+        self.cookie = cookie
+        self._csrf = csrf
+        self._csrf_cookie = csrf_cookie
+        self._max_length = max_token_length
+        www_authenticate(None, realm=realm, resource_metadata=resource_metadata)  # checked once
+
+    def __repr__(self) -> str:
+        return f"Guard(realm={self.realm!r}, scopes={list(self.scopes)!r})"
+
+    # --- authenticating ----------------------------------------------------------------------
+
+    def credentials(self, request: RequestFacts) -> tuple[str, bool]:
+        """The request's one token and whether it came from the cookie.
+
+        Refuses a token in the URL query (:class:`~tokensmith.TokenInQuery`), several
+        credentials, a malformed header, and credentials over plain HTTP
+        (:class:`~tokensmith.InsecureTransport`); no credentials at all is
+        :class:`~tokensmith.MissingToken`.
+        """
+        refuse_query_token(request.query)
+        try:
+            token = bearer_token(request.headers, max_length=self._max_length)
+            from_cookie = False
+        except MissingToken:
+            from_jar = self._cookie_token(request)
+            if from_jar is None:
+                raise
+            token, from_cookie = from_jar, True
+        self.transport.check(request)
+        return token, from_cookie
+
+    def authenticate(self, request: RequestFacts, *, scopes: Iterable[str] = ()) -> VerifiedToken:
+        """The verified token of ``request``, or a :class:`~tokensmith.TokensmithError`."""
+        token, from_cookie = self.credentials(request)
+        with audit_context(ip=self._client(request)):
+            verified = self.validator.validate(token, scopes=self._scopes(scopes))
+        if from_cookie:
+            self._check_csrf(request, verified)
+        return verified
+
+    async def aauthenticate(
+        self, request: RequestFacts, *, scopes: Iterable[str] = ()
+    ) -> VerifiedToken:
+        """The async face of :meth:`authenticate`."""
+        token, from_cookie = self.credentials(request)
+        with audit_context(ip=self._client(request)):
+            verified = await self.validator.avalidate(token, scopes=self._scopes(scopes))
+        if from_cookie:
+            self._check_csrf(request, verified)
+        return verified
+
+    def authorize(self, verified: VerifiedToken, *, scopes: Iterable[str] = ()) -> VerifiedToken:
+        """``verified`` again if it grants this guard's scopes and ``scopes``, else
+        :class:`~tokensmith.InsufficientScope`.
+
+        For a token verified earlier in the same request (by a middleware, by an authentication
+        class) that a route asking for more scopes now looks at: no second validation.
+        """
+        required = frozenset(self._scopes(scopes))
+        if not required.issubset(verified.scopes):
+            missing = " ".join(sorted(required - verified.scopes))
+            raise InsufficientScope(
+                f"the token lacks required scope(s): {missing}", required=required
+            )
+        return verified
+
+    @staticmethod
+    def checked_scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
+        """``scopes`` as a tuple, each checked to be one RFC 6749 ``scope-token``.
+
+        Adapters call it when a route is declared (a string is one scope), so a scope no token
+        can carry, or that no challenge could name, is a :class:`~tokensmith.ConfigurationError`
+        at start-up rather than a 500 on every request.
+        """
+        names = (scopes,) if isinstance(scopes, str) else tuple(scopes)
+        for name in names:
+            if not isinstance(name, str) or SCOPE_TOKEN.fullmatch(name) is None:
+                raise ConfigurationError(
+                    "scopes must be scope names: printable ASCII without spaces, quotes or "
+                    "backslashes (a string is one scope)"
+                )
+        return names
+
+    def _scopes(self, extra: Iterable[str]) -> tuple[str, ...]:
+        if isinstance(extra, str):
+            extra = (extra,)
+        return (*self.scopes, *extra) if extra else self.scopes
+
+    def _client(self, request: RequestFacts) -> str | None:
+        try:
+            return self.transport.client(request)
+        except TokensmithError:  # an unreadable forwarding header: no address in the events
+            return None
+
+    def _cookie_token(self, request: RequestFacts) -> str | None:
+        if self.cookie is None:
+            return None
+        return _cookie_value(request, self.cookie)
+
+    def _check_csrf(self, request: RequestFacts, verified: VerifiedToken) -> None:
+        if request.method not in _UNSAFE_METHODS:
+            return
+        assert self._csrf is not None  # required with a cookie (checked at construction)
+        session = verified.session_id or verified.jti or ""
+        self._csrf.verify(
+            session, _cookie_value(request, self._csrf_cookie), request.get("x-csrf-token")
+        )
+
+    # --- answering ---------------------------------------------------------------------------
+
+    def answer(self, error: BaseException | None, *, scopes: Iterable[str] = ()) -> Answer:
+        """The HTTP answer to ``error`` (``None``: the request had no credentials).
+
+        Anything that is not a :class:`~tokensmith.TokensmithError` is a 500 with no detail.
+        """
+        known = error if isinstance(error, TokensmithError) else None
+        if error is not None and known is None:
+            return Answer(500, [("Cache-Control", "no-store")], _body("server_error", None))
+        required = self._challenge_scopes(known, scopes)
+        status, headers = www_authenticate(
+            known, realm=self.realm, scope=required, resource_metadata=self.resource_metadata
+        )
+        code = getattr(known, "error", "") or _STATUS_ERRORS.get(status, "server_error")
+        return Answer(status, headers, _body(code, known))
+
+    def _challenge_scopes(
+        self, error: TokensmithError | None, scopes: Iterable[str]
+    ) -> tuple[str, ...] | None:
+        """The scopes to name: the guard's and the route's, and every scope a refusal says it
+        required (an exception handler may not know the route's scopes)."""
+        named = self._scopes(scopes)
+        if isinstance(error, InsufficientScope) and not error.required <= set(named):
+            named = (*named, *sorted(error.required - set(named)))
+        return named or None
+
+
+_STATUS_ERRORS: Final = {
+    401: "unauthorized",
+    429: "too_many_requests",
+    503: "temporarily_unavailable",
+}
+
+
+def _body(error: str, exc: TokensmithError | None) -> bytes:
+    document = {"error": error}
+    if exc is not None and not isinstance(exc, MissingToken):
+        document["error_description"] = class_description(exc)
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def _cookie_value(request: RequestFacts, name: str) -> str | None:
+    """The value of cookie ``name`` in the request's ``Cookie`` headers (first one wins)."""
+    for header in request.get_all("cookie"):
+        for part in header.split(";"):
+            key, sep, value = part.strip().partition("=")
+            if sep and key == name:
+                return value.strip().strip('"') or None
+    return None

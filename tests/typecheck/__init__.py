@@ -1,0 +1,1 @@
+"""Files that mypy --strict checks and pytest never runs: typed usage of the public API."""
