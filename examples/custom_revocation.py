@@ -37,8 +37,8 @@ from tokensmith import (
     VerifiedToken,
     revoke_token,
 )
+from tokensmith.policy import DEFAULT_LEEWAY
 from tokensmith.revocation.base import covered_by_watermark, watermark
-from tokensmith.validator import DEFAULT_LEEWAY
 
 GRACE = 300.0  # keep entries this long past expiry: validators allow up to 300 s of leeway
 

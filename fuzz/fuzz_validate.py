@@ -31,8 +31,8 @@ with atheris.instrument_imports(include=["tokensmith"]):
     from tokensmith import Key, KeySet, MemoryKeyStore, Validator
     from tokensmith._b64 import b64url_decode
     from tokensmith.errors import KeyMaterialError, TokensmithError
+    from tokensmith.policy import NO_AUDIENCE, UNCHECKED, UNSAFE_ANY_AUDIENCE
     from tokensmith.testing import FakeClock
-    from tokensmith.validator import NO_AUDIENCE, UNCHECKED, UNSAFE_ANY_AUDIENCE
 
 NOW = 1_700_000_000.0
 SECRET = bytes(range(32))

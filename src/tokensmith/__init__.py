@@ -15,15 +15,22 @@ import typing as _typing
 
 from . import errors as _errors
 from ._exports import lazy_exports as _lazy_exports
-from .claims import DEFAULT_SCOPE_CLAIMS, VerifiedToken, fingerprint
+from .claims import VerifiedToken, fingerprint
 from .errors import *  # noqa: F403 - every error class is exported here (errors.__all__)
 from .keys import SUPPORTED_ALGORITHMS, Key
 from .keyset import KeySet, RotationPolicy
+from .policy import (
+    DEFAULT_SCOPE_CLAIMS,
+    NO_AUDIENCE,
+    UNCHECKED,
+    UNSAFE_ANY_AUDIENCE,
+    ValidationPolicy,
+)
 from .revocation.base import AsyncRevocationList, RevocationList, revoke_token
 from .signer import IssuedToken, Signer
 from .stores.base import AsyncKeySource, KeySource, KeyStore
 from .stores.memory import MemoryKeyStore
-from .validator import NO_AUDIENCE, UNCHECKED, UNSAFE_ANY_AUDIENCE, Policy, Validator
+from .validator import Validator
 
 if _typing.TYPE_CHECKING:
     from .cache import ValidatedTokenCache as ValidatedTokenCache
@@ -135,10 +142,10 @@ __all__ = [
     "KeySource",
     "KeyStore",
     "MemoryKeyStore",
-    "Policy",
     "RevocationList",
     "RotationPolicy",
     "Signer",
+    "ValidationPolicy",
     "Validator",
     "VerifiedToken",
     "__version__",

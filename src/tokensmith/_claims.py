@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Final
 from .errors import InvalidClaim
 
 __all__ = [
+    "DEFAULT_SCOPE_CLAIMS",
     "FIELDS",
     "MAX_NUMERIC_DATE",
     "MIN_NUMERIC_DATE",
@@ -46,6 +47,11 @@ def numeric_date(value: object, name: str) -> float:
         raise InvalidClaim(f"{name!r} is out of range (years 1 to 9999)", claim=name)
     return float(value)
 
+
+DEFAULT_SCOPE_CLAIMS: Final[tuple[str, ...]] = ("scope", "scp")
+"""The claims that grant scopes unless a validator names others: RFC 8693/9068 ``scope`` and
+the ``scp`` many identity providers use. Public as :data:`tokensmith.policy.DEFAULT_SCOPE_CLAIMS`;
+it lives here, below both, because :func:`tokensmith.claims.parse_scopes` reads it too."""
 
 SCOPE_SETS: dict[str, frozenset[str]] = {}
 SCOPE_SETS_MAX: Final = 256

@@ -11,7 +11,7 @@ keeps its own bounds; the message always states the whole rule, e.g.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from .errors import ConfigurationError
@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # annotations only: building a TypedDict costs import time
         finite: bool
 
 
-__all__ = ["flag", "integer", "known", "number", "seconds"]
+__all__ = ["flag", "integer", "known", "number", "one_or_many", "seconds"]
 
 
 def flag(name: str, value: object) -> bool:
@@ -81,6 +81,23 @@ def integer(
         rule = _rule(_bound(">=", minimum), _bound("<=", maximum))
         raise ConfigurationError(f"{name} must be an int{rule}")
     return value
+
+
+def one_or_many(
+    name: str, value: object, *, item: str = "a string", items: str = "strings"
+) -> list[object]:
+    """The values of an option that lists them (issuers, algorithms, claim names...).
+
+    One plain ``str`` is that one value, never its characters (``algorithms="HS256"`` is
+    ``["HS256"]``); any other collection is its items, in order. ``bytes``, a mapping (whose
+    iteration would silently yield its keys) and anything not iterable are refused, naming the
+    option and the kind of value it lists. The caller checks the items themselves.
+    """
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, bytes | bytearray | Mapping) or not isinstance(value, Iterable):
+        raise ConfigurationError(f"{name} must be {item} or a collection of {items}")
+    return list(value)
 
 
 def _bound(relation: str, limit: float | None) -> str:

@@ -1,6 +1,6 @@
 """The types of the named option values of a validation policy (``UNCHECKED``,
 ``NO_AUDIENCE``, ``UNSAFE_ANY_AUDIENCE``; the values themselves are in
-:mod:`tokensmith.validator`). Other modules check for them by type, e.g. the RFC 9068 profile.
+:mod:`tokensmith.policy`). Other modules check for them by type, e.g. the RFC 9068 profile.
 """
 
 from __future__ import annotations

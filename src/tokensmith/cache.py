@@ -7,11 +7,11 @@ that was removed, or replaced after a JWKS refresh, evicts the entry). An entry 
 the token's ``exp`` or its key's ``not_after``.
 
 For tokensmith's memory, file and Redis key stores that confirmation costs no call: an entry
-remembers the store's immutable key set it was verified under, and while the store still
-holds that very set and has nothing to reload or maintain, its answer is known. Any change of
-keys replaces the set, and the entry is verified again. Other key sources are asked on every
-hit (:meth:`ValidatedTokenCache.hit` answers ``False``; :meth:`~ValidatedTokenCache.confirm`
-then compares what they return).
+remembers the store's immutable key set it was verified under, and while the store's
+``settled_keyset(now)`` (see :class:`~tokensmith.stores.SettledKeySource`) still answers that
+very set, its answer is known. Any change of keys replaces the set, and the entry is verified
+again. Other key sources are asked on every hit (:meth:`ValidatedTokenCache.hit` answers
+``False``; :meth:`~ValidatedTokenCache.confirm` then compares what they return).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from __future__ import annotations
 import sys
 import threading
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
 
 from ._options import integer
 from .errors import ConfigurationError
@@ -27,8 +28,11 @@ from .errors import ConfigurationError
 if TYPE_CHECKING:
     from .claims import VerifiedToken
     from .keys import Key
+    from .keyset import KeySet
 
-    _Entry = tuple[VerifiedToken, object, Key, float, float, object]
+    # the view, the checked header (the validator's, opaque here), the key, the instants
+    # [valid_from, until) every time rule accepts, the in-process store's key set or None
+    _Entry = tuple[VerifiedToken, object, Key, float, float, KeySet | None]
 
 __all__ = ["ValidatedTokenCache"]
 
@@ -44,7 +48,16 @@ class ValidatedTokenCache:
     another validator).
     """
 
-    __slots__ = ("_entries", "_free_threaded", "_lock", "_owner", "hits", "maxsize", "misses")
+    __slots__ = (
+        "_entries",
+        "_free_threaded",
+        "_leeway",
+        "_lock",
+        "_owner",
+        "hits",
+        "maxsize",
+        "misses",
+    )
 
     def __init__(self, maxsize: int = 10_000) -> None:
         integer("maxsize", maxsize, minimum=1)
@@ -55,14 +68,17 @@ class ValidatedTokenCache:
         self._lock = threading.Lock()
         self._free_threaded = not getattr(sys, "_is_gil_enabled", lambda: True)()
         self._owner: object | None = None
+        self._leeway = 0.0
 
-    def bind(self, owner: object) -> None:
-        """Attach the cache to one validator (its entries follow that validator's policy)."""
+    def bind(self, owner: object, *, leeway: float = 0.0) -> None:
+        """Attach the cache to one validator (its entries follow that validator's policy);
+        ``leeway`` is that policy's: no entry outlives its token's ``exp`` plus it."""
         if self._owner is not None and self._owner is not owner:
             raise ConfigurationError("a ValidatedTokenCache belongs to one Validator")
         self._owner = owner
+        self._leeway = leeway
 
-    def get(self, token: str) -> Any:
+    def get(self, token: str) -> _Entry | None:
         """The entry for ``token``, marked most recently used; ``None`` on a miss. Takes the
         lock: the validator's lookups go through :meth:`hit`, which needs none with the GIL.
         """
@@ -75,16 +91,18 @@ class ValidatedTokenCache:
             self.hits += 1
             return entry
 
-    def hit(self, token: str, now: float, keys: Any) -> VerifiedToken | Literal[False] | None:
+    def hit(
+        self, token: str, now: float, settled: Callable[[float], KeySet | None] | None
+    ) -> VerifiedToken | Literal[False] | None:
         """The cached view of ``token`` if it may be served at ``now`` as far as the entry
         can tell; ``None`` on a miss or for an entry that no longer holds (it is dropped and
         the token goes down the full path); ``False`` when the key source must confirm the
         entry's key (ask it with :meth:`header`, then :meth:`confirm`).
 
-        ``keys`` is the validator's in-process store (see ``stores/base.py``) or ``None`` for
-        any other key source. The entry's ``[valid_from, until)`` window holds every time rule;
-        the key is known without asking while the store holds the very key set the entry was
-        verified under and has nothing to reload or maintain.
+        ``settled`` is the key source's trusted ``settled_keyset`` (see
+        :func:`~tokensmith.stores.trusted_settled_keyset`), ``None`` for any other source. The
+        entry's ``[valid_from, until)`` window holds every time rule; the key is known without
+        asking while ``settled(now)`` is the very key set the entry was verified under.
 
         With the GIL, the lookup takes no lock: the lookup and the move are each one atomic
         operation, and an entry evicted between them is simply not moved. Free-threaded
@@ -108,14 +126,15 @@ class ValidatedTokenCache:
                 pass
             self.hits += 1
         if entry[3] <= now < entry[4]:
-            if keys is None or now >= keys._due or now >= keys._check_at:
+            keyset = None if settled is None else settled(now)
+            if keyset is None:
                 return False
-            if keys._keyset is entry[5]:
+            if keyset is entry[5]:
                 return entry[0]
         self.discard(token)
         return None
 
-    def header(self, token: str) -> Any:
+    def header(self, token: str) -> object:
         """The checked header an entry was verified with (to ask the key source); ``None``
         if the entry has gone since."""
         entry = self._entries.get(token)
@@ -139,11 +158,20 @@ class ValidatedTokenCache:
         key: Key,
         valid_from: float,
         until: float,
-        keyset: object = None,
+        keyset: KeySet | None = None,
     ) -> None:
         """Remember ``token`` for the instants ``[valid_from, until)`` at which every time rule
         accepts it (``until``: the earlier of its expiry and its key's); ``keyset``: the
-        in-process store's key set ``key`` came from (``None``: ask the key source on a hit)."""
+        in-process store's settled key set, read before ``key`` was asked for (``None``: ask
+        the key source on a hit).
+
+        Whatever ``until`` says, the entry ends at the token's ``exp`` plus the bound
+        validator's leeway: a hit can never serve an expired token, even from an entry put by
+        hand or by a bug, and no hit needs to check ``exp`` again.
+        """
+        expires = verified.expires_at
+        if expires is not None:
+            until = min(until, expires + self._leeway)
         with self._lock:
             self._entries[token] = (verified, header, key, valid_from, until, keyset)
             self._entries.move_to_end(token)
@@ -151,7 +179,10 @@ class ValidatedTokenCache:
                 self._entries.popitem(last=False)
 
     def discard(self, token: str) -> None:
-        """Forget ``token``."""
+        """Forget ``token`` (no lock taken for a token that has no entry: every refusal of a
+        validator with a cache discards, and a flood of forged tokens must not contend)."""
+        if token not in self._entries:
+            return
         with self._lock:
             self._entries.pop(token, None)
 

@@ -6,14 +6,17 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from ._claims import FIELDS, SCOPE_SETS, TokenFields, assemble, parse_scope_string
+from ._claims import (
+    DEFAULT_SCOPE_CLAIMS,
+    FIELDS,
+    SCOPE_SETS,
+    TokenFields,
+    assemble,
+    parse_scope_string,
+)
 from .errors import InvalidClaim
 
-__all__ = ["DEFAULT_SCOPE_CLAIMS", "VerifiedToken", "fingerprint", "parse_scopes"]
-
-DEFAULT_SCOPE_CLAIMS: Final[tuple[str, ...]] = ("scope", "scp")
-"""The claims that grant scopes unless a validator names others: RFC 8693/9068 ``scope`` and
-the ``scp`` many identity providers use."""
+__all__ = ["VerifiedToken", "fingerprint", "parse_scopes"]
 
 
 def fingerprint(token: str | bytes) -> str:
@@ -28,7 +31,8 @@ def fingerprint(token: str | bytes) -> str:
 def parse_scopes(
     claims: Mapping[str, Any], names: Iterable[str] = DEFAULT_SCOPE_CLAIMS
 ) -> frozenset[str]:
-    """The scopes granted by the claims ``names``: the union of every one present.
+    """The scopes granted by the claims ``names`` (default
+    :data:`~tokensmith.policy.DEFAULT_SCOPE_CLAIMS`): the union of every one present.
 
     Each may be a space-separated string (RFC 8693 ``scope``) or an array of strings (``scp``,
     node ``jsonwebtoken``'s ``scopes``). Anything else, ``null`` included, raises
@@ -68,7 +72,8 @@ class VerifiedToken(TokenFields):
     ``TypeError``, because a cache hit hands the very same objects to the next request (copy
     them, e.g. ``copy.deepcopy(dict(tok.claims))``, to get plain mutable ones). The other
     attributes are typed shortcuts. The raw token is kept only to compute :attr:`fingerprint`
-    and is never shown by ``repr()``.
+    and is never shown by ``repr()``; a view built by hand without it (``_raw``, as
+    :func:`tokensmith.testing.verified_token` does) has no fingerprint.
     """
 
     __slots__ = ()
@@ -121,7 +126,7 @@ class VerifiedToken(TokenFields):
             _raw,
         )
 
-    def __init__(self, **_fields: Any) -> None:
+    def __init__(self, **_fields: object) -> None:
         """Everything was set by ``__new__``; the object is read-only from here on."""
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -172,9 +177,10 @@ class VerifiedToken(TokenFields):
         return typ if isinstance(typ, str) else None
 
     @property
-    def fingerprint(self) -> str:
-        """See :func:`fingerprint`: the loggable name of this token."""
-        return fingerprint(self._raw)
+    def fingerprint(self) -> str | None:
+        """See :func:`fingerprint`: the loggable name of this token; ``None`` for a view built
+        without one (a test double), which has nothing to name."""
+        return fingerprint(self._raw) if self._raw else None
 
     def has_scopes(self, *required: str) -> bool:
         """True when every scope in ``required`` was granted."""

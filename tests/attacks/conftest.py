@@ -1,12 +1,27 @@
-"""Keys and validators shared by the attack suite (keys are generated once per session)."""
+"""Keys and validators shared by the attack suite (keys are generated once per session), and
+the ``face`` every attack runs through: each one runs on ``validate()`` and on ``avalidate()``."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
+
 import pytest
 
+from tests.attacks._assert import FACES, Face
 from tests.support.forge import AUDIENCE, ISSUER, NOW
 from tokensmith import Key, KeySet, MemoryKeyStore, Validator
 from tokensmith.testing import FakeClock
+
+
+@pytest.fixture(scope="session", params=FACES, autouse=True)
+def face(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every attack, through ``validate()`` and again through ``avalidate()``."""
+    Face.name = request.param
+    with asyncio.Runner() as runner:
+        Face.runner = runner
+        yield request.param
+    Face.name, Face.runner = "validate", None
 
 
 @pytest.fixture(scope="session")

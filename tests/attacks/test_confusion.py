@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.attacks._assert import refused
+from tests.attacks._assert import refused, validated
 from tests.attacks.conftest import validator_for
 from tests.support.forge import ISSUER, claims, header_for, signed
 from tokensmith import (
@@ -117,7 +117,7 @@ def test_typ_confusion(typ: object, hs_key: Key, hs_validator: Validator) -> Non
 @pytest.mark.parametrize("typ", ["JWT", "jwt", "at+jwt", "AT+JWT", "application/at+jwt", None])
 def test_accepted_types(typ: str | None, hs_key: Key, hs_validator: Validator) -> None:
     header = {"alg": "HS256", "kid": hs_key.kid} | ({"typ": typ} if typ else {})
-    assert hs_validator.validate(signed(header, claims(), hs_key))
+    assert validated(hs_validator, signed(header, claims(), hs_key))
 
 
 def test_refresh_token_is_not_an_access_token(hs_key: Key, clock: FakeClock) -> None:
@@ -127,13 +127,13 @@ def test_refresh_token_is_not_an_access_token(hs_key: Key, clock: FakeClock) -> 
     access_validator = validator_for(hs_key, clock=clock)
     refused(access_validator, token, InvalidTokenType)
     refresh_validator = validator_for(hs_key, clock=clock, token_types=["refresh+jwt"])
-    assert refresh_validator.validate(token).token_type == "refresh+jwt"
+    assert validated(refresh_validator, token).token_type == "refresh+jwt"
     refused(refresh_validator, signed(header_for(hs_key), claims(), hs_key), InvalidTokenType)
 
 
 def test_typ_unchecked_only_by_name(hs_key: Key, clock: FakeClock) -> None:
     validator = validator_for(hs_key, clock=clock, token_types=UNCHECKED)
-    assert validator.validate(signed(header_for(hs_key, typ="dpop+jwt"), claims(), hs_key))
+    assert validated(validator, signed(header_for(hs_key, typ="dpop+jwt"), claims(), hs_key))
 
 
 # --- a custom key source that misbehaves ------------------------------------------------------

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from tests.attacks._assert import refused
+from tests.attacks._assert import refused, validated
 from tests.attacks.conftest import validator_for
 from tests.support.forge import (
     COORDINATE_BYTES,
@@ -65,7 +65,7 @@ def test_valid_signature_plus_n_is_refused(
     der = key._material.sign(signing_input, ec.ECDSA(_hash(alg)))
     r, s = decode_dss_signature(der)
     n = CURVE_ORDERS[alg]
-    assert validator.validate(compact(header, claims(), ecdsa_raw(alg, r, s))).subject
+    assert validated(validator, compact(header, claims(), ecdsa_raw(alg, r, s))).subject
     refused(validator, compact(header, claims(), ecdsa_raw(alg, r + n, s)), InvalidSignature)
     refused(validator, compact(header, claims(), ecdsa_raw(alg, r, s + n)), InvalidSignature)
 

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from tests.attacks._assert import refused
+from tests.attacks._assert import refused, validated
 from tests.attacks.conftest import validator_for
 from tests.support.forge import claims, header_for, signed
 from tokensmith import (
@@ -50,10 +50,10 @@ def test_per_call_scopes_given_as_an_iterator_are_enforced(
     # required scope and the token was accepted without "admin" (fail-open).
     token = signed(header_for(hs_key), claims(scope="read"), hs_key)
     with pytest.raises(InsufficientScope) as info:
-        hs_validator.validate(token, scopes=required())  # type: ignore[operator]
+        validated(hs_validator, token, scopes=required())  # type: ignore[operator]
     assert type(info.value) is InsufficientScope
     assert "admin" in info.value.required
-    assert hs_validator.validate(token, scopes=iter(["read"])).scopes == {"read"}
+    assert validated(hs_validator, token, scopes=iter(["read"])).scopes == {"read"}
 
 
 def test_per_call_scopes_iterator_on_the_async_face(hs_key: Key, hs_validator: Validator) -> None:
@@ -66,10 +66,10 @@ def test_policy_scopes_plus_iterator(hs_key: Key, clock: FakeClock) -> None:
     validator = validator_for(hs_key, clock=clock, scopes="read write")  # a string: split
     assert validator.policy.scopes == {"read", "write"}
     token = signed(header_for(hs_key), claims(scope="read write"), hs_key)
-    assert validator.validate(token, scopes=iter(["write"]))
+    assert validated(validator, token, scopes=iter(["write"]))
     refused(validator, signed(header_for(hs_key), claims(scope="read"), hs_key), InsufficientScope)
     with pytest.raises(InsufficientScope):
-        validator.validate(token, scopes=iter(["admin"]))
+        validated(validator, token, scopes=iter(["admin"]))
 
 
 def test_kid_null_and_typ_null_are_not_absent(hs_key: Key, hs_validator: Validator) -> None:
@@ -134,12 +134,12 @@ def test_cached_tokens_are_rechecked_against_the_clock(hs_key: Key, clock: FakeC
     now = clock()
     validator = _cached(hs_key, clock, max_age=100, leeway=0)
     token = signed(header_for(hs_key), claims(nbf=now, iat=now), hs_key)
-    assert validator.validate(token)  # cached from here on
+    assert validated(validator, token)  # cached from here on
     clock.set(now - 1)  # the clock stepped back: nbf and iat are now in the future
     refused(validator, token, ImmatureToken)
     token_iat_only = signed(header_for(hs_key), claims(iat=now), hs_key)
     clock.set(now)
-    assert validator.validate(token_iat_only)
+    assert validated(validator, token_iat_only)
     clock.set(now - 1)
     refused(validator, token_iat_only, IssuedInFuture)
     clock.set(now + 101)  # still before exp, but older than max_age
@@ -200,7 +200,10 @@ def test_async_key_source_token_error_passes_through(hs_key: Key, clock: FakeClo
 
 
 class _AskedStore(MemoryKeyStore):
-    """Subclassed: the validator asks it on every cache hit."""
+    """Its own verification_key: the validator asks it on every cache hit."""
+
+    def verification_key(self, kid: str | None, alg: str) -> Key:
+        return super().verification_key(kid, alg)
 
 
 @pytest.mark.parametrize("kind", [MemoryKeyStore, _AskedStore])
@@ -219,7 +222,7 @@ def test_cache_entry_outliving_its_token_is_still_refused(
         store, issuer="https://auth.example.test", audience="orders-api", clock=clock, cache=cache
     )
     token = signed(header_for(hs_key), claims(), hs_key)
-    verified = validator.validate(token)
+    verified = validated(validator, token)
     entry = cache.get(token)
     cache.put(token, verified, entry[1], entry[2], -math.inf, math.inf, entry[5])
     clock.advance(600 + 30)
@@ -248,7 +251,7 @@ def test_a_pinned_key_source_narrows_the_trusted_issuers(hs_key: Key, clock: Fak
     validator = Validator(source, issuer=UNCHECKED, audience="orders-api", clock=clock)
     assert validator.policy.issuers == {other}
     refused(validator, signed(header_for(hs_key), claims(), hs_key), InvalidIssuer)
-    assert validator.validate(signed(header_for(hs_key), claims(iss=other), hs_key))
+    assert validated(validator, signed(header_for(hs_key), claims(iss=other), hs_key))
     trusting_both = Validator(
         source, issuer=["https://auth.example.test", other], audience="orders-api", clock=clock
     )

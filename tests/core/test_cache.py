@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from tests.support import AUDIENCE, ISSUER
 from tokensmith import (
+    ClaimCheckFailed,
     ConfigurationError,
     ExpiredToken,
     FileKeyStore,
@@ -30,6 +31,7 @@ from tokensmith import (
     revoke_token,
 )
 from tokensmith.cache import ValidatedTokenCache
+from tokensmith.stores import SettledKeySource, trusted_settled_keyset
 from tokensmith.testing import FakeClock
 
 
@@ -381,19 +383,104 @@ def test_hits_from_an_in_process_store_do_not_ask_it(clock: FakeClock) -> None:
     assert cache.hits == 6
 
 
-def test_a_subclassed_store_is_always_asked(clock: FakeClock) -> None:
-    class Mine(MemoryKeyStore):
-        pass
-
-    store = Mine(KeySet.generate("HS256"), clock=clock)
+def _asks(store: MemoryKeyStore, clock: FakeClock, hits: int = 2) -> int:
+    """How often a cached validator asks ``store`` for a key over one miss and ``hits`` hits."""
     validator = Validator(
         store, issuer=ISSUER, audience=AUDIENCE, clock=clock, cache=ValidatedTokenCache()
     )
     token = Signer(store, issuer=ISSUER, clock=clock).issue("u", audience=AUDIENCE)
     asked = _Counting(store)
-    validator.validate(token)
-    validator.validate(token)
-    assert asked.calls == 2
+    for _ in range(1 + hits):
+        validator.validate(token)
+    return asked.calls
+
+
+def test_a_subclass_overriding_verification_key_alone_is_asked_on_every_hit(
+    clock: FakeClock,
+) -> None:
+    """The parent's settled_keyset promised what the parent's lookup answers, not this one."""
+
+    class Filtering(MemoryKeyStore):
+        def verification_key(self, kid: str | None, alg: str) -> Key:
+            return super().verification_key(kid, alg)
+
+    store = Filtering(KeySet.generate("HS256"), clock=clock)
+    assert trusted_settled_keyset(store, clock) is None
+    assert _asks(store, clock) == 3
+
+
+def test_a_subclass_keeping_or_overriding_both_methods_is_trusted(clock: FakeClock) -> None:
+    class Plain(MemoryKeyStore):
+        pass
+
+    class Both(MemoryKeyStore):
+        def verification_key(self, kid: str | None, alg: str) -> Key:
+            return super().verification_key(kid, alg)
+
+        def settled_keyset(self, now: float) -> KeySet | None:
+            return super().settled_keyset(now)
+
+    for kind in (Plain, Both):
+        store = kind(KeySet.generate("HS256"), clock=clock)
+        assert trusted_settled_keyset(store, clock) is not None
+        assert _asks(store, clock) == 1
+
+
+def test_a_store_whose_methods_are_replaced_on_the_instance_is_asked(clock: FakeClock) -> None:
+    store = MemoryKeyStore(KeySet.generate("HS256"), clock=clock)
+    store.settled_keyset = lambda now: store.keyset  # type: ignore[method-assign]
+    assert trusted_settled_keyset(store, clock) is None
+    looked_up = MemoryKeyStore(KeySet.generate("HS256"), clock=clock)
+    _Counting(looked_up)  # replaces verification_key on the instance before the validator
+    assert trusted_settled_keyset(looked_up, clock) is None
+
+
+def test_a_store_of_your_own_opts_in_with_settled_keyset(clock: FakeClock) -> None:
+    """SettledKeySource is a protocol: no base class, two members."""
+
+    class Mine:
+        def __init__(self, keyset: KeySet) -> None:
+            self._keyset = keyset
+            self.clock = clock
+
+        def verification_key(self, kid: str | None, alg: str) -> Key:
+            return self._keyset.verification_key(kid, alg, self.clock())
+
+        def settled_keyset(self, now: float) -> KeySet | None:
+            return self._keyset
+
+    mine = Mine(KeySet.generate("HS256"))
+    assert isinstance(mine, SettledKeySource)
+    validator = Validator(
+        mine, issuer=ISSUER, audience=AUDIENCE, clock=clock, cache=ValidatedTokenCache()
+    )
+    key = mine._keyset.signing_key(clock())
+    token = Signer(MemoryKeyStore(KeySet([key]), clock=clock), issuer=ISSUER, clock=clock).issue(
+        "u", audience=AUDIENCE
+    )
+    asked = _Counting(mine)  # type: ignore[arg-type]
+    first = validator.validate(token)
+    assert validator.validate(token) is first and asked.calls == 1
+    mine._keyset = KeySet([key])  # a new set holding the same key: verified once more
+    assert validator.validate(token).jti == first.jti and asked.calls == 2
+    mine.clock = FakeClock()  # another clock: not trusted by a validator built from now on
+    assert trusted_settled_keyset(mine, clock) is None
+
+
+def test_sources_without_settled_keyset_are_never_trusted(clock: FakeClock) -> None:
+    class Lookup:
+        def __init__(self) -> None:
+            self.clock = clock
+
+        def verification_key(self, kid: str | None, alg: str) -> Key:
+            raise UnknownKey("none")
+
+    class NotCallable(MemoryKeyStore):
+        settled_keyset = None  # type: ignore[assignment]
+
+    assert trusted_settled_keyset(Lookup(), clock) is None
+    assert trusted_settled_keyset(NotCallable(KeySet.generate("HS256"), clock=clock), clock) is None
+    assert trusted_settled_keyset(object(), clock) is None
 
 
 def test_a_store_on_another_clock_is_always_asked(clock: FakeClock) -> None:
@@ -418,10 +505,15 @@ def test_a_hit_asks_the_store_once_maintenance_is_due(clock: FakeClock) -> None:
     first = validator.validate(token)
     validator.validate(token)
     assert asked.calls == 1
-    clock.advance(store._due - clock() + 1)  # the successor is due to be published
+    due = policy.rotate_every - policy.publish_ahead  # the successor is due to be published
+    clock.advance(due - 1)
+    assert store.settled_keyset(clock()) is not None
+    clock.advance(2)
+    assert store.settled_keyset(clock()) is None
     assert validator.validate(token).jti == first.jti  # the hit asked; maintenance ran
     assert asked.calls > 1
-    assert cache.get(token)[5] is store._keyset  # re-cached under the maintained set
+    entry = cache.get(token)
+    assert entry is not None and entry[5] is store.settled_keyset(clock())  # the new set
     calls = asked.calls
     validator.validate(token)
     assert asked.calls == calls
@@ -435,7 +527,8 @@ def test_a_new_key_set_holding_the_same_key_means_one_verification(clock: FakeCl
     asked = _Counting(store)
     validator.validate(token)  # full path: parse, ask, verify, re-cache under the new set
     assert asked.calls == 1
-    assert cache.get(token)[5] is store._keyset
+    entry = cache.get(token)
+    assert entry is not None and entry[5] is store.settled_keyset(clock())
     validator.validate(token)
     assert asked.calls == 1
 
@@ -510,7 +603,11 @@ def test_a_rotating_store_answers_alike_with_and_without_a_cache(
 
 
 class _AskedStore(MemoryKeyStore):
-    """A subclass: the validator cannot know what it does, so it asks on every hit."""
+    """Its own verification_key: the validator cannot know what it does, so it asks on every
+    hit (see trusted_settled_keyset)."""
+
+    def verification_key(self, kid: str | None, alg: str) -> Key:
+        return super().verification_key(kid, alg)
 
 
 def _asked(clock: FakeClock) -> tuple[_AskedStore, Signer]:
@@ -568,4 +665,65 @@ def test_an_asked_source_refusing_on_a_hit_empties_the_entry(clock: FakeClock, f
 
     with pytest.raises(UnknownKey):
         again()
+    assert len(cache) == 0
+
+
+@pytest.mark.parametrize("face", ["sync", "async"])
+def test_custom_checks_rerun_on_a_hit_the_key_source_confirmed(clock: FakeClock, face: str) -> None:
+    allowed = {"u"}
+
+    def check(tok: VerifiedToken) -> bool:
+        return tok.subject in allowed
+
+    store, signer = _asked(clock)
+    cache = ValidatedTokenCache()
+    validator = Validator(
+        store, issuer=ISSUER, audience=AUDIENCE, clock=clock, cache=cache, checks=[check]
+    )
+    token = signer.issue("u", audience=AUDIENCE)
+
+    def again() -> VerifiedToken:
+        if face == "sync":
+            return validator.validate(token)
+        return asyncio.run(validator.avalidate(token))
+
+    first = again()
+    assert again() is first and cache.hits == 1  # confirmed by the source, check passed
+    allowed.clear()
+    with pytest.raises(ClaimCheckFailed) as info:
+        again()
+    assert type(info.value) is ClaimCheckFailed
+    assert len(cache) == 0  # refused for what it is: the entry is gone
+
+
+def test_a_token_without_exp_is_cached_for_its_window_only(clock: FakeClock) -> None:
+    from tests.support.forge import header_for, signed
+
+    key = Key.generate("HS256")
+    store = MemoryKeyStore(KeySet([key]), clock=clock)
+    cache = ValidatedTokenCache()
+    validator = Validator(
+        store, issuer=ISSUER, audience=AUDIENCE, clock=clock, cache=cache, require_exp=False
+    )
+    token = signed(header_for(key), {"iss": ISSUER, "aud": AUDIENCE, "sub": "u"}, key)
+    first = validator.validate(token)
+    assert first.expires_at is None
+    assert validator.validate(token) is first and cache.hits == 1
+
+
+def test_an_entry_evicted_between_lookup_and_move_is_still_served(clock: FakeClock) -> None:
+    """Another thread evicts the entry between the lock-free lookup and the LRU move."""
+    from collections import OrderedDict
+
+    class Evicting(OrderedDict[str, object]):
+        def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+            entry = super().get(key, default)
+            self.pop(key, None)
+            return entry
+
+    _, signer, validator, cache, _ = make(clock)
+    token = signer.issue("u", audience=AUDIENCE)
+    first = validator.validate(token)
+    cache._entries = Evicting(cache._entries)  # type: ignore[assignment]
+    assert validator.validate(token) is first
     assert len(cache) == 0

@@ -86,3 +86,13 @@ def test_public_constructor_builds_an_equal_read_only_token() -> None:
         hash(one)
     with pytest.raises(AttributeError):
         one.subject = "user-2"  # type: ignore[misc]
+
+
+def test_a_view_built_without_the_token_has_no_fingerprint() -> None:
+    """A VerifiedToken built by hand (a test double, tokensmith.testing.verified_token) never
+    saw a token: it has no fingerprint, rather than the fingerprint of an empty string."""
+    from tokensmith.testing import verified_token
+
+    assert VerifiedToken(**_fields()).fingerprint is None
+    assert verified_token(jti="j").fingerprint is None
+    assert VerifiedToken(**_fields(), _raw="a.b.c").fingerprint == fingerprint("a.b.c")

@@ -7,7 +7,7 @@ import pytest
 
 from tests.support import AUDIENCE
 from tokensmith import Key, MemoryKeyStore, RotationPolicy, Signer, Validator
-from tokensmith.validator import UNCHECKED
+from tokensmith.policy import UNCHECKED
 
 
 def test_rotation_policy_is_a_frozen_value() -> None:
@@ -45,7 +45,7 @@ def test_policy_is_frozen_and_replace_returns_a_copy(validator: Validator) -> No
     assert narrowed.issuers == frozenset({"https://other.test"})
     assert policy.issuers != narrowed.issuers and narrowed.audiences == policy.audiences
     assert policy == policy.replace() and hash(policy) == hash(policy.replace())
-    assert "Policy(issuers=" in repr(policy)
+    assert repr(policy).startswith("ValidationPolicy(issuers=")
 
 
 def test_unchecked_issuer_shows_in_the_policy(store: MemoryKeyStore) -> None:

@@ -647,3 +647,11 @@ def test_mutated_valid_tokens_only_raise_token_errors(
         validator.validate(mutated)
     except TokenError:
         pass
+
+
+def test_validate_and_avalidate_are_twins() -> None:
+    """The two faces take the same parameters; only avalidate awaits (tests/support/faces.py).
+    The attack suite runs every attack through both (tests/attacks/conftest.py)."""
+    from tests.support.faces import assert_twin_functions
+
+    assert_twin_functions(Validator.validate, Validator.avalidate)

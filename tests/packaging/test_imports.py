@@ -49,6 +49,7 @@ CORE = frozenset(
         "tokensmith.stores",
         "tokensmith.stores.base",
         "tokensmith.stores.memory",
+        "tokensmith.policy",
         "tokensmith.validator",
     }
 )

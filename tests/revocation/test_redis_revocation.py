@@ -36,6 +36,7 @@ from tokensmith import (
 )
 from tokensmith._redis import check_prefix, encode_key_part
 from tokensmith.observability import AuditEvent
+from tokensmith.policy import DEFAULT_LEEWAY
 from tokensmith.revocation.redis import (
     AsyncRedisRevocationList,
     LocalCache,
@@ -47,7 +48,6 @@ from tokensmith.testing import (
     RevocationListContract,
     verified_token,
 )
-from tokensmith.validator import DEFAULT_LEEWAY
 
 pytestmark = pytest.mark.redis
 

@@ -11,8 +11,8 @@ from tokensmith import (
     Validator,
     revoke_token,
 )
+from tokensmith.policy import DEFAULT_LEEWAY
 from tokensmith.testing import FakeClock, RevocationListContract, verified_token
-from tokensmith.validator import DEFAULT_LEEWAY
 
 
 class TestMemoryRevocationContract(RevocationListContract):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from ..errors import MalformedToken, TokenTooLarge
-from ..validator import DEFAULT_MAX_TOKEN_SIZE
+from ..policy import DEFAULT_MAX_TOKEN_SIZE
 
 __all__ = [
     "EXIT_FAILURE",

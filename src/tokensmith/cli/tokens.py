@@ -17,9 +17,10 @@ from ..claims import fingerprint
 from ..errors import InvalidKey, MalformedToken, TokenTooLarge
 from ..jwks import document as jwks_rules
 from ..keyset import KeySet
+from ..policy import DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE
 from ..stores.base import KeySource
 from ..stores.memory import MemoryKeyStore
-from ..validator import DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, Validator
+from ..validator import Validator
 from ._common import (
     EXIT_OK,
     EXIT_USAGE,

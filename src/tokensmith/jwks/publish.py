@@ -14,13 +14,16 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .._b64 import b64url_encode
 from .._http import check_url, is_downgrade
 from .._options import integer, seconds
 from ..errors import ConfigurationError, KeyMaterialError
 from .document import PRIVATE_MEMBERS
+
+if TYPE_CHECKING:
+    from ..stores.base import KeyStore
 
 __all__ = [
     "DEFAULT_JWKS_MAX_AGE",
@@ -62,7 +65,7 @@ class JWKSResponse:
 
 
 def jwks_response(
-    store: Any, *, max_age: int | None = None, content_type: str = JWKS_CONTENT_TYPE
+    store: KeyStore, *, max_age: int | None = None, content_type: str = JWKS_CONTENT_TYPE
 ) -> JWKSResponse:
     """The public JWKS of ``store`` with ``Content-Type``, ``Cache-Control`` and ``ETag``.
 

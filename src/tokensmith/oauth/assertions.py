@@ -30,10 +30,11 @@ from ..errors import (
 )
 from ..keys import ASYMMETRIC_ALGORITHMS, Key
 from ..keyset import KeySet
+from ..policy import DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE
 from ..replay.base import JtiReplayStore
 from ..signer import Signer
 from ..stores.memory import MemoryKeyStore
-from ..validator import DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_SIZE, Validator
+from ..validator import Validator
 from .params import request_param
 
 __all__ = [

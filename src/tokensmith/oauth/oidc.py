@@ -37,7 +37,8 @@ from ..errors import (
     TokenHashMismatch,
 )
 from ..keys import Key
-from ..validator import DEFAULT_LEEWAY, Validator
+from ..policy import DEFAULT_LEEWAY
+from ..validator import Validator
 
 __all__ = ["ID_TOKEN_REQUIRED_CLAIMS", "ID_TOKEN_TYPES", "IDTokenValidator", "token_hash"]
 

@@ -273,6 +273,5 @@ def audited_revoke(
 ) -> None:
     """:func:`tokensmith.revoke_token`, then a ``token.revoked`` event (only if it succeeded)."""
     revoke_token(revocations, token)
-    named = token.fingerprint if token._raw else None
     extra = {} if reason is None else {"reason": reason}
-    emit(audit, _verified_event("token.revoked", token, clock(), named, **extra))
+    emit(audit, _verified_event("token.revoked", token, clock(), token.fingerprint, **extra))

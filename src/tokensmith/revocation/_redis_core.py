@@ -23,7 +23,7 @@ from ..claims import VerifiedToken
 from ..errors import BackendUnavailable, ConfigurationError
 from ..observability.audit import AuditEvent, AuditSink
 from ..observability.audit import emit as emit_event
-from ..validator import MAX_LEEWAY
+from ..policy import MAX_LEEWAY
 from .base import check_entry, covered_by_watermark, watermark
 
 if TYPE_CHECKING:  # annotations only

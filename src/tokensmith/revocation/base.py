@@ -3,7 +3,7 @@
 Entries are keyed on ``(issuer, jti)``, never on the token string (several encodings of one
 signature may exist). Subject and session revocations are *watermarks*: every token of that
 subject (session) issued at or before ``before + skew`` is revoked. ``skew`` (default
-:data:`~tokensmith.validator.DEFAULT_LEEWAY`, at most :data:`~tokensmith.validator.MAX_LEEWAY`)
+:data:`~tokensmith.policy.DEFAULT_LEEWAY`, at most :data:`~tokensmith.policy.MAX_LEEWAY`)
 covers an issuer whose clock runs ahead: the validator accepts an ``iat`` up to its leeway in
 the future, so a token minted just before ``revoke_subject(before=time.time())`` may carry an
 ``iat`` after ``before``. The price: a token issued within ``skew`` seconds *after* the call (a
@@ -22,7 +22,7 @@ from typing import Protocol, runtime_checkable
 from .._options import seconds
 from ..claims import VerifiedToken
 from ..errors import ConfigurationError
-from ..validator import DEFAULT_LEEWAY, MAX_LEEWAY
+from ..policy import DEFAULT_LEEWAY, MAX_LEEWAY
 
 __all__ = [
     "AsyncRevocationList",
@@ -133,7 +133,7 @@ def watermark(before: object, skew: object = DEFAULT_LEEWAY) -> float:
     """The stored cutoff of a subject or session revocation: ``before + skew``.
 
     ``before`` is a time in seconds (``math.inf``: every token); ``skew`` is a finite number of
-    seconds from 0 to :data:`~tokensmith.validator.MAX_LEEWAY`, the clock lead of an issuer
+    seconds from 0 to :data:`~tokensmith.policy.MAX_LEEWAY`, the clock lead of an issuer
     that a validator's leeway still accepts. Anything else is a :class:`ConfigurationError`.
     """
     cutoff = seconds("before", before, finite=False)

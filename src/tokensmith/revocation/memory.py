@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 from ..claims import VerifiedToken
-from ..validator import DEFAULT_LEEWAY, MAX_LEEWAY
+from ..policy import DEFAULT_LEEWAY, MAX_LEEWAY
 from .base import check_entry, covered_by_watermark, watermark
 
 __all__ = ["MemoryRevocationList"]

@@ -57,7 +57,7 @@ from .._redis import (
     subscription_client,
 )
 from ..claims import VerifiedToken
-from ..validator import DEFAULT_LEEWAY
+from ..policy import DEFAULT_LEEWAY
 from ._redis_core import (
     POLL,
     REVOKE_LUA,

@@ -24,7 +24,7 @@ from .._options import seconds
 from .._sqlite import ConnectionPool, PooledBackend, database_path
 from ..claims import VerifiedToken
 from ..errors import BackendUnavailable, ConfigurationError
-from ..validator import DEFAULT_LEEWAY, MAX_LEEWAY
+from ..policy import DEFAULT_LEEWAY, MAX_LEEWAY
 from .base import check_entry, covered_by_watermark, watermark
 
 __all__ = ["SQLiteRevocationList"]

@@ -1,7 +1,9 @@
 """Key stores: where a key set lives and how it rotates.
 
 * :class:`KeySource` / :class:`AsyncKeySource` — all a :class:`~tokensmith.Validator` needs;
-  :class:`KeyStore` — what a :class:`~tokensmith.Signer` needs on top (see :mod:`.base`);
+  :class:`KeyStore` — what a :class:`~tokensmith.Signer` needs on top;
+  :class:`SettledKeySource` — optional, lets a validated-token cache skip asking an in-process
+  store (see :mod:`.base`);
 * :class:`MemoryKeyStore` — one process; :class:`FileKeyStore` — a key directory shared by the
   workers of one machine; :class:`RedisKeyStore` — a key set shared by every replica.
 
@@ -17,6 +19,8 @@ if _typing.TYPE_CHECKING:
     from .base import AsyncKeySource as AsyncKeySource
     from .base import KeySource as KeySource
     from .base import KeyStore as KeyStore
+    from .base import SettledKeySource as SettledKeySource
+    from .base import trusted_settled_keyset as trusted_settled_keyset
     from .file import FileKeyStore as FileKeyStore
     from .memory import MemoryKeyStore as MemoryKeyStore
     from .redis import RedisKeyStore as RedisKeyStore
@@ -25,6 +29,8 @@ _LAZY = {
     "AsyncKeySource": ".base",
     "KeySource": ".base",
     "KeyStore": ".base",
+    "SettledKeySource": ".base",
+    "trusted_settled_keyset": ".base",
     "FileKeyStore": ".file",
     "MemoryKeyStore": ".memory",
     "RedisKeyStore": ".redis",

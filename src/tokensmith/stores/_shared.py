@@ -18,6 +18,7 @@ class SharedKeyStore:
     Subclasses keep ``_keyset`` current in ``_fresh(now)``, which runs when ``_check_at``
     (reload) or ``_due`` (maintenance) has passed, and answer ``_recheck_unknown_kid(now)``:
     whether a fresh look at the shared set was taken, so an unknown kid may be retried once.
+    Until either instant, :meth:`settled_keyset` tells a validated-token cache the set in use.
     """
 
     _clock: Callable[[], float]
@@ -30,6 +31,11 @@ class SharedKeyStore:
 
     def _recheck_unknown_kid(self, now: float) -> bool:
         raise NotImplementedError
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock this store reads."""
+        return self._clock
 
     @property
     def keyset(self) -> KeySet:
@@ -60,6 +66,11 @@ class SharedKeyStore:
             if kid is None or not self._recheck_unknown_kid(now):
                 raise
         return self._keyset.verification_key(kid, alg, now)
+
+    def settled_keyset(self, now: float) -> KeySet | None:
+        """The set :meth:`verification_key` answers from until a reload or maintenance is
+        due (see :class:`~tokensmith.stores.SettledKeySource`); every change installs a new set."""
+        return self._keyset if now < self._check_at and now < self._due else None
 
     def jwks(self) -> dict[str, Any]:
         """The public JWKS: pending, active and retired keys; never private members."""

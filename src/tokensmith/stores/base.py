@@ -1,25 +1,28 @@
 """The interfaces a key store or key source implements.
 
 Small on purpose: a validator needs only :class:`KeySource`; a signer needs
-:class:`KeyStore`. ``tokensmith.testing`` ships contract tests for both.
+:class:`KeyStore`. ``tokensmith.testing`` ships contract tests for both. A store that answers
+from a key set held in the process may also implement :class:`SettledKeySource`, so that a
+validated-token cache knows its answer without asking it on every hit.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..keys import Key
 
-__all__ = ["AsyncKeySource", "KeySource", "KeyStore"]
+if TYPE_CHECKING:
+    from ..keyset import KeySet
 
-# Stores of this package that answer from a key set held in the process (the memory, file and
-# Redis stores) set the class attribute ``_keys_settle = True`` to promise the validator's
-# cache three things: verification_key() answers from ``self._keyset`` (an immutable KeySet) by
-# the clock ``self._clock``; every change of keys replaces ``self._keyset``; and nothing else
-# is consulted (no reload, no maintenance) before ``min(self._due, self._check_at)``. While the
-# store holds the very set a cached token was verified under and neither instant has passed,
-# a cache hit knows the store's answer without asking. The validator reads the marker from the
-# exact class only: a subclass may override verification_key, so it is always asked.
+__all__ = [
+    "AsyncKeySource",
+    "KeySource",
+    "KeyStore",
+    "SettledKeySource",
+    "trusted_settled_keyset",
+]
 
 
 @runtime_checkable
@@ -59,3 +62,73 @@ class KeyStore(KeySource, Protocol):
     def jwks(self) -> dict[str, Any]:
         """The public JWKS document of every key a validator may meet now."""
         ...
+
+
+@runtime_checkable
+class SettledKeySource(KeySource, Protocol):
+    """Optional, for a key source that answers from an immutable
+    :class:`~tokensmith.KeySet` held in the process (tokensmith's memory, file and Redis
+    stores): a :class:`~tokensmith.cache.ValidatedTokenCache` hit then knows the source's
+    answer without calling :meth:`verification_key`.
+
+    The promise :meth:`settled_keyset` makes is about :meth:`verification_key`, so a cache
+    trusts it only under the rule of :func:`trusted_settled_keyset`: in particular, a subclass
+    that overrides ``verification_key`` without also overriding ``settled_keyset`` is asked on
+    every hit.
+    """
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock :meth:`verification_key` reads (the instants :meth:`settled_keyset` is
+        given come from it)."""
+        ...
+
+    def settled_keyset(self, now: float) -> KeySet | None:
+        """The key set :meth:`verification_key` answers from at ``now``, or ``None``: ask me.
+
+        Return a set only while ``verification_key(kid, alg)`` called at ``now`` would answer
+        exactly ``keyset.verification_key(kid, alg, now)`` from that very object, consulting
+        nothing else first (no reload, no maintenance, no I/O). Every change of keys must
+        install a new :class:`~tokensmith.KeySet` object (they are immutable), so an entry
+        verified under an older set is verified again. Return ``None`` whenever unsure, e.g.
+        once a reload or maintenance is due. Called on every cache hit: it must be cheap, and
+        must not raise or block.
+        """
+        ...
+
+
+def trusted_settled_keyset(
+    source: object, clock: Callable[[], float]
+) -> Callable[[float], KeySet | None] | None:
+    """``source.settled_keyset`` if a validator reading ``clock`` may trust it instead of
+    asking ``source.verification_key``; ``None`` if every cache hit must ask.
+
+    Trusted only when all hold, checked once, when the validator is built:
+
+    * the class that provides ``settled_keyset`` (the first in the MRO defining it) is the
+      class that provides ``verification_key`` or a subclass of it: a subclass that overrides
+      ``verification_key`` alone is asked on every hit, since the parent's promise was about
+      the parent's lookup; override both (or neither) to keep the fast hit;
+    * neither method is replaced on the instance itself;
+    * ``source.clock`` is ``clock``: the instants compared are the source's own.
+    """
+    kind = type(source)
+    answers = _provider(kind, "verification_key")
+    settles = _provider(kind, "settled_keyset")
+    if answers is None or settles is None or not issubclass(settles, answers):
+        return None
+    replaced = getattr(source, "__dict__", {})
+    if "verification_key" in replaced or "settled_keyset" in replaced:
+        return None
+    if getattr(source, "clock", None) is not clock:
+        return None
+    settled: Callable[[float], KeySet | None] = getattr(source, "settled_keyset")  # noqa: B009
+    return settled if callable(settled) else None
+
+
+def _provider(kind: type, name: str) -> type | None:
+    """The class of ``kind``'s MRO that defines ``name``."""
+    for klass in kind.__mro__:
+        if name in klass.__dict__:
+            return klass
+    return None

@@ -101,8 +101,6 @@ class FileKeyStore(SharedKeyStore):
     :class:`~tokensmith.errors.KeyStoreCorrupt` (naming the file) for unusable contents.
     """
 
-    _keys_settle = True  # see stores/base.py: a cache hit may trust an unchanged _keyset
-
     def __init__(
         self,
         path: str | os.PathLike[str],

@@ -22,8 +22,6 @@ class MemoryKeyStore:
     Without one, the set changes only through :meth:`replace`, :meth:`add` and :meth:`remove`.
     """
 
-    _keys_settle = True  # see stores/base.py: a cache hit may trust an unchanged _keyset
-
     def __init__(
         self,
         keyset: KeySet | None = None,
@@ -38,12 +36,16 @@ class MemoryKeyStore:
             keyset = KeySet() if policy is not None else KeySet.generate()
         self._keyset = keyset
         self._due = -float("inf") if policy is not None else float("inf")
-        self._check_at = float("inf")  # nothing outside the process to re-read
 
     @property
     def policy(self) -> RotationPolicy | None:
         """The rotation policy, if rotation is automatic."""
         return self._policy
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock this store reads."""
+        return self._clock
 
     @property
     def keyset(self) -> KeySet:
@@ -77,6 +79,11 @@ class MemoryKeyStore:
         if now >= self._due:
             self._maintain_if_due(now)
         return self._keyset.verification_key(kid, alg, now)
+
+    def settled_keyset(self, now: float) -> KeySet | None:
+        """The set :meth:`verification_key` answers from until maintenance is due (see
+        :class:`~tokensmith.stores.SettledKeySource`); every change installs a new set."""
+        return self._keyset if now < self._due else None
 
     def jwks(self) -> dict[str, Any]:
         """The public JWKS: pending, active and retired keys; never private members."""

@@ -109,8 +109,6 @@ class RedisKeyStore(SharedKeyStore):
     replica a few seconds behind still agrees with the others).
     """
 
-    _keys_settle = True  # see stores/base.py: a cache hit may trust an unchanged _keyset
-
     def __init__(
         self,
         client: Any,

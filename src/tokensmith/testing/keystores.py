@@ -9,22 +9,50 @@ store (see docs/testing-backends.md).
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ..errors import UnknownKey
+from ..cache import ValidatedTokenCache
+from ..errors import TokenError, UnknownKey
+from ..keys import Key
 from ..keyset import CLOCK_SKEW, RotationPolicy
 from ..signer import Signer
-from ..stores.base import KeyStore
+from ..stores.base import KeyStore, trusted_settled_keyset
 from ..validator import Validator
 from .clock import FakeClock
 
 __all__ = ["KeyStoreContract"]
 
 _ISS = "https://issuer.test"
+
+
+def _outcome(validator: Validator, token: str) -> object:
+    """What a validator answers: the token's jti, or the refusal's class."""
+    try:
+        return validator.validate(token).jti
+    except TokenError as exc:
+        return type(exc)
+
+
+def _lookup(find: Callable[[str, str], Key], kid: str, alg: str) -> object:
+    """The key ``find`` returns for ``kid`` and ``alg``, or the refusal's class."""
+    try:
+        return find(kid, alg)
+    except TokenError as exc:
+        return type(exc)
+
+
+def _key_ids(store: KeyStore) -> set[tuple[str, str]]:
+    """The (kid, alg) of every key a store holds now: its ``keyset`` when it shows one, else
+    its JWKS."""
+    keyset = getattr(store, "keyset", None)
+    if keyset is not None:
+        return {(key.kid, key.alg) for key in keyset}
+    return {(jwk["kid"], jwk["alg"]) for jwk in store.jwks()["keys"] if "alg" in jwk}
 
 
 def _kids(store: KeyStore) -> set[str] | None:
@@ -195,6 +223,32 @@ class KeyStoreContract:
                 validator.validate(token)
             clock.advance(300)
         assert len(kids) >= 3, "the store did not rotate"
+
+    def test_a_validated_token_cache_answers_as_the_store(self) -> None:
+        """Through rotation, a validator with a :class:`~tokensmith.cache.ValidatedTokenCache`
+        answers exactly like one without; a store offering ``settled_keyset`` keeps its promise
+        (``verification_key`` answers from that very set: see
+        :class:`~tokensmith.stores.SettledKeySource`)."""
+        clock = FakeClock()
+        store = self.make_key_store(clock, self.policy)
+        signer, plain = self._pair(store, clock)
+        cached = Validator(
+            store, issuer=_ISS, audience="api", clock=clock, cache=ValidatedTokenCache()
+        )
+        settled = trusted_settled_keyset(store, clock)
+        tokens: list[str] = []
+        for _ in range(int(4 * self.policy.rotate_every // 300)):
+            tokens.append(signer.issue("user-1", audience="api", ttl=900))
+            for token in tokens[-4:]:
+                assert _outcome(cached, token) == _outcome(plain, token)
+            keyset = None if settled is None else settled(clock())
+            if keyset is not None:  # then every lookup now answers from that very set
+                held = functools.partial(keyset.verification_key, now=clock())
+                for kid, alg in _key_ids(store) | {(key.kid, key.alg) for key in keyset}:
+                    assert _lookup(store.verification_key, kid, alg) is _lookup(held, kid, alg), (
+                        "verification_key did not answer from the settled key set"
+                    )
+            clock.advance(300)
 
     def test_published_before_signing(self) -> None:
         clock = FakeClock()

@@ -18,8 +18,8 @@ from typing import Any
 
 from ..claims import VerifiedToken
 from ..errors import ConfigurationError
+from ..policy import DEFAULT_LEEWAY, MAX_LEEWAY
 from ..revocation.base import AsyncRevocationList, RevocationList
-from ..validator import DEFAULT_LEEWAY, MAX_LEEWAY
 from .clock import FakeClock
 
 __all__ = ["AsyncRevocationListContract", "RevocationListContract", "verified_token"]
