@@ -210,7 +210,6 @@ def test_a_document_without_usable_keys_still_reports_them() -> None:
         {"on_skip": "print"},
         {"max_keys": 0},
         {"max_keys": True},
-        {"algorithms": "ES256"},
         {"algorithms": ["HS256"]},
         {"default_algorithms": {"RSA": "ES256"}},
         {"default_algorithms": {"oct": "HS256"}},
@@ -297,3 +296,13 @@ def test_remote_jwks_refuses_documents_like_from_jwks() -> None:
             RemoteJWKS(server.url(), clock=FakeClock(), timeout=2).refresh()
         assert info.value.reason == "no_usable_keys"
         assert "holds no usable key" in info.value.message
+
+
+def test_one_algorithm_name_is_that_one_algorithm() -> None:
+    """``algorithms="ES256"`` means ES256, as every other option that lists values."""
+    key = Key.generate("ES256")
+    document = {"keys": [key.public_key().to_jwk()]}
+    assert len(KeySet.from_jwks(document, algorithms="ES256")) == 1
+    for bad in (b"ES256", {"ES256": 1}, 3, ["ES256", 3]):
+        with pytest.raises(ConfigurationError):
+            KeySet.from_jwks(document, algorithms=bad)  # type: ignore[arg-type]

@@ -30,7 +30,7 @@ from .._algorithms import kty_of
 from .._frozen import Frozen
 from .._json import StrictJSONError
 from .._json import loads as strict_json
-from .._options import integer
+from .._options import integer, one_or_many
 from ..errors import ConfigurationError, InvalidKey, KeyMaterialError, WeakKey
 from ..keys import ASYMMETRIC_ALGORITHMS, Key
 
@@ -130,9 +130,10 @@ class JWKSRules(Frozen):
 def _check_algorithms(algorithms: Iterable[str] | None) -> frozenset[str] | None:
     if algorithms is None:
         return None
-    if isinstance(algorithms, str) or not isinstance(algorithms, Iterable):
-        raise ConfigurationError("algorithms must be a collection of algorithm names")
-    algs = frozenset(algorithms)
+    names = one_or_many("algorithms", algorithms, item="an algorithm name", items="names")
+    if not all(isinstance(name, str) for name in names):
+        raise ConfigurationError("algorithms must be algorithm names")
+    algs = frozenset(name for name in names if isinstance(name, str))
     if not algs or not algs <= ASYMMETRIC_ALGORITHMS:
         raise ConfigurationError("algorithms may only name public-key algorithms")
     return algs
