@@ -205,7 +205,7 @@ class Signer:
             claims=payload,
         )
 
-    def _issue(
+    def _issue(  # noqa: C901 - the issue() hot path, inline on purpose (see benchmarks/peers.py)
         self,
         subject: str | None,
         audience: str | Iterable[str] | None,

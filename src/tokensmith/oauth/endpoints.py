@@ -117,7 +117,7 @@ def introspection_response(
     return json_response(200, body)
 
 
-def revocation_response(
+def revocation_response(  # noqa: C901 - RFC 7009 §2.1-2.2 in order, one branch per rule
     params: Mapping[str, str],
     *,
     caller: Client | None,

@@ -158,7 +158,7 @@ def refuse_query_token(query: str | bytes | Mapping[str, object] | None) -> None
         )
 
 
-def form_token(
+def form_token(  # noqa: C901 - RFC 6750 §2.2 rules, one branch each
     body: str | bytes | Mapping[str, object] | None,
     *,
     method: str,
