@@ -148,7 +148,7 @@ class KeySet:
     ) -> KeySet:
         """The verification keys of a JWK Set (RFC 7517 §5): a parsed document or its JSON text.
 
-        The same rules as :class:`~tokensmith.stores.RemoteJWKS` and ``tokensmith verify
+        The same rules as :class:`~tokensmith.jwks.RemoteJWKS` and ``tokensmith verify
         --jwks``: public keys only (private members and ``oct`` keys are refused), ``use`` /
         ``key_ops`` must allow verifying, kids are unique, every strength floor applies, and a
         key without ``alg`` needs ``default_algorithms`` (``{"RSA": "RS256"}``); tokensmith

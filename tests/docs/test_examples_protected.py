@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.client
-import importlib.util
 import io
 import json
 import logging
@@ -29,25 +28,13 @@ from typing import Any
 import pytest
 
 from tests.support import EXAMPLES
+from tests.support.modules import load_example
 from tokensmith import Key, KeySet, MemoryKeyStore, Signer
 from tokensmith.testing import FakeClock
 from tokensmith.web import NetworkPolicy, binding_claims
 
-
-def load(name: str) -> ModuleType:
-    module_name = f"_tokensmith_example_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, EXAMPLES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-wsgi = load("wsgi_protected")
-asgi = load("asgi_protected")
+wsgi = load_example("wsgi_protected")
+asgi = load_example("asgi_protected")
 
 
 class Response:
