@@ -184,7 +184,12 @@ class KeySet:
 
     @classmethod
     def generate(cls, alg: str = "ES256", *, kid: str | None = None) -> KeySet:
-        """A set holding one freshly generated key, active from now on and never retiring."""
+        """A set holding one freshly generated key without lifecycle times: it signs and verifies
+        at any instant, until it is removed or a rotation retires it.
+
+        For keys that rotate, give the store a :class:`RotationPolicy` instead (it makes its
+        first key on first use): a store without one cannot ``rotate()``.
+        """
         return cls([Key.generate(alg, kid=kid)])
 
     # --- queries -----------------------------------------------------------------------------
