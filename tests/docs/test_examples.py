@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.support import DOCS
 from tests.support.modules import load_example
 from tokensmith import (
     BackendUnavailable,
@@ -99,7 +100,10 @@ def test_wsgi_api_answers_503_when_a_backend_is_down() -> None:
 
 def test_wsgi_api_self_test(capsys: pytest.CaptureFixture[str]) -> None:
     assert wsgi_api.main(["--self-test"]) == 0
-    assert "self-test passed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "self-test passed" in out
+    page = (DOCS / "howto-errors.md").read_text(encoding="utf-8")
+    assert f"```text\n{out}```" in page  # the page shows what the self-test prints
 
 
 # --- env_keystore ------------------------------------------------------------------------------
