@@ -89,7 +89,11 @@ def build(
     logger: logging.Logger | None = None,
     extra_sinks: Iterable[AuditSink] = (),
 ) -> Protected:
-    """Keys, signer, validator, memory throttle, IP rules and queued JSON audit, wired up."""
+    """Keys, signer, validator, memory throttle, IP rules and queued JSON audit, wired up.
+
+    ``extra_sinks`` receive every audit event, but not the anomaly signals: a detector emits
+    only to the sink it was given (here the log), never back into the stream it reads.
+    """
     store = MemoryKeyStore(KeySet.generate("ES256"), clock=clock)
     if logger is None:
         logger = logging.getLogger("examples.protected.asgi")

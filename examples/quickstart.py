@@ -5,13 +5,14 @@ Run it with tokensmith installed: ``python examples/quickstart.py``.
 
 from __future__ import annotations
 
-from tokensmith import KeySet, MemoryKeyStore, Signer, TokenError, Validator
+from tokensmith import MemoryKeyStore, RotationPolicy, Signer, TokenError, Validator
 
 ISSUER = "https://auth.example.com"
 
 
 def main() -> int:
-    store = MemoryKeyStore(KeySet.generate("ES256"))  # one ES256 key, in memory
+    # ES256 keys in memory, a new one every 30 days, published a day before it signs
+    store = MemoryKeyStore(policy=RotationPolicy(rotate_every=30 * 86400, alg="ES256"))
     signer = Signer(store, issuer=ISSUER, ttl=3600)
     token = signer.issue(
         "user-123", audience="orders-api", scopes=["orders:read"], claims={"tenant": "acme"}

@@ -116,7 +116,11 @@ def build(
     logger: logging.Logger | None = None,
     extra_sinks: Iterable[AuditSink] = (),
 ) -> Protected:
-    """Keys, signer, validator, throttle (memory or Redis), IP rules and audit, wired up."""
+    """Keys, signer, validator, throttle (memory or Redis), IP rules and audit, wired up.
+
+    ``extra_sinks`` receive every audit event, but not the anomaly signals: a detector emits
+    only to the sink it was given (here the log), never back into the stream it reads.
+    """
     keyset = (
         KeySet([Key.from_secret(secret, "HS256", kid="shared")])
         if secret
@@ -124,7 +128,7 @@ def build(
     )
     store = MemoryKeyStore(keyset, clock=clock)
     log_sink = LoggingSink(logger or audit_logger())
-    detectors = [
+    detectors = [  # their signals go to log_sink only, not to extra_sinks
         RefusalBurstDetector(log_sink, threshold=max_refusals, window=window, by=("ip",)),
         TokenSharingDetector(log_sink, max_ips=3, window=300),
     ]

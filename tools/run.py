@@ -9,7 +9,8 @@
 1. ``.venv`` (this interpreter, an editable install with the ``dev`` dependency group):
    ruff, ruff format, mypy --strict (``src``, and ``tests/typecheck``: typed usage of the public
    API whose expected errors prove that options are checked at the call site), the docs built
-   strictly;
+   strictly and the built site checked (tools/check_site.py: docstrings rendered, no private
+   bases, nothing loaded from another host, error codes searchable, a full sitemap);
 2. the sdist and the wheel, built once into ``.venv/dist`` and checked (licence inside both);
 3. the whole test suite against the *installed wheel* (never ``src/``) on every CPython that
    the classifiers claim, each in a clean virtualenv of its own (``.venv/py3.X``): the oldest
@@ -171,7 +172,9 @@ def test() -> None:
     sh(BIN / "ruff", "format", "--check", *code)
     sh(BIN / "mypy", "--strict", "src")
     sh(BIN / "mypy", "--strict", "tests/typecheck")  # typed usage: expected errors hold
-    sh(BIN / "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(VENV / "site"), env=env)
+    # not --quiet: mkdocs then drops the warnings --strict counts, and builds a broken site
+    sh(BIN / "mkdocs", "build", "--strict", "--site-dir", str(VENV / "site"), env=env)
+    sh(PY, ROOT / "tools" / "check_site.py", VENV / "site")  # rendered roles, no 3rd-party assets
     wheel, _sdist = build_dist()
     for index, version in enumerate(versions):
         python = pythons[version]

@@ -148,7 +148,7 @@ class KeySet:
     ) -> KeySet:
         """The verification keys of a JWK Set (RFC 7517 §5): a parsed document or its JSON text.
 
-        The same rules as :class:`~tokensmith.stores.RemoteJWKS` and ``tokensmith verify
+        The same rules as :class:`~tokensmith.jwks.RemoteJWKS` and ``tokensmith verify
         --jwks``: public keys only (private members and ``oct`` keys are refused), ``use`` /
         ``key_ops`` must allow verifying, kids are unique, every strength floor applies, and a
         key without ``alg`` needs ``default_algorithms`` (``{"RSA": "RS256"}``); tokensmith
@@ -184,7 +184,12 @@ class KeySet:
 
     @classmethod
     def generate(cls, alg: str = "ES256", *, kid: str | None = None) -> KeySet:
-        """A set holding one freshly generated key, active from now on and never retiring."""
+        """A set holding one freshly generated key without lifecycle times: it signs and verifies
+        at any instant, until it is removed or a rotation retires it.
+
+        For keys that rotate, give the store a :class:`RotationPolicy` instead (it makes its
+        first key on first use): a store without one cannot ``rotate()``.
+        """
         return cls([Key.generate(alg, kid=kid)])
 
     # --- queries -----------------------------------------------------------------------------

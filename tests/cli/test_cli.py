@@ -290,6 +290,22 @@ def test_keys_rotate_publishes_then_switches(run: Run, keydir: Path, clock: Fake
     assert header["kid"] == signing[0]["kid"]
 
 
+def test_a_second_keys_rotate_says_nothing_changed(
+    run: Run, keydir: Path, clock: FakeClock
+) -> None:
+    """The successor published by the first rotate is due no later than a second would ask:
+    the second changes nothing, and says so instead of claiming to publish a key."""
+    first, _ = run("keys", "rotate", keydir)
+    successor = re.search(r"published ES256 key (\S+);", first)
+    assert successor is not None
+    listed = run("keys", "list", keydir, "--json")[0]
+    clock.advance(60)
+    again, _ = run("keys", "rotate", keydir)
+    assert not again.startswith("published")
+    assert again.startswith(f"nothing to do: key {successor.group(1)} is already published")
+    assert run("keys", "list", keydir, "--json")[0] == listed  # the directory is unchanged
+
+
 def test_keys_list_without_a_signing_key(run: Run, tmp_path: Path) -> None:
     assert cli_keys._key_rows(KeySet(), 0.0) == []
     key = Key.generate("ES256").public_key()
@@ -760,6 +776,7 @@ def test_unexpected_errors_are_one_line_exit_70(
 
     monkeypatch.setattr(cli_keys, "_jwks", interrupted)
     _, err = run("jwks", keydir, code=130)
+    assert err == "error: interrupted: stopped by SIGINT (Ctrl-C)\n"  # error: <code>: <reason>
 
 
 # --- the real console script (once) --------------------------------------------------------------

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 
 import tokensmith
 from tests.support import ROOT
+from tests.support.modules import load_tool
 from tokensmith import errors
 
 
 def test_error_table_is_up_to_date() -> None:
-    spec = importlib.util.spec_from_file_location(
-        "gen_error_docs", ROOT / "tools" / "gen_error_docs.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_tool("gen_error_docs")
     assert (ROOT / "docs" / "errors.md").read_text(encoding="utf-8") == module.render(), (
         "run: .venv/bin/python tools/gen_error_docs.py"
     )

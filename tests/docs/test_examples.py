@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from tests.support import EXAMPLES
+from tests.support import DOCS
+from tests.support.modules import load_example
 from tokensmith import (
     BackendUnavailable,
     ConfigurationError,
@@ -26,30 +24,16 @@ from tokensmith import (
 )
 from tokensmith.testing import FakeClock, KeyStoreContract, RevocationListContract
 
-
-def load(name: str) -> ModuleType:
-    """Import examples/<name>.py under a private module name."""
-    module_name = f"_tokensmith_example_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, EXAMPLES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-wsgi_api = load("wsgi_api")
-env_keystore = load("env_keystore")
-custom_revocation = load("custom_revocation")
+wsgi_api = load_example("wsgi_api")
+env_keystore = load_example("env_keystore")
+custom_revocation = load_example("custom_revocation")
 
 
 # --- quickstart --------------------------------------------------------------------------------
 
 
 def test_quickstart_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    assert load("quickstart").main() == 0
+    assert load_example("quickstart").main() == 0
     out = capsys.readouterr().out
     assert "valid: subject=user-123" in out and "refused: insufficient_scope" in out
 
@@ -116,7 +100,10 @@ def test_wsgi_api_answers_503_when_a_backend_is_down() -> None:
 
 def test_wsgi_api_self_test(capsys: pytest.CaptureFixture[str]) -> None:
     assert wsgi_api.main(["--self-test"]) == 0
-    assert "self-test passed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "self-test passed" in out
+    page = (DOCS / "howto-errors.md").read_text(encoding="utf-8")
+    assert f"```text\n{out}```" in page  # the page shows what the self-test prints
 
 
 # --- env_keystore ------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http.client
-import importlib.util
 import io
 import json
 import logging
@@ -29,25 +28,14 @@ from typing import Any
 import pytest
 
 from tests.support import EXAMPLES
+from tests.support.modules import load_example
 from tokensmith import Key, KeySet, MemoryKeyStore, Signer
+from tokensmith.observability import AuditEvent
 from tokensmith.testing import FakeClock
 from tokensmith.web import NetworkPolicy, binding_claims
 
-
-def load(name: str) -> ModuleType:
-    module_name = f"_tokensmith_example_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, EXAMPLES / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-wsgi = load("wsgi_protected")
-asgi = load("asgi_protected")
+wsgi = load_example("wsgi_protected")
+asgi = load_example("asgi_protected")
 
 
 class Response:
@@ -309,6 +297,22 @@ def test_brute_force_is_throttled_and_signalled(
         ("refusal_burst", "127.0.0.1", "5")
     ]
     assert [x["level"] for x in lines if x["audit"]["kind"] == "anomaly"] == ["WARNING"]
+
+
+@pytest.mark.parametrize("module", [wsgi, asgi], ids=["wsgi", "asgi"])
+def test_extra_sinks_get_events_but_not_the_signals(module: Any, clock: FakeClock) -> None:
+    """As build() says: a detector emits only to the sink it was given (the log)."""
+    logger, stream = audit_logger(f"tests.protected.extra.{module.__name__}")
+    extra: list[Any] = []
+    p = module.build(clock=clock, logger=logger, extra_sinks=[extra.append])
+    try:
+        for _ in range(5):
+            p.audit(AuditEvent("token.refused", clock(), code="invalid_signature", ip="10.0.0.9"))
+        logged = [line["audit"]["kind"] for line in audit_lines(p, stream)]
+    finally:
+        p.close()
+    assert logged.count("anomaly") == 1
+    assert [event.kind for event in extra] == ["token.refused"] * 5
 
 
 def test_missing_tokens_and_scope_do_not_count_as_brute_force(

@@ -5,26 +5,18 @@ from __future__ import annotations
 
 import http.client
 import json
-import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tests.support import DOCS
+from tests.support import DOCS, docs
 from tests.support.app_servers import aiohttp_server, uvicorn_server, wsgi_server
 
 PAGES = DOCS / "frameworks"
-BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 
 def run_page(name: str) -> dict[str, Any]:
-    page = PAGES / name
-    namespace: dict[str, Any] = {"__name__": f"docs_frameworks_{page.stem}"}
-    blocks = BLOCK.findall(page.read_text(encoding="utf-8"))
-    assert blocks, name
-    for block in blocks:
-        exec(compile(block, str(page), "exec"), namespace)
-    return namespace
+    return docs.run_page(PAGES / name)
 
 
 def call(base_url: str, method: str, path: str, token: str | None = None
@@ -110,10 +102,11 @@ def test_the_howto_errors_wsgi_heart_answers(tmp_path: Path) -> None:
     """docs/howto-errors.md shows the heart of examples/wsgi_api.py: it runs and answers."""
     from tokensmith import KeySet, MemoryKeyStore, Signer, Validator
 
-    text = (DOCS / "howto-errors.md").read_text(encoding="utf-8")
-    block = text.split("## A complete WSGI example", 1)[1]
+    page = DOCS / "howto-errors.md"
+    heart = page.read_text(encoding="utf-8").split("## A complete WSGI example", 1)[1]
+    block = next(b for b in docs.blocks(page) if b.code in heart)
     namespace: dict[str, Any] = {}
-    exec(compile(BLOCK.findall(block)[0], "howto-errors.md", "exec"), namespace)
+    exec(compile(block.code, str(page), "exec"), namespace)
     store = MemoryKeyStore(KeySet.generate("ES256"))
     validator = Validator(store, issuer="https://auth.example.com", audience="orders-api")
     token = Signer(store, issuer="https://auth.example.com").issue(

@@ -21,18 +21,10 @@ from typing import Any
 
 from tests.integrations.scenarios import request
 from tests.support import DOCS
+from tests.support.docs import blocks, run_page
 from tests.support.werkzeug_server import serving
 
 PAGES = DOCS / "frameworks"
-BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
-FILE = re.compile(r"# ([\w/]+\.py)\n")
-NOT_RUN = "# not run here"
-
-
-def blocks(name: str) -> list[str]:
-    found: list[str] = BLOCK.findall((PAGES / name).read_text(encoding="utf-8"))
-    assert found, name
-    return found
 
 
 def call(url: str, method: str, path: str, token: str | None = None) -> tuple[int, str, Any]:
@@ -68,9 +60,7 @@ def check_orders_api(url: str, reader: str, writer: str, *, create: str) -> None
 
 
 def test_the_flask_page() -> None:
-    namespace: dict[str, Any] = {"__name__": "docs_frameworks_flask"}
-    for block in blocks("flask.md"):
-        exec(compile(block, str(PAGES / "flask.md"), "exec"), namespace)
+    namespace = run_page(PAGES / "flask.md")
     signer = namespace["signer"]
     reader = signer.issue("user-1", audience="orders-api", scopes=["orders:read"])
     writer = signer.issue("user-1", audience="orders-api", scopes=["orders:write"])
@@ -107,17 +97,16 @@ server.serve_forever()
 def write_project(page: str, root: Path) -> list[str]:
     """Write the page's file blocks under ``root``; returns the files' paths."""
     written = []
-    for block in blocks(page):
-        if block.startswith(NOT_RUN):
-            compile(block, page, "exec")
+    for block in blocks(PAGES / page):
+        if block.fragment is not None:
+            compile(block.code, block.where, "exec")
             continue
-        match = FILE.match(block)
-        assert match, f"{page}: a block that names no file:\n{block[:80]}"
-        target = root / match.group(1)
+        assert block.file, f"{block.where}: a block that names no file"
+        target = root / block.file
         target.parent.mkdir(parents=True, exist_ok=True)
         (target.parent / "__init__.py").touch()
-        target.write_text(block, encoding="utf-8")
-        written.append(match.group(1))
+        target.write_text(block.code, encoding="utf-8")
+        written.append(block.file)
     return written
 
 

@@ -1,26 +1,34 @@
-"""docs/testing-backends.md: the worked example (a revocation list on a dict) passes the
-revocation contract exactly as the page shows it."""
+"""docs/testing-backends.md: it lists every contract suite tokensmith ships, and the worked
+example (a revocation list on a dict) passes the revocation contract exactly as the page shows
+it."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 
 from tests.support import DOCS
+from tests.support.docs import blocks
+from tokensmith import testing
 from tokensmith.testing import RevocationListContract
 
 PAGE = DOCS / "testing-backends.md"
-BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 
 def _kv_class() -> Any:
-    blocks = BLOCK.findall(PAGE.read_text(encoding="utf-8"))
-    example = next(b for b in blocks if b.startswith("# myapp/revocations.py"))
+    example = next(b for b in blocks(PAGE) if b.file == "myapp/revocations.py")
     namespace: dict[str, Any] = {"__name__": "myapp_revocations"}
-    exec(compile(example, str(PAGE), "exec"), namespace)
+    exec(compile(example.code, example.where, "exec"), namespace)
     return namespace["KVRevocationList"]
+
+
+def test_the_page_lists_every_contract_suite() -> None:
+    table = PAGE.read_text(encoding="utf-8").split("\n## ", 1)[0]
+    suites = [name for name in testing.__all__ if name.endswith("Contract")]
+    assert len(suites) >= 5
+    for suite in suites:
+        assert f"| `{suite}` |" in table, suite
 
 
 SCENARIOS = sorted(name for name in dir(RevocationListContract) if name.startswith("test_"))

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.support import AUDIENCE, DOCS, ISSUER
+from tests.support import AUDIENCE, ISSUER
 from tokensmith import ConfigurationError, KeySet, MemoryKeyStore, Signer, errors
 from tokensmith.errors import (
     AuthorizationCodeReused,
@@ -148,16 +148,6 @@ def test_rfc9068_refresh_sessions_need_a_client(clock: FakeClock) -> None:
     assert validator.validate(pair.access_token).client_id == "web-app"
     renewed = manager.refresh(pair.refresh_token, client_id="web-app")
     assert validator.validate(renewed.access_token).client_id == "web-app"
-
-
-def test_the_howto_errors_page_runs() -> None:
-
-    page = DOCS / "howto-errors.md"
-    blocks = re.findall(r"^```python\n(.*?)^```", page.read_text(encoding="utf-8"), re.S | re.M)
-    assert len(blocks) >= 2
-    namespace: dict[str, object] = {"__name__": "docs_howto_errors"}
-    for block in blocks:
-        exec(compile(block, str(page), "exec"), namespace)
 
 
 def test_an_rfc9068_manager_does_not_renew_a_session_without_client(clock: FakeClock) -> None:

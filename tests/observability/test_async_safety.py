@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import AUDIENCE, DOCS, ISSUER
+from tests.support import AUDIENCE, ISSUER
 from tokensmith import KeySet, MemoryKeyStore, Signer, TokenError, Validator
 from tokensmith.errors import ConfigurationError, Throttled
 from tokensmith.observability import AsyncQueueSink, AuditEvent, QueueSink, audit_context
@@ -333,17 +333,3 @@ def test_async_detectors_over_memory_windows() -> None:
     asyncio.run(main())
     assert [e.detail["signal"] for e in out] == ["refusal_burst", "token_shared"]
     assert out[1].detail["distinct_ips"] == "2"
-
-
-def test_docs_page_code_runs() -> None:
-    import re
-
-    page = DOCS / "async.md"
-    blocks = re.findall(r"^```python\n(.*?)^```", page.read_text(encoding="utf-8"), re.S | re.M)
-    assert len(blocks) >= 2
-    namespace: dict[str, object] = {"__name__": "docs_async"}
-    for block in blocks:
-        if block.startswith("# not run here"):
-            compile(block, str(page), "exec")
-            continue
-        exec(compile(block, str(page), "exec"), namespace)

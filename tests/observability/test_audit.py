@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.support import AUDIENCE, DOCS, ISSUER
+from tests.support import AUDIENCE, ISSUER
 from tokensmith import (
     ExpiredToken,
     Key,
@@ -476,20 +476,3 @@ def test_json_formatter_escapes_what_splits_lines() -> None:
     assert json.loads(line)["message"] == "a\u2028b\x85c\ud800"
     assert json.loads(line)["audit"] == {"kid": "k\u2029"}
     line.encode("utf-8")  # a lone surrogate no longer makes the handler drop the record
-
-
-# --- the documentation page runs ---------------------------------------------------------------
-
-
-def test_docs_page_code_runs() -> None:
-    import re as _re
-
-    page = DOCS / "audit.md"
-    blocks = _re.findall(r"^```python\n(.*?)^```", page.read_text(encoding="utf-8"), _re.S | _re.M)
-    assert len(blocks) >= 1
-    namespace: dict[str, object] = {"__name__": "docs_audit"}
-    for block in blocks:
-        if block.startswith("# not run here"):
-            compile(block, str(page), "exec")
-            continue
-        exec(compile(block, str(page), "exec"), namespace)

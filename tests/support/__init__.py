@@ -6,7 +6,9 @@ fixtures use. The helpers live in the modules beside this one:
 * :mod:`tests.support.redis` — private redis-servers and a real 3-node Redis Cluster;
 * :mod:`tests.support.jwks_server` — a JWKS/discovery server on 127.0.0.1;
 * :mod:`tests.support.peers` — raw TCP peers on 127.0.0.1 and a throwaway TLS authority;
-* :mod:`tests.support.wait` — the one polling helper (``wait_until``, ``await_until``).
+* :mod:`tests.support.wait` — the one polling helper (``wait_until``, ``await_until``);
+* :mod:`tests.support.docs` — the Python blocks of the docs pages, and how a page runs;
+* :mod:`tests.support.modules` — files of examples/ and tools/ loaded as modules.
 """
 
 from __future__ import annotations

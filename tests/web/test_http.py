@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.support import DOCS
 from tokensmith import errors
 from tokensmith.errors import (
     BackendUnavailable,
@@ -480,20 +479,3 @@ def test_csrf_configuration() -> None:
         CSRFProtector(SECRET, max_age=0)
     with pytest.raises(ConfigurationError):
         CSRFProtector(SECRET).issue("")
-
-
-# --- the documentation page runs ---------------------------------------------------------------
-
-
-def test_docs_page_code_runs() -> None:
-    import re as _re
-
-    page = DOCS / "http.md"
-    blocks = _re.findall(r"^```python\n(.*?)^```", page.read_text(encoding="utf-8"), _re.S | _re.M)
-    assert len(blocks) >= 4
-    namespace: dict[str, object] = {"__name__": "docs_http"}
-    for block in blocks:
-        if block.startswith("# not run here"):
-            compile(block, str(page), "exec")
-            continue
-        exec(compile(block, str(page), "exec"), namespace)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.support import DOCS, ROOT
+from tests.support import ROOT
 from tests.support.faces import assert_twins
 from tokensmith._redis import encode_key_part
 from tokensmith.errors import (
@@ -419,23 +419,6 @@ def test_refusal_throttle_configuration(n: Any, window: Any) -> None:
 def test_refusal_throttle_needs_a_limiter() -> None:
     with pytest.raises(ConfigurationError):
         RefusalThrottle(object())  # type: ignore[arg-type]
-
-
-# --- the documentation page runs ---------------------------------------------------------------
-
-
-def test_docs_page_code_runs() -> None:
-    import re as _re
-
-    page = DOCS / "rate-limiting.md"
-    blocks = _re.findall(r"^```python\n(.*?)^```", page.read_text(encoding="utf-8"), _re.S | _re.M)
-    assert len(blocks) >= 2
-    namespace: dict[str, object] = {"__name__": "docs_ratelimit"}
-    for block in blocks:
-        if block.startswith("# not run here"):
-            compile(block, str(page), "exec")
-            continue
-        exec(compile(block, str(page), "exec"), namespace)
 
 
 # --- the async twins ---------------------------------------------------------------------------

@@ -6,7 +6,10 @@ never a traceback:
 * ``0`` — done (for ``verify``: the token is valid);
 * ``1`` — refused or failed (an invalid token, unusable keys, an unreadable file);
 * ``2`` — a usage error (a bad option or an unsafe configuration);
-* ``70`` — an internal error (a bug: please report it).
+* ``70`` — an internal error (a bug: please report it);
+* ``130`` — interrupted (Ctrl-C).
+
+docs/cli.md lists every outcome with its code and exit status (a test runs each one).
 
 Secrets (key passphrases) are read only from a file or an environment variable, never from the
 command line. Tokens, and the values of unknown options whose name reads like a secret
@@ -25,10 +28,18 @@ from typing import Final, NoReturn
 from .. import __version__
 from ..errors import ConfigurationError, TokensmithError
 from . import keys, tokens
-from ._common import EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, Context, Failure
+from ._common import (
+    EXIT_FAILURE,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Context,
+    Failure,
+)
 from ._redact import Redactor, one_line, option_strings
 
-__all__ = ["EXIT_FAILURE", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "main"]
+__all__ = ["EXIT_FAILURE", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_USAGE", "main"]
 
 _PROG: Final = "tokensmith"
 
@@ -59,7 +70,8 @@ def _build_parser() -> _Parser:
     parser = _Parser(
         prog=_PROG,
         description="Manage signing keys, issue, verify and inspect tokens (JWT).",
-        epilog="Exit codes: 0 ok, 1 refused or failed, 2 usage error, 70 internal error.",
+        epilog="Exit codes: 0 ok, 1 refused or failed, 2 usage error, 70 internal error, "
+        "130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -100,8 +112,7 @@ def main(argv: Sequence[str] | None = None, *, clock: Callable[[], float] = time
         where = f": {exc.filename}" if exc.filename is not None else ""
         return fail("io_error", f"{exc.strerror or type(exc).__name__}{where}", EXIT_FAILURE)
     except KeyboardInterrupt:
-        err.write("error: interrupted\n")
-        return 130
+        return fail("interrupted", "stopped by SIGINT (Ctrl-C)", EXIT_INTERRUPTED)
     except Exception as exc:  # a bug: one line, never a traceback (nor the exception text)
         err.write(f"error: internal: unexpected {type(exc).__name__}; please report it\n")
         return EXIT_INTERNAL

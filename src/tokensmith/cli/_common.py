@@ -19,6 +19,7 @@ from ..policy import DEFAULT_MAX_TOKEN_SIZE
 __all__ = [
     "EXIT_FAILURE",
     "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
     "Context",
@@ -44,6 +45,9 @@ EXIT_USAGE: Final = 2
 
 EXIT_INTERNAL: Final = 70
 """An unexpected internal error (``EX_SOFTWARE``); the message names only its type."""
+
+EXIT_INTERRUPTED: Final = 130
+"""Interrupted by SIGINT (Ctrl-C): 128 + the signal number, as shells report it."""
 
 _MAX_STDIN: Final = 4 * DEFAULT_MAX_TOKEN_SIZE
 _MAX_PASSPHRASE_BYTES: Final = 4096

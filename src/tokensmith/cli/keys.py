@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InsecureKeyDirectory, NoSigningKey
-from ..keys import SUPPORTED_ALGORITHMS
+from ..keys import SUPPORTED_ALGORITHMS, Key
 from ..keyset import KeySet, RotationPolicy, key_state
 from ..stores.base import KeyStore
 from ._common import (
@@ -183,17 +183,23 @@ def _keys_rotate(ctx: Context) -> int:
     store = open_store(ctx, ctx.args.dir)
     now = ctx.clock()
     before = store.signing_key().kid
+    already = _successors(store.keyset, now)
     store.rotate()
-    keyset: KeySet = store.keyset
-    pending = [k for k in keyset if k.is_private and key_state(k, now) == "pending"]
+    pending = _successors(store.keyset, now)
     if not pending:
         raise NoSigningKey("the rotation left no successor key")
     successor = pending[-1]
-    ctx.print(
-        f"published {successor.alg} key {successor.kid}; it signs from "
-        f"{iso(successor.not_before)} (key {before} retires then)"
-    )
+    when = f"it signs from {iso(successor.not_before)} (key {before} retires then)"
+    if successor.kid in {k.kid for k in already}:  # KeySet.rotate: already due, kept as is
+        ctx.print(f"nothing to do: key {successor.kid} is already published; {when}")
+    else:
+        ctx.print(f"published {successor.alg} key {successor.kid}; {when}")
     return EXIT_OK
+
+
+def _successors(keyset: KeySet, now: float) -> list[Key]:
+    """The published keys that have not signed yet, in activation order."""
+    return [k for k in keyset if k.is_private and key_state(k, now) == "pending"]
 
 
 def _key_rows(keyset: KeySet, now: float) -> list[dict[str, Any]]:

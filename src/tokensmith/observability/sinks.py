@@ -161,6 +161,7 @@ class QueueSink:
         self._maxsize = maxsize
         self._closed = False
         self.dropped = 0
+        """Events dropped so far (the queue was full, or the sink closed): watch it."""
         self._thread = threading.Thread(target=self._run, name="tokensmith-audit", daemon=True)
         self._thread.start()
 
@@ -259,6 +260,7 @@ class AsyncQueueSink:
         self._delivered = 0
         self._closed = False
         self.dropped = 0
+        """Events dropped so far (the buffer was full, or the sink closed): watch it."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._wake: asyncio.Event | None = None

@@ -141,7 +141,7 @@ class KeyStoreContract:
     """The behaviour every :class:`~tokensmith.KeyStore` must have.
 
     Implement :meth:`make_key_store`; it receives the clock and a rotation policy the store
-    must apply (stores that cannot rotate by themselves may rotate on :meth:`rotate_hook`).
+    must apply by itself as the clock advances.
     Set ``shared = True`` when two stores made by the factory share one backend; return a
     picklable factory from :meth:`key_store_factory` to also run replicas in other processes.
     """

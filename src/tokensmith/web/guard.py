@@ -72,8 +72,13 @@ class Answer:
 
     def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         self.status = status
+        """The HTTP status: the refusal's (401, 403, 400...), 503 for an outage, 500 otherwise."""
         self.headers = headers
+        """The response headers: ``Cache-Control: no-store``, then ``WWW-Authenticate`` on a
+        refusal or ``Retry-After`` on a 503."""
         self.body = body
+        """The JSON body: an ``error`` code and its fixed ``error_description`` (never the
+        exception message, never the token)."""
 
     def header(self, name: str) -> str | None:
         """The value of header ``name`` (case-insensitive), or ``None``."""
