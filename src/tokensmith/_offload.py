@@ -31,7 +31,7 @@ import contextvars
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from .errors import BackendUnavailable
 
@@ -63,7 +63,7 @@ def _pool() -> ThreadPoolExecutor:
     return _executor
 
 
-def _release(_: Future[object]) -> None:
+def _release(_: Future[Any]) -> None:
     global _pending  # noqa: PLW0603 - the process-wide count of calls in the pool
     with _lock:
         _pending -= 1
