@@ -13,9 +13,10 @@ Two verdicts, so that a loaded machine cannot make the test flaky:
   below :data:`BLOCKED`. Always asserted, on the first try.
 * the issue's bound, 20 ms: asserted when the machine can keep it. Each try first times an idle
   loop (the ticker alone) as a control, then the window; a window under the bound passes. If
-  no try passes, the test fails when some idle control was quiet (under :data:`QUIET`: the lag
-  was ours), and is skipped, naming every lag, when the idle loop alone was already late on
-  every try (a machine too loaded to judge 20 ms; seen with eight test runs on two cores).
+  no try passes, the test fails when the idle controls were quiet (their median under
+  :data:`QUIET`: the lag was ours), and is skipped, naming every lag, when the idle loop alone
+  was already late (a machine too loaded to judge 20 ms; seen with eight test runs on two
+  cores).
 
 Threads are started before the window (tokensmith's pool and the loop's default executor):
 ``Thread.start()`` waits until the new thread runs, once per thread and process, which on a
@@ -25,6 +26,7 @@ loaded machine is scheduling noise, not the steady state this test is about.
 from __future__ import annotations
 
 import asyncio
+import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -58,9 +60,9 @@ SLOW = 2.0  # how long the JWKS server and Redis take to answer during the windo
 TICK = 0.005
 MAX_LAG = 0.020  # the bound
 BLOCKED = 1.0  # a lag this long is the loop blocked by a 2 s backend, never noise
-TRIES = 3
+TRIES = 5
 CONTROL = 0.5  # seconds of idle ticking before each window
-QUIET = 0.005  # an idle loop this punctual means a machine able to keep the bound
+QUIET = 0.005  # idle loops this punctual (the median) mean a machine able to keep the bound
 KEY_SOURCES = ("RemoteJWKS", "AsyncRemoteJWKS", "FileKeyStore", "MemoryKeyStore")
 REVOCATIONS = ("none", "memory", "sqlite", "redis", "async redis")
 
@@ -139,7 +141,7 @@ async def _pairing(validator: Validator, token: str, remote: bool, until: float)
         assert verified.subject == "user"
         if remote or loop.time() >= until:
             return "ok"
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.25)
 
 
 async def _window(window: Window, token: str, redis_url: str) -> float:
@@ -223,7 +225,7 @@ def test_the_loop_never_waits_for_a_backend(
         if worst < MAX_LAG:
             return
     shown = [f"idle {c * 1000:.1f} ms, window {w * 1000:.1f} ms" for c, w in tries]
-    if min(control for control, _ in tries) < QUIET:
+    if statistics.median(control for control, _ in tries) < QUIET:
         pytest.fail(f"the loop lagged beyond 20 ms while backends were slow: {shown}")
     pytest.skip(f"too loaded to judge 20 ms (no backend blocked the loop): {shown}")
 

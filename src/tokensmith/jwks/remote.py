@@ -209,11 +209,9 @@ class RemoteJWKS(_RemoteBase):
             if key is not None and key.alg == alg:
                 return key
         action = self._core.decide(st, kid, alg, now, sys.maxsize)  # no fetch answered it yet
-        if isinstance(action, Key):
-            return action
         if action == "expired" and self._lock.locked():  # refreshing: serve it, as _slow does
             return self._core.stale_key(st, kid, alg, now)
-        return None
+        return action if isinstance(action, Key) else None  # a reason to fetch: ask in a thread
 
     def _slow(self, kid: str | None, alg: str) -> Key:
         """Single flight on the lock; while another thread refreshes an expired set, a key it

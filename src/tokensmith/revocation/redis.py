@@ -158,11 +158,8 @@ class RedisRevocationList(_Base):
         return self._ask(token, self._clock())
 
     def is_revoked_nowait(self, token: VerifiedToken) -> bool | None:
-        """ "Not revoked" from a warm local cache, or for a token no entry could cover;
-        ``None`` when :meth:`is_revoked` would ask Redis (see
-        :class:`~tokensmith.revocation.NonBlockingRevocationList`)."""
-        if token.jti is None and token.subject is None and token.session_id is None:
-            return False  # nothing to look up (as Core.lookup)
+        """ "Not revoked" from a warm local cache; ``None`` when :meth:`is_revoked` would ask
+        Redis (see :class:`~tokensmith.revocation.NonBlockingRevocationList`)."""
         answers = self._answers
         entries = None if answers is None else answers.entries
         if entries is None:
