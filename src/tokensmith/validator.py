@@ -247,6 +247,14 @@ class Validator:
         self._settled = None if cache is None else trusted_settled_keyset(keys, clock)
         if audit is not None and not callable(audit):
             raise ConfigurationError("audit must be a callable taking an AuditEvent")
+        if audit is not None and (
+            inspect.iscoroutinefunction(audit)
+            or inspect.iscoroutinefunction(getattr(audit, "__call__", None))  # noqa: B004
+        ):  # its coroutine would never be awaited: every event lost
+            raise ConfigurationError(
+                "both faces call audit synchronously; deliver to an async sink through "
+                "tokensmith.observability.AsyncQueueSink(sink)"
+            )
         self._audit = audit
 
     def __repr__(self) -> str:

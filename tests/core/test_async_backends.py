@@ -216,14 +216,14 @@ def test_a_twin_answering_something_else_than_a_key_is_backend_unavailable(
 
 
 class FailingRevocations(MemoryRevocationList):
-    def is_revoked_nowait(self, token: VerifiedToken) -> bool | None:
+    def is_revoked_nowait(self, token: VerifiedToken) -> bool | None:  # type: ignore[override]
         raise OSError("disk")
 
 
 class SlowRevocations(MemoryRevocationList):
     """Its twin always says it would block."""
 
-    def is_revoked_nowait(self, token: VerifiedToken) -> bool | None:
+    def is_revoked_nowait(self, token: VerifiedToken) -> bool | None:  # type: ignore[override]
         return None
 
 
@@ -240,7 +240,7 @@ def test_revocation_twins_fail_closed_and_defer_to_the_pool(
         asyncio.run(_validator(store, clock, slow).avalidate(token))
 
     class Raising(MemoryRevocationList):
-        def is_revoked_nowait(self, token: VerifiedToken) -> bool | None:
+        def is_revoked_nowait(self, token: VerifiedToken) -> bool | None:  # type: ignore[override]
             raise BackendUnavailable("down")
 
     with pytest.raises(BackendUnavailable):
@@ -468,3 +468,21 @@ def test_sqlite_has_no_twin(tmp_path: Path) -> None:
 
 def test_key_set_itself_is_not_a_key_source() -> None:
     assert not isinstance(KeySet.generate(), NonBlockingKeySource)
+
+
+def test_an_async_audit_sink_is_refused_when_the_validator_is_built(
+    store: MemoryKeyStore, clock: FakeClock
+) -> None:
+    """Both faces call the sink synchronously: an async one would never run."""
+
+    async def sink(event: object) -> None:
+        raise AssertionError
+
+    class Sink:
+        async def __call__(self, event: object) -> None:
+            raise AssertionError
+
+    for audit in (sink, Sink()):
+        with pytest.raises(ConfigurationError, match="AsyncQueueSink") as caught:
+            Validator(store, issuer=ISSUER, audience=AUDIENCE, audit=audit)  # type: ignore[arg-type]
+        assert type(caught.value) is ConfigurationError
