@@ -37,6 +37,7 @@ __all__ = [
     "InvalidAuthorizedParty",
     "InvalidClaim",
     "InvalidClient",
+    "InvalidConfirmation",
     "InvalidEncoding",
     "InvalidGrant",
     "InvalidIssuer",
@@ -270,6 +271,15 @@ class AuthenticationTooOld(InvalidClaim):
     """The end-user authenticated (``auth_time``) longer ago than the requested ``max_age``."""
 
     code = "auth_too_old"
+
+
+class InvalidConfirmation(InvalidClaim):
+    """The token is sender-constrained (``cnf``, RFC 7800) and this request did not prove
+    possession of the key it is bound to: no DPoP proof or client certificate, one for another
+    key, a binding tokensmith cannot verify, or a DPoP proof presented with an unbound token
+    (RFC 9449 §7, RFC 8705 §3). Answered ``invalid_token`` (401)."""
+
+    code = "invalid_confirmation"
 
 
 class TokenHashMismatch(InvalidClaim):
