@@ -40,7 +40,7 @@ EXPECTED_OUTPUT = {
         "user-1 ['orders:read']",
         "missing_claim invalid_token 401",
         '401 Bearer realm="orders-api", scope="orders:read"',
-        '\n200 \n',
+        "\n200 \n",
         '401 Bearer realm="orders-api", error="invalid_token"\n',
         '403 Bearer realm="orders-api", error="insufficient_scope"\n',
         "42 None",
