@@ -30,6 +30,7 @@ from typing import Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import NameOID
 
 from .._b64 import b64url_decode, b64url_encode
 from .._secrets import secrets_equal
@@ -49,6 +50,19 @@ _SAN_TYPES: Final = {
     "san_uri": x509.UniformResourceIdentifier,
     "san_ip": x509.IPAddress,
     "san_email": x509.RFC822Name,
+}
+
+# RFC 4514 §3 attribute type names are case-insensitive; cryptography knows only upper case
+_LOWER_CASE_NAMES: Final = {
+    "cn": NameOID.COMMON_NAME,
+    "l": NameOID.LOCALITY_NAME,
+    "st": NameOID.STATE_OR_PROVINCE_NAME,
+    "o": NameOID.ORGANIZATION_NAME,
+    "ou": NameOID.ORGANIZATIONAL_UNIT_NAME,
+    "c": NameOID.COUNTRY_NAME,
+    "street": NameOID.STREET_ADDRESS,
+    "dc": NameOID.DOMAIN_COMPONENT,
+    "uid": NameOID.USER_ID,
 }
 
 _DNMatchKey = tuple[frozenset[tuple[str, str | bytes]], ...]
@@ -103,7 +117,7 @@ class TLSClientAuth:
             raise ConfigurationError(f"tls_client_auth {name} must be a non-empty string")
         try:
             if name == "subject_dn":
-                _dn_key(x509.Name.from_rfc4514_string(value))
+                _parse_dn(value)
             elif name == "san_ip":
                 ipaddress.ip_address(value)
         except ValueError:
@@ -122,8 +136,7 @@ class TLSClientAuth:
 
     def _matches(self, cert: x509.Certificate) -> bool:
         if self.subject_dn is not None:
-            expected = _dn_key(x509.Name.from_rfc4514_string(self.subject_dn))
-            return _dn_key(cert.subject) == expected
+            return _dn_key(cert.subject) == _parse_dn(self.subject_dn)
         try:
             sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         except x509.ExtensionNotFound:
@@ -201,6 +214,10 @@ def _is_b64url(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _parse_dn(text: str) -> _DNMatchKey:
+    return _dn_key(x509.Name.from_rfc4514_string(text, _LOWER_CASE_NAMES))
 
 
 def _dn_key(name: x509.Name) -> _DNMatchKey:
