@@ -232,3 +232,24 @@ def test_same_key_other_certificate_is_refused() -> None:
 def test_registered_jwks_checks(jwks: object) -> None:
     with pytest.raises(ConfigurationError):
         registered_certificate_thumbprints(jwks)  # type: ignore[arg-type]
+
+
+def test_bit_string_attribute_in_subject() -> None:
+    """x500UniqueIdentifier is a BIT STRING (bytes): compared as bytes, never a crash."""
+    from cryptography.x509.name import _ASN1Type  # the only way to build one
+
+    unique = x509.NameAttribute(
+        x509.NameOID.X500_UNIQUE_IDENTIFIER, b"\x00\x01", _type=_ASN1Type.BitString
+    )
+    subject = x509.Name([x509.RelativeDistinguishedName([unique]), *make_cert().subject.rdns])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(KEY.public_key())
+        .serial_number(1)
+        .not_valid_before(datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC))
+        .not_valid_after(datetime.datetime(2026, 2, 1, tzinfo=datetime.UTC))
+        .sign(KEY, hashes.SHA256())
+    )
+    mismatch(TLSClientAuth(subject_dn="CN=billing,O=Example Corp,C=SE"), cert)
