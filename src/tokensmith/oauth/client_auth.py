@@ -234,8 +234,8 @@ class ClientAuthenticator:
             never the query string: RFC 6749 §2.3.1 forbids secrets in the URI).
         :param http_method: the request's method; only ``POST`` is accepted (RFC 6749 §3.2).
         :param authorization: the ``Authorization`` header value, if any.
-        :param client_certificate: the certificate of the mutual-TLS connection, if any (as
-            your TLS layer or tokensmith's mTLS support gives it), for the RFC 8705 methods.
+        :param client_certificate: the certificate of the mutual-TLS connection, if any (a
+            :class:`cryptography.x509.Certificate` or DER bytes), for the RFC 8705 methods.
 
         Raises :class:`~tokensmith.errors.InvalidClient` subclasses (401; after a ``Basic``
         attempt they carry ``auth_scheme="Basic"``, so

@@ -1,8 +1,9 @@
 """Mutual-TLS client authentication metadata checks (RFC 8705 §2).
 
-The TLS layer (your server, or a proxy trusted by :mod:`tokensmith`'s mTLS support) hands
-over the certificate the client presented; these checks decide whether it authenticates the
-client, as RFC 8705 §2 says:
+The TLS layer (your server's, or a TLS-terminating proxy's that you trust) hands over the
+certificate the client presented, already parsed or as DER; reading it from a connection is
+not this module's job. These checks decide whether it authenticates the client, as RFC 8705
+§2 says:
 
 * ``tls_client_auth`` (§2.1): the certificate chains to a CA your TLS layer trusts (checked
   there, not here) and carries the *one* registered identifier (§2.1.2): the subject DN
