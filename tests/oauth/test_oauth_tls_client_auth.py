@@ -12,6 +12,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tokensmith._b64 import b64url_encode
 from tokensmith.errors import ClientCertificateMismatch, ConfigurationError
@@ -253,3 +255,30 @@ def test_bit_string_attribute_in_subject() -> None:
         .sign(KEY, hashes.SHA256())
     )
     mismatch(TLSClientAuth(subject_dn="CN=billing,O=Example Corp,C=SE"), cert)
+
+
+_DN_VALUE = st.text(st.characters(codec="utf-8", min_codepoint=0x20), min_size=1, max_size=16)
+_DN_OIDS = st.sampled_from(
+    [
+        x509.NameOID.COMMON_NAME,
+        x509.NameOID.ORGANIZATION_NAME,
+        x509.NameOID.ORGANIZATIONAL_UNIT_NAME,
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_DN_OIDS, _DN_VALUE), min_size=1, max_size=4), st.data())
+def test_any_subject_matches_its_own_rfc4514_string(
+    attributes: list[tuple[x509.ObjectIdentifier, str]], data: st.DataObject
+) -> None:
+    """Whatever needs escaping (``,+"\\<>;#=``, leading or trailing spaces, non-ASCII), the RFC
+    4514 string of a subject registers that subject, and a changed value does not match."""
+    name = x509.Name([x509.NameAttribute(oid, value) for oid, value in attributes])
+    cert = make_cert(name.rfc4514_string())
+    TLSClientAuth(subject_dn=name.rfc4514_string()).check(cert)
+    index = data.draw(st.integers(0, len(attributes) - 1))
+    changed = list(attributes)
+    changed[index] = (changed[index][0], changed[index][1] + "x")
+    other = x509.Name([x509.NameAttribute(oid, value) for oid, value in changed])
+    mismatch(TLSClientAuth(subject_dn=other.rfc4514_string()), cert)
