@@ -516,3 +516,33 @@ def test_registration_repr_hides_credentials() -> None:
         client("basic-app"), "client_secret_basic", secret_hash=SECRET_HASH
     )
     assert SECRET_HASH not in repr(registration) and "basic-app" in repr(registration)
+
+
+def test_aauthenticate_runs_off_the_event_loop(clock: FakeClock) -> None:
+    """The async face does the registry lookup and the scrypt check in a worker thread."""
+    import asyncio
+    import threading
+
+    by_id = {r.client_id: r for r in registrations(clock)}
+    threads: list[threading.Thread] = []
+
+    class Registry:
+        def registration(self, client_id: str) -> ClientRegistration | None:
+            threads.append(threading.current_thread())
+            return by_id.get(client_id)
+
+    auth = ClientAuthenticator(Registry())
+    header = basic_authorization("basic-app", SECRET)
+
+    async def main() -> tuple[Client, threading.Thread]:
+        found = await auth.aauthenticate({}, http_method="POST", authorization=header)
+        with pytest.raises(ClientSecretMismatch) as info:
+            await auth.aauthenticate(
+                {}, http_method="POST", authorization=basic_authorization("basic-app", "x" * 40)
+            )
+        assert info.value.auth_scheme == "Basic"
+        return found, threading.current_thread()
+
+    found, loop_thread = asyncio.run(main())
+    assert found.client_id == "basic-app"
+    assert len(threads) == 2 and loop_thread not in threads

@@ -22,6 +22,7 @@ method, so response times do not tell which client ids exist.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -276,6 +277,29 @@ class ClientAuthenticator:
         if claimed is None:
             raise MissingClientCredentials("the request carries no client authentication")
         return self._by_identity(claimed, client_certificate)
+
+    async def aauthenticate(
+        self,
+        params: Mapping[str, Any],
+        *,
+        http_method: str,
+        authorization: str | None = None,
+        client_certificate: x509.Certificate | bytes | None = None,
+    ) -> Client:
+        """:meth:`authenticate` for an async token endpoint, run in a worker thread.
+
+        A secret check is tens of milliseconds of scrypt (which releases the GIL) and the
+        registry and replay store are synchronous: on the event loop they would stall every
+        other request. Same arguments, result and exceptions as :meth:`authenticate`; the
+        threads come from the loop's default executor, which bounds how many run at once.
+        """
+        return await asyncio.to_thread(
+            self.authenticate,
+            params,
+            http_method=http_method,
+            authorization=authorization,
+            client_certificate=client_certificate,
+        )
 
     def _lookup(self, client_id: str) -> ClientRegistration | None:
         try:
