@@ -33,7 +33,7 @@ from tokensmith.errors import (
     TokenTooLarge,
     UnknownKey,
 )
-from tokensmith.issuers import IssuerTemplate, MultiIssuerValidator
+from tokensmith.issuers import MultiIssuerValidator
 from tokensmith.revocation.memory import MemoryRevocationList
 from tokensmith.testing import FakeClock
 
