@@ -21,6 +21,7 @@ from tokensmith import (
 from tokensmith.errors import (
     AlgorithmNotAllowed,
     BackendUnavailable,
+    DiscoveryError,
     InsufficientScope,
     InvalidAudience,
     InvalidClaim,
@@ -433,3 +434,25 @@ def test_helpers_used_above() -> None:
     key = Key.generate("HS256")
     assert signed_raw(segment({"alg": "HS256"}), segment({"iss": A}), key).count(".") == 2
     assert compact({"alg": "none"}, {"iss": A}, b"").endswith(".")
+
+
+def test_a_failing_set_up_is_remembered_and_counts_against_the_budget(
+    tenants: Tenants, clock: FakeClock, run: Run
+) -> None:
+    """A keys_for that fetches (discovery) and fails is not called again before the retry."""
+    calls: list[str] = []
+
+    def discovering(issuer: str) -> Any:
+        calls.append(issuer)
+        raise DiscoveryError("no metadata", reason="http_status")
+
+    router = MultiIssuerValidator(
+        allow=A, keys_for=discovering, audience=AUD, clock=clock, retry_failed_after=10
+    )
+    token = tenants.a.issue("u", audience=AUD, ttl=3600)
+    run.refused(router, token, DiscoveryError)
+    run.refused(router, token, BackendUnavailable)
+    assert calls == [A]
+    clock.advance(10)
+    run.refused(router, token, DiscoveryError)
+    assert calls == [A, A]

@@ -8,8 +8,8 @@ decide how much memory it holds or how many fetches it starts. This table holds 
   the rest, so a flood of made-up tenants cannot push out the tenants that are in use;
 * at most ``budget`` issuers are set up per ``window`` seconds (a sliding window); past it a
   new issuer is refused as an outage (503) until the window moves on;
-* an issuer whose first use failed as an outage (its metadata or keys could not be fetched)
-  is dropped and refused, without a fetch, for ``retry_after`` seconds; at most
+* an issuer whose set-up or first use failed as an outage (its metadata or keys could not be
+  fetched) is dropped and refused, without a fetch, for ``retry_after`` seconds; at most
   ``max_issuers`` such failures are remembered.
 
 Sans I/O: the caller passes ``now`` and the function that builds a route; everything is done
@@ -107,9 +107,13 @@ class IssuerTable:
                 created.popleft()
             if len(created) >= self._budget:
                 raise BackendUnavailable("too many new issuers were set up recently")
-            route = build()
-            created.append(now)
+            created.append(now)  # a set-up that fails counts too: it may have fetched
             self.setups += 1
+            try:
+                route = build()
+            except BackendUnavailable:
+                self._remember(issuer, now)
+                raise
             self._unproven[issuer] = route
             self._evict()
             return route
@@ -141,7 +145,11 @@ class IssuerTable:
         with self._lock:
             if self._unproven.get(route.issuer) is route:
                 del self._unproven[route.issuer]
-            self._failed[route.issuer] = now + self._retry_after
-            self._failed.move_to_end(route.issuer)
-            if len(self._failed) > self._max:
-                self._failed.popitem(last=False)
+            self._remember(route.issuer, now)
+
+    def _remember(self, issuer: str, now: float) -> None:
+        """Refuse ``issuer`` until ``now + retry_after`` (the lock is held)."""
+        self._failed[issuer] = now + self._retry_after
+        self._failed.move_to_end(issuer)
+        if len(self._failed) > self._max:
+            self._failed.popitem(last=False)
