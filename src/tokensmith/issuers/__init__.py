@@ -6,6 +6,9 @@
   :class:`IssuerOptions`, the per-issuer validator options it takes;
 * :mod:`~tokensmith.issuers.template` — :class:`IssuerTemplate`, an issuer URL with one tenant
   placeholder whose value is held to a narrow alphabet and must match the token's tenant claim;
+* :mod:`~tokensmith.issuers.discovered` — :class:`DiscoveredJWKS` /
+  :class:`AsyncDiscoveredJWKS`: an issuer's remote key set found through OpenID Connect or
+  RFC 8414 discovery at its first lookup, so building one (in ``keys_for``) does no I/O;
 * :mod:`~tokensmith.issuers.unverified` — :func:`unverified_issuer`, the strict reader of the
   ``iss`` a token claims, for routing only.
 
@@ -17,6 +20,8 @@ import typing as _typing
 from .._exports import lazy_exports as _lazy_exports
 
 if _typing.TYPE_CHECKING:
+    from .discovered import AsyncDiscoveredJWKS as AsyncDiscoveredJWKS
+    from .discovered import DiscoveredJWKS as DiscoveredJWKS
     from .router import DEFAULT_MAX_ISSUERS as DEFAULT_MAX_ISSUERS
     from .router import DEFAULT_NEW_ISSUERS as DEFAULT_NEW_ISSUERS
     from .router import DEFAULT_NEW_ISSUERS_WINDOW as DEFAULT_NEW_ISSUERS_WINDOW
@@ -31,6 +36,8 @@ if _typing.TYPE_CHECKING:
     from .unverified import unverified_issuer as unverified_issuer
 
 _LAZY = {
+    "AsyncDiscoveredJWKS": ".discovered",
+    "DiscoveredJWKS": ".discovered",
     "DEFAULT_MAX_ISSUERS": ".router",
     "DEFAULT_NEW_ISSUERS": ".router",
     "DEFAULT_NEW_ISSUERS_WINDOW": ".router",

@@ -12,8 +12,9 @@ decide how much memory it holds or how many fetches it starts. This table holds 
   fetched) is dropped and refused, without a fetch, for ``retry_after`` seconds; at most
   ``max_issuers`` such failures are remembered.
 
-Sans I/O: the caller passes ``now`` and the function that builds a route; everything is done
-under one lock, so two threads never set up the same issuer twice.
+Sans I/O: the caller passes ``now`` and the function that builds a route. Set-ups run one at
+a time (two threads never set up the same issuer twice), outside the short lock that serves
+the issuers already kept.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class IssuerTable:
         "_max",
         "_proven",
         "_retry_after",
+        "_setup_lock",
         "_unproven",
         "_window",
         "setups",
@@ -69,6 +71,7 @@ class IssuerTable:
         self._failed: OrderedDict[str, float] = OrderedDict()
         self._created: deque[float] = deque()
         self._lock = threading.Lock()
+        self._setup_lock = threading.Lock()
         self.setups = 0
         """How many issuers were set up so far (each may have started a fetch)."""
 
@@ -90,33 +93,45 @@ class IssuerTable:
     def setup(self, issuer: str, now: float, build: Callable[[], Route]) -> Route:
         """The route of ``issuer``, set up with ``build`` if it is not kept yet, within the
         budget and unless it failed recently (both refusals are
-        :class:`~tokensmith.errors.BackendUnavailable`)."""
-        with self._lock:
-            route = self._proven.get(issuer) or self._unproven.get(issuer)
-            if route is not None:
-                return route
-            until = self._failed.get(issuer)
-            if until is not None:
-                if now < until:
-                    raise BackendUnavailable(
-                        "this issuer's keys could not be fetched recently; not retried yet"
-                    )
-                del self._failed[issuer]
-            created = self._created
-            while created and created[0] <= now - self._window:
-                created.popleft()
-            if len(created) >= self._budget:
-                raise BackendUnavailable("too many new issuers were set up recently")
-            created.append(now)  # a set-up that fails counts too: it may have fetched
-            self.setups += 1
+        :class:`~tokensmith.errors.BackendUnavailable`).
+
+        One set-up at a time (so an issuer is never set up twice), and ``build`` runs outside
+        the lock that :meth:`get` takes: issuers already kept are served meanwhile.
+        """
+        with self._setup_lock:
+            with self._lock:
+                route = self._proven.get(issuer) or self._unproven.get(issuer)
+                if route is not None:
+                    return route
+                self._admit(issuer, now)
             try:
                 route = build()
             except BackendUnavailable:
-                self._remember(issuer, now)
+                with self._lock:
+                    self._remember(issuer, now)
                 raise
-            self._unproven[issuer] = route
-            self._evict()
+            with self._lock:
+                self._unproven[issuer] = route
+                self._evict()
             return route
+
+    def _admit(self, issuer: str, now: float) -> None:
+        """Refuse an issuer that failed recently, or one past the budget; else count it (a
+        set-up that fails counts too: it may have fetched). The lock is held."""
+        until = self._failed.get(issuer)
+        if until is not None:
+            if now < until:
+                raise BackendUnavailable(
+                    "this issuer's keys could not be fetched recently; not retried yet"
+                )
+            del self._failed[issuer]
+        created = self._created
+        while created and created[0] <= now - self._window:
+            created.popleft()
+        if len(created) >= self._budget:
+            raise BackendUnavailable("too many new issuers were set up recently")
+        created.append(now)
+        self.setups += 1
 
     def _evict(self) -> None:
         """Back under the cap: an unused issuer goes first (the lock is held)."""

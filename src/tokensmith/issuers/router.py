@@ -15,7 +15,8 @@ and nobody else's. An ``iss`` changed after routing breaks the signature.
 
 Issuers come from a static map, an allow-list set up on first use, or tenant templates
 (:class:`~tokensmith.issuers.IssuerTemplate`); a factory (``keys_for``) builds the key source
-of an issuer set up on first use, e.g. a :class:`~tokensmith.jwks.RemoteJWKS`. The issuers set
+of an issuer set up on first use, e.g. a :class:`~tokensmith.jwks.RemoteJWKS` or a
+:class:`~tokensmith.issuers.DiscoveredJWKS`. The issuers set
 up on demand are bounded, budgeted and their failures remembered (see
 :class:`~tokensmith.issuers.MultiIssuerValidator`). Both faces share the routing core; the
 per-issuer validators do the rest, so the audit sink, cache and revocation list work as they
@@ -110,9 +111,12 @@ class MultiIssuerValidator:
     :param templates: :class:`~tokensmith.issuers.IssuerTemplate` s (or template strings):
         every tenant issuer they fit is set up on first use with ``keys_for``, and its tokens
         must carry the template's tenant claim equal to the tenant in their ``iss``.
-    :param keys_for: builds the key source of an issuer set up on first use (called once per
-        set-up, under a lock, so it must not block: a :class:`~tokensmith.jwks.RemoteJWKS`
-        fetches on first use, not when built). Required with ``allow`` or ``templates``.
+    :param keys_for: builds the key source of an issuer set up on first use (or a
+        :class:`~tokensmith.Validator` pinned to it). Called once per set-up, one set-up at a
+        time, so it must not do I/O: a :class:`~tokensmith.jwks.RemoteJWKS` or a
+        :class:`~tokensmith.issuers.DiscoveredJWKS` fetches at its first lookup, not when
+        built (never call :func:`~tokensmith.jwks.discover` here). Required with ``allow`` or
+        ``templates``.
     :param max_issuers: how many issuers set up on first use are kept; the least recently
         used issuer that never verified a token is dropped first.
     :param new_issuers: how many issuers may be set up per ``new_issuers_window`` seconds;
