@@ -297,7 +297,7 @@ def test_allow_list_issuers_are_set_up_once_on_first_use(
         return {A: tenants.a_store, B: tenants.b_store}[issuer]
 
     router = MultiIssuerValidator(allow=[A, B], keys_for=keys_for, audience=AUD, clock=clock)
-    assert router.issuers == ()
+    assert not router.issuers
     for _ in range(3):
         assert run(router, tenants.a.issue("u", audience=AUD)).issuer == A
     forged = Signer(tenants.a_store, issuer=B, clock=clock).issue("u", audience=AUD)

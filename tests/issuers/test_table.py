@@ -12,7 +12,7 @@ from tokensmith.issuers._table import IssuerTable, Route
 
 
 def table(**options: Any) -> IssuerTable:
-    settings = {"max_issuers": 2, "budget": 10, "window": 60.0, "retry_after": 30.0}
+    settings: dict[str, Any] = {"max_issuers": 2, "budget": 10, "window": 60.0, "retry_after": 30.0}
     settings.update(options)
     return IssuerTable(**settings)
 
