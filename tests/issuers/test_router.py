@@ -268,6 +268,13 @@ def test_each_issuer_gets_its_own_cache(tenants: Tenants, clock: FakeClock, run:
     caches = [router._static[i].validator._cache for i in (A, B)]  # noqa: SLF001
     assert caches[0] is not caches[1]
     assert caches[0].hits == 2  # type: ignore[union-attr]
+    assert router._read == {token: A}  # noqa: SLF001 - the routing read once per string
+    assert run(router, token.encode()).issuer == A  # bytes are read every time
+    for n in range(8):  # the remembered reads are bounded: cleared when full
+        run(router, tenants.b.issue(f"u{n}", audience=AUD))
+    assert len(router._read) <= 8  # noqa: SLF001
+    assert token not in router._read  # noqa: SLF001
+    assert run(router, token).issuer == A
 
 
 def test_the_sync_face_refuses_async_key_sources(tenants: Tenants, clock: FakeClock) -> None:

@@ -127,7 +127,8 @@ class MultiIssuerValidator:
         before it verified any token is dropped and refused (503, no fetch) for this long.
     :param cache_size: give each issuer's validator a
         :class:`~tokensmith.cache.ValidatedTokenCache` of this size (a cache belongs to one
-        validator); ``None`` for no cache.
+        validator), and remember the claimed issuer of up to this many token strings, so a
+        cache hit skips the routing's JSON parse too; ``None`` for no cache.
     :param clock: returns the current time in seconds (injected for tests); every issuer's
         validator built here uses it.
     :param options: :class:`IssuerOptions`, the per-issuer :class:`~tokensmith.Validator`
@@ -143,6 +144,7 @@ class MultiIssuerValidator:
         "_keys_for",
         "_max_token_size",
         "_options",
+        "_read",
         "_static",
         "_table",
         "_templates",
@@ -170,6 +172,9 @@ class MultiIssuerValidator:
         self._cache_size = (
             None if cache_size is None else integer("cache_size", cache_size, minimum=1)
         )
+        # With a cache, the issuer a token string claims is remembered too (a pure function of
+        # the string), so a cache hit is not preceded by a JSON parse; cleared when full.
+        self._read: dict[str, str] | None = None if cache_size is None else {}
         if "checks" in options:
             options["checks"] = tuple(options["checks"])  # an iterator is read once, here
         self._options = options
@@ -259,7 +264,14 @@ class MultiIssuerValidator:
         """The route of the token's claimed issuer; every refusal is audited like a
         validator's."""
         try:
-            issuer = unverified_issuer(token, max_token_size=self._max_token_size)
+            read = self._read
+            issuer = None if read is None or type(token) is not str else read.get(token)
+            if issuer is None:
+                issuer = unverified_issuer(token, max_token_size=self._max_token_size)
+                if read is not None and type(token) is str:
+                    if len(read) >= (self._cache_size or 0):
+                        read.clear()
+                    read[token] = issuer
             route = self._static.get(issuer) or self._table.get(issuer)
             if route is not None:
                 return route
