@@ -389,6 +389,9 @@ def test_keys_for_may_return_a_pinned_validator_for_an_allowed_issuer(
 # --- configuration ---------------------------------------------------------------------------------
 
 
+VALIDATOR = Validator(MemoryKeyStore(KeySet.generate("HS256")), issuer=A, audience=AUD)
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -411,6 +414,8 @@ def test_keys_for_may_return_a_pinned_validator_for_an_allowed_issuer(
         {"allow": A, "keys_for": str, "audience": AUD, "audit": 3},
         {"allow": A, "keys_for": str, "audience": AUD, "issuer": A},
         {"allow": A, "keys_for": str, "audiense": AUD},
+        {"issuers": {A: VALIDATOR}, "max_token_size": "big"},  # routing options still checked
+        {"issuers": {A: VALIDATOR}, "audit": 3},
     ],
 )
 def test_configuration_mistakes(kwargs: dict[str, Any], tenants: Tenants) -> None:

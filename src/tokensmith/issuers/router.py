@@ -38,7 +38,7 @@ from ..errors import (
     TokenError,
     TokensmithError,
 )
-from ..policy import DEFAULT_MAX_TOKEN_SIZE, UNCHECKED
+from ..policy import DEFAULT_MAX_TOKEN_SIZE, NO_AUDIENCE, UNCHECKED
 from ..validator import Validator
 from ._table import IssuerTable, Route
 from .template import IssuerTemplate
@@ -194,12 +194,10 @@ class MultiIssuerValidator:
         if issuers is not None and not isinstance(issuers, Mapping):
             raise ConfigurationError("issuers must map each issuer to its keys or Validator")
         static = dict(issuers or {})
-        if (
-            self._allow
-            or self._templates
+        self._check_options(
+            needs_audience=bool(self._allow or self._templates)
             or not all(isinstance(s, Validator) for s in static.values())
-        ):
-            self._check_options()
+        )
         self._static = {
             issuer: Route(issuer, self._validator(issuer, source, None), lazy=False)
             for issuer, source in static.items()
@@ -330,13 +328,18 @@ class MultiIssuerValidator:
             options["cache"] = ValidatedTokenCache(self._cache_size)
         return Validator(source, issuer=issuer, clock=self._clock, **options)
 
-    def _check_options(self) -> None:
-        """The shared options are checked once, now, not at the first token of an issuer."""
-        if "audience" not in self._options:
-            raise ConfigurationError(
-                "audience is required unless every issuer is given as a Validator"
-            )
-        Validator(_NoKeys(), issuer=UNCHECKED, clock=self._clock, **self._options)
+    def _check_options(self, *, needs_audience: bool) -> None:
+        """The shared options are checked once, now, not at the first token of an issuer
+        (``max_token_size`` and ``audit`` serve the routing even when every issuer is a
+        ready validator)."""
+        options = self._options
+        if "audience" not in options:
+            if needs_audience:
+                raise ConfigurationError(
+                    "audience is required unless every issuer is given as a Validator"
+                )
+            options = {**options, "audience": NO_AUDIENCE}
+        Validator(_NoKeys(), issuer=UNCHECKED, clock=self._clock, **options)
 
     def _verified(self, route: Route, verified: VerifiedToken) -> VerifiedToken:
         """Defence in depth (the route's validator trusts no other issuer), then the table
