@@ -168,3 +168,29 @@ def test_a_tenant_in_use_is_kept_through_an_outage(
     server.mode = "ok"
     provider.clock.advance(3600)  # past the remote key set's retry back-off
     assert run(router, provider.token(acme, "acme")).claims["tid"] == "acme"
+
+
+def test_static_issuers_each_on_their_own_server(clock: FakeClock, run: Run) -> None:
+    """Two issuers, two servers: a token claiming B makes only B's server answer."""
+    remote = RemoteJWKS if run.face == "validate" else AsyncRemoteJWKS
+    with JWKSServer() as server_a, JWKSServer() as server_b:
+        a_iss, b_iss = server_a.url(""), server_b.url("")
+        a_store, a = tenant(clock, a_iss)
+        b_store, b = tenant(clock, b_iss)
+        server_a.serve_store(a_store)
+        server_b.serve_store(b_store)
+        router = MultiIssuerValidator(
+            {
+                a_iss: remote(server_a.url(), issuer=a_iss, clock=clock),
+                b_iss: remote(server_b.url(), issuer=b_iss, clock=clock),
+            },
+            audience=AUD,
+            clock=clock,
+        )
+        assert run(router, b.issue("u", audience=AUD)).issuer == b_iss
+        assert (server_a.count, server_b.count) == (0, 1)
+        forged = Signer(a_store, issuer=b_iss, clock=clock).issue("admin", audience=AUD)
+        run.refused(router, forged, UnknownKey)  # B's keys, refetched once for the unknown kid
+        assert server_a.count == 0
+        assert run(router, a.issue("u", audience=AUD)).issuer == a_iss
+        assert server_a.count == 1
