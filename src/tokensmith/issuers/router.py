@@ -165,7 +165,11 @@ class MultiIssuerValidator:
         clock: Callable[[], float] = time.time,
         **options: Unpack[IssuerOptions],
     ) -> None:
-        known("MultiIssuerValidator", options, IssuerOptions.__annotations__)
+        known(
+            "MultiIssuerValidator",
+            options,
+            IssuerOptions.__required_keys__ | IssuerOptions.__optional_keys__,
+        )
         if not callable(clock):
             raise ConfigurationError("clock must be callable")
         self._clock = clock
