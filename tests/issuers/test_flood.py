@@ -194,3 +194,51 @@ def test_static_issuers_each_on_their_own_server(clock: FakeClock, run: Run) -> 
         assert server_a.count == 0
         assert run(router, a.issue("u", audience=AUD)).issuer == a_iss
         assert server_a.count == 1
+
+
+def test_memory_stays_flat_under_an_endless_flood(clock: FakeClock) -> None:
+    """Thousands of made-up tenants that exist (their keys load): memory stops growing."""
+    import gc
+    import tracemalloc
+
+    store, _signer = tenant(clock, "https://unused.example")
+    attacker = MemoryKeyStore(KeySet.generate("HS256"), clock=clock)
+    template = "https://login.example.com/{tid}"
+    router = MultiIssuerValidator(
+        templates=template,
+        keys_for=lambda issuer: store,
+        audience=AUD,
+        clock=clock,
+        max_issuers=20,
+        new_issuers=10**9,
+    )
+
+    def tokens(start: int, count: int) -> list[str]:
+        return [
+            Signer(attacker, issuer=template.replace("{tid}", f"t{n}"), clock=clock).issue(
+                "x", audience=AUD, ttl=86400
+            )
+            for n in range(start, start + count)
+        ]
+
+    def flood(batch: list[str]) -> None:
+        for token in batch:
+            with pytest.raises(UnknownKey):
+                router.validate(token)
+            clock.advance(1)  # the budget's window (60 s) slides: it holds 60 set-up times
+
+    flood(tokens(0, 300))  # warm: the table is full
+    batch = tokens(300, 3000)  # made before measuring (the suite records every issued token)
+    tracemalloc.start()
+    try:
+        gc.collect()
+        before = tracemalloc.take_snapshot()
+        flood(batch)
+        gc.collect()
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    grown = sum(s.size_diff for s in after.compare_to(before, "filename"))
+    assert router.setups == 3300
+    assert len(router.issuers) <= 20
+    assert grown < 64 * 1024, grown  # 3000 more kept validators would be megabytes
