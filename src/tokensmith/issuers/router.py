@@ -115,8 +115,9 @@ class MultiIssuerValidator:
         :class:`~tokensmith.Validator` pinned to it). Called once per set-up, one set-up at a
         time, so it must not do I/O: a :class:`~tokensmith.jwks.RemoteJWKS` or a
         :class:`~tokensmith.issuers.DiscoveredJWKS` fetches at its first lookup, not when
-        built (never call :func:`~tokensmith.jwks.discover` here). Required with ``allow`` or
-        ``templates``.
+        built (never call :func:`~tokensmith.jwks.discover` here). An issuer dropped from
+        the table is simply forgotten, so build sources that hold nothing but memory (no
+        ``background_refresh``). Required with ``allow`` or ``templates``.
     :param max_issuers: how many issuers set up on first use are kept; the least recently
         used issuer that never verified a token is dropped first.
     :param new_issuers: how many issuers may be set up per ``new_issuers_window`` seconds;
