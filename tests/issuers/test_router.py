@@ -468,3 +468,23 @@ def test_a_failing_set_up_is_remembered_and_counts_against_the_budget(
     clock.advance(10)
     run.refused(router, token, DiscoveryError)
     assert calls == [A, A]
+
+
+def test_a_revocation_outage_does_not_drop_a_new_issuer(
+    tenants: Tenants, clock: FakeClock, run: Run
+) -> None:
+    class Down:
+        def is_revoked(self, token: VerifiedToken) -> bool:
+            raise ConnectionError("redis is down")
+
+    router = MultiIssuerValidator(
+        allow=A,
+        keys_for=lambda issuer: tenants.a_store,
+        audience=AUD,
+        clock=clock,
+        revocation=Down(),
+    )
+    token = tenants.a.issue("u", audience=AUD)
+    for _ in range(3):
+        run.refused(router, token, BackendUnavailable)
+    assert router.issuers == (A,) and router.setups == 1  # its keys work: kept, set up once

@@ -35,6 +35,7 @@ from ..errors import (
     BackendUnavailable,
     ConfigurationError,
     InvalidIssuer,
+    JWKSFetchError,
     TokenError,
     TokensmithError,
 )
@@ -125,7 +126,8 @@ class MultiIssuerValidator:
         flood of made-up issuers starts a bounded number of fetches.
     :param new_issuers_window: the budget's sliding window, in seconds.
     :param retry_failed_after: an issuer set up on first use whose keys could not be fetched
-        before it verified any token is dropped and refused (503, no fetch) for this long.
+        (:class:`~tokensmith.errors.JWKSFetchError`, or ``keys_for`` failed) before it verified
+        any token is dropped and refused (503, no fetch) for this long.
     :param cache_size: give each issuer's validator a
         :class:`~tokensmith.cache.ValidatedTokenCache` of this size (a cache belongs to one
         validator), and remember the claimed issuer of up to this many token strings, so a
@@ -240,7 +242,7 @@ class MultiIssuerValidator:
         route = self._route(token)
         try:
             verified = route.validator.validate(token, scopes=scopes)
-        except BackendUnavailable:
+        except JWKSFetchError:  # its keys (or metadata) could not be fetched, not its revocations
             self._table.failed(route, self._clock())
             raise
         return self._verified(route, verified)
@@ -256,7 +258,7 @@ class MultiIssuerValidator:
         route = self._route(token)
         try:
             verified = await route.validator.avalidate(token, scopes=scopes)
-        except BackendUnavailable:
+        except JWKSFetchError:  # its keys (or metadata) could not be fetched, not its revocations
             self._table.failed(route, self._clock())
             raise
         return self._verified(route, verified)
