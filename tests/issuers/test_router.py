@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.issuers.conftest import AUD, A, B, Run, tenant
 from tests.support.forge import compact, forge, segment, signed, signed_raw, unb64
@@ -30,6 +32,7 @@ from tokensmith.errors import (
     InvalidSignature,
     MalformedToken,
     MissingClaim,
+    TokenError,
     TokenRevoked,
     TokenTooLarge,
     UnknownKey,
@@ -488,3 +491,33 @@ def test_a_revocation_outage_does_not_drop_a_new_issuer(
     for _ in range(3):
         run.refused(router, token, BackendUnavailable)
     assert router.issuers == (A,) and router.setups == 1  # its keys work: kept, set up once
+
+
+_ROUTER = MultiIssuerValidator(
+    {A: MemoryKeyStore(KeySet.generate("HS256"))},
+    templates="https://login.example.com/{tid}",
+    keys_for=lambda issuer: MemoryKeyStore(KeySet.generate("HS256")),
+    audience=AUD,
+    new_issuers=10**9,
+    max_issuers=4,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=200),
+        st.binary(max_size=200),
+        st.builds(
+            lambda iss, rest: f"{segment({'alg': 'HS256'})}.{segment({'iss': iss, **rest})}.c2ln",
+            st.one_of(
+                st.just(A), st.text(max_size=40).map(lambda t: f"https://login.example.com/{t}")
+            ),
+            st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=5), max_size=3),
+        ),
+    )
+)
+def test_arbitrary_input_is_only_ever_a_token_error(data: str | bytes) -> None:
+    with pytest.raises(TokenError):
+        _ROUTER.validate(data)
+    assert len(_ROUTER.issuers) <= 5
