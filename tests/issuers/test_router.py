@@ -485,7 +485,7 @@ def test_a_revocation_outage_does_not_drop_a_new_issuer(
         keys_for=lambda issuer: tenants.a_store,
         audience=AUD,
         clock=clock,
-        revocation=Down(),
+        revocation=Down(),  # type: ignore[arg-type]  # is_revoked is all a validator calls
     )
     token = tenants.a.issue("u", audience=AUD)
     for _ in range(3):
