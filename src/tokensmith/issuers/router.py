@@ -108,10 +108,12 @@ class MultiIssuerValidator:
     :param issuers: the static map: issuer -> its key source (the validator is built with
         ``options``) or a ready :class:`~tokensmith.Validator` that trusts exactly that issuer
         (for its own audience, algorithms, scopes...). Kept for the validator's lifetime.
-    :param allow: issuers set up on first use with ``keys_for`` (a bounded allow-list).
-    :param templates: :class:`~tokensmith.issuers.IssuerTemplate` s (or template strings):
-        every tenant issuer they fit is set up on first use with ``keys_for``, and its tokens
-        must carry the template's tenant claim equal to the tenant in their ``iss``.
+    :param allow: issuers set up on first use with ``keys_for`` (a bounded allow-list; one
+        listed here is set up as listed, even if a template also fits it).
+    :param templates: tenant templates (each an :class:`~tokensmith.issuers.IssuerTemplate`
+        or a template string): every tenant issuer they fit is set up on first use with
+        ``keys_for``, and its tokens must carry the template's tenant claim equal to the
+        tenant in their ``iss``.
     :param keys_for: builds the key source of an issuer set up on first use (or a
         :class:`~tokensmith.Validator` pinned to it). Called once per set-up, one set-up at a
         time, so it must not do I/O: a :class:`~tokensmith.jwks.RemoteJWKS` or a
