@@ -35,4 +35,3 @@ def discovered_options() -> None:
     DiscoveredJWKS(ISSUER, min_ttl=30, retry_interval=5)
     DiscoveredJWKS(ISSUER, min_tll=30)  # type: ignore[call-arg]
     AsyncDiscoveredJWKS(ISSUER, background_refresh="yes")  # type: ignore[arg-type]
-
