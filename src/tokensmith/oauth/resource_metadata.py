@@ -25,7 +25,7 @@ from typing_extensions import Unpack
 from .._b64 import b64url_encode
 from .._http import check_url
 from .._options import flag, integer, known, one_or_many, seconds
-from .._text import SCOPE_TOKEN, is_unicode
+from .._text import SCOPE_TOKEN
 from ..errors import ConfigurationError
 from ..web.guard import Answer
 from .resource import canonical_resource, resource_metadata_url
@@ -262,6 +262,4 @@ def _names(name: str, value: object) -> list[str]:
 def _text(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip() or not value.isprintable():
         raise ConfigurationError(f"{name} must be a non-empty printable string")
-    if not is_unicode(value):
-        raise ConfigurationError(f"{name} must be valid Unicode text")
-    return value
+    return value  # printable: no lone surrogate either
