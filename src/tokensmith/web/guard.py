@@ -316,9 +316,10 @@ def _metadata(
     """``resource_metadata=``: the document to serve (if given one) and the URL to name."""
     if value is None or isinstance(value, str):
         return None, value
-    from ..oauth.resource_metadata import ProtectedResourceMetadata  # noqa: PLC0415 - lazy
-
-    if not isinstance(value, ProtectedResourceMetadata):
+    # duck-typed, not imported: tokensmith.oauth.resource_metadata imports this module
+    if not isinstance(getattr(value, "url", None), str) or not callable(
+        getattr(value, "answer", None)
+    ):
         raise ConfigurationError(
             "resource_metadata must be a ProtectedResourceMetadata or its absolute URL"
         )
