@@ -213,10 +213,11 @@ def served(request: pytest.FixtureRequest, guard: Guard) -> Iterator[str]:
 
 
 def test_the_middleware_serves_the_document_without_a_token(served: str, guard: Guard) -> None:
-    assert guard.metadata is not None
+    document = guard.metadata
+    assert isinstance(document, ProtectedResourceMetadata)
     status, headers, body = _get(served, WELL_KNOWN)
     assert status == 200 and headers["content-type"] == "application/json"
-    assert json.loads(body) == dict(guard.metadata.document)
+    assert json.loads(body) == dict(document.document)
     assert headers["cache-control"] == f"public, max-age={DEFAULT_METADATA_MAX_AGE}"
     status, again, body = _get(served, WELL_KNOWN, **{"If-None-Match": headers["etag"]})
     assert (status, body) == (304, b"")

@@ -38,8 +38,7 @@ from ._common import checked_guard
 
 if TYPE_CHECKING:
     from ..claims import VerifiedToken
-    from ..oauth.resource_metadata import ProtectedResourceMetadata
-    from ..web.guard import Answer
+    from ..web.guard import Answer, ResourceMetadataDocument
 
 __all__ = [
     "SCOPE_KEY",
@@ -154,7 +153,7 @@ async def send_answer(send: Send, answer: Answer) -> None:
     await send({"type": "http.response.body", "body": answer.body, "more_body": False})
 
 
-async def _send_metadata(scope: Scope, send: Send, metadata: ProtectedResourceMetadata) -> None:
+async def _send_metadata(scope: Scope, send: Send, metadata: ResourceMetadataDocument) -> None:
     """Answer a request for the RFC 9728 document (``HEAD``: its headers only)."""
     facts = RequestFacts.from_asgi(scope)
     answer = metadata.answer(facts.method, if_none_match=facts.get("if-none-match"))

@@ -37,11 +37,10 @@ from .transport import TransportSecurity
 
 if TYPE_CHECKING:
     from ..claims import VerifiedToken
-    from ..oauth.resource_metadata import ProtectedResourceMetadata
     from .csrf import CSRFProtector
     from .request import RequestFacts
 
-__all__ = ["Answer", "Guard", "TokenValidator"]
+__all__ = ["Answer", "Guard", "ResourceMetadataDocument", "TokenValidator"]
 
 _UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -56,6 +55,25 @@ class TokenValidator(Protocol):
 
     async def avalidate(self, token: str, *, scopes: Iterable[str] | None = ...) -> VerifiedToken:
         """The async face of :meth:`validate`."""
+        ...
+
+
+class ResourceMetadataDocument(Protocol):
+    """What a guard needs of an RFC 9728 metadata document:
+    :class:`~tokensmith.oauth.ProtectedResourceMetadata` is one."""
+
+    @property
+    def url(self) -> str:
+        """The document's absolute URL, named in every challenge."""
+        ...
+
+    @property
+    def path(self) -> str:
+        """The path of :attr:`url`, where a server answers with :meth:`answer`."""
+        ...
+
+    def answer(self, method: str = ..., *, if_none_match: str | None = ...) -> Answer:
+        """The HTTP answer to a request for the document."""
         ...
 
 
@@ -145,7 +163,7 @@ class Guard:
         realm: str = "api",
         scopes: Iterable[str] = (),
         transport: TransportSecurity | None = None,
-        resource_metadata: str | ProtectedResourceMetadata | None = None,
+        resource_metadata: str | ResourceMetadataDocument | None = None,
         cookie: str | None = None,
         csrf: CSRFProtector | None = None,
         csrf_cookie: str = "__Host-csrf",
@@ -311,12 +329,11 @@ def _body(error: str, exc: TokensmithError | None) -> bytes:
 
 
 def _metadata(
-    value: str | ProtectedResourceMetadata | None,
-) -> tuple[ProtectedResourceMetadata | None, str | None]:
+    value: str | ResourceMetadataDocument | None,
+) -> tuple[ResourceMetadataDocument | None, str | None]:
     """``resource_metadata=``: the document to serve (if given one) and the URL to name."""
     if value is None or isinstance(value, str):
         return None, value
-    # duck-typed, not imported: tokensmith.oauth.resource_metadata imports this module
     if not isinstance(getattr(value, "url", None), str) or not callable(
         getattr(value, "answer", None)
     ):
