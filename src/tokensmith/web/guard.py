@@ -81,7 +81,8 @@ class Answer:
     """An HTTP answer to a refusal: status, headers, and a small JSON body.
 
     The body names the RFC 6750 error and its fixed description (never the exception message,
-    never the token); adapters send it with ``Content-Type: application/json``.
+    never the token); adapters send it with ``Content-Type: application/json``. The RFC 9728
+    metadata document is sent as one too (:meth:`ResourceMetadataDocument.answer`).
     """
 
     __slots__ = ("body", "headers", "status")
