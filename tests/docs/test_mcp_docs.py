@@ -1,7 +1,8 @@
 """docs/frameworks/mcp.md end to end: the page's MCP server (the ``mcp`` package, streamable
 HTTP) behind tokensmith, served by uvicorn on loopback, driven by real MCP JSON-RPC requests:
 401 with the challenge, metadata discovery at the well-known URL, a token from a tokensmith
-issuer, 200 on a tool call, 403 ``insufficient_scope``, 401 for a token of another resource.
+issuer, 200 on a tool call, 403 ``insufficient_scope``, 401 for a token of another resource;
+then the SDK's own client in the default session mode, through the same middleware.
 
 The page is written for ``mcp`` 2 (``MCPServer``). ``mcp`` 2 needs pyjwt >= 2.10.1 and
 typing-extensions >= 4.13, above tokensmith's tested minimums, so the run on the minimum
@@ -135,3 +136,34 @@ def test_the_starlette_route_of_the_page_answers_like_the_middleware() -> None:
         assert headers["cache-control"] == "public, max-age=3600"
         etag = {"If-None-Match": headers["etag"]}
         assert _exchange(base, "GET", WELL_KNOWN, None, etag)[0] == 304
+
+
+def test_the_sdks_own_client_in_session_mode_through_the_middleware() -> None:
+    """The MCP SDK's client, with its default stateful transport (sessions, SSE), carrying the
+    token on every request: the middleware is transparent to it."""
+    import asyncio
+
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    from tokensmith.integrations.asgi import TokenMiddleware
+
+    page = run_page(DOCS / "frameworks" / "mcp.md")
+    settings = TransportSecuritySettings(allowed_hosts=[HOST])
+    app = TokenMiddleware(page["mcp"].streamable_http_app(transport_security=settings),
+                          guard=page["guard"])  # fmt: skip
+
+    async def call(base: str) -> Any:
+        headers = {"Authorization": f"Bearer {page['token']}", "Host": HOST}
+        async with (
+            httpx2.AsyncClient(headers=headers) as http,
+            Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client,
+        ):
+            listed = await client.list_tools()
+            assert [tool.name for tool in listed.tools] == ["add"]
+            return (await client.call_tool("add", {"a": 2, "b": 40})).structured_content
+
+    with uvicorn_server(app, lifespan="on") as base:
+        assert asyncio.run(call(base)) == {"result": 42}
