@@ -84,10 +84,11 @@ def canonical_resource(url: str, *, allow_loopback_http: bool = False) -> str:
 def resource_metadata_url(resource: str, *, allow_loopback_http: bool = False) -> str:
     """Where the RFC 9728 metadata of ``resource`` is served (RFC 9728 §3.1).
 
-    ``/.well-known/oauth-protected-resource`` goes between the host and the path:
-    ``https://api.example.com/mcp`` -> ``https://api.example.com/.well-known/oauth-protected-
-    resource/mcp``; a resource without a path (or the path ``/``) gets the bare well-known
-    URL. ``resource`` is first made canonical (:func:`canonical_resource`).
+    ``/.well-known/oauth-protected-resource`` goes between the host and the path, so
+    ``https://api.example.com/mcp`` is described at
+    ``https://api.example.com/.well-known/oauth-protected-resource/mcp``; a resource without
+    a path (or the path ``/``) gets the bare well-known URL. ``resource`` is first made
+    canonical (:func:`canonical_resource`).
     """
     canonical = canonical_resource(resource, allow_loopback_http=allow_loopback_http)
     parts = urlsplit(canonical)

@@ -83,8 +83,9 @@ class ResourceMetadataMembers(TypedDict, total=False):
 class ProtectedResourceMetadata:
     """A protected resource's RFC 9728 metadata document, checked once, ready to serve.
 
-    :param resource: the resource's URL, made canonical (:func:`~tokensmith.oauth.
-        canonical_resource`): the same string its validator takes as ``audience``.
+    :param resource: the resource's URL, made canonical
+        (:func:`~tokensmith.oauth.canonical_resource`): the same string its validator takes as
+        ``audience``.
     :param authorization_servers: the issuer identifiers of the authorization servers whose
         tokens this resource accepts (at least one: MCP clients need it to find where to ask).
     :param signer: when given, the document also carries ``signed_metadata`` (RFC 9728 §2.2):
@@ -153,10 +154,11 @@ class ProtectedResourceMetadata:
         (``HEAD``: the same headers, sent without the body by the caller), 304 when
         ``if_none_match`` names the current ``ETag``, 405 with ``Allow`` to other methods.
 
-        Headers: ``Cache-Control: public, max-age=...``, a strong ``ETag``, ``X-Content-Type-
-        Options: nosniff`` and ``Access-Control-Allow-Origin: *`` (the document is public, and
-        browser-based clients fetch it from another origin). The body is ``application/json``
-        (:attr:`Answer.content_type <tokensmith.web.Answer.content_type>`).
+        Headers: ``Cache-Control: public, max-age=...``, a strong ``ETag``,
+        ``X-Content-Type-Options: nosniff`` and ``Access-Control-Allow-Origin: *`` (the
+        document is public, and browser-based clients fetch it from another origin). The body
+        is ``application/json`` (:attr:`Answer.content_type
+        <tokensmith.web.Answer.content_type>`).
         """
         if method not in ("GET", "HEAD"):
             return Answer(405, [("Allow", "GET, HEAD"), ("Cache-Control", "no-store")], b"{}")
