@@ -32,6 +32,7 @@ from tokensmith import RotationPolicy
 SERVED = {
     "docs/frameworks/django.md": "tests/docs/test_frameworks_wsgi_docs.py",
     "docs/frameworks/drf.md": "tests/docs/test_frameworks_wsgi_docs.py",
+    "docs/frameworks/mcp.md": "tests/docs/test_mcp_docs.py",  # needs mcp 2, skipped without
 }
 """Pages whose blocks are a project's files: written out and served by the test named."""
 

@@ -77,8 +77,11 @@ def token_middleware(
     """A middleware authenticating every request with ``guard``.
 
     :param scopes: scopes every request needs on top of the guard's own.
-    :param public_paths: paths served without a token (health checks, the RFC 9728 metadata
-        document), compared exactly with ``request.path``: no prefixes, no patterns.
+    :param public_paths: paths served without a token (health checks...), compared exactly
+        with ``request.path``: no prefixes, no patterns.
+
+    A guard with a :class:`~tokensmith.oauth.ProtectedResourceMetadata` also has its RFC 9728
+    document served at its well-known path, without a token.
     """
     checked = checked_guard(guard)
     names = Guard.checked_scopes(scopes)
@@ -86,6 +89,10 @@ def token_middleware(
 
     @web.middleware
     async def tokensmith_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        document = checked.metadata
+        if document is not None and request.path == document.path:
+            tag = request.headers.get("If-None-Match")
+            return response(document.answer(request.method, if_none_match=tag))
         if request.path in public:
             return await handler(request)
         try:

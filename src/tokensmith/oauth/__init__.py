@@ -13,6 +13,9 @@ its clients and the APIs behind it need, so nobody hand-rolls them.
 * introspection (RFC 7662) and revocation (RFC 7009): :func:`introspection_response`,
   :func:`revocation_response`
 * request parameters, checked once for every helper: :func:`request_param`
+* resource servers clients can discover: RFC 8707 resource indicators
+  (:func:`canonical_resource`, the ``audience`` to validate) and RFC 9728 metadata
+  (:class:`ProtectedResourceMetadata`, :func:`resource_metadata_url`)
 
 The implicit grant is deliberately absent (RFC 9700 §2.1.2): use the code flow with PKCE.
 Every name is imported on first use.
@@ -82,6 +85,13 @@ if _typing.TYPE_CHECKING:
     from .pkce import parse_code_challenge as parse_code_challenge
     from .pkce import verify_code_verifier as verify_code_verifier
     from .pkce import verify_state as verify_state
+    from .resource import RESOURCE_METADATA_PATH as RESOURCE_METADATA_PATH
+    from .resource import canonical_resource as canonical_resource
+    from .resource import resource_metadata_url as resource_metadata_url
+    from .resource_metadata import BEARER_METHODS as BEARER_METHODS
+    from .resource_metadata import DEFAULT_METADATA_MAX_AGE as DEFAULT_METADATA_MAX_AGE
+    from .resource_metadata import ProtectedResourceMetadata as ProtectedResourceMetadata
+    from .resource_metadata import ResourceMetadataMembers as ResourceMetadataMembers
     from .responses import ERROR_DESCRIPTIONS as ERROR_DESCRIPTIONS
     from .responses import NO_STORE_HEADERS as NO_STORE_HEADERS
     from .responses import OAuthResponse as OAuthResponse
@@ -156,6 +166,13 @@ _LAZY = {
     "parse_code_challenge": ".pkce",
     "verify_code_verifier": ".pkce",
     "verify_state": ".pkce",
+    "RESOURCE_METADATA_PATH": ".resource",
+    "canonical_resource": ".resource",
+    "resource_metadata_url": ".resource",
+    "BEARER_METHODS": ".resource_metadata",
+    "DEFAULT_METADATA_MAX_AGE": ".resource_metadata",
+    "ProtectedResourceMetadata": ".resource_metadata",
+    "ResourceMetadataMembers": ".resource_metadata",
     "ERROR_DESCRIPTIONS": ".responses",
     "NO_STORE_HEADERS": ".responses",
     "OAuthResponse": ".responses",
