@@ -27,6 +27,7 @@ __all__ = [
     "CSRFTokenExpired",
     "ClaimCheckFailed",
     "ConfigurationError",
+    "DPoPProofRequired",
     "DiscoveryError",
     "ExpiredToken",
     "ImmatureToken",
@@ -63,6 +64,7 @@ __all__ = [
     "NoSigningKey",
     "OAuthError",
     "RefreshTokenExpired",
+    "RefreshTokenKeyMismatch",
     "RefreshTokenReused",
     "RefreshTokenRevoked",
     "ReplayedToken",
@@ -511,6 +513,17 @@ class StateMismatch(InvalidRequest):
     code = "state_mismatch"
 
 
+class DPoPProofRequired(InvalidRequest):
+    """This client is registered with ``dpop_bound_access_tokens`` and sent no DPoP proof.
+
+    RFC 9449 §5.2: the authorization server must refuse such a token request; the request is
+    incomplete (``invalid_request``), not its proof (``invalid_dpop_proof`` is for a proof that
+    was sent and failed verification).
+    """
+
+    code = "dpop_proof_required"
+
+
 class InvalidClient(OAuthError):
     """Client authentication failed (unknown client, bad credentials or assertion): HTTP 401."""
 
@@ -548,6 +561,16 @@ class InvalidRefreshToken(InvalidGrant):
     """The refresh token is malformed, unknown, or not bound to this client (``invalid_grant``)."""
 
     code = "invalid_refresh_token"
+
+
+class RefreshTokenKeyMismatch(InvalidRefreshToken):
+    """The refresh token is bound to a DPoP key and the request has no proof by that key.
+
+    RFC 9449 §5.8: a public client's refresh token is usable only with a DPoP proof by the key
+    it was issued to; a stolen one is useless without that key. The token is not consumed.
+    """
+
+    code = "refresh_token_key_mismatch"
 
 
 class RefreshTokenExpired(InvalidRefreshToken):
