@@ -94,8 +94,10 @@ def verify_token_request_proof(
         raise ConfigurationError("proof must be the DPoP header's value (a string) or None")
     verified = verifier.verify(proof, method="POST", uri=token_endpoint)
     confirmation = getattr(verified, "confirmation", None)
-    if not isinstance(confirmation, Confirmation) or confirmation.jkt != getattr(
-        verified, "jkt", None
+    if (
+        not isinstance(confirmation, Confirmation)
+        or confirmation.jkt is None
+        or confirmation.jkt != getattr(verified, "jkt", None)
     ):
         raise ConfigurationError("the DPoP verifier must return a proof with jkt and confirmation")
     return confirmation

@@ -1,0 +1,242 @@
+"""DPoP at the token endpoint (RFC 9449 §5): the proof check, binding, token_type, §5.2."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.oauth._dpop_proofs import ProofRefused, TestProofVerifier, jwk_thumbprint, make_proof
+from tests.support import AUDIENCE, ISSUER
+from tokensmith import ConfigurationError, Confirmation, Key, MemoryKeyStore, Signer
+from tokensmith.errors import DPoPProofRequired, InvalidConfirmation, InvalidRequest
+from tokensmith.oauth import (
+    BEARER_TOKEN_TYPE,
+    DPOP_TOKEN_TYPE,
+    Client,
+    VerifiedDPoPProof,
+    access_token_type,
+    access_token_validator,
+    client_credentials_grant,
+    error_response,
+    issue_access_token,
+    require_dpop,
+    token_response,
+    verify_token_request_proof,
+)
+from tokensmith.testing import FakeClock
+
+TOKEN_ENDPOINT = "https://as.example.com/token"
+GRANT = {"grant_type": "client_credentials", "scope": "orders:read"}
+SERVICE = Client("billing", allowed_scopes=frozenset({"orders:read"}), audience=AUDIENCE)
+DPOP_ONLY = Client(
+    "mobile",
+    allowed_scopes=frozenset({"orders:read"}),
+    audience=AUDIENCE,
+    dpop_bound_access_tokens=True,
+)
+CERT = Confirmation.of_certificate(b"a DER certificate")
+
+
+@pytest.fixture
+def verifier(clock: FakeClock) -> TestProofVerifier:
+    return TestProofVerifier(clock)
+
+
+@pytest.fixture
+def client_key() -> Key:
+    return Key.generate("ES256")
+
+
+def _proof(key: Key, clock: FakeClock, **overrides: Any) -> str:
+    options: dict[str, Any] = {"htm": "POST", "htu": TOKEN_ENDPOINT, "iat": clock()}
+    options.update(overrides)
+    return make_proof(key, **options)
+
+
+def _validate(store: MemoryKeyStore, clock: FakeClock, token: str, **kwargs: Any) -> Any:
+    validator = access_token_validator(store, issuer=ISSUER, audience=AUDIENCE, clock=clock)
+    return validator.validate(token, **kwargs)
+
+
+# --- verify_token_request_proof ----------------------------------------------------------------
+
+
+def test_a_proof_gives_the_confirmation_of_its_key(
+    verifier: TestProofVerifier, client_key: Key, clock: FakeClock
+) -> None:
+    confirmation = verify_token_request_proof(
+        verifier, _proof(client_key, clock), token_endpoint=TOKEN_ENDPOINT
+    )
+    assert confirmation == Confirmation(jkt=client_key.thumbprint())
+    assert confirmation.jkt == jwk_thumbprint(client_key.to_jwk())  # independent RFC 7638
+    (call,) = verifier.calls  # RFC 9449 §5: POST to the token endpoint, no access token
+    assert (call.method, call.uri, call.access_token) == ("POST", TOKEN_ENDPOINT, None)
+
+
+def test_the_test_verifier_has_the_protocols_shape(
+    verifier: TestProofVerifier, client_key: Key, clock: FakeClock
+) -> None:
+    proof = verifier.verify(_proof(client_key, clock), method="POST", uri=TOKEN_ENDPOINT)
+    assert isinstance(proof, VerifiedDPoPProof)
+
+
+@pytest.mark.parametrize("missing", [None, ""])
+def test_no_proof_means_bearer(verifier: TestProofVerifier, missing: str | None) -> None:
+    assert verify_token_request_proof(verifier, missing, token_endpoint=TOKEN_ENDPOINT) is None
+    assert (
+        verify_token_request_proof(verifier, missing, token_endpoint=TOKEN_ENDPOINT, client=SERVICE)
+        is None
+    )
+    assert verifier.calls == []
+
+
+@pytest.mark.parametrize("missing", [None, ""])
+def test_a_dpop_bound_client_without_a_proof_is_refused(
+    verifier: TestProofVerifier, missing: str | None
+) -> None:
+    with pytest.raises(DPoPProofRequired) as caught:
+        verify_token_request_proof(
+            verifier, missing, token_endpoint=TOKEN_ENDPOINT, client=DPOP_ONLY
+        )
+    assert type(caught.value) is DPoPProofRequired
+    assert caught.value.code == "dpop_proof_required"
+    status, _, body = error_response(caught.value)
+    assert (status, body["error"]) == (400, "invalid_request")  # RFC 9449 §5.2, RFC 6749 §5.2
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"htm": "GET"},
+        {"htu": "https://as.example.com/other"},
+        {"iat": -3600},
+        {"ath": "x" * 43},
+    ],
+    ids=["method", "uri", "stale", "ath"],
+)
+def test_the_verifiers_refusal_propagates(
+    verifier: TestProofVerifier, client_key: Key, clock: FakeClock, overrides: dict[str, Any]
+) -> None:
+    if "iat" in overrides:
+        overrides["iat"] = clock() + overrides["iat"]
+    with pytest.raises(ProofRefused):
+        verify_token_request_proof(
+            verifier, _proof(client_key, clock, **overrides), token_endpoint=TOKEN_ENDPOINT
+        )
+
+
+def test_a_replayed_proof_is_refused_by_the_verifier(
+    verifier: TestProofVerifier, client_key: Key, clock: FakeClock
+) -> None:
+    proof = _proof(client_key, clock)
+    verify_token_request_proof(verifier, proof, token_endpoint=TOKEN_ENDPOINT)
+    with pytest.raises(ProofRefused):
+        verify_token_request_proof(verifier, proof, token_endpoint=TOKEN_ENDPOINT)
+
+
+def test_a_proof_must_be_text(verifier: TestProofVerifier) -> None:
+    with pytest.raises(ConfigurationError):
+        verify_token_request_proof(verifier, b"proof", token_endpoint=TOKEN_ENDPOINT)  # type: ignore[arg-type]
+
+
+class _Broken:
+    def __init__(self, result: object) -> None:
+        self.result = result
+
+    def verify(self, proof: str, *, method: str, uri: str, access_token: str | None = None) -> Any:
+        return self.result
+
+
+class _Result:
+    def __init__(self, jkt: object, confirmation: object) -> None:
+        self.jkt = jkt
+        self.confirmation = confirmation
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        object(),
+        _Result("a" * 43, None),
+        _Result("a" * 43, Confirmation(jkt="b" * 43)),
+        _Result(None, CERT),
+    ],
+    ids=["nothing", "no-confirmation", "disagreeing", "certificate-only"],
+)
+def test_a_verifier_returning_something_else_is_a_configuration_error(result: object) -> None:
+    with pytest.raises(ConfigurationError):
+        verify_token_request_proof(_Broken(result), "p", token_endpoint=TOKEN_ENDPOINT)
+
+
+def test_require_dpop() -> None:
+    require_dpop(SERVICE, None)
+    require_dpop(DPOP_ONLY, Confirmation(jkt="a" * 43))
+    for unproven in (None, CERT):  # a client certificate is not a DPoP key
+        with pytest.raises(DPoPProofRequired):
+            require_dpop(DPOP_ONLY, unproven)
+
+
+def test_client_metadata_is_a_bool() -> None:
+    with pytest.raises(ConfigurationError):
+        Client("x", dpop_bound_access_tokens="yes")  # type: ignore[arg-type]
+
+
+# --- binding and token_type --------------------------------------------------------------------
+
+
+def test_client_credentials_with_a_proof_issues_a_dpop_bound_token(
+    signer: Signer,
+    store: MemoryKeyStore,
+    clock: FakeClock,
+    verifier: TestProofVerifier,
+    client_key: Key,
+) -> None:
+    confirmation = verify_token_request_proof(
+        verifier, _proof(client_key, clock), token_endpoint=TOKEN_ENDPOINT, client=DPOP_ONLY
+    )
+    status, _, body = client_credentials_grant(signer, DPOP_ONLY, GRANT, confirmation=confirmation)
+    assert status == 200
+    assert body["token_type"] == DPOP_TOKEN_TYPE == "DPoP"  # RFC 9449 §5.1
+    token = _validate(store, clock, body["access_token"], confirmation=confirmation)
+    assert token.claims["cnf"] == {"jkt": client_key.thumbprint()}
+    with pytest.raises(InvalidConfirmation):  # presented as a plain bearer token
+        _validate(store, clock, body["access_token"])
+    with pytest.raises(InvalidConfirmation):  # with another key's proof
+        _validate(
+            store,
+            clock,
+            body["access_token"],
+            confirmation=Confirmation.of_key(Key.generate("ES256")),
+        )
+
+
+def test_client_credentials_without_a_proof_stays_bearer(signer: Signer) -> None:
+    _, _, body = client_credentials_grant(signer, SERVICE, GRANT)
+    assert body["token_type"] == BEARER_TOKEN_TYPE == "Bearer"
+
+
+def test_a_dpop_bound_client_gets_no_token_without_a_proof(signer: Signer) -> None:
+    for unproven in (None, CERT):
+        with pytest.raises(DPoPProofRequired) as caught:
+            client_credentials_grant(signer, DPOP_ONLY, GRANT, confirmation=unproven)
+        assert type(caught.value) is DPoPProofRequired
+        assert isinstance(caught.value, InvalidRequest)
+
+
+def test_a_certificate_bound_token_is_still_bearer(signer: Signer) -> None:
+    """RFC 8705 §3: certificate-bound tokens keep ``token_type`` Bearer."""
+    _, _, body = client_credentials_grant(signer, SERVICE, GRANT, confirmation=CERT)
+    assert body["token_type"] == "Bearer"
+
+
+def test_issue_access_token_binds(signer: Signer, client_key: Key) -> None:
+    bound = Confirmation.of_key(client_key)
+    issued = issue_access_token(signer, client_id="c", audience=AUDIENCE, confirmation=bound)
+    assert issued.claims["cnf"] == {"jkt": client_key.thumbprint()}
+    assert access_token_type(issued) == "DPoP"
+    assert token_response(issued).body["token_type"] == "DPoP"
+    plain = issue_access_token(signer, client_id="c", audience=AUDIENCE)
+    assert "cnf" not in plain.claims
+    assert access_token_type(plain) == "Bearer"
+    assert token_response(plain).body["token_type"] == "Bearer"
