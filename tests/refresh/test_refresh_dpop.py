@@ -29,6 +29,7 @@ from tokensmith.errors import (
     RefreshTokenKeyMismatch,
 )
 from tokensmith.oauth import token_response, verify_token_request_proof
+from tokensmith.observability import AuditEvent
 from tokensmith.refresh import (
     MemoryRefreshStore,
     RefreshFamily,
@@ -50,7 +51,8 @@ class Env:
         self.store = store
         self.keys = MemoryKeyStore(KeySet.generate("ES256"), clock=clock)
         signer = Signer(self.keys, issuer=ISSUER, clock=clock)
-        self.manager = RefreshManager(store, signer, clock=clock)
+        self.events: list[AuditEvent] = []
+        self.manager = RefreshManager(store, signer, clock=clock, audit=self.events.append)
         self.validator = Validator(self.keys, issuer=ISSUER, audience=AUDIENCE, clock=clock)
         self.verifier = TestProofVerifier(clock)
 
@@ -131,6 +133,10 @@ def test_a_bound_refresh_token_without_its_key_is_refused_and_not_consumed(
     assert isinstance(error, InvalidGrant)  # RFC 6749 §5.2 invalid_grant
     assert error.code == "refresh_token_key_mismatch"
     assert pair.refresh_token not in str(error)
+    refused = env.events[-1]  # audited: someone holds the refresh token but not its key
+    assert (refused.kind, refused.code) == ("token.refused", "refresh_token_key_mismatch")
+    assert refused.fingerprint == pair.refresh_fingerprint
+    assert refused.detail["sid"] == pair.session_id
     # nothing was consumed: the legitimate client still refreshes (no reuse alarm)
     env.manager.refresh(pair.refresh_token, client_id="spa", confirmation=env.prove(key))
 

@@ -135,8 +135,9 @@ class RefreshManager:
     :param absolute_ttl: no refresh is possible this long after :meth:`start` (login again).
     :param revocation: where the session's access tokens are revoked on reuse and on
         :meth:`revoke_family`; without one, they stay valid until they expire.
-    :param audit: receives ``token.issued``, ``refresh.rotated``, ``refresh.reuse_detected``
-        and ``token.revoked`` events (fingerprints, never tokens).
+    :param audit: receives ``token.issued``, ``refresh.rotated``, ``refresh.reuse_detected``,
+        ``token.revoked`` and ``token.refused`` (a DPoP-bound refresh token presented without
+        its key) events (fingerprints, never tokens).
     :param pepper: a secret (>= 32 bytes) keying the stored hashes; see
         :func:`refresh_token_hash`. Every process sharing a store needs the same pepper.
     :param token_type: the access tokens' ``typ`` header (e.g. ``"at+jwt"``, RFC 9068). With
@@ -289,7 +290,11 @@ class RefreshManager:
         # the rotation, so a signing failure never leaves the client holding a consumed token.
         if client_id != family.client_id:
             raise InvalidRefreshToken("the refresh token was not issued to this client")
-        _check_binding(family, confirmation)
+        try:
+            _check_binding(family, confirmation)
+        except RefreshTokenKeyMismatch as exc:  # a bound token without its key: maybe stolen
+            self._emit("token.refused", now, family, None, presented, exc.code)
+            raise
         granted = family.scopes if scopes is None else _narrowed(scopes, family.scopes)
         access = self._issue_access(family, granted, now, confirmation)
         new_token = _new_token(family_id)
