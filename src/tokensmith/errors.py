@@ -21,6 +21,7 @@ __all__ = [
     "AlgorithmNotAllowed",
     "AmbiguousKey",
     "AuthenticationTooOld",
+    "AuthorizationCodeKeyMismatch",
     "AuthorizationCodeReused",
     "BackendUnavailable",
     "CSRFCheckFailed",
@@ -555,6 +556,13 @@ class AuthorizationCodeReused(InvalidGrant):
         self.grant_id = grant_id
         self.client_id = client_id
         self.subject = subject
+
+
+class AuthorizationCodeKeyMismatch(InvalidGrant):
+    """The code was bound to a DPoP key (``dpop_jkt``, RFC 9449 §10) and the token request
+    proved no key, or another one. The code is consumed, like any failed redemption."""
+
+    code = "code_key_mismatch"
 
 
 class InvalidRefreshToken(InvalidGrant):

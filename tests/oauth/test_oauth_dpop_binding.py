@@ -9,16 +9,25 @@ import pytest
 from tests.oauth._dpop_proofs import ProofRefused, TestProofVerifier, jwk_thumbprint, make_proof
 from tests.support import AUDIENCE, ISSUER
 from tokensmith import ConfigurationError, Confirmation, Key, MemoryKeyStore, Signer
-from tokensmith.errors import DPoPProofRequired, InvalidConfirmation, InvalidRequest
+from tokensmith.errors import (
+    AuthorizationCodeKeyMismatch,
+    AuthorizationCodeReused,
+    DPoPProofRequired,
+    InvalidConfirmation,
+    InvalidRequest,
+)
 from tokensmith.oauth import (
     BEARER_TOKEN_TYPE,
     DPOP_TOKEN_TYPE,
+    AuthorizationCodes,
     Client,
     VerifiedDPoPProof,
     access_token_type,
     access_token_validator,
     client_credentials_grant,
+    code_challenge,
     error_response,
+    generate_code_verifier,
     issue_access_token,
     require_dpop,
     token_response,
@@ -240,3 +249,93 @@ def test_issue_access_token_binds(signer: Signer, client_key: Key) -> None:
     assert "cnf" not in plain.claims
     assert access_token_type(plain) == "Bearer"
     assert token_response(plain).body["token_type"] == "Bearer"
+
+
+# --- authorization codes bound with dpop_jkt (RFC 9449 §10) ------------------------------------
+
+REDIRECT = "https://app.example.test/callback"
+
+
+def _code(codes: AuthorizationCodes, verifier: str, **kwargs: Any) -> str:
+    return codes.issue(
+        client_id="spa",
+        redirect_uri=REDIRECT,
+        subject="alice",
+        scopes=["orders:read"],
+        code_challenge=code_challenge(verifier),
+        code_challenge_method="S256",
+        **kwargs,
+    )
+
+
+def _redeem(codes: AuthorizationCodes, code: str, verifier: str, **kwargs: Any) -> Any:
+    return codes.redeem(
+        code, client_id="spa", redirect_uri=REDIRECT, code_verifier=verifier, **kwargs
+    )
+
+
+def test_a_code_bound_with_dpop_jkt_redeems_with_a_proof_by_that_key(
+    signer: Signer,
+    store: MemoryKeyStore,
+    clock: FakeClock,
+    verifier: TestProofVerifier,
+    client_key: Key,
+) -> None:
+    codes = AuthorizationCodes(clock=clock)
+    pkce = generate_code_verifier()
+    code = _code(codes, pkce, dpop_jkt=client_key.thumbprint())
+    confirmation = verify_token_request_proof(
+        verifier, _proof(client_key, clock), token_endpoint=TOKEN_ENDPOINT
+    )
+    grant = _redeem(codes, code, pkce, confirmation=confirmation)
+    assert grant.dpop_jkt == client_key.thumbprint()
+    issued = issue_access_token(
+        signer, client_id=grant.client_id, audience=AUDIENCE, confirmation=confirmation
+    )
+    assert token_response(issued).body["token_type"] == "DPoP"
+    _validate(store, clock, issued.token, confirmation=confirmation)
+
+
+@pytest.mark.parametrize("presented", ["none", "other-key", "certificate"])
+def test_a_code_bound_with_dpop_jkt_refuses_any_other_proof(
+    clock: FakeClock, client_key: Key, presented: str
+) -> None:
+    codes = AuthorizationCodes(clock=clock)
+    pkce = generate_code_verifier()
+    code = _code(codes, pkce, dpop_jkt=client_key.thumbprint())
+    wrong = {
+        "none": None,
+        "other-key": Confirmation.of_key(Key.generate("ES256")),
+        "certificate": CERT,
+    }[presented]
+    with pytest.raises(AuthorizationCodeKeyMismatch) as caught:
+        _redeem(codes, code, pkce, confirmation=wrong)
+    assert type(caught.value) is AuthorizationCodeKeyMismatch
+    assert error_response(caught.value).body["error"] == "invalid_grant"
+    with pytest.raises(AuthorizationCodeReused):  # consumed, like every failed redemption
+        _redeem(codes, code, pkce, confirmation=Confirmation.of_key(client_key))
+
+
+def test_an_unbound_code_redeems_with_or_without_a_proof(clock: FakeClock, client_key: Key) -> None:
+    codes = AuthorizationCodes(clock=clock)
+    for confirmation in (None, Confirmation.of_key(client_key)):
+        pkce = generate_code_verifier()
+        grant = _redeem(codes, _code(codes, pkce), pkce, confirmation=confirmation)
+        assert grant.dpop_jkt is None
+
+
+@pytest.mark.parametrize("bad", ["short", "+" * 43, "a" * 44, 5, b"a" * 43])
+def test_a_malformed_dpop_jkt_is_refused(clock: FakeClock, bad: Any) -> None:
+    codes = AuthorizationCodes(clock=clock)
+    with pytest.raises(InvalidRequest) as caught:
+        _code(codes, generate_code_verifier(), dpop_jkt=bad)
+    assert type(caught.value) is InvalidRequest
+
+
+def test_redeem_takes_a_confirmation(clock: FakeClock) -> None:
+    codes = AuthorizationCodes(clock=clock)
+    pkce = generate_code_verifier()
+    code = _code(codes, pkce)
+    with pytest.raises(ConfigurationError):
+        _redeem(codes, code, pkce, confirmation={"jkt": "a" * 43})
+    assert _redeem(codes, code, pkce).client_id == "spa"  # the mistake consumed nothing
