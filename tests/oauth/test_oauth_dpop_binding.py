@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.oauth._dpop_proofs import ProofRefused, TestProofVerifier, jwk_thumbprint, make_proof
 from tests.support import AUDIENCE, ISSUER
@@ -339,3 +341,15 @@ def test_redeem_takes_a_confirmation(clock: FakeClock) -> None:
     with pytest.raises(ConfigurationError):
         _redeem(codes, code, pkce, confirmation={"jkt": "a" * 43})
     assert _redeem(codes, code, pkce).client_id == "spa"  # the mistake consumed nothing
+
+
+@given(st.text(max_size=60))
+def test_any_dpop_jkt_text_is_a_thumbprint_or_invalid_request(value: str) -> None:
+    codes = AuthorizationCodes(clock=FakeClock())
+    thumbprint = len(value) == 43 and all(c.isascii() and (c.isalnum() or c in "-_") for c in value)
+    if thumbprint:
+        _code(codes, generate_code_verifier(), dpop_jkt=value)
+    else:
+        with pytest.raises(InvalidRequest) as caught:
+            _code(codes, generate_code_verifier(), dpop_jkt=value)
+        assert type(caught.value) is InvalidRequest
