@@ -126,3 +126,8 @@ class TestProofVerifier:
             raise ProofRefused("replayed jti")
         self.seen.add(claims["jti"])
         return Proof(jwk_thumbprint(jwk), claims["jti"], claims["iat"])
+
+    async def averify(
+        self, proof: str, *, method: str, uri: str, access_token: str | None = None
+    ) -> Proof:
+        return self.verify(proof, method=method, uri=uri, access_token=access_token)

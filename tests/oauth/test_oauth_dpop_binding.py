@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -17,17 +18,21 @@ from tokensmith.errors import (
     DPoPProofRequired,
     InvalidConfirmation,
     InvalidRequest,
+    TokenError,
 )
 from tokensmith.oauth import (
     BEARER_TOKEN_TYPE,
     DPOP_TOKEN_TYPE,
+    ERROR_DESCRIPTIONS,
     AuthorizationCodes,
     Client,
     VerifiedDPoPProof,
     access_token_type,
     access_token_validator,
+    averify_token_request_proof,
     client_credentials_grant,
     code_challenge,
+    dpop_error_response,
     error_response,
     generate_code_verifier,
     issue_access_token,
@@ -353,3 +358,78 @@ def test_any_dpop_jkt_text_is_a_thumbprint_or_invalid_request(value: str) -> Non
         with pytest.raises(InvalidRequest) as caught:
             _code(codes, generate_code_verifier(), dpop_jkt=value)
         assert type(caught.value) is InvalidRequest
+
+
+# --- the async twin ----------------------------------------------------------------------------
+
+
+def test_the_async_twin_gives_the_same_answers(
+    verifier: TestProofVerifier, client_key: Key, clock: FakeClock
+) -> None:
+    async def scenario() -> None:
+        proof = _proof(client_key, clock)
+        got = await averify_token_request_proof(verifier, proof, token_endpoint=TOKEN_ENDPOINT)
+        assert got == Confirmation.of_key(client_key)
+        assert verifier.calls[-1].method == "POST"
+        assert (
+            await averify_token_request_proof(verifier, None, token_endpoint=TOKEN_ENDPOINT) is None
+        )
+        with pytest.raises(DPoPProofRequired):
+            await averify_token_request_proof(
+                verifier, None, token_endpoint=TOKEN_ENDPOINT, client=DPOP_ONLY
+            )
+        with pytest.raises(ProofRefused):  # replayed
+            await averify_token_request_proof(verifier, proof, token_endpoint=TOKEN_ENDPOINT)
+
+    asyncio.run(scenario())
+
+
+# --- refusals of the proof, as the token endpoint answers them ---------------------------------
+
+
+class _ProofRefusal(TokenError):
+    """Stands for the DPoP verifier's invalid_dpop_proof refusal."""
+
+    code = "test_invalid_dpop_proof"
+    error = "invalid_dpop_proof"
+
+
+class _NonceRefusal(_ProofRefusal):
+    """Stands for the DPoP verifier's use_dpop_nonce refusal."""
+
+    code = "test_use_dpop_nonce"
+    error = "use_dpop_nonce"
+
+    def __init__(self, message: str | None = None, *, nonce: str = "") -> None:
+        super().__init__(message)
+        self.nonce = nonce
+
+
+def test_an_invalid_proof_is_a_400_invalid_dpop_proof() -> None:
+    status, headers, body = dpop_error_response(_ProofRefusal("bad signature, for the log"))
+    assert status == 400  # RFC 9449 §5: an RFC 6749 §5.2 error response, not a 401
+    assert body == {
+        "error": "invalid_dpop_proof",
+        "error_description": ERROR_DESCRIPTIONS["invalid_dpop_proof"],
+    }
+    assert "for the log" not in str(body)
+    assert headers["Cache-Control"] == "no-store"
+    assert "DPoP-Nonce" not in headers
+
+
+def test_a_nonce_request_carries_the_new_nonce() -> None:
+    status, headers, body = dpop_error_response(_NonceRefusal(nonce="eyJ7S_zG.eyJH0-Z.HX4w-7v"))
+    assert (status, body["error"]) == (400, "use_dpop_nonce")  # RFC 9449 §8
+    assert headers["DPoP-Nonce"] == "eyJ7S_zG.eyJH0-Z.HX4w-7v"
+
+
+@pytest.mark.parametrize("nonce", ["", 'a"b', "a b", "a\r\nSet-Cookie: x", "é"])
+def test_a_nonce_that_is_not_nqchar_never_reaches_a_header(nonce: str) -> None:
+    with pytest.raises(ConfigurationError):
+        dpop_error_response(_NonceRefusal(nonce=nonce))
+
+
+def test_only_proof_refusals_are_answered_here() -> None:
+    for other in (DPoPProofRequired("x"), InvalidConfirmation("x"), ValueError("x")):
+        with pytest.raises(ConfigurationError):
+            dpop_error_response(other)  # type: ignore[arg-type]

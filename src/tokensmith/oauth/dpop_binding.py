@@ -11,12 +11,15 @@ without a proof.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
 from ..confirmation import JKT, Confirmation
-from ..errors import ConfigurationError, DPoPProofRequired
+from ..errors import ConfigurationError, DPoPProofRequired, TokensmithError
 from ..signer import IssuedToken
+from .responses import ERROR_DESCRIPTIONS, NO_STORE_HEADERS, OAuthResponse
 
 if TYPE_CHECKING:  # client_credentials imports this module
     from .client_credentials import Client
@@ -24,9 +27,12 @@ if TYPE_CHECKING:  # client_credentials imports this module
 __all__ = [
     "BEARER_TOKEN_TYPE",
     "DPOP_TOKEN_TYPE",
+    "AsyncDPoPProofVerifier",
     "DPoPProofVerifier",
     "VerifiedDPoPProof",
     "access_token_type",
+    "averify_token_request_proof",
+    "dpop_error_response",
     "require_dpop",
     "verify_token_request_proof",
 ]
@@ -37,6 +43,9 @@ DPOP_TOKEN_TYPE: Final = "DPoP"
 BEARER_TOKEN_TYPE: Final = "Bearer"
 """The ``token_type`` of every other access token (RFC 6750; certificate-bound ones too,
 RFC 8705 §3)."""
+
+_PROOF_ERRORS: Final = frozenset({"invalid_dpop_proof", "use_dpop_nonce"})
+_NONCE: Final = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")  # RFC 9449 §8.1 NQCHAR
 
 
 @runtime_checkable
@@ -66,6 +75,17 @@ class DPoPProofVerifier(Protocol):
         ...
 
 
+class AsyncDPoPProofVerifier(Protocol):
+    """The async face (``averify``) of a :class:`DPoPProofVerifier`, like
+    ``tokensmith.dpop.DPoPVerifier``'s."""
+
+    async def averify(
+        self, proof: str, *, method: str, uri: str, access_token: str | None = None
+    ) -> VerifiedDPoPProof:
+        """Verify ``proof`` for a ``method`` request to ``uri``; raise if it does not hold."""
+        ...
+
+
 def verify_token_request_proof(
     verifier: DPoPProofVerifier,
     proof: str | None,
@@ -75,7 +95,8 @@ def verify_token_request_proof(
 ) -> Confirmation | None:
     """Verify a token request's ``DPoP`` header and return what to bind the tokens to.
 
-    :param verifier: the DPoP proof verifier (its errors, ``invalid_dpop_proof``, propagate).
+    :param verifier: the DPoP proof verifier; its refusals (``invalid_dpop_proof``,
+        ``use_dpop_nonce``) propagate: answer them with :func:`dpop_error_response`.
     :param proof: the request's single ``DPoP`` header value, or ``None`` when it had none.
     :param token_endpoint: the token endpoint's URL as clients address it (the proof's
         ``htu``); the method is always ``POST`` and no access token is presented (RFC 9449 §5).
@@ -86,13 +107,39 @@ def verify_token_request_proof(
         to the grant helpers and :class:`~tokensmith.refresh.RefreshManager`), or ``None``
         without a proof: the tokens are then bearer tokens, as before.
     """
+    text = _proof_text(proof, client)
+    if text is None:
+        return None
+    return _proven(verifier.verify(text, method="POST", uri=token_endpoint))
+
+
+async def averify_token_request_proof(
+    verifier: AsyncDPoPProofVerifier,
+    proof: str | None,
+    *,
+    token_endpoint: str,
+    client: Client | None = None,
+) -> Confirmation | None:
+    """The async twin of :func:`verify_token_request_proof`, through the verifier's
+    ``averify`` (whose replay store may block)."""
+    text = _proof_text(proof, client)
+    if text is None:
+        return None
+    return _proven(await verifier.averify(text, method="POST", uri=token_endpoint))
+
+
+def _proof_text(proof: object, client: Client | None) -> str | None:
+    """The proof to verify, or ``None`` when the request has none (and may go without)."""
     if proof is None or proof == "":
         if client is not None:
             require_dpop(client, None)
         return None
     if not isinstance(proof, str):
         raise ConfigurationError("proof must be the DPoP header's value (a string) or None")
-    verified = verifier.verify(proof, method="POST", uri=token_endpoint)
+    return proof
+
+
+def _proven(verified: object) -> Confirmation:
     confirmation = getattr(verified, "confirmation", None)
     if (
         not isinstance(confirmation, Confirmation)
@@ -118,3 +165,24 @@ def access_token_type(issued: IssuedToken) -> str:
     if isinstance(cnf, Mapping) and JKT in cnf:
         return DPOP_TOKEN_TYPE
     return BEARER_TOKEN_TYPE
+
+
+def dpop_error_response(exc: TokensmithError) -> OAuthResponse:
+    """The token endpoint's answer when the DPoP verifier refused the request's proof.
+
+    RFC 9449 §5 and §8: ``400`` with the RFC 6749 §5.2 JSON body, ``error`` the refusal's
+    (``invalid_dpop_proof``, or ``use_dpop_nonce`` with the fresh nonce in a ``DPoP-Nonce``
+    header), a fixed ``error_description`` and the no-store headers. (A resource server
+    answers the same refusals with 401 and ``WWW-Authenticate: DPoP``.)
+    """
+    error = getattr(exc, "error", None)
+    if not isinstance(exc, TokensmithError) or error not in _PROOF_ERRORS:
+        raise ConfigurationError("dpop_error_response takes a DPoP proof refusal")
+    headers = dict(NO_STORE_HEADERS)
+    nonce = getattr(exc, "nonce", None)
+    if error == "use_dpop_nonce":
+        if not isinstance(nonce, str) or not _NONCE.fullmatch(nonce):
+            raise ConfigurationError("a use_dpop_nonce refusal must carry the new nonce")
+        headers["DPoP-Nonce"] = nonce
+    body = {"error": error, "error_description": ERROR_DESCRIPTIONS[error]}
+    return OAuthResponse(400, headers, MappingProxyType(body))
