@@ -7,7 +7,7 @@ on the wire are what another JOSE library produces and accepts.
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import Any, Literal
 
 import jwt
 import pytest
@@ -20,7 +20,7 @@ AUDIENCE = "https://api.test"
 ALGORITHMS = sorted(SUPPORTED_ALGORITHMS)
 
 
-def _keys(key: Key) -> tuple[object, object]:
+def _keys(key: Key) -> tuple[Any, Any]:
     """(PyJWT signing key, PyJWT verification key) for ``key``."""
     if key.is_symmetric:
         secret = jwt.PyJWK(key.to_jwk(private=True)).key

@@ -23,7 +23,7 @@ A TLS client certificate is passed on for certificate-bound tokens.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from aiohttp import web
 
@@ -46,8 +46,21 @@ __all__ = [
 ]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
-"""An aiohttp middleware (what :func:`token_middleware` returns)."""
+
+
+class Middleware(Protocol):
+    """An aiohttp middleware (what :func:`token_middleware` returns).
+
+    A protocol with aiohttp's parameter names, so that ``web.Application(middlewares=[...])``
+    type-checks against aiohttp's own ``Middleware`` protocol (a plain ``Callable`` does not).
+    """
+
+    def __call__(
+        self, request: web.Request, handler: Handler
+    ) -> Awaitable[web.StreamResponse]:  # pragma: no cover - a protocol
+        """Answer ``request``, calling ``handler`` when the token is accepted."""
+        ...
+
 
 _REQUEST_KEY_TYPE: Final[Any] = getattr(web, "RequestKey", None)
 REQUEST_KEY: Final[Any] = (

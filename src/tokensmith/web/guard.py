@@ -49,11 +49,11 @@ class TokenValidator(Protocol):
     """What a guard needs: :class:`~tokensmith.Validator`, or anything with its two faces
     (a multi-issuer validator, a validator wrapped with your own checks)."""
 
-    def validate(self, token: str, *, scopes: Iterable[str] | None = ...) -> VerifiedToken:
+    def validate(self, token: str, *, scopes: Iterable[str] = ...) -> VerifiedToken:
         """Validate ``token`` or raise a :class:`~tokensmith.TokenError`."""
         ...
 
-    async def avalidate(self, token: str, *, scopes: Iterable[str] | None = ...) -> VerifiedToken:
+    async def avalidate(self, token: str, *, scopes: Iterable[str] = ...) -> VerifiedToken:
         """The async face of :meth:`validate`."""
         ...
 
