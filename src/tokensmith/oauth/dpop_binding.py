@@ -6,7 +6,8 @@ here: any object with the :class:`DPoPProofVerifier` shape works, such as
 ``tokensmith.dpop.DPoPVerifier``. This module only fixes how the token endpoint calls it
 (``htm`` ``POST``, ``htu`` the token endpoint, no access token, so no ``ath``) and what a
 client registered with ``dpop_bound_access_tokens`` (RFC 9449 §5.2) may not do: ask for a token
-without a proof.
+without a proof. :func:`dpop_error_response` answers the verifier's refusals the token
+endpoint's way (400 and a JSON body, not the resource server's 401 challenge).
 """
 
 from __future__ import annotations
