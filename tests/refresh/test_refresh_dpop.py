@@ -27,6 +27,8 @@ from tokensmith.errors import (
     InvalidConfirmation,
     InvalidGrant,
     RefreshTokenKeyMismatch,
+    RefreshTokenReused,
+    RefreshTokenRevoked,
 )
 from tokensmith.oauth import token_response, verify_token_request_proof
 from tokensmith.observability import AuditEvent
@@ -171,6 +173,26 @@ def test_a_confidential_clients_refresh_is_bound_to_its_authentication(env: Env,
     third = env.manager.refresh(second.refresh_token, client_id="backend")  # no proof: bearer
     assert "cnf" not in env.validator.validate(third.access_token).claims
     assert token_response(third.access).body["token_type"] == "Bearer"
+
+
+def test_confidential_client_is_a_bool(env: Env) -> None:
+    _refused(
+        ConfigurationError,
+        env.manager.start,
+        "svc",
+        audience=AUDIENCE,
+        client_id="backend",
+        confidential_client="yes",
+    )
+
+
+def test_reuse_of_a_bound_token_revokes_the_family_key_or_not(env: Env, key: Key) -> None:
+    pair = env.manager.start("u", audience=AUDIENCE, confirmation=env.prove(key))
+    renewed = env.manager.refresh(pair.refresh_token, confirmation=env.prove(key))
+    _refused(RefreshTokenReused, env.manager.refresh, pair.refresh_token, confirmation=None)
+    _refused(
+        RefreshTokenRevoked, env.manager.refresh, renewed.refresh_token, confirmation=env.prove(key)
+    )
 
 
 def test_confidential_needs_a_client_id(env: Env, key: Key) -> None:

@@ -214,6 +214,8 @@ class RefreshManager:
         if client_id is not None and (not isinstance(client_id, str) or not client_id):
             raise ConfigurationError("client_id must be a non-empty string or None")
         _check_confirmation(confirmation)
+        if not isinstance(confidential_client, bool):
+            raise ConfigurationError("confidential_client must be a bool")
         if confidential_client and client_id is None:
             raise ConfigurationError(
                 "a confidential client's refresh tokens are bound to its client_id: pass it"
