@@ -21,6 +21,7 @@ __all__ = [
     "AlgorithmNotAllowed",
     "AmbiguousKey",
     "AuthenticationTooOld",
+    "AuthorizationCodeKeyMismatch",
     "AuthorizationCodeReused",
     "BackendUnavailable",
     "CSRFCheckFailed",
@@ -31,6 +32,7 @@ __all__ = [
     "ClientSecretMismatch",
     "ConfigurationError",
     "ConflictingClientCredentials",
+    "DPoPProofRequired",
     "DiscoveryError",
     "ExpiredToken",
     "ImmatureToken",
@@ -69,6 +71,7 @@ __all__ = [
     "NoSigningKey",
     "OAuthError",
     "RefreshTokenExpired",
+    "RefreshTokenKeyMismatch",
     "RefreshTokenReused",
     "RefreshTokenRevoked",
     "ReplayedToken",
@@ -518,6 +521,17 @@ class StateMismatch(InvalidRequest):
     code = "state_mismatch"
 
 
+class DPoPProofRequired(InvalidRequest):
+    """This client is registered with ``dpop_bound_access_tokens`` and sent no DPoP proof.
+
+    RFC 9449 §5.2: the authorization server must refuse such a token request; the request is
+    incomplete (``invalid_request``), not its proof (``invalid_dpop_proof`` is for a proof that
+    was sent and failed verification).
+    """
+
+    code = "dpop_proof_required"
+
+
 class InvalidClient(OAuthError):
     """Client authentication failed (unknown client, bad credentials or assertion): HTTP 401.
 
@@ -602,10 +616,27 @@ class AuthorizationCodeReused(InvalidGrant):
         self.subject = subject
 
 
+class AuthorizationCodeKeyMismatch(InvalidGrant):
+    """The code was bound to a DPoP key (``dpop_jkt``, RFC 9449 §10) and the token request
+    proved no key, or another one. The code is consumed, like any failed redemption."""
+
+    code = "code_key_mismatch"
+
+
 class InvalidRefreshToken(InvalidGrant):
     """The refresh token is malformed, unknown, or not bound to this client (``invalid_grant``)."""
 
     code = "invalid_refresh_token"
+
+
+class RefreshTokenKeyMismatch(InvalidRefreshToken):
+    """The refresh token is bound to a DPoP key and the request has no proof by that key.
+
+    RFC 9449 §5.8: a public client's refresh token is usable only with a DPoP proof by the key
+    it was issued to; a stolen one is useless without that key. The token is not consumed.
+    """
+
+    code = "refresh_token_key_mismatch"
 
 
 class RefreshTokenExpired(InvalidRefreshToken):

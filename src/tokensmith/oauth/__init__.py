@@ -8,6 +8,9 @@ its clients and the APIs behind it need, so nobody hand-rolls them.
 * client assertions (RFC 7523, ``private_key_jwt``): :func:`create_client_assertion`,
   :func:`validate_client_assertion`, spending each ``jti`` in a replay store of
   :mod:`tokensmith.replay` (SQLite or Redis in production; memory for tests)
+* DPoP at the token endpoint (RFC 9449 §5): :func:`verify_token_request_proof` (and
+  :func:`averify_token_request_proof`), :func:`dpop_error_response`; the grant
+  helpers bind tokens to a ``confirmation`` and answer ``token_type: DPoP``
 * authorization code flow: PKCE (RFC 7636), ``state`` / ``nonce``, :class:`AuthorizationCodes`
 * OpenID Connect ID tokens: :class:`IDTokenValidator`
 * introspection (RFC 7662) and revocation (RFC 7009): :func:`introspection_response`,
@@ -64,6 +67,16 @@ if _typing.TYPE_CHECKING:
     from .codes import AuthorizationGrant as AuthorizationGrant
     from .codes import MemoryAuthorizationCodeStore as MemoryAuthorizationCodeStore
     from .codes import code_hash as code_hash
+    from .dpop_binding import BEARER_TOKEN_TYPE as BEARER_TOKEN_TYPE
+    from .dpop_binding import DPOP_TOKEN_TYPE as DPOP_TOKEN_TYPE
+    from .dpop_binding import AsyncDPoPProofVerifier as AsyncDPoPProofVerifier
+    from .dpop_binding import DPoPProofVerifier as DPoPProofVerifier
+    from .dpop_binding import VerifiedDPoPProof as VerifiedDPoPProof
+    from .dpop_binding import access_token_type as access_token_type
+    from .dpop_binding import averify_token_request_proof as averify_token_request_proof
+    from .dpop_binding import dpop_error_response as dpop_error_response
+    from .dpop_binding import require_dpop as require_dpop
+    from .dpop_binding import verify_token_request_proof as verify_token_request_proof
     from .endpoints import INTROSPECTION_CLAIMS as INTROSPECTION_CLAIMS
     from .endpoints import RefreshRevoker as RefreshRevoker
     from .endpoints import audience_or_owner as audience_or_owner
@@ -145,6 +158,16 @@ _LAZY = {
     "AuthorizationGrant": ".codes",
     "MemoryAuthorizationCodeStore": ".codes",
     "code_hash": ".codes",
+    "BEARER_TOKEN_TYPE": ".dpop_binding",
+    "AsyncDPoPProofVerifier": ".dpop_binding",
+    "DPOP_TOKEN_TYPE": ".dpop_binding",
+    "DPoPProofVerifier": ".dpop_binding",
+    "VerifiedDPoPProof": ".dpop_binding",
+    "access_token_type": ".dpop_binding",
+    "averify_token_request_proof": ".dpop_binding",
+    "dpop_error_response": ".dpop_binding",
+    "require_dpop": ".dpop_binding",
+    "verify_token_request_proof": ".dpop_binding",
     "INTROSPECTION_CLAIMS": ".endpoints",
     "RefreshRevoker": ".endpoints",
     "audience_or_owner": ".endpoints",
