@@ -26,16 +26,16 @@ from .._exports import lazy_exports as _lazy_exports
 
 if _typing.TYPE_CHECKING:
     from .bearer import DEFAULT_MAX_TOKEN_LENGTH as DEFAULT_MAX_TOKEN_LENGTH
-    from .client_cert import MAX_CLIENT_CERT_DER as MAX_CLIENT_CERT_DER
-    from .client_cert import MAX_CLIENT_CERT_HEADER as MAX_CLIENT_CERT_HEADER
-    from .client_cert import ClientCertHeader as ClientCertHeader
-    from .client_cert import certificate_from_header as certificate_from_header
     from .bearer import Headers as Headers
     from .bearer import bearer_token as bearer_token
     from .bearer import extract_token as extract_token
     from .bearer import form_token as form_token
     from .bearer import refuse_query_token as refuse_query_token
     from .bearer import www_authenticate as www_authenticate
+    from .client_cert import MAX_CLIENT_CERT_DER as MAX_CLIENT_CERT_DER
+    from .client_cert import MAX_CLIENT_CERT_HEADER as MAX_CLIENT_CERT_HEADER
+    from .client_cert import ClientCertHeader as ClientCertHeader
+    from .client_cert import certificate_from_header as certificate_from_header
     from .cookies import delete_token_cookie as delete_token_cookie
     from .cookies import token_cookie as token_cookie
     from .csrf import CSRFProtector as CSRFProtector
