@@ -301,3 +301,17 @@ def test_a_validator_without_confirmation_still_serves_requests_without_a_certif
 
     guard = Guard(Legacy())  # type: ignore[arg-type]
     assert guard.authenticate(_request(bearer, "203.0.113.9")).subject == "b"
+
+
+def test_the_asgi_chain_gives_its_first_certificate(
+    certs: tuple[x509.Certificate, x509.Certificate],
+) -> None:
+    """ASGI TLS extension: "The first certificate is the client certificate", the rest its
+    chain; the leaf is what a token is bound to."""
+    leaf, other = (c.public_bytes(Encoding.PEM).decode() for c in certs)
+    scope = {
+        "type": "http",
+        "headers": [],
+        "extensions": {"tls": {"client_cert_chain": [leaf, other]}},
+    }
+    assert RequestFacts.from_asgi(scope).client_cert == certs[0].public_bytes(Encoding.DER)
