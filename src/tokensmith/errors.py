@@ -26,7 +26,11 @@ __all__ = [
     "CSRFCheckFailed",
     "CSRFTokenExpired",
     "ClaimCheckFailed",
+    "ClientAuthMethodNotRegistered",
+    "ClientCertificateMismatch",
+    "ClientSecretMismatch",
     "ConfigurationError",
+    "ConflictingClientCredentials",
     "DiscoveryError",
     "ExpiredToken",
     "ImmatureToken",
@@ -56,8 +60,10 @@ __all__ = [
     "KeyMaterialError",
     "KeyStoreCorrupt",
     "MalformedAuthorization",
+    "MalformedClientCredentials",
     "MalformedToken",
     "MissingClaim",
+    "MissingClientCredentials",
     "MissingToken",
     "MultipleCredentials",
     "NetworkNotAllowed",
@@ -78,6 +84,7 @@ __all__ = [
     "TokenTooOld",
     "TokensmithError",
     "UnauthorizedClient",
+    "UnknownClient",
     "UnknownKey",
     "UnsupportedGrantType",
     "UnsupportedHeader",
@@ -525,11 +532,62 @@ class StateMismatch(InvalidRequest):
 
 
 class InvalidClient(OAuthError):
-    """Client authentication failed (unknown client, bad credentials or assertion): HTTP 401."""
+    """Client authentication failed (unknown client, bad credentials or assertion): HTTP 401.
+
+    ``auth_scheme`` is the ``Authorization`` scheme the client tried (``"Basic"``), or
+    ``None``: :func:`tokensmith.oauth.error_response` then adds the ``WWW-Authenticate``
+    challenge RFC 6749 §5.2 requires.
+    """
 
     code = "invalid_client"
     error = "invalid_client"
     status_code = 401
+
+    def __init__(self, message: str | None = None, *, auth_scheme: str | None = None) -> None:
+        super().__init__(message)
+        self.auth_scheme = auth_scheme
+
+
+class UnknownClient(InvalidClient):
+    """No client is registered under the presented ``client_id`` (``invalid_client``)."""
+
+    code = "unknown_client"
+
+
+class ClientSecretMismatch(InvalidClient):
+    """The presented client secret is not the registered one (``invalid_client``)."""
+
+    code = "client_secret_mismatch"
+
+
+class MalformedClientCredentials(InvalidClient):
+    """The ``Authorization`` header is not RFC 6749 §2.3.1 ``Basic`` client credentials."""
+
+    code = "malformed_client_credentials"
+
+
+class MissingClientCredentials(InvalidClient):
+    """The token request carries no client authentication at all (``invalid_client``)."""
+
+    code = "missing_client_credentials"
+
+
+class ClientAuthMethodNotRegistered(InvalidClient):
+    """The client authenticated by a method it is not registered for (``invalid_client``)."""
+
+    code = "auth_method_not_registered"
+
+
+class ClientCertificateMismatch(InvalidClient):
+    """No client certificate, or not the one registered for the client (RFC 8705 §2)."""
+
+    code = "client_certificate_mismatch"
+
+
+class ConflictingClientCredentials(InvalidRequest):
+    """The request uses more than one client authentication method, or names two clients."""
+
+    code = "conflicting_client_credentials"
 
 
 class InvalidGrant(OAuthError):

@@ -7,7 +7,7 @@ on the wire are what another JOSE library produces and accepts.
 from __future__ import annotations
 
 import time
-from typing import Literal
+from typing import Any, Literal
 
 import jwt
 import pytest
@@ -23,7 +23,7 @@ FULLY_SPECIFIED = frozenset({"Ed25519", "Ed448"})
 ALGORITHMS = sorted(SUPPORTED_ALGORITHMS & set(jwt.algorithms.get_default_algorithms()))
 
 
-def _keys(key: Key) -> tuple[object, object]:
+def _keys(key: Key) -> tuple[Any, Any]:
     """(PyJWT signing key, PyJWT verification key) for ``key``."""
     if key.is_symmetric:
         secret = jwt.PyJWK(key.to_jwk(private=True)).key

@@ -23,6 +23,7 @@ from django.utils.decorators import method_decorator  # noqa: E402
 from django.views import View  # noqa: E402
 
 from tests.integrations.scenarios import (  # noqa: E402
+    METADATA_URL,
     PATH,
     REALM,
     SCOPE,
@@ -45,7 +46,8 @@ MIDDLEWARE = "tokensmith.integrations.django.TokenMiddleware"
 
 
 def scopeless(world: World) -> Guard:
-    return Guard(world.validator, realm=REALM, transport=world.transport())
+    return Guard(world.validator, realm=REALM, transport=world.transport(),
+                 resource_metadata=METADATA_URL)  # fmt: skip
 
 
 def subject_of(request: HttpRequest) -> JsonResponse:

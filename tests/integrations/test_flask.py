@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 from flask import Flask, g
 
-from tests.integrations.scenarios import PATH, REALM, SCOPE, World, make_guard, run_table
+from tests.integrations.scenarios import (
+    METADATA_URL,
+    PATH,
+    REALM,
+    SCOPE,
+    World,
+    make_guard,
+    run_table,
+)
 from tests.support.werkzeug_server import serving
 from tokensmith import BackendUnavailable, ConfigurationError, Validator
 from tokensmith.integrations.flask import EXTENSION, TOKEN_ATTRIBUTE, TokenAuth, current_token
@@ -17,7 +25,8 @@ from tokensmith.web import Guard
 
 
 def _scopeless_guard(world: World) -> Guard:
-    return Guard(world.validator, realm=REALM, transport=world.transport())
+    return Guard(world.validator, realm=REALM, transport=world.transport(),
+                 resource_metadata=METADATA_URL)  # fmt: skip
 
 
 def make_app(world: World) -> Flask:

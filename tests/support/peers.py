@@ -11,7 +11,7 @@ import ipaddress
 import socket
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,7 +126,7 @@ def server_context(
     directory: Path,
     issuer: Authority | None,
     *,
-    names: list[x509.GeneralName],
+    names: Sequence[x509.GeneralName],
     not_after: datetime.datetime = NOW + DAY,
 ) -> ssl.SSLContext:
     """A server-side TLS context whose certificate names ``names`` (signed by ``issuer``, or

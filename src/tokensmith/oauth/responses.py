@@ -86,9 +86,13 @@ def error_response(
     it), never ``exc.message``: every ``invalid_grant`` refusal, for one, gets the same body.
     When client authentication failed and the client tried an ``Authorization`` header scheme
     (``"Basic"``), pass it as ``auth_scheme``: the 401 then carries the ``WWW-Authenticate``
-    challenge RFC 6749 §5.2 requires.
+    challenge RFC 6749 §5.2 requires. Without it, the exception's own
+    :attr:`~tokensmith.errors.InvalidClient.auth_scheme` is used (set by
+    :class:`~tokensmith.oauth.ClientAuthenticator`).
     """
     headers = dict(NO_STORE_HEADERS)
+    if auth_scheme is None and isinstance(exc, InvalidClient):
+        auth_scheme = exc.auth_scheme
     if auth_scheme is not None and isinstance(exc, InvalidClient):
         if not _SCHEME.fullmatch(auth_scheme):
             raise ConfigurationError("auth_scheme must be an HTTP authentication scheme name")

@@ -41,6 +41,7 @@ if _typing.TYPE_CHECKING:
     from .csrf import CSRFProtector as CSRFProtector
     from .guard import Answer as Answer
     from .guard import Guard as Guard
+    from .guard import ResourceMetadataDocument as ResourceMetadataDocument
     from .guard import TokenValidator as TokenValidator
     from .netrules import DEFAULT_BINDING_CLAIM as DEFAULT_BINDING_CLAIM
     from .netrules import NetworkPolicy as NetworkPolicy
@@ -78,6 +79,7 @@ _LAZY = {
     "CSRFProtector": ".csrf",
     "Answer": ".guard",
     "Guard": ".guard",
+    "ResourceMetadataDocument": ".guard",
     "TokenValidator": ".guard",
     "DEFAULT_BINDING_CLAIM": ".netrules",
     "NetworkPolicy": ".netrules",
