@@ -120,7 +120,7 @@ def test_the_victims_certificate_in_a_header_from_an_untrusted_peer(
     header, but only a trusted proxy's header is read."""
     validator, token = setting
     for name in ("x-client-cert", "client-cert", "x-forwarded-client-cert"):
-        header = ((name, forwarded_form(name, certs[0])),)  # type: ignore[arg-type]
+        header = ((name, forwarded_form(name, certs[0])),)
         refused(Guard(validator), request(token, CLIENT, None, header), InvalidConfirmation)
         refused(behind_proxy(validator), request(token, CLIENT, None, header), InvalidConfirmation)
         refused(  # with its own certificate on the connection: that one counts

@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -49,7 +50,7 @@ from tokensmith.jwks import RemoteJWKS
 from tokensmith.oauth import IDTokenValidator, token_hash
 from tokensmith.testing import FakeClock
 
-CURVES = {"Ed25519": ed25519.Ed25519PublicKey, "Ed448": ed448.Ed448PublicKey}
+CURVES: dict[str, Any] = {"Ed25519": ed25519.Ed25519PublicKey, "Ed448": ed448.Ed448PublicKey}
 
 
 @pytest.fixture
@@ -76,7 +77,7 @@ def test_a_fully_specified_token_verifies_with_the_raw_curve_call(alg: str) -> N
 
 @pytest.mark.parametrize("alg", ["Ed25519", "Ed448"])
 def test_a_token_signed_outside_tokensmith_validates(alg: str, clock: FakeClock) -> None:
-    private = {"Ed25519": ed25519.Ed25519PrivateKey, "Ed448": ed448.Ed448PrivateKey}[alg]
+    private: Any = {"Ed25519": ed25519.Ed25519PrivateKey, "Ed448": ed448.Ed448PrivateKey}[alg]
     material = private.generate()
     pem = material.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo

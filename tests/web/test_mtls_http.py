@@ -42,6 +42,8 @@ from tokensmith.integrations import asgi as ts_asgi
 from tokensmith.integrations import wsgi as ts_wsgi
 from tokensmith.web import ClientCertHeader, Guard, TransportSecurity
 
+KINDS: tuple[ClientCertHeader, ...] = ("x-client-cert", "client-cert", "x-forwarded-client-cert")
+
 
 class World:
     def __init__(self, directory: Path) -> None:
@@ -117,7 +119,7 @@ def rule_holds(world: World, url: str, send: Callable[..., tuple[int, str]] = ge
 
 def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
     start_response("200 OK", [("Content-Type", "text/plain")])
-    return [ts_wsgi.verified_token(environ).subject.encode()]
+    return [(ts_wsgi.verified_token(environ).subject or "").encode()]
 
 
 def test_werkzeug_direct_tls(world: World) -> None:
@@ -151,7 +153,7 @@ def test_a_certificate_header_from_a_direct_client_is_ignored(world: World) -> N
 # --- behind a trusted proxy ----------------------------------------------------------------
 
 
-async def asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def asgi_app(scope: Any, receive: Any, send: Any) -> None:
     body = (ts_asgi.verified_token(scope).subject or "").encode()
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": body})
@@ -161,7 +163,7 @@ async def asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 def proxied(world: World) -> Iterator[Callable[[ClientCertHeader], str]]:
     """uvicorn serving the ASGI middleware whose guard trusts 127.0.0.1 as its proxy, for each
     header form; yields a function giving the proxy's URL for a form."""
-    apps = {
+    apps: dict[str, ts_asgi.TokenMiddleware] = {
         kind: ts_asgi.TokenMiddleware(
             asgi_app,
             Guard(
@@ -169,17 +171,17 @@ def proxied(world: World) -> Iterator[Callable[[ClientCertHeader], str]]:
                 transport=TransportSecurity(trusted_proxies="127.0.0.1", client_cert_header=kind),
             ),
         )
-        for kind in ("x-client-cert", "client-cert", "x-forwarded-client-cert")
+        for kind in KINDS
     }
 
-    async def router(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def router(scope: Any, receive: Any, send: Any) -> None:
         headers = dict(scope.get("headers", ()))
-        await apps[headers[b"x-test-form"].decode()](scope, receive, send)  # type: ignore[index]
+        await apps[headers[b"x-test-form"].decode()](scope, receive, send)
 
     with uvicorn_server(router, lifespan="off") as backend:
         port = int(backend.rsplit(":", 1)[1])
         proxies = {
-            kind: TLSProxy(world.server_context(), ("127.0.0.1", port), kind) for kind in apps
+            kind: TLSProxy(world.server_context(), ("127.0.0.1", port), kind) for kind in KINDS
         }
         for proxy in proxies.values():
             proxy.__enter__()
@@ -190,7 +192,7 @@ def proxied(world: World) -> Iterator[Callable[[ClientCertHeader], str]]:
                 proxy.__exit__()
 
 
-@pytest.mark.parametrize("kind", ["x-client-cert", "client-cert", "x-forwarded-client-cert"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_uvicorn_behind_a_trusted_tls_proxy(
     world: World, proxied: Callable[[ClientCertHeader], str], kind: ClientCertHeader
 ) -> None:
