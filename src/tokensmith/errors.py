@@ -43,6 +43,7 @@ __all__ = [
     "InvalidAuthorizedParty",
     "InvalidClaim",
     "InvalidClient",
+    "InvalidClientCertificate",
     "InvalidConfirmation",
     "InvalidEncoding",
     "InvalidGrant",
@@ -354,6 +355,18 @@ class InsecureTransport(InvalidTokenRequest):
     """
 
     code = "insecure_transport"
+
+
+class InvalidClientCertificate(InvalidTokenRequest):
+    """A trusted proxy's client-certificate header (``X-Client-Cert``, ``Client-Cert``,
+    ``X-Forwarded-Client-Cert``) is malformed, repeated, too large, or not one X.509
+    certificate: the request cannot say which certificate the client presented (RFC 8705 §3).
+
+    Only headers from ``TransportSecurity(trusted_proxies=...)`` are read; fix the proxy's
+    configuration (see the "Certificate-bound tokens" page).
+    """
+
+    code = "invalid_client_certificate"
 
 
 class CSRFCheckFailed(InvalidTokenRequest):

@@ -37,6 +37,7 @@ from .transport import TransportSecurity
 
 if TYPE_CHECKING:
     from ..claims import VerifiedToken
+    from ..confirmation import Confirmation
     from .csrf import CSRFProtector
     from .request import RequestFacts
 
@@ -49,11 +50,24 @@ class TokenValidator(Protocol):
     """What a guard needs: :class:`~tokensmith.Validator`, or anything with its two faces
     (a multi-issuer validator, a validator wrapped with your own checks)."""
 
-    def validate(self, token: str, *, scopes: Iterable[str] = ...) -> VerifiedToken:
-        """Validate ``token`` or raise a :class:`~tokensmith.TokenError`."""
+    def validate(
+        self,
+        token: str,
+        *,
+        scopes: Iterable[str] = ...,
+        confirmation: Confirmation | None = ...,
+    ) -> VerifiedToken:
+        """Validate ``token`` or raise a :class:`~tokensmith.TokenError`. The guard passes
+        ``confirmation`` only when the request proved something (a client certificate)."""
         ...
 
-    async def avalidate(self, token: str, *, scopes: Iterable[str] = ...) -> VerifiedToken:
+    async def avalidate(
+        self,
+        token: str,
+        *,
+        scopes: Iterable[str] = ...,
+        confirmation: Confirmation | None = ...,
+    ) -> VerifiedToken:
         """The async face of :meth:`validate`."""
         ...
 
@@ -213,8 +227,9 @@ class Guard:
     def authenticate(self, request: RequestFacts, *, scopes: Iterable[str] = ()) -> VerifiedToken:
         """The verified token of ``request``, or a :class:`~tokensmith.TokensmithError`."""
         token, from_cookie = self.credentials(request)
+        proof = self._proof(request)
         with audit_context(ip=self._client(request)):
-            verified = self.validator.validate(token, scopes=self._scopes(scopes))
+            verified = self.validator.validate(token, scopes=self._scopes(scopes), **proof)
         if from_cookie:
             self._check_csrf(request, verified)
         return verified
@@ -224,8 +239,9 @@ class Guard:
     ) -> VerifiedToken:
         """The async face of :meth:`authenticate`."""
         token, from_cookie = self.credentials(request)
+        proof = self._proof(request)
         with audit_context(ip=self._client(request)):
-            verified = await self.validator.avalidate(token, scopes=self._scopes(scopes))
+            verified = await self.validator.avalidate(token, scopes=self._scopes(scopes), **proof)
         if from_cookie:
             self._check_csrf(request, verified)
         return verified
@@ -266,6 +282,28 @@ class Guard:
         if isinstance(extra, str):
             extra = (extra,)
         return (*self.scopes, *extra) if extra else self.scopes
+
+    def certificate_confirmation(self, request: RequestFacts) -> Confirmation | None:
+        """The RFC 8705 confirmation of the request's TLS client certificate (from the
+        connection, or from a trusted proxy's header: see
+        :meth:`TransportSecurity.client_certificate
+        <tokensmith.web.TransportSecurity.client_certificate>`), or ``None`` without one.
+
+        A certificate-bound token (``cnf["x5t#S256"]``) is accepted only with its certificate;
+        an unbound token is accepted with any certificate or none.
+        """
+        der = self.transport.client_certificate(request)
+        if der is None:
+            return None
+        from ..confirmation import Confirmation  # noqa: PLC0415 - only mutual-TLS requests
+
+        return Confirmation.of_certificate(der)
+
+    def _proof(self, request: RequestFacts) -> dict[str, Confirmation]:
+        """``confirmation=`` for the validator, only when there is one (a validator written
+        before sender-constrained tokens keeps working for requests without a certificate)."""
+        confirmation = self.certificate_confirmation(request)
+        return {} if confirmation is None else {"confirmation": confirmation}
 
     def _client(self, request: RequestFacts) -> str | None:
         try:
