@@ -188,11 +188,15 @@ def test_the_middlewares_verdict_is_reused(world: World) -> None:
     calls: list[str] = []
 
     class Counting:
-        def validate(self, token: str, *, scopes: Any = ()) -> VerifiedToken:
+        def validate(
+            self, token: str, *, scopes: Any = (), confirmation: Any = None
+        ) -> VerifiedToken:
             calls.append("validate")
-            return world.validator.validate(token, scopes=scopes)
+            return world.validator.validate(token, scopes=scopes, confirmation=confirmation)
 
-        async def avalidate(self, token: str, *, scopes: Any = ()) -> VerifiedToken:
+        async def avalidate(
+            self, token: str, *, scopes: Any = (), confirmation: Any = None
+        ) -> VerifiedToken:
             raise AssertionError("sync only")  # pragma: no cover
 
     guard = Guard(Counting(), realm=REALM)

@@ -130,10 +130,10 @@ def test_a_view_of_an_app_the_extension_was_not_given_fails_loudly(world: World)
 class _Broken:
     """A validator with a programming error in it: not a refusal, so not answered as one."""
 
-    def validate(self, token: str, *, scopes: Any = ()) -> Any:
+    def validate(self, token: str, *, scopes: Any = (), confirmation: Any = None) -> Any:
         raise ConfigurationError("misconfigured")
 
-    async def avalidate(self, token: str, *, scopes: Any = ()) -> Any:
+    async def avalidate(self, token: str, *, scopes: Any = (), confirmation: Any = None) -> Any:
         raise ConfigurationError("misconfigured")
 
 
