@@ -16,6 +16,7 @@ import typing as _typing
 from . import errors as _errors
 from ._exports import lazy_exports as _lazy_exports
 from .claims import VerifiedToken, fingerprint
+from .confirmation import Confirmation
 from .errors import *  # noqa: F403 - every error class is exported here (errors.__all__)
 from .keys import SUPPORTED_ALGORITHMS, Key
 from .keyset import KeySet, RotationPolicy
@@ -136,6 +137,7 @@ __all__ = [
     "UNSAFE_ANY_AUDIENCE",
     "AsyncKeySource",
     "AsyncRevocationList",
+    "Confirmation",
     "IssuedToken",
     "Key",
     "KeySet",

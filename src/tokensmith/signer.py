@@ -14,6 +14,7 @@ from ._frozen import Value
 from ._jti import new_jti
 from ._options import seconds
 from .claims import fingerprint
+from .confirmation import Confirmation
 from .errors import ConfigurationError, ReservedClaim
 from .stores.base import KeyStore
 
@@ -22,7 +23,9 @@ if TYPE_CHECKING:
 
 __all__ = ["REGISTERED_CLAIMS", "IssuedToken", "Signer"]
 
-REGISTERED_CLAIMS: Final = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "scope"})
+REGISTERED_CLAIMS: Final = frozenset(
+    {"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "scope", "cnf"}
+)
 """Claims the signer sets itself; custom ``claims`` may not override them."""
 
 
@@ -169,9 +172,12 @@ class Signer:
         not_before: float | None = None,
         token_type: str | None = None,
         jti: str | None = None,
+        confirmation: Confirmation | None = None,
     ) -> str:
         """Issue a token and return it (see :meth:`issue_token` for the full record)."""
-        return self._issue(subject, audience, scopes, claims, ttl, not_before, token_type, jti)[0]
+        return self._issue(
+            subject, audience, scopes, claims, ttl, not_before, token_type, jti, confirmation
+        )[0]
 
     def issue_token(
         self,
@@ -184,16 +190,19 @@ class Signer:
         not_before: float | None = None,
         token_type: str | None = None,
         jti: str | None = None,
+        confirmation: Confirmation | None = None,
     ) -> IssuedToken:
         """Issue a token; returns it with its ``jti``, times and key id.
 
         ``scopes`` are written as one space-separated ``scope`` claim (RFC 8693 / RFC 9068).
         ``claims`` may add any claim except those in :data:`REGISTERED_CLAIMS`
         (:class:`~tokensmith.errors.ReservedClaim` otherwise). ``not_before`` is an absolute
-        time for ``nbf``. ``token_type`` overrides the ``typ`` header.
+        time for ``nbf``. ``token_type`` overrides the ``typ`` header. ``confirmation``
+        binds the token to a DPoP key or a client certificate (the ``cnf`` claim, RFC 7800;
+        see :mod:`tokensmith.confirmation`): a validator then accepts it only with that proof.
         """
         token, token_id, now, exp, kid, payload = self._issue(
-            subject, audience, scopes, claims, ttl, not_before, token_type, jti
+            subject, audience, scopes, claims, ttl, not_before, token_type, jti, confirmation
         )
         return IssuedToken(
             token=token,
@@ -215,6 +224,7 @@ class Signer:
         not_before: float | None,
         token_type: str | None,
         jti: str | None,
+        confirmation: Confirmation | None = None,
     ) -> tuple[str, str, int, int, str, dict[str, Any]]:
         """The one implementation behind :meth:`issue` and :meth:`issue_token`."""
         payload: dict[str, Any] = {"iss": self._issuer}
@@ -244,6 +254,10 @@ class Signer:
         payload["jti"] = token_id
         if scopes is not None:
             payload["scope"] = _scope_string(scopes)
+        if confirmation is not None:
+            if confirmation.__class__ is not Confirmation:
+                raise ConfigurationError("confirmation must be a tokensmith Confirmation")
+            payload["cnf"] = confirmation.claim()
         if claims:
             if not REGISTERED_CLAIMS.isdisjoint(claims):
                 clash = REGISTERED_CLAIMS.intersection(claims)

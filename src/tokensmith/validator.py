@@ -30,6 +30,7 @@ from ._claims import MAX_NUMERIC_DATE, SCOPE_SETS, assemble, numeric_date, parse
 from ._frozen import read_only_members
 from ._jws import json_object, segment_object
 from .claims import VerifiedToken, parse_scopes
+from .confirmation import Confirmation, check_confirmation
 from .errors import (
     AlgorithmMismatch,
     AlgorithmNotAllowed,
@@ -279,11 +280,21 @@ class Validator:
 
     # --- the two faces: the same steps, differing only by `await` on the two backends ----------
 
-    def validate(self, token: str | bytes, *, scopes: Iterable[str] = ()) -> VerifiedToken:
+    def validate(
+        self,
+        token: str | bytes,
+        *,
+        scopes: Iterable[str] = (),
+        confirmation: Confirmation | None = None,
+    ) -> VerifiedToken:
         """Validate ``token`` and return its verified view, or raise why it was refused.
 
         ``scopes`` are required in addition to the policy's scopes (refusal:
-        :class:`~tokensmith.errors.InsufficientScope`, HTTP 403).
+        :class:`~tokensmith.errors.InsufficientScope`, HTTP 403). ``confirmation`` is what this
+        request proved (a verified DPoP proof's key, the TLS client certificate): a
+        sender-constrained token (``cnf``) is accepted only with the proof it is bound to, and
+        never as a plain bearer token (:func:`~tokensmith.confirmation.check_confirmation`,
+        :class:`~tokensmith.errors.InvalidConfirmation`).
         """
         if self._needs_async:
             raise ConfigurationError(self._needs_async)
@@ -296,12 +307,18 @@ class Validator:
                 found = self._verify(parsed, self._key(parsed[0]))
             if self._revocation is not None:
                 _check_revoked(self._revoked(self._revocation, found))
-            return self._accepted(found, scopes)
+            return self._accepted(found, scopes, confirmation)
         except TokensmithError as exc:
             self._refused(exc, token)
             raise
 
-    async def avalidate(self, token: str | bytes, *, scopes: Iterable[str] = ()) -> VerifiedToken:
+    async def avalidate(
+        self,
+        token: str | bytes,
+        *,
+        scopes: Iterable[str] = (),
+        confirmation: Confirmation | None = None,
+    ) -> VerifiedToken:
         """The async twin of :meth:`validate`: the same steps, awaiting async backends."""
         try:
             found = self._cached(token)
@@ -312,7 +329,7 @@ class Validator:
                 found = self._verify(parsed, await self._akey(parsed[0]))
             if self._revocation is not None:
                 _check_revoked(await self._arevoked(self._revocation, found))
-            return self._accepted(found, scopes)
+            return self._accepted(found, scopes, confirmation)
         except TokensmithError as exc:
             self._refused(exc, token)
             raise
@@ -414,9 +431,13 @@ class Validator:
             self._run_checks(found)
         return found
 
-    def _accepted(self, verified: VerifiedToken, scopes: Iterable[str]) -> VerifiedToken:
-        """The last steps, after revocation: the scopes (a 403 only for an otherwise valid
-        token), then the audit event."""
+    def _accepted(
+        self, verified: VerifiedToken, scopes: Iterable[str], confirmation: Confirmation | None
+    ) -> VerifiedToken:
+        """The last steps, after revocation: the sender constraint, the scopes (a 403 only for
+        an otherwise valid token), then the audit event."""
+        if confirmation is not None or "cnf" in verified.claims:
+            check_confirmation(verified.claims, confirmation)
         if scopes:
             kind = scopes.__class__  # the usual case, a granted list, costs one C call
             try:

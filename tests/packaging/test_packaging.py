@@ -32,6 +32,7 @@ PACKAGES = tuple(
     for name in (
         "cli",
         "integrations",
+        "issuers",
         "jwks",
         "oauth",
         "observability",

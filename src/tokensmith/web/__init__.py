@@ -6,6 +6,9 @@
   (:mod:`tokensmith.integrations`) is a thin layer over it;
 * :mod:`~tokensmith.web.bearer` — :func:`bearer_token` / :func:`extract_token` (RFC 6750 §2,
   strictly) and :func:`www_authenticate`, the status and headers answering a refusal (§3);
+* :mod:`~tokensmith.web.client_cert` — :func:`certificate_from_header`: the client
+  certificate a TLS-terminating proxy forwards (nginx, RFC 9440, Envoy), for RFC 8705
+  certificate-bound tokens (read from trusted proxies only, by :class:`TransportSecurity`);
 * :mod:`~tokensmith.web.cookies` — :func:`token_cookie` / :func:`delete_token_cookie`:
   ``HttpOnly; Secure; SameSite`` and ``__Host-`` by default;
 * :mod:`~tokensmith.web.csrf` — :class:`CSRFProtector`, signed double-submit CSRF tokens;
@@ -29,11 +32,16 @@ if _typing.TYPE_CHECKING:
     from .bearer import form_token as form_token
     from .bearer import refuse_query_token as refuse_query_token
     from .bearer import www_authenticate as www_authenticate
+    from .client_cert import MAX_CLIENT_CERT_DER as MAX_CLIENT_CERT_DER
+    from .client_cert import MAX_CLIENT_CERT_HEADER as MAX_CLIENT_CERT_HEADER
+    from .client_cert import ClientCertHeader as ClientCertHeader
+    from .client_cert import certificate_from_header as certificate_from_header
     from .cookies import delete_token_cookie as delete_token_cookie
     from .cookies import token_cookie as token_cookie
     from .csrf import CSRFProtector as CSRFProtector
     from .guard import Answer as Answer
     from .guard import Guard as Guard
+    from .guard import ResourceMetadataDocument as ResourceMetadataDocument
     from .guard import TokenValidator as TokenValidator
     from .netrules import DEFAULT_BINDING_CLAIM as DEFAULT_BINDING_CLAIM
     from .netrules import NetworkPolicy as NetworkPolicy
@@ -62,11 +70,16 @@ _LAZY = {
     "form_token": ".bearer",
     "refuse_query_token": ".bearer",
     "www_authenticate": ".bearer",
+    "MAX_CLIENT_CERT_DER": ".client_cert",
+    "MAX_CLIENT_CERT_HEADER": ".client_cert",
+    "ClientCertHeader": ".client_cert",
+    "certificate_from_header": ".client_cert",
     "delete_token_cookie": ".cookies",
     "token_cookie": ".cookies",
     "CSRFProtector": ".csrf",
     "Answer": ".guard",
     "Guard": ".guard",
+    "ResourceMetadataDocument": ".guard",
     "TokenValidator": ".guard",
     "DEFAULT_BINDING_CLAIM": ".netrules",
     "NetworkPolicy": ".netrules",

@@ -37,10 +37,11 @@ from .transport import TransportSecurity
 
 if TYPE_CHECKING:
     from ..claims import VerifiedToken
+    from ..confirmation import Confirmation
     from .csrf import CSRFProtector
     from .request import RequestFacts
 
-__all__ = ["Answer", "Guard", "TokenValidator"]
+__all__ = ["Answer", "Guard", "ResourceMetadataDocument", "TokenValidator"]
 
 _UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -49,12 +50,44 @@ class TokenValidator(Protocol):
     """What a guard needs: :class:`~tokensmith.Validator`, or anything with its two faces
     (a multi-issuer validator, a validator wrapped with your own checks)."""
 
-    def validate(self, token: str, *, scopes: Iterable[str] | None = ...) -> VerifiedToken:
-        """Validate ``token`` or raise a :class:`~tokensmith.TokenError`."""
+    def validate(
+        self,
+        token: str,
+        *,
+        scopes: Iterable[str] = ...,
+        confirmation: Confirmation | None = ...,
+    ) -> VerifiedToken:
+        """Validate ``token`` or raise a :class:`~tokensmith.TokenError`. The guard passes
+        ``confirmation`` only when the request proved something (a client certificate)."""
         ...
 
-    async def avalidate(self, token: str, *, scopes: Iterable[str] | None = ...) -> VerifiedToken:
+    async def avalidate(
+        self,
+        token: str,
+        *,
+        scopes: Iterable[str] = ...,
+        confirmation: Confirmation | None = ...,
+    ) -> VerifiedToken:
         """The async face of :meth:`validate`."""
+        ...
+
+
+class ResourceMetadataDocument(Protocol):
+    """What a guard needs of an RFC 9728 metadata document:
+    :class:`~tokensmith.oauth.ProtectedResourceMetadata` is one."""
+
+    @property
+    def url(self) -> str:
+        """The document's absolute URL, named in every challenge."""
+        ...
+
+    @property
+    def path(self) -> str:
+        """The path of :attr:`url`, where a server answers with :meth:`answer`."""
+        ...
+
+    def answer(self, method: str = ..., *, if_none_match: str | None = ...) -> Answer:
+        """The HTTP answer to a request for the document."""
         ...
 
 
@@ -62,7 +95,8 @@ class Answer:
     """An HTTP answer to a refusal: status, headers, and a small JSON body.
 
     The body names the RFC 6750 error and its fixed description (never the exception message,
-    never the token); adapters send it with ``Content-Type: application/json``.
+    never the token); adapters send it with ``Content-Type: application/json``. The RFC 9728
+    metadata document is sent as one too (:meth:`ResourceMetadataDocument.answer`).
     """
 
     __slots__ = ("body", "headers", "status")
@@ -99,9 +133,12 @@ class Guard:
     :param transport: who may send credentials in clear text and which proxies are believed
         (default: TLS required, loopback excepted, no trusted proxy). See
         :class:`~tokensmith.web.TransportSecurity`.
-    :param resource_metadata: the absolute URL of this resource's RFC 9728 metadata document;
-        added to every challenge as ``resource_metadata="..."`` so clients can discover which
-        authorization server to ask (MCP clients require it).
+    :param resource_metadata: this resource's RFC 9728 metadata: a
+        :class:`~tokensmith.oauth.ProtectedResourceMetadata` (kept as ``guard.metadata``; the
+        ASGI and WSGI middleware serve it at its well-known path), or the absolute URL of a
+        document served elsewhere. Its URL is added to every challenge as
+        ``resource_metadata="..."`` so clients can discover which authorization server to ask
+        (MCP clients require it).
     :param cookie: the name of a cookie that may carry the token when there is no
         ``Authorization`` header (e.g. ``"__Host-token"``, see
         :func:`~tokensmith.web.token_cookie`).
@@ -117,6 +154,7 @@ class Guard:
         "_csrf_cookie",
         "_max_length",
         "cookie",
+        "metadata",
         "realm",
         "resource_metadata",
         "scopes",
@@ -140,7 +178,7 @@ class Guard:
         realm: str = "api",
         scopes: Iterable[str] = (),
         transport: TransportSecurity | None = None,
-        resource_metadata: str | None = None,
+        resource_metadata: str | ResourceMetadataDocument | None = None,
         cookie: str | None = None,
         csrf: CSRFProtector | None = None,
         csrf_cookie: str = "__Host-csrf",
@@ -154,12 +192,12 @@ class Guard:
         self.realm = realm
         self.scopes = self.checked_scopes(scopes)
         self.transport = transport or TransportSecurity()
-        self.resource_metadata = resource_metadata
+        self.metadata, self.resource_metadata = _metadata(resource_metadata)
         self.cookie = cookie
         self._csrf = csrf
         self._csrf_cookie = csrf_cookie
         self._max_length = max_token_length
-        www_authenticate(None, realm=realm, resource_metadata=resource_metadata)  # checked once
+        www_authenticate(None, realm=realm, resource_metadata=self.resource_metadata)  # checked
 
     def __repr__(self) -> str:
         return f"Guard(realm={self.realm!r}, scopes={list(self.scopes)!r})"
@@ -189,8 +227,9 @@ class Guard:
     def authenticate(self, request: RequestFacts, *, scopes: Iterable[str] = ()) -> VerifiedToken:
         """The verified token of ``request``, or a :class:`~tokensmith.TokensmithError`."""
         token, from_cookie = self.credentials(request)
+        proof = self._proof(request)
         with audit_context(ip=self._client(request)):
-            verified = self.validator.validate(token, scopes=self._scopes(scopes))
+            verified = self.validator.validate(token, scopes=self._scopes(scopes), **proof)
         if from_cookie:
             self._check_csrf(request, verified)
         return verified
@@ -200,8 +239,9 @@ class Guard:
     ) -> VerifiedToken:
         """The async face of :meth:`authenticate`."""
         token, from_cookie = self.credentials(request)
+        proof = self._proof(request)
         with audit_context(ip=self._client(request)):
-            verified = await self.validator.avalidate(token, scopes=self._scopes(scopes))
+            verified = await self.validator.avalidate(token, scopes=self._scopes(scopes), **proof)
         if from_cookie:
             self._check_csrf(request, verified)
         return verified
@@ -242,6 +282,28 @@ class Guard:
         if isinstance(extra, str):
             extra = (extra,)
         return (*self.scopes, *extra) if extra else self.scopes
+
+    def certificate_confirmation(self, request: RequestFacts) -> Confirmation | None:
+        """The RFC 8705 confirmation of the request's TLS client certificate (from the
+        connection, or from a trusted proxy's header: see
+        :meth:`TransportSecurity.client_certificate
+        <tokensmith.web.TransportSecurity.client_certificate>`), or ``None`` without one.
+
+        A certificate-bound token (``cnf["x5t#S256"]``) is accepted only with its certificate;
+        an unbound token is accepted with any certificate or none.
+        """
+        der = self.transport.client_certificate(request)
+        if der is None:
+            return None
+        from ..confirmation import Confirmation  # noqa: PLC0415 - only mutual-TLS requests
+
+        return Confirmation.of_certificate(der)
+
+    def _proof(self, request: RequestFacts) -> dict[str, Confirmation]:
+        """``confirmation=`` for the validator, only when there is one (a validator written
+        before sender-constrained tokens keeps working for requests without a certificate)."""
+        confirmation = self.certificate_confirmation(request)
+        return {} if confirmation is None else {"confirmation": confirmation}
 
     def _client(self, request: RequestFacts) -> str | None:
         try:
@@ -303,6 +365,21 @@ def _body(error: str, exc: TokensmithError | None) -> bytes:
     if exc is not None and not isinstance(exc, MissingToken):
         document["error_description"] = class_description(exc)
     return json.dumps(document, separators=(",", ":")).encode()
+
+
+def _metadata(
+    value: str | ResourceMetadataDocument | None,
+) -> tuple[ResourceMetadataDocument | None, str | None]:
+    """``resource_metadata=``: the document to serve (if given one) and the URL to name."""
+    if value is None or isinstance(value, str):
+        return None, value
+    if not isinstance(getattr(value, "url", None), str) or not callable(
+        getattr(value, "answer", None)
+    ):
+        raise ConfigurationError(
+            "resource_metadata must be a ProtectedResourceMetadata or its absolute URL"
+        )
+    return value, value.url
 
 
 def _cookie_value(request: RequestFacts, name: str) -> str | None:
