@@ -787,6 +787,7 @@ def _run_check(check: ClaimCheck, verified: VerifiedToken) -> None:
 
 
 _SYNC_TWINS: Final = {
+    "AsyncDiscoveredJWKS": "DiscoveredJWKS",
     "AsyncRemoteJWKS": "RemoteJWKS",
     "AsyncRedisRevocationList": "RedisRevocationList",
 }
