@@ -16,6 +16,8 @@ and bounded twice:
   not an ever-growing queue of requests waiting on it, and never more than :data:`WORKERS`
   stuck threads.
 
+A process forked after using the pool (gunicorn ``--preload``) starts a pool of its own.
+
 A cancelled caller stops waiting at once. Its call is dropped if it had not started; a call
 already running cannot be interrupted (Python threads cannot be), so it runs until the backend
 returns, which every tokensmith backend bounds with its own timeout (the JWKS ``timeout``, the
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -48,6 +51,19 @@ MAX_PENDING: Final = 64
 _lock = threading.Lock()
 _pending = 0
 _executor: ThreadPoolExecutor | None = None
+
+
+def _forget_after_fork() -> None:
+    """In a forked child (gunicorn ``--preload``...) the parent's threads do not exist: a pool
+    inherited from it would queue calls that never run. The child starts its own."""
+    global _executor, _lock, _pending  # noqa: PLW0603
+    _executor = None
+    _lock = threading.Lock()
+    _pending = 0
+
+
+if hasattr(os, "register_at_fork"):  # pragma: no branch - not on Windows
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def pending() -> int:

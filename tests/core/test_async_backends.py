@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -486,3 +488,22 @@ def test_an_async_audit_sink_is_refused_when_the_validator_is_built(
         with pytest.raises(ConfigurationError, match="AsyncQueueSink") as caught:
             Validator(store, issuer=ISSUER, audience=AUDIENCE, audit=audit)  # type: ignore[arg-type]
         assert type(caught.value) is ConfigurationError
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_gets_a_pool_of_its_own() -> None:
+    """The parent's pool threads do not exist in a forked child (gunicorn --preload): an
+    inherited pool would queue the child's calls forever."""
+    assert asyncio.run(run_blocking(threading.current_thread)).name.startswith(POOL)
+    with warnings.catch_warnings():  # 3.12+ warns on fork() with threads: the child is simple
+        warnings.simplefilter("ignore", DeprecationWarning)
+        child = os.fork()
+    if child == 0:  # pragma: no cover - the child's coverage is not collected
+        code = 1
+        try:
+            done = asyncio.run(asyncio.wait_for(run_blocking(lambda: "ran"), 10))
+            code = 0 if done == "ran" and pending() == 0 else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
