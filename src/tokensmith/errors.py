@@ -38,6 +38,7 @@ __all__ = [
     "InvalidClaim",
     "InvalidClient",
     "InvalidConfirmation",
+    "InvalidDPoPProof",
     "InvalidEncoding",
     "InvalidGrant",
     "InvalidIssuer",
@@ -65,6 +66,7 @@ __all__ = [
     "RefreshTokenExpired",
     "RefreshTokenReused",
     "RefreshTokenRevoked",
+    "ReplayedDPoPProof",
     "ReplayedToken",
     "ReservedClaim",
     "StateMismatch",
@@ -81,6 +83,7 @@ __all__ = [
     "UnsupportedGrantType",
     "UnsupportedHeader",
     "UnsupportedTokenType",
+    "UseDPoPNonce",
     "WeakKey",
     "WrongPassphrase",
 ]
@@ -280,6 +283,38 @@ class InvalidConfirmation(InvalidClaim):
     (RFC 9449 §7, RFC 8705 §3). Answered ``invalid_token`` (401)."""
 
     code = "invalid_confirmation"
+
+
+class InvalidDPoPProof(TokenError):
+    """The request's DPoP proof (RFC 9449 §4.3) is missing, malformed, or does not prove this
+    request: a second ``DPoP`` header, a JWS that is not ``typ: dpop+jwt``, an algorithm outside
+    the allow-list, a ``jwk`` with private members or below the key floors, a bad signature,
+    another method or URI, an ``iat`` outside the window, or an ``ath`` for another token.
+    Answered 401 with ``WWW-Authenticate: DPoP error="invalid_dpop_proof"``."""
+
+    code = "invalid_dpop_proof"
+    error = "invalid_dpop_proof"
+
+
+class ReplayedDPoPProof(InvalidDPoPProof):
+    """The DPoP proof's ``jti`` was already spent: a proof is good for one request only
+    (RFC 9449 §11.1)."""
+
+    code = "dpop_replayed"
+
+
+class UseDPoPNonce(InvalidDPoPProof):
+    """The server requires a DPoP nonce and the proof carried none, or a stale one (RFC 9449
+    §8, §9): answered 401 ``use_dpop_nonce`` with a fresh nonce in the ``DPoP-Nonce`` header,
+    for the client to sign a new proof with."""
+
+    code = "use_dpop_nonce"
+    error = "use_dpop_nonce"
+
+    def __init__(self, message: str | None = None, *, nonce: str = "") -> None:
+        super().__init__(message)
+        self.nonce = nonce
+        """The fresh nonce to send back in ``DPoP-Nonce`` (not a secret)."""
 
 
 class TokenHashMismatch(InvalidClaim):
