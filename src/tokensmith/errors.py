@@ -286,27 +286,33 @@ class InvalidConfirmation(InvalidClaim):
 
 
 class InvalidDPoPProof(TokenError):
-    """The request's DPoP proof (RFC 9449 §4.3) is missing, malformed, or does not prove this
-    request: a second ``DPoP`` header, a JWS that is not ``typ: dpop+jwt``, an algorithm outside
-    the allow-list, a ``jwk`` with private members or below the key floors, a bad signature,
-    another method or URI, an ``iat`` outside the window, or an ``ath`` for another token.
-    Answered 401 with ``WWW-Authenticate: DPoP error="invalid_dpop_proof"``."""
+    """The DPoP proof is missing, malformed, or not a proof of this request.
+
+    RFC 9449 §4.3: a second ``DPoP`` header, a JWS that is not ``typ: dpop+jwt``, an
+    algorithm outside the allow-list, a ``jwk`` with private members or below the key floors,
+    a bad signature, another method or URI, an ``iat`` outside the window, or an ``ath`` for
+    another token. Answered 401 with ``WWW-Authenticate: DPoP error="invalid_dpop_proof"``.
+    """
 
     code = "invalid_dpop_proof"
     error = "invalid_dpop_proof"
 
 
 class ReplayedDPoPProof(InvalidDPoPProof):
-    """The DPoP proof's ``jti`` was already spent: a proof is good for one request only
-    (RFC 9449 §11.1)."""
+    """The DPoP proof was already used: a proof is good for one request only.
+
+    Its ``jti`` is in the replay store (RFC 9449 §11.1).
+    """
 
     code = "dpop_replayed"
 
 
 class UseDPoPNonce(InvalidDPoPProof):
-    """The server requires a DPoP nonce and the proof carried none, or a stale one (RFC 9449
-    §8, §9): answered 401 ``use_dpop_nonce`` with a fresh nonce in the ``DPoP-Nonce`` header,
-    for the client to sign a new proof with."""
+    """The server requires a current DPoP nonce: sign a new proof with the one it sent.
+
+    The proof carried no nonce, or a stale one (RFC 9449 §8, §9): answered 401
+    ``use_dpop_nonce`` with a fresh nonce in the ``DPoP-Nonce`` header.
+    """
 
     code = "use_dpop_nonce"
     error = "use_dpop_nonce"
