@@ -6,6 +6,8 @@
   (:mod:`tokensmith.integrations`) is a thin layer over it;
 * :mod:`~tokensmith.web.bearer` — :func:`bearer_token` / :func:`extract_token` (RFC 6750 §2,
   strictly) and :func:`www_authenticate`, the status and headers answering a refusal (§3);
+* :mod:`~tokensmith.web.dpop` — :func:`dpop_token` / :func:`dpop_proof` (RFC 9449 §7.1,
+  ``Authorization: DPoP`` and the ``DPoP`` header) and :func:`dpop_challenge`;
 * :mod:`~tokensmith.web.cookies` — :func:`token_cookie` / :func:`delete_token_cookie`:
   ``HttpOnly; Secure; SameSite`` and ``__Host-`` by default;
 * :mod:`~tokensmith.web.csrf` — :class:`CSRFProtector`, signed double-submit CSRF tokens;
@@ -32,6 +34,10 @@ if _typing.TYPE_CHECKING:
     from .cookies import delete_token_cookie as delete_token_cookie
     from .cookies import token_cookie as token_cookie
     from .csrf import CSRFProtector as CSRFProtector
+    from .dpop import DPOP_NONCE_HEADER as DPOP_NONCE_HEADER
+    from .dpop import dpop_challenge as dpop_challenge
+    from .dpop import dpop_proof as dpop_proof
+    from .dpop import dpop_token as dpop_token
     from .guard import Answer as Answer
     from .guard import Guard as Guard
     from .guard import TokenValidator as TokenValidator
@@ -65,6 +71,10 @@ _LAZY = {
     "delete_token_cookie": ".cookies",
     "token_cookie": ".cookies",
     "CSRFProtector": ".csrf",
+    "DPOP_NONCE_HEADER": ".dpop",
+    "dpop_challenge": ".dpop",
+    "dpop_proof": ".dpop",
+    "dpop_token": ".dpop",
     "Answer": ".guard",
     "Guard": ".guard",
     "TokenValidator": ".guard",
