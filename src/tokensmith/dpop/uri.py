@@ -10,6 +10,8 @@ resources, and so are ``/a%2Fb`` and ``/a/b``.
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from typing import Final
 
 __all__ = ["MAX_HTU_LENGTH", "normalize_htu"]
@@ -19,6 +21,7 @@ MAX_HTU_LENGTH: Final = 2048
 
 _DEFAULT_PORTS: Final = {"http": "80", "https": "443"}
 _HOST_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=%[]:")
+_CONTROL_OR_SPACE: Final = re.compile(r"[\x00-\x20\x7f]")
 
 
 def normalize_htu(uri: str) -> str | None:
@@ -28,9 +31,14 @@ def normalize_htu(uri: str) -> str | None:
     >>> normalize_htu("HTTPS://Server.Example.COM:443/token?x=1#f")
     'https://server.example.com/token'
     """
-    if not isinstance(uri, str) or not uri or len(uri) > MAX_HTU_LENGTH or not uri.isascii():
+    return _normalized(uri) if isinstance(uri, str) else None
+
+
+@lru_cache(maxsize=1024)  # the few URIs a server serves, and each client's htu: pure, cached
+def _normalized(uri: str) -> str | None:
+    if not uri or len(uri) > MAX_HTU_LENGTH or not uri.isascii():
         return None
-    if any(c <= " " or c == "\x7f" for c in uri):
+    if _CONTROL_OR_SPACE.search(uri) is not None:
         return None
     scheme, sep, rest = uri.partition("://")
     scheme = scheme.lower()

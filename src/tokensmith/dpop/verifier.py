@@ -99,16 +99,14 @@ class DPoPProof(Value):
         nonce: str | None,
         key: Key,
     ) -> None:
-        for name, value in (
-            ("jkt", jkt),
-            ("jti", jti),
-            ("iat", iat),
-            ("htm", htm),
-            ("htu", htu),
-            ("nonce", nonce),
-            ("key", key),
-        ):
-            object.__setattr__(self, name, value)
+        set_ = object.__setattr__
+        set_(self, "jkt", jkt)
+        set_(self, "jti", jti)
+        set_(self, "iat", iat)
+        set_(self, "htm", htm)
+        set_(self, "htu", htu)
+        set_(self, "nonce", nonce)
+        set_(self, "key", key)
 
     @property
     def confirmation(self) -> Confirmation:
