@@ -29,6 +29,7 @@ from tokensmith.errors import (
     UseDPoPNonce,
 )
 from tokensmith.testing import FakeClock
+from tokensmith.web import Guard, RequestFacts
 
 URI = "https://api.example.test/orders"
 AUDIENCE = "orders-api"
@@ -459,3 +460,70 @@ def test_signed_claims_of_any_shape_never_crash(
         verifier.verify(proof, method="GET", uri=URI, access_token="t")
     except InvalidDPoPProof:
         pass
+
+
+# --- over HTTP, through the guard every adapter uses ----------------------------------------
+
+
+def _authenticated(guard: Guard, *headers: tuple[str, str]) -> object:
+    request = RequestFacts(
+        method="GET",
+        scheme="https",
+        host="api.example.test",
+        path="/orders",
+        headers=headers,
+        peer="203.0.113.7",
+    )
+    if Face.name == "validate":
+        return guard.authenticate(request)
+    assert Face.runner is not None
+    return Face.runner.run(guard.aauthenticate(request))
+
+
+def _refused_request(guard: Guard, error: type[TokensmithError], *headers: tuple[str, str]) -> None:
+    with pytest.raises(error) as info:
+        _authenticated(guard, *headers)
+    assert type(info.value) is error, f"expected {error.__name__}, got {type(info.value)}"
+    assert guard.answer(info.value).status == 401
+
+
+def test_a_bearer_token_with_the_dpop_scheme(
+    issued: tuple[Signer, Validator], verifier: DPoPVerifier, client_key: Key
+) -> None:
+    signer, validator = issued
+    token = signer.issue("user-1", audience=AUDIENCE)
+    proof = DPoPProofMaker(client_key, clock=lambda: NOW).proof("GET", URI, access_token=token)
+    guard = Guard(validator, dpop=verifier)
+    _refused_request(
+        guard, InvalidConfirmation, ("authorization", f"DPoP {token}"), ("dpop", proof)
+    )
+
+
+def test_a_bound_token_with_the_bearer_scheme(
+    issued: tuple[Signer, Validator], verifier: DPoPVerifier, client_key: Key
+) -> None:
+    signer, validator = issued
+    token = _bound_token(signer, client_key)
+    proof = DPoPProofMaker(client_key, clock=lambda: NOW).proof("GET", URI, access_token=token)
+    for guard in (Guard(validator, dpop=verifier), Guard(validator)):
+        _refused_request(
+            guard, InvalidConfirmation, ("authorization", f"Bearer {token}"), ("dpop", proof)
+        )
+
+
+def test_two_dpop_headers(
+    issued: tuple[Signer, Validator], verifier: DPoPVerifier, client_key: Key
+) -> None:
+    signer, validator = issued
+    token = _bound_token(signer, client_key)
+    maker = DPoPProofMaker(client_key, clock=lambda: NOW)
+    first, second = (maker.proof("GET", URI, access_token=token) for _ in range(2))
+    guard = Guard(validator, dpop=verifier)
+    _refused_request(
+        guard,
+        InvalidDPoPProof,
+        ("authorization", f"DPoP {token}"),
+        ("dpop", first),
+        ("dpop", second),
+    )
+    _authenticated(guard, ("authorization", f"DPoP {token}"), ("dpop", first))

@@ -275,3 +275,11 @@ def test_request_arguments() -> None:
         verifier.verify(proof, method=None, uri=URI)  # type: ignore[arg-type]
     with pytest.raises(InvalidDPoPProof):
         verifier.verify(proof, method="GET", uri="not a uri")
+
+
+def test_the_faces_are_twins() -> None:
+    from tests.support.faces import assert_twin_functions
+    from tokensmith.dpop import asend_with_dpop
+
+    assert_twin_functions(send_with_dpop, asend_with_dpop)
+    assert_twin_functions(DPoPVerifier.verify, DPoPVerifier.averify)
