@@ -110,3 +110,28 @@ def test_the_async_client(server: tuple[str, Signer]) -> None:
 
     answer = asyncio.run(asend_with_dpop(send, maker, "GET", uri, access_token=token))
     assert answer.status == 200 and json.loads(answer.response) == {"sub": "user-2"}
+
+
+def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    from tokensmith.integrations.wsgi import verified_token as wsgi_token
+
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps({"sub": wsgi_token(environ).subject}).encode()]
+
+
+def test_the_nonce_round_trip_through_the_wsgi_middleware() -> None:
+    from tests.support.app_servers import wsgi_server
+    from tokensmith.integrations.wsgi import TokenMiddleware as WSGIMiddleware
+
+    store = MemoryKeyStore(KeySet.generate("ES256"))
+    signer = Signer(store, issuer=ISSUER, ttl=600)
+    verifier = DPoPVerifier(nonces=DPoPNonces(b"another loopback nonce secret..."))
+    guard = Guard(Validator(store, issuer=ISSUER, audience=AUDIENCE), dpop=verifier)
+    maker = DPoPProofMaker(Key.generate("ES384"))
+    token = signer.issue("user-3", audience=AUDIENCE, confirmation=maker.confirmation)
+    with wsgi_server(WSGIMiddleware(wsgi_app, guard=guard)) as url:
+        uri = f"{url}/orders"
+        CALLS.clear()
+        answer = send_with_dpop(sender(uri, token), maker, "GET", uri, access_token=token)
+    assert (answer.status, json.loads(answer.response)) == (200, {"sub": "user-3"})
+    assert len(CALLS) == 2
