@@ -70,7 +70,7 @@ class DPoPProof(Value):
     token is accepted only with a proof by its key.
     """
 
-    __slots__ = ("htm", "htu", "iat", "jkt", "jti", "key", "nonce")
+    __slots__ = ("_confirmation", "htm", "htu", "iat", "jkt", "jti", "key", "nonce")
     _fields: ClassVar[tuple[str, ...]] = ("jkt", "jti", "iat", "htm", "htu", "nonce", "key")
 
     jkt: str
@@ -87,6 +87,7 @@ class DPoPProof(Value):
     """The server nonce the proof carried, if any."""
     key: Key
     """The proof's public key (bound to the proof's ``alg``)."""
+    _confirmation: Confirmation
 
     def __init__(
         self,
@@ -98,6 +99,7 @@ class DPoPProof(Value):
         htu: str,
         nonce: str | None,
         key: Key,
+        confirmation: Confirmation | None = None,
     ) -> None:
         set_ = object.__setattr__
         set_(self, "jkt", jkt)
@@ -107,11 +109,12 @@ class DPoPProof(Value):
         set_(self, "htu", htu)
         set_(self, "nonce", nonce)
         set_(self, "key", key)
+        set_(self, "_confirmation", confirmation or Confirmation(jkt=jkt))
 
     @property
     def confirmation(self) -> Confirmation:
         """What this proof proves: possession of the key with thumbprint :attr:`jkt`."""
-        return Confirmation(jkt=self.jkt)
+        return self._confirmation
 
 
 class DPoPVerifier:
@@ -177,7 +180,7 @@ class DPoPVerifier:
         self.max_length = integer("max_length", max_length, minimum=256, maximum=65536)
         """The longest proof decoded."""
         self._clock = clock
-        self._keys: dict[str, tuple[Key, str]] = {}
+        self._keys: dict[str, tuple[Key, str, Confirmation]] = {}
 
     def __repr__(self) -> str:
         return (
@@ -254,7 +257,7 @@ class DPoPVerifier:
         if len(parts) != 3:
             raise InvalidDPoPProof("the DPoP proof is not a compact JWS")
         header_segment, payload_segment, signature_segment = parts
-        key, jkt = self._key(header_segment)
+        key, jkt, confirmation = self._key(header_segment)
         try:
             signature = b64url_decode(signature_segment)
         except ValueError:
@@ -273,10 +276,19 @@ class DPoPVerifier:
         nonce = self._check_nonce(claims.get("nonce"), nonce_required)
         if access_token is not None:
             _check_ath(claims.get("ath"), access_token)
-        verified = DPoPProof(jkt=jkt, jti=jti, iat=iat, htm=htm, htu=htu, nonce=nonce, key=key)
+        verified = DPoPProof(
+            jkt=jkt,
+            jti=jti,
+            iat=iat,
+            htm=htm,
+            htu=htu,
+            nonce=nonce,
+            key=key,
+            confirmation=confirmation,
+        )
         return verified, iat + self.max_age + self.leeway
 
-    def _key(self, segment: str) -> tuple[Key, str]:
+    def _key(self, segment: str) -> tuple[Key, str, Confirmation]:
         """The public key and thumbprint of a proof header, each distinct header parsed once
         (a client sends the same header with every proof)."""
         cached = self._keys.get(segment)
@@ -299,7 +311,8 @@ class DPoPVerifier:
             key = Key.from_jwk(jwk, alg=alg)
         except KeyMaterialError as exc:
             raise InvalidDPoPProof(f"the DPoP proof's 'jwk' is refused: {exc.message}") from None
-        entry = (key, key.thumbprint())
+        jkt = key.thumbprint()
+        entry = (key, jkt, Confirmation(jkt=jkt))
         if len(self._keys) >= _KEY_CACHE_SIZE:
             self._keys.clear()
         self._keys[segment] = entry
