@@ -1,6 +1,6 @@
 """What authentication costs per request inside a real web framework, side by side in one run.
 
-    .venv/bin/python benchmarks/adapters.py [--rounds 11] [--markdown table.md]
+    .venv/bin/python benchmarks/adapters.py [--rounds 21] [--repeat 5] [--markdown table.md]
 
 For each framework and each algorithm (HS256, RS256, ES256) three apps serve the same route:
 **no auth**, **tokensmith**'s adapter, and **PyJWT**: the hand-written dependency a typical
@@ -10,6 +10,11 @@ is driven in process, its ASGI/WSGI callable called directly (no network, no ser
 realistic access token. Rounds are interleaved (benchmarks/peers.py's ``interleaved``): the
 no-auth app is timed again after every contender, so the *added* cost of each is a paired
 difference. The target: tokensmith's added cost <= the PyJWT dependency's.
+
+The whole measurement is repeated ``--repeat`` times (every framework and algorithm once per
+repetition, so a busy minute of a shared machine is spread over all of them): the tables show
+the median of the repetitions, and the last column the range of the ratio across them, which
+says how far one run of this machine can be trusted.
 
 A framework is one function decorated with ``@framework("name")`` that returns its three
 request runners; ``main`` measures every registered framework. Nothing here is asserted by the
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -249,49 +255,62 @@ def flask_apps(setup: Setup) -> dict[str, Runner]:
 # --- measuring ---------------------------------------------------------------------------------
 
 
-def measure(
-    name: str, build: Callable[[Setup], dict[str, Runner]], rounds: int
-) -> list[tuple[str, dict[str, tuple[float, float, float]]]]:
-    rows = []
-    for alg in ALGORITHMS:
-        print(f"measuring {name} {alg}...", file=sys.stderr)
-        runners = build(Setup.make(alg))
-        for contender, run in runners.items():
-            assert run() == 200, f"{name} {alg} {contender}: not 200"
-        calls = 200 if alg == "HS256" else 60
-        rows.append((alg, interleaved(dict(runners), rounds, calls)))
-    return rows
+Result = dict[str, tuple[float, float, float]]  # peers.interleaved's answer
 
 
-def table(name: str, rows: list[tuple[str, dict[str, tuple[float, float, float]]]]) -> str:
+def measure(build: Callable[[Setup], dict[str, Runner]], alg: str, rounds: int) -> Result:
+    """One interleaved measurement of one framework's three apps on one algorithm."""
+    runners = build(Setup.make(alg))
+    for contender, run in runners.items():
+        assert run() == 200, f"{alg} {contender}: not 200"
+    calls = 200 if alg == "HS256" else 60
+    return interleaved(dict(runners), rounds, calls)
+
+
+def table(name: str, runs: dict[str, list[Result]]) -> str:
+    """The median of the repetitions; the ratio's range across them in the last column."""
     lines = [
         f"### {name}",
         "",
-        "| alg | no auth | tokensmith (added) | PyJWT dependency (added) | tokensmith added / PyJWT added |",
-        "|---|---|---|---|---|",
+        "| alg | no auth | tokensmith (added) | PyJWT by hand (added) "
+        "| tokensmith added / PyJWT added | range over runs |",
+        "|---|---|---|---|---|---|",
     ]
-    for alg, result in rows:
-        base = result["no auth"][0]
-        ours, theirs = result["tokensmith"], result["PyJWT"]
+    for alg, results in runs.items():
+
+        def med(contender: str, field: int, results: list[Result] = results) -> float:
+            return statistics.median(r[contender][field] for r in results)
+
+        ratios = [r["tokensmith"][2] / r["PyJWT"][2] for r in results]
         lines.append(
-            f"| {alg} | {base:.1f} | {ours[0]:.1f} (+{ours[2]:.1f}) | {theirs[0]:.1f} (+{theirs[2]:.1f}) "
-            f"| {ours[2] / theirs[2]:.2f}× |"
+            f"| {alg} | {med('no auth', 0):.1f} "
+            f"| {med('tokensmith', 0):.1f} (+{med('tokensmith', 2):.1f}) "
+            f"| {med('PyJWT', 0):.1f} (+{med('PyJWT', 2):.1f}) "
+            f"| {statistics.median(ratios):.2f}× | {min(ratios):.2f}–{max(ratios):.2f}× |"
         )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--rounds", type=int, default=21, help="interleaved rounds per run")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of every measurement")
     parser.add_argument("--only", choices=sorted(FRAMEWORKS), help="one framework")
     parser.add_argument("--markdown", help="write the tables to this file too")
     args = parser.parse_args()
     chosen = {n: b for n, b in FRAMEWORKS.items() if args.only in (None, n)}
-    tables = [table(name, measure(name, build, args.rounds)) for name, build in chosen.items()]
+    runs: dict[str, dict[str, list[Result]]] = {n: {a: [] for a in ALGORITHMS} for n in chosen}
+    for repetition in range(args.repeat):
+        print(f"run {repetition + 1} of {args.repeat}...", file=sys.stderr)
+        for name, build in chosen.items():
+            for alg in ALGORITHMS:
+                runs[name][alg].append(measure(build, alg, args.rounds))
+    tables = [table(name, runs[name]) for name in chosen]
     header = (
         f"Measured {time.strftime('%Y-%m-%d')} on {sys.platform}, CPython "
-        f"{sys.version.split()[0]}; medians of {args.rounds} interleaved rounds, µs per request "
-        "(added: the median paired difference to the no-auth app)."
+        f"{sys.version.split()[0]}; {args.repeat} runs of {args.rounds} interleaved rounds each, "
+        "µs per request, the median of the runs (added: the median paired difference to the "
+        "no-auth app; range: the ratio's lowest and highest run)."
     )
     text = "\n\n".join([header, *tables]) + "\n"
     print(text)

@@ -1,4 +1,5 @@
-"""What tokensmith knows about each JWS algorithm, in one table (RFC 7518 §3, RFC 8037 §3.1).
+"""What tokensmith knows about each JWS algorithm, in one table (RFC 7518 §3, RFC 8037 §3.1,
+RFC 9864 §2.2).
 
 Key generation, the strength floors, signing and verifying, JWK import and export, RFC 7638
 thumbprints, the JWKS key families, the OpenID Connect ``at_hash`` / ``c_hash`` hash and the
@@ -86,9 +87,17 @@ ALGORITHMS: Final[dict[str, Algorithm]] = {
         Algorithm("ES384", "EC", hashes.SHA384, curves=("P-384",)),
         Algorithm("ES512", "EC", hashes.SHA512, curves=("P-521",)),
         Algorithm("EdDSA", "OKP", curves=("Ed25519", "Ed448")),
+        Algorithm("Ed25519", "OKP", curves=("Ed25519",)),  # RFC 9864 §2.2: fully specified
+        Algorithm("Ed448", "OKP", curves=("Ed448",)),
     )
 }
-"""Every algorithm a :class:`~tokensmith.Key` may be bound to, by JWS ``alg``."""
+"""Every algorithm a :class:`~tokensmith.Key` may be bound to, by JWS ``alg``.
+
+``EdDSA`` (RFC 8037) names no curve: the key decides. RFC 9864's fully-specified ``Ed25519``
+and ``Ed448`` each name one. They are separate algorithms: a key bound to one never verifies a
+header naming another, even when its curve would fit (the header picks a key, never what the
+key is for).
+"""
 
 EC_CURVES: Final[dict[str, EcCurve]] = {
     row.name: row

@@ -21,12 +21,18 @@ __all__ = [
     "AlgorithmNotAllowed",
     "AmbiguousKey",
     "AuthenticationTooOld",
+    "AuthorizationCodeKeyMismatch",
     "AuthorizationCodeReused",
     "BackendUnavailable",
     "CSRFCheckFailed",
     "CSRFTokenExpired",
     "ClaimCheckFailed",
+    "ClientAuthMethodNotRegistered",
+    "ClientCertificateMismatch",
+    "ClientSecretMismatch",
     "ConfigurationError",
+    "ConflictingClientCredentials",
+    "DPoPProofRequired",
     "DiscoveryError",
     "ExpiredToken",
     "ImmatureToken",
@@ -37,6 +43,7 @@ __all__ = [
     "InvalidAuthorizedParty",
     "InvalidClaim",
     "InvalidClient",
+    "InvalidClientCertificate",
     "InvalidConfirmation",
     "InvalidDPoPProof",
     "InvalidEncoding",
@@ -56,14 +63,17 @@ __all__ = [
     "KeyMaterialError",
     "KeyStoreCorrupt",
     "MalformedAuthorization",
+    "MalformedClientCredentials",
     "MalformedToken",
     "MissingClaim",
+    "MissingClientCredentials",
     "MissingToken",
     "MultipleCredentials",
     "NetworkNotAllowed",
     "NoSigningKey",
     "OAuthError",
     "RefreshTokenExpired",
+    "RefreshTokenKeyMismatch",
     "RefreshTokenReused",
     "RefreshTokenRevoked",
     "ReplayedDPoPProof",
@@ -79,6 +89,7 @@ __all__ = [
     "TokenTooOld",
     "TokensmithError",
     "UnauthorizedClient",
+    "UnknownClient",
     "UnknownKey",
     "UnsupportedGrantType",
     "UnsupportedHeader",
@@ -387,6 +398,18 @@ class InsecureTransport(InvalidTokenRequest):
     code = "insecure_transport"
 
 
+class InvalidClientCertificate(InvalidTokenRequest):
+    """A trusted proxy's client-certificate header (``X-Client-Cert``, ``Client-Cert``,
+    ``X-Forwarded-Client-Cert``) is malformed, repeated, too large, or not one X.509
+    certificate: the request cannot say which certificate the client presented (RFC 8705 §3).
+
+    Only headers from ``TransportSecurity(trusted_proxies=...)`` are read; fix the proxy's
+    configuration (see the "Certificate-bound tokens" page).
+    """
+
+    code = "invalid_client_certificate"
+
+
 class CSRFCheckFailed(InvalidTokenRequest):
     """The CSRF token is missing, malformed, forged, bound to another session, or mismatched."""
 
@@ -552,12 +575,74 @@ class StateMismatch(InvalidRequest):
     code = "state_mismatch"
 
 
+class DPoPProofRequired(InvalidRequest):
+    """This client is registered with ``dpop_bound_access_tokens`` and sent no DPoP proof.
+
+    RFC 9449 §5.2: the authorization server must refuse such a token request; the request is
+    incomplete (``invalid_request``), not its proof (``invalid_dpop_proof`` is for a proof that
+    was sent and failed verification).
+    """
+
+    code = "dpop_proof_required"
+
+
 class InvalidClient(OAuthError):
-    """Client authentication failed (unknown client, bad credentials or assertion): HTTP 401."""
+    """Client authentication failed (unknown client, bad credentials or assertion): HTTP 401.
+
+    ``auth_scheme`` is the ``Authorization`` scheme the client tried (``"Basic"``), or
+    ``None``: :func:`tokensmith.oauth.error_response` then adds the ``WWW-Authenticate``
+    challenge RFC 6749 §5.2 requires.
+    """
 
     code = "invalid_client"
     error = "invalid_client"
     status_code = 401
+
+    def __init__(self, message: str | None = None, *, auth_scheme: str | None = None) -> None:
+        super().__init__(message)
+        self.auth_scheme = auth_scheme
+
+
+class UnknownClient(InvalidClient):
+    """No client is registered under the presented ``client_id`` (``invalid_client``)."""
+
+    code = "unknown_client"
+
+
+class ClientSecretMismatch(InvalidClient):
+    """The presented client secret is not the registered one (``invalid_client``)."""
+
+    code = "client_secret_mismatch"
+
+
+class MalformedClientCredentials(InvalidClient):
+    """The ``Authorization`` header is not RFC 6749 §2.3.1 ``Basic`` client credentials."""
+
+    code = "malformed_client_credentials"
+
+
+class MissingClientCredentials(InvalidClient):
+    """The token request carries no client authentication at all (``invalid_client``)."""
+
+    code = "missing_client_credentials"
+
+
+class ClientAuthMethodNotRegistered(InvalidClient):
+    """The client authenticated by a method it is not registered for (``invalid_client``)."""
+
+    code = "auth_method_not_registered"
+
+
+class ClientCertificateMismatch(InvalidClient):
+    """No client certificate, or not the one registered for the client (RFC 8705 §2)."""
+
+    code = "client_certificate_mismatch"
+
+
+class ConflictingClientCredentials(InvalidRequest):
+    """The request uses more than one client authentication method, or names two clients."""
+
+    code = "conflicting_client_credentials"
 
 
 class InvalidGrant(OAuthError):
@@ -585,10 +670,27 @@ class AuthorizationCodeReused(InvalidGrant):
         self.subject = subject
 
 
+class AuthorizationCodeKeyMismatch(InvalidGrant):
+    """The code was bound to a DPoP key (``dpop_jkt``, RFC 9449 §10) and the token request
+    proved no key, or another one. The code is consumed, like any failed redemption."""
+
+    code = "code_key_mismatch"
+
+
 class InvalidRefreshToken(InvalidGrant):
     """The refresh token is malformed, unknown, or not bound to this client (``invalid_grant``)."""
 
     code = "invalid_refresh_token"
+
+
+class RefreshTokenKeyMismatch(InvalidRefreshToken):
+    """The refresh token is bound to a DPoP key and the request has no proof by that key.
+
+    RFC 9449 §5.8: a public client's refresh token is usable only with a DPoP proof by the key
+    it was issued to; a stolen one is useless without that key. The token is not consumed.
+    """
+
+    code = "refresh_token_key_mismatch"
 
 
 class RefreshTokenExpired(InvalidRefreshToken):

@@ -146,7 +146,8 @@ def test_a_private_jwk_with_a_large_exponent_is_weak() -> None:
 def test_a_public_pem_with_a_bad_exponent_is_weak(e: int) -> None:
     pem = _public_pem(e)
     if e not in _UNLOADABLE:
-        assert serialization.load_pem_public_key(pem).public_numbers().e == e
+        loaded = serialization.load_pem_public_key(pem)
+        assert isinstance(loaded, rsa.RSAPublicKey) and loaded.public_numbers().e == e
     _weak(lambda: Key.from_pem(pem, "RS256"))
 
 

@@ -192,6 +192,7 @@ def test_a_row_is_what_the_command_does(
 def _error_class(code: str) -> type[errors.TokensmithError]:
     classes = [getattr(errors, name) for name in errors.__all__]
     (found,) = [c for c in classes if inspect.isclass(c) and getattr(c, "code", None) == code]
+    assert issubclass(found, errors.TokensmithError)
     return found
 
 
@@ -217,7 +218,7 @@ def _failures_in_the_source() -> set[tuple[int, str]]:
             if not isinstance(node, ast.Call) or ast.unparse(node.func) != "Failure":
                 continue
             code = node.args[0]
-            assert isinstance(code, ast.Constant), ast.unparse(node)
+            assert isinstance(code, ast.Constant) and isinstance(code.value, str), ast.unparse(node)
             status = cli_common.EXIT_FAILURE
             if len(node.args) > 2:
                 assert isinstance(node.args[2], ast.Name), ast.unparse(node)

@@ -2,8 +2,9 @@
 
 Every row is exercised through every reader (generate, sign, verify, JWK export and import,
 thumbprint, PEM, the JWKS families, the OIDC hash); the public members computed from the key's
-numbers agree with PyJWT's export; and a row added to a copy of the package (RFC 9864's
-fully-specified ``Ed25519``) works everywhere without touching anything else.
+numbers agree with PyJWT's export; and RFC 9864's fully-specified ``Ed25519`` and ``Ed448``
+are one row each: with them every reader works, a copy of the package without them knows
+neither.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def test_the_public_sets_are_the_table() -> None:
     for row in ALGORITHMS.values():
         assert all(c in EC_CURVES or c in EDWARDS_CURVES for c in row.curves), row
         assert (row.hash is None) == (row.kty == "OKP"), row  # only EdDSA leaves it to the curve
+    assert ALGORITHMS["Ed25519"].curves == ("Ed25519",)  # RFC 9864 §2.2: one curve each
+    assert ALGORITHMS["Ed448"].curves == ("Ed448",)
 
 
 @pytest.mark.parametrize(("alg", "crv"), ROWS)
@@ -119,6 +122,8 @@ def test_every_row_issues_and_validates(
         ("ES512", None, hashlib.sha512),
         ("EdDSA", None, hashlib.sha512),
         ("EdDSA", "Ed25519", hashlib.sha512),
+        ("Ed25519", None, hashlib.sha512),
+        ("Ed25519", "Ed25519", hashlib.sha512),
     ],
 )
 def test_the_oidc_hash_is_the_tables(alg: str, crv: str | None, hashed: object) -> None:
@@ -129,9 +134,13 @@ def test_the_oidc_hash_is_the_tables(alg: str, crv: str | None, hashed: object) 
 def test_the_oidc_hash_of_ed448_is_shake256_of_114_bytes() -> None:
     digest = hashlib.shake_256(b"code").digest(114)
     assert token_hash("code", "EdDSA", curve="Ed448") == b64url_encode(digest[:57])
+    assert token_hash("code", "Ed448") == b64url_encode(digest[:57])
 
 
-@pytest.mark.parametrize(("alg", "curve"), [("EdDSA", "X25519"), ("EdDSA", "P-256")])
+@pytest.mark.parametrize(
+    ("alg", "curve"),
+    [("EdDSA", "X25519"), ("EdDSA", "P-256"), ("Ed25519", "Ed448"), ("Ed448", "Ed25519")],
+)
 def test_a_curve_the_algorithm_does_not_use_is_refused(alg: str, curve: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
         token_hash("x", alg, curve=curve)
@@ -173,8 +182,10 @@ def test_kty_of_answers_for_anything() -> None:
 
 # --- one row ------------------------------------------------------------------------------------
 
-_ONE_ROW = '        Algorithm("Ed25519", "OKP", curves=("Ed25519",)),\n'
-_ANCHOR = '        Algorithm("EdDSA", "OKP", curves=("Ed25519", "Ed448")),\n'
+_ROWS = (
+    '        Algorithm("Ed25519", "OKP", curves=("Ed25519",)),  # RFC 9864 §2.2: fully specified\n',
+    '        Algorithm("Ed448", "OKP", curves=("Ed448",)),\n',
+)
 
 _EVERY_READER = r"""
 import hashlib, io, json, sys, contextlib, tempfile
@@ -184,57 +195,70 @@ from tokensmith.oauth import token_hash
 from tokensmith.stores.file import FileKeyStore
 from tokensmith._b64 import b64url_encode
 
-assert "Ed25519" in ts.SUPPORTED_ALGORITHMS and "Ed25519" in ts.keys.ASYMMETRIC_ALGORITHMS
-key = ts.Key.generate("Ed25519")                       # generation (its one curve)
+alg, other = sys.argv[1], {"Ed25519": "Ed448", "Ed448": "Ed25519"}[sys.argv[1]]
+assert alg in ts.SUPPORTED_ALGORITHMS and alg in ts.keys.ASYMMETRIC_ALGORITHMS
+key = ts.Key.generate(alg)                             # generation (its one curve)
 jwk = key.to_jwk()
-assert (jwk["kty"], jwk["crv"], jwk["alg"]) == ("OKP", "Ed25519", "Ed25519")
+assert (jwk["kty"], jwk["crv"], jwk["alg"]) == ("OKP", alg, alg)
 public = ts.Key.from_jwk(jwk)                          # import
 assert public.verify(b"m", key.sign(b"m"))             # sign / verify
 assert ts.Key.from_jwk(key.to_jwk(private=True)).can_sign
-assert ts.Key.from_pem(key.to_pem(), "Ed25519").kid == key.kid
+assert ts.Key.from_pem(key.to_pem(), alg).kid == key.kid
 try:
-    ts.Key.generate("Ed25519", curve="Ed448")
+    ts.Key.generate(alg, curve=other)
 except ts.InvalidKey:
     pass
 else:
-    raise AssertionError("Ed448 key for Ed25519")
+    raise AssertionError("a key on the other curve")
 try:
-    ts.Key.from_jwk(ts.Key.generate("EdDSA", curve="Ed448").to_jwk(), alg="Ed25519")
+    ts.Key.from_jwk(ts.Key.generate("EdDSA", curve=other).to_jwk(), alg=alg)
 except ts.InvalidKey:
     pass
 else:
-    raise AssertionError("Ed448 JWK for Ed25519")
+    raise AssertionError("a JWK on the other curve")
 store = ts.MemoryKeyStore(ts.KeySet([key]))            # signer / validator
 token = ts.Signer(store, issuer="https://i.test").issue("u", audience="a")
-assert ts.Validator(store, issuer="https://i.test", audience="a").validate(token).algorithm == "Ed25519"
+assert ts.Validator(store, issuer="https://i.test", audience="a").validate(token).algorithm == alg
 bare = {m: v for m, v in jwk.items() if m != "alg"}   # JWKS families
-found = ts.KeySet.from_jwks({"keys": [bare]}, default_algorithms={"OKP": "Ed25519"})
-assert found.verification_key(key.kid, "Ed25519", 0.0).alg == "Ed25519"
-digest = hashlib.sha512(b"at").digest()                # OIDC hash: the curve's
-assert token_hash("at", "Ed25519") == b64url_encode(digest[:32])
+found = ts.KeySet.from_jwks({"keys": [bare]}, default_algorithms={"OKP": alg})
+assert found.verification_key(key.kid, alg, 0.0).alg == alg
+digest = hashlib.sha512(b"at").digest() if alg == "Ed25519" else hashlib.shake_256(b"at").digest(114)
+assert token_hash("at", alg) == b64url_encode(digest[: len(digest) // 2])  # OIDC: the curve's
 with tempfile.TemporaryDirectory() as directory:       # CLI and file store
     with contextlib.redirect_stdout(io.StringIO()):
-        assert cli.main(["keys", "init", directory + "/k", "--alg", "Ed25519"]) == 0
-    assert FileKeyStore(directory + "/k").signing_key().alg == "Ed25519"
+        assert cli.main(["keys", "init", directory + "/k", "--alg", alg]) == 0
+    assert FileKeyStore(directory + "/k").signing_key().alg == alg
 print("ok")
 """
 
 
-def test_an_algorithm_is_one_row(tmp_path: Path) -> None:
-    """RFC 9864's fully-specified ``Ed25519``: one line added to a copy of the package."""
-    package = tmp_path / "tokensmith"
-    shutil.copytree(ROOT / "src" / "tokensmith", package, ignore=shutil.ignore_patterns("*.pyc"))
-    table = package / "_algorithms.py"
-    source = table.read_text(encoding="utf-8")
-    assert source.count(_ANCHOR) == 1
-    table.write_text(source.replace(_ANCHOR, _ANCHOR + _ONE_ROW), encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "-c", _EVERY_READER],
+def _readers(package_parent: Path, alg: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _EVERY_READER, alg],
         capture_output=True,
         text=True,
-        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
-        cwd=tmp_path,
+        env={"PYTHONPATH": str(package_parent), "PATH": "/usr/bin:/bin"},
+        cwd=package_parent,
         check=False,
     )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("alg", ["Ed25519", "Ed448"])
+def test_an_algorithm_is_one_row(tmp_path: Path, alg: str) -> None:
+    """RFC 9864's fully-specified ``Ed25519`` and ``Ed448`` are one row each: every reader
+    takes them from the table, and a copy of the package without the rows knows neither."""
+    source = (ROOT / "src" / "tokensmith" / "_algorithms.py").read_text(encoding="utf-8")
+    assert all(source.count(row) == 1 for row in _ROWS)
+    with_rows = _readers(ROOT / "src", alg)
+    assert with_rows.returncode == 0, with_rows.stderr
+    assert with_rows.stdout.strip() == "ok"
+
+    package = tmp_path / "tokensmith"
+    shutil.copytree(ROOT / "src" / "tokensmith", package, ignore=shutil.ignore_patterns("*.pyc"))
+    without = source
+    for row in _ROWS:
+        without = without.replace(row, "")
+    (package / "_algorithms.py").write_text(without, encoding="utf-8")
+    refused = _readers(tmp_path, alg)
+    assert refused.returncode != 0
+    assert "AssertionError" in refused.stderr  # the first line: not a supported algorithm

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -44,7 +45,7 @@ def _outcome(v: Validator, token: str) -> object:
 
 
 def make(
-    clock: FakeClock, **options: object
+    clock: FakeClock, **options: Any
 ) -> tuple[MemoryKeyStore, Signer, Validator, ValidatedTokenCache, MemoryRevocationList]:
     store = MemoryKeyStore(KeySet.generate("HS256"), clock=clock)
     signer = Signer(store, issuer=ISSUER, ttl=600, clock=clock)
@@ -58,7 +59,7 @@ def make(
         cache=cache,
         revocation=revocations,
         **options,
-    )  # type: ignore[arg-type]
+    )
     return store, signer, validator, cache, revocations
 
 
@@ -150,7 +151,8 @@ def test_replaced_key_object_goes_down_the_full_path(clock: FakeClock) -> None:
     twin = Key.from_jwk(key.to_jwk(private=True))  # same kid and material, another object
     store.replace(KeySet([twin]))
     validator.validate(token)
-    assert cache.get(token)[2] is twin  # re-verified with the new object and re-cached
+    entry = cache.get(token)
+    assert entry is not None and entry[2] is twin  # re-verified with the new object, re-cached
 
 
 def test_entry_never_outlives_the_key(clock: FakeClock) -> None:
@@ -458,7 +460,7 @@ def test_a_store_of_your_own_opts_in_with_settled_keyset(clock: FakeClock) -> No
     token = Signer(MemoryKeyStore(KeySet([key]), clock=clock), issuer=ISSUER, clock=clock).issue(
         "u", audience=AUDIENCE
     )
-    asked = _Counting(mine)  # type: ignore[arg-type]
+    asked = _Counting(mine)
     first = validator.validate(token)
     assert validator.validate(token) is first and asked.calls == 1
     mine._keyset = KeySet([key])  # a new set holding the same key: verified once more
@@ -628,7 +630,7 @@ def test_an_asked_source_returning_another_key_object_means_a_full_verification(
     store.replace(KeySet([twin]))
     again = validator.validate(token)
     assert again is not first and again.jti == first.jti
-    assert cache.get(token)[2] is twin
+    assert (entry := cache.get(token)) is not None and entry[2] is twin
     store.replace(KeySet([Key.from_jwk(twin.to_jwk(private=True))]))
     assert asyncio.run(validator.avalidate(token)) is not again
 
@@ -716,7 +718,7 @@ def test_an_entry_evicted_between_lookup_and_move_is_still_served(clock: FakeClo
     from collections import OrderedDict
 
     class Evicting(OrderedDict[str, object]):
-        def get(self, key: str, default: object = None) -> object:  # type: ignore[override]
+        def get(self, key: str, default: object = None) -> object:
             entry = super().get(key, default)
             self.pop(key, None)
             return entry

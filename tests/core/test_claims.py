@@ -85,7 +85,7 @@ def test_public_constructor_builds_an_equal_read_only_token() -> None:
     with pytest.raises(TypeError):
         hash(one)
     with pytest.raises(AttributeError):
-        one.subject = "user-2"  # type: ignore[misc]
+        one.subject = "user-2"
 
 
 def test_a_view_built_without_the_token_has_no_fingerprint() -> None:

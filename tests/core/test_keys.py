@@ -216,7 +216,7 @@ def test_pem_for_hmac_and_secret_for_asymmetric_are_refused() -> None:
     with pytest.raises(InvalidKey):
         Key.generate("none")
     with pytest.raises(InvalidKey):
-        Key.generate("EdDSA", curve="X25519")  # type: ignore[arg-type]
+        Key.generate("EdDSA", curve="X25519")
 
 
 def test_wrong_material_types_are_refused() -> None:

@@ -39,7 +39,7 @@ from tokensmith.testing import FakeClock
 
 _STORE = MemoryKeyStore(KeySet([Key.from_secret(bytes(32), "HS256", kid="k")]))
 _NAME = st.text(
-    st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=2, max_size=12
+    st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=2, max_size=12
 ).filter(lambda s: s.strip() == s and " " not in s)
 
 
@@ -171,8 +171,8 @@ def test_defaults_and_opt_outs() -> None:
 
 def test_pinning_narrows_the_trusted_issuers() -> None:
     policy = _policy(issuer=[ISSUER, "https://b.test"])
-    assert policy.pinned_to("https://b.test").issuers == {"https://b.test"}
-    assert _policy(issuer=UNCHECKED).pinned_to(ISSUER).issuers == {ISSUER}
+    assert policy.pinned_to("https://b.test").issuers == frozenset({"https://b.test"})
+    assert _policy(issuer=UNCHECKED).pinned_to(ISSUER).issuers == frozenset({ISSUER})
     with pytest.raises(ConfigurationError):
         policy.pinned_to("https://c.test")
 

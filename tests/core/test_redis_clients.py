@@ -121,8 +121,7 @@ def test_every_async_from_url_uses_the_shared_client_options(
             assert options["retry"].get_retries() == 1
         assert options["socket_timeout"] == SOCKET_TIMEOUT
         assert options["socket_connect_timeout"] == SOCKET_TIMEOUT
-        close = getattr(backend, "aclose", None)
-        await close()
+        await backend.aclose()
 
     asyncio.run(main())
 
@@ -291,14 +290,16 @@ def test_refusal_throttles_built_from_a_url_use_the_shared_client_options(
     from tokensmith.web.ratelimit import AsyncRefusalThrottle, RefusalThrottle
 
     throttle = RefusalThrottle.redis(redis_url, 3, 30.0)
-    _assert_tight(throttle.limiter._client, cluster=False)
+    limiter: Any = throttle.limiter  # a RedisRateLimiter: its client is checked
+    _assert_tight(limiter._client, cluster=False)
     throttle.check("198.51.100.7")
 
     async def main() -> None:
         twin = AsyncRefusalThrottle.redis(redis_url, 3, 30.0)
-        _assert_tight(twin.limiter._client, cluster=False)
+        twin_limiter: Any = twin.limiter
+        _assert_tight(twin_limiter._client, cluster=False)
         await twin.check("198.51.100.7")
-        await twin.limiter.aclose()
+        await twin_limiter.aclose()
 
     asyncio.run(main())
-    throttle.limiter.close()
+    limiter.close()

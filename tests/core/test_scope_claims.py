@@ -161,15 +161,16 @@ scope_values = st.one_of(
 @given(st.dictionaries(st.sampled_from(["scope", "scp", "scopes", "other"]), scope_values))
 def test_scopes_are_granted_exactly_as_the_rule_says(claims: dict[str, Any]) -> None:
     names = ("scope", "scp", "scopes")
-    expected: set[str] | type[InvalidClaim] = set()
+    granted: set[str] = set()
+    expected: set[str] | type[InvalidClaim] = granted
     for name in names:
         if name not in claims:
             continue
         value = claims[name]
         if isinstance(value, str):
-            expected |= set(value.split())  # type: ignore[operator]
+            granted |= set(value.split())
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-            expected |= set(value)  # type: ignore[operator]
+            granted |= set(value)
         else:
             expected = InvalidClaim
             break

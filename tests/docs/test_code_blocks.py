@@ -32,11 +32,24 @@ from tokensmith import RotationPolicy
 SERVED = {
     "docs/frameworks/django.md": "tests/docs/test_frameworks_wsgi_docs.py",
     "docs/frameworks/drf.md": "tests/docs/test_frameworks_wsgi_docs.py",
+    "docs/frameworks/mcp.md": "tests/docs/test_mcp_docs.py",  # needs mcp 2, skipped without
 }
 """Pages whose blocks are a project's files: written out and served by the test named."""
 
 EXPECTED_OUTPUT = {
-    "docs/migration.md": ["user-1 ['orders:read', 'orders:write']", "insufficient_scope 403"],
+    "docs/migration.md": [
+        "user-1 ['orders:read']",
+        "missing_claim invalid_token 401",
+        '401 Bearer realm="orders-api", scope="orders:read"',
+        "\n200 \n",
+        '401 Bearer realm="orders-api", error="invalid_token"\n',
+        '403 Bearer realm="orders-api", error="insufficient_scope"\n',
+        "42 None",
+        "claim_check_failed",
+        "user-1 ['orders:read', 'orders:write']",
+        "insufficient_scope 403",
+    ],
+    "docs/faq.md": ["invalid_audience 401", "\nTrue\n", "16 True"],
     "docs/remote-jwks.md": [
         "user-1",
         "the compromised key no longer verifies",

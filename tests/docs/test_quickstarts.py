@@ -55,7 +55,7 @@ def test_the_readme_app_answers_as_the_readme_says() -> None:
     signer = page["signer"]
 
     def issue(scopes: list[str]) -> str:
-        return signer.issue("user-123", audience="orders-api", scopes=scopes)
+        return str(signer.issue("user-123", audience="orders-api", scopes=scopes))
 
     check(answers(page["app"], issue, "/orders"), {"user": "user-123"})
     text = README.read_text(encoding="utf-8")
@@ -67,7 +67,7 @@ def test_the_quickstart_app_answers_as_the_page_says() -> None:
     signer = page["signer"]
 
     def issue(scopes: list[str]) -> str:
-        return signer.issue("user-123", audience="orders-api", scopes=scopes)
+        return str(signer.issue("user-123", audience="orders-api", scopes=scopes))
 
     check(answers(page["orders"], issue, "/"), {"user": "user-123"})
 

@@ -222,7 +222,8 @@ def test_private_parameters_and_constructors_are_hidden(demo: Any) -> None:
 def test_the_site_builds_strictly_and_passes_the_checks(tmp_path: Path) -> None:
     site = tmp_path / "site"
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
-    build = [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", site]  # no --quiet
+    build: list[str | Path] = [sys.executable, "-m", "mkdocs", "build", "--strict"]  # no --quiet
+    build += ["--site-dir", site]
     done = subprocess.run(build, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     assert check_site.check(site) == []

@@ -2,7 +2,7 @@
 
 Each adapter's test serves a real app on a loopback port with a real server, protecting
 ``GET /orders`` with ``scopes=["orders:read"]`` through ``make_guard(world)`` (or the adapter's
-own constructor given the same validator, realm, scopes and transport), answering 200 with a
+own constructor given the same validator, realm, scopes, transport and ``resource_metadata``), answering 200 with a
 JSON body ``{"sub": <subject>}`` when the token is accepted. Then it calls
 ``run_table(base_url, world)``, which sends every scenario with http.client and checks the
 status, the ``WWW-Authenticate`` challenge and that no answer contains the token.
@@ -39,6 +39,8 @@ REALM = "orders"
 SCOPE = "orders:read"
 PATH = "/orders"
 PROXIES = ("127.0.0.1", "::1")
+METADATA_URL = "https://orders.example.test/.well-known/oauth-protected-resource/orders"
+"""The RFC 9728 metadata every guard under test names: every challenge must carry it."""
 
 
 class _Revocations(MemoryRevocationList):
@@ -95,7 +97,8 @@ class World:
 
 def make_guard(world: World) -> Guard:
     """The guard every adapter under test is configured like."""
-    return Guard(world.validator, realm=REALM, scopes=[SCOPE], transport=world.transport())
+    return Guard(world.validator, realm=REALM, scopes=[SCOPE], transport=world.transport(),
+                 resource_metadata=METADATA_URL)  # fmt: skip
 
 
 HTTPS = ("X-Forwarded-Proto", "https")
@@ -201,6 +204,7 @@ def check(scenario: Scenario, world: World, status: int, headers: dict[str, list
     params = dict(_PARAM.findall(challenge))
     assert params.get("realm") == REALM, what
     assert params.get("error") == scenario.error, what
+    assert params.get("resource_metadata") == METADATA_URL, what
     if scenario.error == "insufficient_scope":
         assert SCOPE in params.get("scope", "").split(), what
 

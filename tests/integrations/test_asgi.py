@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import pytest
@@ -33,7 +33,7 @@ async def _json(send: Any, status: int, document: object) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-async def inner(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def inner(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
     """The protected app: answers with the verified subject; /health is public."""
     if scope["type"] == "lifespan":
         while (message := await receive())["type"] != "lifespan.shutdown":
@@ -103,7 +103,7 @@ def ws_scope(world: World, *, token: str | None, extensions: dict[str, Any] | No
             "extensions": extensions or {}}  # fmt: skip
 
 
-async def echo_socket(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def echo_socket(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
     assert (await receive())["type"] == "websocket.connect"
     await send({"type": "websocket.accept"})
     await send({"type": "websocket.send", "text": verified_token(scope).subject})
@@ -150,9 +150,9 @@ def test_unknown_scope_types_are_not_let_through(world: World) -> None:
 
 
 def test_the_scope_is_copied_not_changed(world: World) -> None:
-    seen: list[dict[str, Any]] = []
+    seen: list[MutableMapping[str, Any]] = []
 
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         seen.append(scope)
 
     scope = {"type": "http", "method": "GET", "scheme": "https", "path": PATH,

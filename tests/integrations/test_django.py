@@ -23,6 +23,7 @@ from django.utils.decorators import method_decorator  # noqa: E402
 from django.views import View  # noqa: E402
 
 from tests.integrations.scenarios import (  # noqa: E402
+    METADATA_URL,
     PATH,
     REALM,
     SCOPE,
@@ -45,7 +46,8 @@ MIDDLEWARE = "tokensmith.integrations.django.TokenMiddleware"
 
 
 def scopeless(world: World) -> Guard:
-    return Guard(world.validator, realm=REALM, transport=world.transport())
+    return Guard(world.validator, realm=REALM, transport=world.transport(),
+                 resource_metadata=METADATA_URL)  # fmt: skip
 
 
 def subject_of(request: HttpRequest) -> JsonResponse:
@@ -135,13 +137,15 @@ class Counting:
         self.inner = world.validator
         self.calls = 0
 
-    def validate(self, token: str, *, scopes: Any = ()) -> VerifiedToken:
+    def validate(self, token: str, *, scopes: Any = (), confirmation: Any = None) -> VerifiedToken:
         self.calls += 1
-        return self.inner.validate(token, scopes=scopes)
+        return self.inner.validate(token, scopes=scopes, confirmation=confirmation)
 
-    async def avalidate(self, token: str, *, scopes: Any = ()) -> VerifiedToken:
+    async def avalidate(
+        self, token: str, *, scopes: Any = (), confirmation: Any = None
+    ) -> VerifiedToken:
         self.calls += 1
-        return await self.inner.avalidate(token, scopes=scopes)
+        return await self.inner.avalidate(token, scopes=scopes, confirmation=confirmation)
 
 
 def _bearer(world: World, name: str = "valid") -> dict[str, str]:
@@ -287,10 +291,12 @@ def test_scopes_are_checked_when_the_view_is_declared() -> None:
 
 
 class _Broken:
-    def validate(self, token: str, *, scopes: Any = ()) -> Any:
+    def validate(self, token: str, *, scopes: Any = (), confirmation: Any = None) -> Any:
         raise ConfigurationError("misconfigured")
 
-    async def avalidate(self, token: str, *, scopes: Any = ()) -> Any:  # pragma: no cover
+    async def avalidate(
+        self, token: str, *, scopes: Any = (), confirmation: Any = None
+    ) -> Any:  # pragma: no cover
         raise ConfigurationError("misconfigured")
 
 

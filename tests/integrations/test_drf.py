@@ -32,6 +32,7 @@ from rest_framework.views import APIView  # noqa: E402
 from rest_framework.views import exception_handler as drf_default_handler  # noqa: E402
 
 from tests.integrations.scenarios import (  # noqa: E402
+    METADATA_URL,
     PATH,
     REALM,
     SCENARIOS,
@@ -56,7 +57,8 @@ MIDDLEWARE = "tokensmith.integrations.django.TokenMiddleware"
 
 
 def scopeless(world: World) -> Guard:
-    return Guard(world.validator, realm=REALM, transport=world.transport())
+    return Guard(world.validator, realm=REALM, transport=world.transport(),
+                 resource_metadata=METADATA_URL)  # fmt: skip
 
 
 class Subject(APIView):
@@ -158,14 +160,17 @@ def test_a_403_from_another_permission_carries_the_challenge(
     assert status == 403
     assert received["www-authenticate"] == [
         f'Bearer realm="{REALM}", error="insufficient_scope", '
-        'error_description="The token is valid but lacks a scope the request requires (HTTP 403)."'
+        'error_description="The token is valid but lacks a scope the request requires (HTTP 403).", '
+        f'resource_metadata="{METADATA_URL}"'
     ]
     assert json.loads(body)["error"] == "insufficient_scope"
 
 
 def test_authenticate_header_is_the_bare_challenge(world: World) -> None:
     with override_settings(TOKENSMITH_GUARD=scopeless(world)):
-        assert BearerAuthentication().authenticate_header(None) == f'Bearer realm="{REALM}"'  # type: ignore[arg-type]
+        assert BearerAuthentication().authenticate_header(None) == (  # type: ignore[arg-type]
+            f'Bearer realm="{REALM}", resource_metadata="{METADATA_URL}"'
+        )
 
 
 def test_the_user_is_the_tokens_subject(world: World) -> None:
@@ -183,11 +188,15 @@ def test_the_middlewares_verdict_is_reused(world: World) -> None:
     calls: list[str] = []
 
     class Counting:
-        def validate(self, token: str, *, scopes: Any = ()) -> VerifiedToken:
+        def validate(
+            self, token: str, *, scopes: Any = (), confirmation: Any = None
+        ) -> VerifiedToken:
             calls.append("validate")
-            return world.validator.validate(token, scopes=scopes)
+            return world.validator.validate(token, scopes=scopes, confirmation=confirmation)
 
-        async def avalidate(self, token: str, *, scopes: Any = ()) -> VerifiedToken:
+        async def avalidate(
+            self, token: str, *, scopes: Any = (), confirmation: Any = None
+        ) -> VerifiedToken:
             raise AssertionError("sync only")  # pragma: no cover
 
     guard = Guard(Counting(), realm=REALM)
@@ -246,7 +255,9 @@ def test_the_handler_called_without_a_view_still_sends_the_challenge(world: Worl
     with override_settings(TOKENSMITH_GUARD=scopeless(world)):
         response = exception_handler(NotAuthenticated(), {"request": drf_request})
     assert response is not None and response.status_code == 401
-    assert response.headers["WWW-Authenticate"] == f'Bearer realm="{REALM}"'
+    assert response.headers["WWW-Authenticate"] == (
+        f'Bearer realm="{REALM}", resource_metadata="{METADATA_URL}"'
+    )
 
 
 # --- the import cycle --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from tests.integrations.scenarios import (
     HTTPS,
+    METADATA_URL,
     REALM,
     SCENARIOS,
     SCOPE,
@@ -94,7 +95,9 @@ def test_the_openapi_document_names_a_bearer_scheme(base_url: str) -> None:
 def test_route_scopes_are_in_the_challenge(base_url: str, world: World) -> None:
     status, headers, _ = request(base_url, "/admin", [HTTPS])
     assert status == 401
-    assert headers["www-authenticate"] == [f'Bearer realm="{REALM}", scope="orders:admin {SCOPE}"']
+    assert headers["www-authenticate"] == [
+        f'Bearer realm="{REALM}", scope="orders:admin {SCOPE}", resource_metadata="{METADATA_URL}"'
+    ]
     bearer = ("Authorization", f"Bearer {world.tokens['valid']}")
     status, headers, body = request(base_url, "/admin", [bearer, HTTPS])
     assert status == 403 and f'scope="orders:admin {SCOPE}"' in headers["www-authenticate"][0]

@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 from flask import Flask, g
 
-from tests.integrations.scenarios import PATH, REALM, SCOPE, World, make_guard, run_table
+from tests.integrations.scenarios import (
+    METADATA_URL,
+    PATH,
+    REALM,
+    SCOPE,
+    World,
+    make_guard,
+    run_table,
+)
 from tests.support.werkzeug_server import serving
 from tokensmith import BackendUnavailable, ConfigurationError, Validator
 from tokensmith.integrations.flask import EXTENSION, TOKEN_ATTRIBUTE, TokenAuth, current_token
@@ -17,7 +25,8 @@ from tokensmith.web import Guard
 
 
 def _scopeless_guard(world: World) -> Guard:
-    return Guard(world.validator, realm=REALM, transport=world.transport())
+    return Guard(world.validator, realm=REALM, transport=world.transport(),
+                 resource_metadata=METADATA_URL)  # fmt: skip
 
 
 def make_app(world: World) -> Flask:
@@ -121,10 +130,10 @@ def test_a_view_of_an_app_the_extension_was_not_given_fails_loudly(world: World)
 class _Broken:
     """A validator with a programming error in it: not a refusal, so not answered as one."""
 
-    def validate(self, token: str, *, scopes: Any = ()) -> Any:
+    def validate(self, token: str, *, scopes: Any = (), confirmation: Any = None) -> Any:
         raise ConfigurationError("misconfigured")
 
-    async def avalidate(self, token: str, *, scopes: Any = ()) -> Any:
+    async def avalidate(self, token: str, *, scopes: Any = (), confirmation: Any = None) -> Any:
         raise ConfigurationError("misconfigured")
 
 

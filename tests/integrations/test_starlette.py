@@ -15,6 +15,7 @@ from starlette.routing import Mount, Route
 
 from tests.integrations.scenarios import (
     HTTPS,
+    METADATA_URL,
     REALM,
     SCENARIOS,
     SCOPE,
@@ -87,7 +88,9 @@ def test_the_middleware_in_starlette_passes_the_table(base_url: str, world: Worl
 def test_the_challenge_names_the_routes_scopes(base_url: str, world: World) -> None:
     status, headers, _ = request(base_url, "/admin", [HTTPS])
     assert status == 401
-    assert headers["www-authenticate"] == [f'Bearer realm="{REALM}", scope="orders:admin {SCOPE}"']
+    assert headers["www-authenticate"] == [
+        f'Bearer realm="{REALM}", scope="orders:admin {SCOPE}", resource_metadata="{METADATA_URL}"'
+    ]
     bearer = ("Authorization", f"Bearer {world.tokens['valid']}")
     status, headers, _ = request(base_url, "/admin", [bearer, HTTPS])
     assert status == 403

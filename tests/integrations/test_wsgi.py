@@ -20,7 +20,7 @@ def inner(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         try:
             verified_token(environ)
         except ConfigurationError as exc:
-            document: dict[str, str] = {"status": "ok", "token": type(exc).__name__}
+            document: dict[str, str | None] = {"status": "ok", "token": type(exc).__name__}
     else:
         document = {"sub": verified_token(environ).subject}
     start_response("200 OK", [("Content-Type", "application/json")])
@@ -60,14 +60,19 @@ def test_a_client_cannot_plant_the_token_key(world: World) -> None:
         seen.append(environ.get(ENVIRON_KEY))
         return []
 
-    TokenMiddleware(app, guard=make_guard(world), public_paths=["/health"])(environ, print)
+    ignore: Any = print  # start_response is never called on a public path
+    TokenMiddleware(app, guard=make_guard(world), public_paths=["/health"])(environ, ignore)
     assert seen == [None]
 
 
 def test_respond_sends_an_answer(world: World) -> None:
     answer = make_guard(world).answer(None)
     started: list[tuple[str, list[tuple[str, str]]]] = []
-    body = respond(lambda status, headers: started.append((status, headers)), answer)
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        started.append((status, headers))
+
+    body = respond(start_response, answer)
     status, headers = started[0]
     assert status == "401 Unauthorized" and body == [answer.body]
     assert ("Content-Type", "application/json") in headers

@@ -797,18 +797,20 @@ def test_issuer_pinning_narrows_the_validator(
     other = "https://other.example.test"
     remote = make_remote(server, clock, issuer=ISS)
     validator = Validator(remote, issuer=[ISS, other], audience=AUD, clock=clock)
-    assert validator.policy.issuers == {ISS}
+    assert validator.policy.issuers == frozenset({ISS})
     forged = Signer(store, issuer=other, clock=clock).issue("u", audience=AUD)
     with pytest.raises(InvalidIssuer):
         validator.validate(forged)  # same keys, another issuer: refused
     unchecked = Validator(remote, issuer=UNCHECKED, audience=AUD, clock=clock)
-    assert unchecked.policy.issuers == {ISS}
+    assert unchecked.policy.issuers == frozenset({ISS})
     with pytest.raises(InvalidIssuer):
         unchecked.validate(forged)
     with pytest.raises(ConfigurationError):
         Validator(remote, issuer=other, audience=AUD)
     unpinned = make_remote(server, clock)
-    assert Validator(unpinned, issuer=[ISS, other], audience=AUD).policy.issuers == {ISS, other}
+    assert Validator(unpinned, issuer=[ISS, other], audience=AUD).policy.issuers == frozenset(
+        {ISS, other}
+    )
 
 
 # --- background refresh -----------------------------------------------------------------------

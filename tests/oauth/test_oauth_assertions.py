@@ -193,7 +193,7 @@ def test_configuration_errors(
     replay = MemoryJtiReplayStore(clock=clock)
     for args in (("", "j", 1.0), ("i", "", 1.0), ("i", "j", float("nan")), ("i", "j", True)):
         with pytest.raises(ConfigurationError):
-            replay.use(args[0], args[1], expires_at=args[2])  # type: ignore[arg-type]
+            replay.use(args[0], args[1], expires_at=args[2])
     with pytest.raises(ConfigurationError):
         RedisJtiReplayStore(object())
 

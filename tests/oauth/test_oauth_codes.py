@@ -164,7 +164,7 @@ def test_concurrent_redemption_has_one_winner(codes: AuthorizationCodes) -> None
 def test_configuration_errors(clock: FakeClock, codes: AuthorizationCodes) -> None:
     for kw in ({"ttl": 0}, {"ttl": 601}, {"ttl": True}, {"reuse_window": -1}, {"store": object()}):
         with pytest.raises(ConfigurationError):
-            AuthorizationCodes(clock=clock, **kw)  # type: ignore[arg-type]
+            AuthorizationCodes(clock=clock, **kw)
     verifier = generate_code_verifier()
     for field in ("client_id", "redirect_uri", "subject"):
         with pytest.raises(ConfigurationError):

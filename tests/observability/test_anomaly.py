@@ -213,6 +213,7 @@ def test_keys_without_lifecycle_are_ignored() -> None:
 
 def test_configuration_errors() -> None:
     sink: list[AuditEvent] = []
+    kwargs: dict[str, Any]
     for kwargs in (
         {"threshold": 0},
         {"threshold": 1.5},
@@ -223,7 +224,7 @@ def test_configuration_errors() -> None:
         {"store": object()},
     ):
         with pytest.raises(ConfigurationError):
-            RefusalBurstDetector(sink.append, **kwargs)  # type: ignore[arg-type]
+            RefusalBurstDetector(sink.append, **kwargs)
     with pytest.raises(ConfigurationError):
         TokenSharingDetector(sink.append, max_ips=0)
     with pytest.raises(ConfigurationError):
@@ -271,7 +272,7 @@ def test_refreshed_members_do_not_pile_up() -> None:
 def test_memory_windows_configuration() -> None:
     for kwargs in ({"max_keys": 0}, {"max_members": 0}, {"max_keys": True}, {"max_keys": 1.5}):
         with pytest.raises(ConfigurationError):
-            MemoryWindows(**kwargs)  # type: ignore[arg-type]
+            MemoryWindows(**kwargs)
 
 
 def test_fired_keys_are_forgotten_in_order_without_a_scan() -> None:
@@ -383,7 +384,7 @@ def test_redis_windows_keep_at_most_max_members_per_key(redis_client: Any) -> No
     assert members == [f"m{i}".encode() for i in range(3, 8)]
     for kwargs in ({"max_members": 0}, {"prefix": 5}):
         with pytest.raises(ConfigurationError):
-            RedisWindows(redis_client, **kwargs)
+            RedisWindows(redis_client, **kwargs)  # type: ignore[arg-type]  # wrong on purpose
 
 
 # --- the asyncio twins (issue 14, item 11) -------------------------------------------------------

@@ -262,15 +262,16 @@ def test_async_queue_sink_accepts_events_from_other_threads() -> None:
 
     async def main() -> None:
         async with AsyncQueueSink(lambda e: seen.append(e.kind)) as audit:
-            workers = [
-                threading.Thread(
-                    target=lambda: [audit(AuditEvent("token.validated", T0)) for _ in range(50)]
-                )
-                for _ in range(4)
-            ]
+
+            def emit() -> None:
+                for _ in range(50):
+                    audit(AuditEvent("token.validated", T0))
+
+            workers = [threading.Thread(target=emit) for _ in range(4)]
             for worker in workers:
                 worker.start()
-            await asyncio.to_thread(lambda: [w.join() for w in workers])
+            for worker in workers:
+                await asyncio.to_thread(worker.join)
             await asyncio.to_thread(audit, AuditEvent("token.revoked", T0))  # from the pool
             assert await audit.flush()
 
@@ -313,7 +314,7 @@ def test_async_queue_sink_bounds_and_failures(caplog: pytest.LogCaptureFixture) 
     with pytest.raises(ConfigurationError):
         AsyncQueueSink(5)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError):
-        AsyncQueueSink(seen.append).start()  # no running loop
+        AsyncQueueSink(lambda e: seen.append(e.kind)).start()  # no running loop
 
 
 def test_async_detectors_over_memory_windows() -> None:

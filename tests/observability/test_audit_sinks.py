@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import redis
 import redis.asyncio
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -165,7 +166,7 @@ def async_redis_revocation_outage(audit: AuditSink | None) -> list[object]:
             port=free_port(),
             socket_timeout=0.5,
             socket_connect_timeout=0.5,
-            retry=Retry(NoBackoff(), 0),
+            retry=AsyncRetry(NoBackoff(), 0),
         )
         opened = AsyncRedisRevocationList(client, clock=clock, fail_open=True, audit=audit)
         closed = AsyncRedisRevocationList(client, clock=clock, audit=audit)

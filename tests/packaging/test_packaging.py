@@ -33,6 +33,7 @@ PACKAGES = tuple(
         "cli",
         "dpop",
         "integrations",
+        "issuers",
         "jwks",
         "oauth",
         "observability",

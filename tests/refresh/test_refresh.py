@@ -440,7 +440,7 @@ def test_constructor_refusals(clock: FakeClock, signer: Signer) -> None:
     for name in ("access_ttl", "idle_ttl", "absolute_ttl"):
         for bad in (0, -1, math.inf, math.nan, True, "60"):
             with pytest.raises(ConfigurationError):
-                RefreshManager(store, signer, **{name: bad})
+                RefreshManager(store, signer, **{name: bad})  # type: ignore[arg-type]  # on purpose
     with pytest.raises(ConfigurationError):
         RefreshManager(store, signer, idle_ttl=10 * DAY, absolute_ttl=DAY)
     with pytest.raises(ConfigurationError):

@@ -196,7 +196,7 @@ def test_sqlite_refuses_bad_paths_and_options(tmp_path: Path) -> None:
             SQLiteRefreshStore(bad)  # type: ignore[arg-type]
     for timeout in (-1, float("nan"), True):
         with pytest.raises(ConfigurationError):
-            SQLiteRefreshStore(tmp_path / "x.db", busy_timeout=timeout)  # type: ignore[arg-type]
+            SQLiteRefreshStore(tmp_path / "x.db", busy_timeout=timeout)
     with pytest.raises(BackendUnavailable):
         SQLiteRefreshStore(tmp_path / "missing-dir" / "x.db")
     junk = tmp_path / "junk.db"

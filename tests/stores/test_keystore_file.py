@@ -35,6 +35,7 @@ from tokensmith.errors import (
     AlgorithmMismatch,
     InsecureKeyDirectory,
     KeyStoreCorrupt,
+    TokensmithError,
     WrongPassphrase,
 )
 from tokensmith.keyset import key_state
@@ -92,7 +93,8 @@ def manifest(directory: Path) -> Path:
 
 
 def load(directory: Path) -> dict[str, Any]:
-    return json.loads(manifest(directory).read_text())
+    document: dict[str, Any] = json.loads(manifest(directory).read_text())
+    return document
 
 
 def dump(directory: Path, document: Any) -> None:
@@ -758,7 +760,9 @@ OTHER_UID = 65534  # "nobody": the tests run as root, so they can hand a file to
 HS_POLICY = RotationPolicy(rotate_every=3600, publish_ahead=600, verify_for=900, alg="HS256")
 
 
-def refused_store(call: Any, error: type[Exception] = InsecureKeyDirectory) -> Exception:
+def refused_store(
+    call: Any, error: type[TokensmithError] = InsecureKeyDirectory
+) -> TokensmithError:
     """Run ``call``; it must raise exactly ``error``."""
     with pytest.raises(error) as caught:
         call()

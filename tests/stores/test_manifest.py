@@ -51,7 +51,7 @@ def _golden(name: str) -> bytes:
 
 
 def _as_recorded(keyset: KeySet) -> list[tuple[object, ...]]:
-    order = [kid for kid, *_rest in EXPECTED]
+    order: list[object] = [kid for kid, *_rest in EXPECTED]
     return sorted(lifecycles(keyset), key=lambda row: order.index(row[0]))
 
 

@@ -492,7 +492,8 @@ def test_cached_hits_pick_up_another_replicas_rotation_after_the_reload_interval
     clock.advance(6)
     assert cached.validate(token).jti == first.jti
     assert ours._keyset is not seen and len(ours._keyset) == len(seen) + 1
-    assert cache.get(token)[5] is ours._keyset  # verified again under the new set
+    entry = cache.get(token)
+    assert entry is not None and entry[5] is ours._keyset  # verified again under the new set
 
 
 # --- the whole document is authenticated; no rollback (issue 14 item 2) ----------------------

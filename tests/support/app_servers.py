@@ -10,7 +10,7 @@ import socket
 import ssl
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from tests.support.wait import wait_until
@@ -24,7 +24,7 @@ def _bound_socket() -> socket.socket:
 
 
 @contextlib.contextmanager
-def uvicorn_server(app: Any, *, lifespan: str = "auto") -> Iterator[str]:
+def uvicorn_server(app: Any, *, lifespan: Literal["auto", "on", "off"] = "auto") -> Iterator[str]:
     """``app`` served by uvicorn (its own event loop, in a thread)."""
     import uvicorn
 

@@ -35,7 +35,7 @@ def _shape(function: Callable[..., Any]) -> list[tuple[str, Any, Any]]:
 
 def _function(attr: Any) -> Callable[..., Any] | None:
     if isinstance(attr, classmethod | staticmethod):
-        return attr.__func__  # type: ignore[no-any-return]
+        return attr.__func__
     return attr if inspect.isfunction(attr) else None
 
 

@@ -11,7 +11,7 @@ import ipaddress
 import socket
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,7 +126,7 @@ def server_context(
     directory: Path,
     issuer: Authority | None,
     *,
-    names: list[x509.GeneralName],
+    names: Sequence[x509.GeneralName],
     not_after: datetime.datetime = NOW + DAY,
 ) -> ssl.SSLContext:
     """A server-side TLS context whose certificate names ``names`` (signed by ``issuer``, or
@@ -171,3 +171,57 @@ LOOPBACK = [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
 def trusting(authority: Authority) -> StdlibTransport:
     """The stdlib transport trusting only ``authority`` (the default trusts the system's CAs)."""
     return StdlibTransport(ssl_context=ssl.create_default_context(cafile=str(authority.path)))
+
+
+# --- mutual TLS (RFC 8705) -----------------------------------------------------------------
+
+
+@dataclass
+class ClientCert:
+    """A TLS client certificate signed by the test authority, and where its files are."""
+
+    cert: x509.Certificate
+    cert_path: Path
+    key_path: Path
+
+    def context(self, authority: Authority) -> ssl.SSLContext:
+        """A client context presenting this certificate and trusting only ``authority``."""
+        context = ssl.create_default_context(cafile=str(authority.path))
+        context.load_cert_chain(self.cert_path, self.key_path)
+        return context
+
+
+def client_certificate(directory: Path, issuer: Authority, name: str) -> ClientCert:
+    """A client certificate for ``name`` (``clientAuth``), signed by ``issuer``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(name))
+        .issuer_name(issuer.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - DAY)
+        .not_valid_after(NOW + DAY)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(issuer.key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / f"{name}.pem", directory / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return ClientCert(cert, cert_path, key_path)
+
+
+def mutual_tls_context(directory: Path, issuer: Authority) -> ssl.SSLContext:
+    """A server context for 127.0.0.1 that asks for a client certificate signed by ``issuer``
+    (optional: a client without one still connects, as RFC 8705 §3 resource servers do)."""
+    context = server_context(directory, issuer, names=LOOPBACK)
+    context.verify_mode = ssl.CERT_OPTIONAL
+    context.load_verify_locations(issuer.path)
+    return context

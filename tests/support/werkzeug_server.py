@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,13 +18,17 @@ class _Quiet(WSGIRequestHandler):
 
 
 @contextmanager
-def serving(app: Callable[..., Any]) -> Iterator[str]:
-    """Serve ``app`` until the block ends; yields its base URL (``http://127.0.0.1:<port>``)."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
+def serving(app: Callable[..., Any], *, ssl_context: ssl.SSLContext | None = None) -> Iterator[str]:
+    """Serve ``app`` until the block ends; yields its base URL (``http://127.0.0.1:<port>``,
+    or ``https://`` over TLS with ``ssl_context``: werkzeug then puts a client certificate in
+    ``environ["SSL_CLIENT_CERT"]``, as PEM)."""
+    server = make_server(
+        "127.0.0.1", 0, app, threaded=True, request_handler=_Quiet, ssl_context=ssl_context
+    )
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"{'https' if ssl_context else 'http'}://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()

@@ -75,3 +75,16 @@ def redis_from_url() -> None:
     RedisWindows.from_url(url, max_members=100)
     RedisWindows.from_url(url, max_member=100)  # type: ignore[call-arg]
     AsyncRedisWindows.from_url(url, prefix=1)  # type: ignore[arg-type]
+
+
+def resource_metadata_members() -> None:
+    """RFC 9728 members are typed: a misspelled member or a wrong type is caught."""
+    from tokensmith.oauth import ProtectedResourceMetadata
+
+    servers = ["https://auth.example.com"]
+    ProtectedResourceMetadata("https://api.example.com/mcp", authorization_servers=servers,
+                              scopes_supported=["mcp:tools"], resource_name="Demo")  # fmt: skip
+    ProtectedResourceMetadata("https://api.example.com/mcp", authorization_servers=servers,
+                              scope_supported=["mcp"])  # type: ignore[call-arg]  # fmt: skip
+    ProtectedResourceMetadata("https://api.example.com/mcp", authorization_servers=servers,
+                              dpop_bound_access_tokens_required="yes")  # type: ignore[arg-type]  # fmt: skip

@@ -186,7 +186,7 @@ def test_revoked_and_backend_down(store: Any, signer: Signer, clock: FakeClock) 
         guard.authenticate(facts(bearer(token)))
 
     down = Guard(Validator(store, issuer=ISSUER, audience=AUDIENCE, clock=clock,
-                           revocation=Outage()))  # type: ignore[arg-type]  # fmt: skip
+                           revocation=Outage()))  # fmt: skip
     with pytest.raises(BackendUnavailable) as info:
         down.authenticate(facts(bearer(token)))
     answer = down.answer(info.value)

@@ -234,7 +234,7 @@ def _instance(cls: type[TokenError]) -> TokenError:
         kwargs = {
             n: "x" for n, p in params.items() if p.kind is p.KEYWORD_ONLY and p.default is p.empty
         }
-        return cls("a message that must not leak " + TOKEN, **kwargs)  # type: ignore[arg-type]
+        return cls("a message that must not leak " + TOKEN, **kwargs)
 
 
 def _challenge(headers: list[tuple[str, str]]) -> dict[str, str]:

@@ -131,7 +131,7 @@ def test_binding_configuration() -> None:
     assert binding_claims("10.0.0.0/8", claim="net") == {"net": "10.0.0.0/8"}
     for bad in ((), ("nope",), ("10.0.0.1/8",), (5,)):
         with pytest.raises(ConfigurationError):
-            binding_claims(*bad)  # type: ignore[arg-type]
+            binding_claims(*bad)
     with pytest.raises(ConfigurationError):
         NetworkPolicy.build(binding_claim="")
     with pytest.raises(ConfigurationError):

@@ -364,7 +364,7 @@ def test_the_classic_cases(value: Any) -> None:
 class MultiDict(dict[str, list[str]]):
     """The shape of Werkzeug's / Starlette's / Django's multi-dicts: get() hides repeats."""
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         values = super().get(key)
         return values[0] if values else default
 
@@ -428,13 +428,18 @@ def test_endpoints_answer_bad_parameters_with_400() -> None:
         {"token": {"nested": "object"}},
     ):
         status, _, body = revocation_response(
-            params, caller=WORLD.client, validator=WORLD.validator, revocations=WORLD.revocations
+            params,  # type: ignore[arg-type]  # the wrong shapes on purpose
+            caller=WORLD.client,
+            validator=WORLD.validator,
+            revocations=WORLD.revocations,
         )
         assert (status, body["error"]) == (400, "invalid_request"), params
         if params["token"] == "x.y.z":
             continue  # introspection ignores the hint
         status, _, body = introspection_response(
-            params, caller=WORLD.client, validator=WORLD.validator
+            params,  # type: ignore[arg-type]  # the wrong shapes on purpose
+            caller=WORLD.client,
+            validator=WORLD.validator,
         )
         assert (status, body["error"]) == (400, "invalid_request"), params
 
@@ -442,11 +447,15 @@ def test_endpoints_answer_bad_parameters_with_400() -> None:
 def test_a_repeated_grant_type_is_invalid_request() -> None:
     with pytest.raises(InvalidRequest) as caught:
         client_credentials_grant(
-            WORLD.signer, WORLD.client, {"grant_type": ["client_credentials"] * 2}
+            WORLD.signer,
+            WORLD.client,
+            {"grant_type": ["client_credentials"] * 2},  # type: ignore[dict-item]  # repeated
         )
     assert type(caught.value) is InvalidRequest
     response = client_credentials_grant(
-        WORLD.signer, WORLD.client, {"grant_type": ["client_credentials"]}
+        WORLD.signer,
+        WORLD.client,
+        {"grant_type": ["client_credentials"]},  # type: ignore[dict-item]  # a framework's list
     )
     assert response.status == 200
 
@@ -477,8 +486,8 @@ def test_form_token_edges() -> None:
     assert form_token({"access_token": [None]}, method="POST", content_type=_FORM) is None
     for method, content_type in ((None, _FORM), ("POST", None), ("POST", 5), (b"POST", _FORM)):
         with pytest.raises(MalformedAuthorization):
-            form_token({"access_token": "abc"}, method=method, content_type=content_type)
+            form_token({"access_token": "abc"}, method=method, content_type=content_type)  # type: ignore[arg-type]  # fmt: skip
     with pytest.raises(MalformedAuthorization):
-        bearer_token([("Authorization", "Bearer a", "extra")])
+        bearer_token([("Authorization", "Bearer a", "extra")])  # type: ignore[list-item]
     with pytest.raises(MalformedAuthorization):
         refuse_query_token(["access_token=abc"])  # type: ignore[arg-type]

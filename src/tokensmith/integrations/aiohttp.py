@@ -23,7 +23,7 @@ A TLS client certificate is passed on for certificate-bound tokens.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from aiohttp import web
 
@@ -46,8 +46,21 @@ __all__ = [
 ]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
-"""An aiohttp middleware (what :func:`token_middleware` returns)."""
+
+
+class Middleware(Protocol):
+    """An aiohttp middleware (what :func:`token_middleware` returns).
+
+    A protocol with aiohttp's parameter names, so that ``web.Application(middlewares=[...])``
+    type-checks against aiohttp's own ``Middleware`` protocol (a plain ``Callable`` does not).
+    """
+
+    def __call__(
+        self, request: web.Request, handler: Handler
+    ) -> Awaitable[web.StreamResponse]:  # pragma: no cover - a protocol
+        """Answer ``request``, calling ``handler`` when the token is accepted."""
+        ...
+
 
 _REQUEST_KEY_TYPE: Final[Any] = getattr(web, "RequestKey", None)
 REQUEST_KEY: Final[Any] = (
@@ -64,8 +77,11 @@ def token_middleware(
     """A middleware authenticating every request with ``guard``.
 
     :param scopes: scopes every request needs on top of the guard's own.
-    :param public_paths: paths served without a token (health checks, the RFC 9728 metadata
-        document), compared exactly with ``request.path``: no prefixes, no patterns.
+    :param public_paths: paths served without a token (health checks...), compared exactly
+        with ``request.path``: no prefixes, no patterns.
+
+    A guard with a :class:`~tokensmith.oauth.ProtectedResourceMetadata` also has its RFC 9728
+    document served at its well-known path, without a token.
     """
     checked = checked_guard(guard)
     names = Guard.checked_scopes(scopes)
@@ -73,6 +89,10 @@ def token_middleware(
 
     @web.middleware
     async def tokensmith_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        document = checked.metadata
+        if document is not None and request.path == document.path:
+            tag = request.headers.get("If-None-Match")
+            return response(document.answer(request.method, if_none_match=tag))
         if request.path in public:
             return await handler(request)
         try:

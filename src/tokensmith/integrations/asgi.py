@@ -14,6 +14,9 @@ ASGI handler, a bare callable)::
   answer itself when the server supports the ASGI WebSocket Denial Response extension
   (uvicorn, hypercorn), otherwise as ``websocket.close`` with code 1008 before accepting
   (the server then answers 403).
+* the RFC 9728 metadata document of a guard built with a
+  :class:`~tokensmith.oauth.ProtectedResourceMetadata` is served at its well-known path, to
+  ``GET`` and ``HEAD`` without a token.
 * ``lifespan``: passed through untouched. Any other scope type is refused with
   :class:`~tokensmith.ConfigurationError`: a protocol this middleware does not know cannot be
   protected by it, so it is not silently let through.
@@ -35,7 +38,7 @@ from ._common import checked_guard
 
 if TYPE_CHECKING:
     from ..claims import VerifiedToken
-    from ..web.guard import Answer
+    from ..web.guard import Answer, ResourceMetadataDocument
 
 __all__ = [
     "SCOPE_KEY",
@@ -101,6 +104,10 @@ class TokenMiddleware:
         ):
             await self.app(scope, receive, send)
             return
+        metadata = self.guard.metadata
+        if kind == "http" and metadata is not None and scope.get("path") == metadata.path:
+            await _send_metadata(scope, send, metadata)
+            return
         if kind not in ("http", "websocket"):
             raise ConfigurationError(f"TokenMiddleware cannot protect an ASGI {kind!r} scope")
         try:
@@ -144,6 +151,16 @@ async def send_answer(send: Send, answer: Answer) -> None:
     await send({"type": "http.response.start", "status": answer.status,
                 "headers": _raw_headers(answer)})  # fmt: skip
     await send({"type": "http.response.body", "body": answer.body, "more_body": False})
+
+
+async def _send_metadata(scope: Scope, send: Send, metadata: ResourceMetadataDocument) -> None:
+    """Answer a request for the RFC 9728 document (``HEAD``: its headers only)."""
+    facts = RequestFacts.from_asgi(scope)
+    answer = metadata.answer(facts.method, if_none_match=facts.get("if-none-match"))
+    await send({"type": "http.response.start", "status": answer.status,
+                "headers": _raw_headers(answer)})  # fmt: skip
+    body = b"" if facts.method == "HEAD" else answer.body
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 async def deny_websocket(scope: Scope, receive: Receive, send: Send, answer: Answer) -> None:

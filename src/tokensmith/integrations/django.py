@@ -241,7 +241,8 @@ class TokenMiddleware:
 
     A refused token, a token in the URL or credentials over plain HTTP are answered at once,
     on any route, as DRF does for an invalid token: a client sending a bad token learns it.
-    Works in sync and async middleware chains.
+    A guard with a :class:`~tokensmith.oauth.ProtectedResourceMetadata` also has its RFC 9728
+    document served here, at its well-known path. Works in sync and async middleware chains.
     """
 
     sync_capable = True
@@ -259,6 +260,8 @@ class TokenMiddleware:
         if self._async:
             return self._acall(request)
         guard = configured_guard()
+        if (document := _metadata_answer(request, guard)) is not None:
+            return document
         try:
             token: VerifiedToken | None = guard.authenticate(request_facts(request))
         except MissingToken:
@@ -270,6 +273,8 @@ class TokenMiddleware:
 
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:
         guard = configured_guard()
+        if (document := _metadata_answer(request, guard)) is not None:
+            return document
         try:
             token: VerifiedToken | None = await guard.aauthenticate(request_facts(request))
         except MissingToken:
@@ -278,3 +283,17 @@ class TokenMiddleware:
             return answer_response(guard.answer(exc), exc)
         _remember(request, guard, token)
         return await cast(Awaitable[HttpResponseBase], self.get_response(request))
+
+
+def _metadata_answer(request: HttpRequest, guard: Guard) -> HttpResponse | None:
+    """The guard's RFC 9728 document, when this request asks for it."""
+    document = guard.metadata
+    if document is None or request.path_info != document.path:
+        return None
+    answer = document.answer(
+        request.method or "GET", if_none_match=request.headers.get("If-None-Match")
+    )
+    sent = HttpResponse(answer.body, status=answer.status, content_type=answer.content_type)
+    for name, value in answer.headers:
+        sent[name] = value
+    return sent

@@ -29,10 +29,12 @@ from flask import Flask, Response, current_app, g, request
 
 from ..claims import VerifiedToken
 from ..errors import ConfigurationError
-from ..web.guard import Answer, Guard
+from ..web.guard import Answer, Guard, ResourceMetadataDocument
 from ..web.request import RequestFacts
 
 __all__ = ["EXTENSION", "TOKEN_ATTRIBUTE", "TokenAuth", "current_token"]
+
+_METADATA_ENDPOINT: Final = "tokensmith_resource_metadata"
 
 EXTENSION: Final = "tokensmith"
 """The key of ``app.extensions`` holding each :class:`TokenAuth`'s guard for that app."""
@@ -67,13 +69,21 @@ class TokenAuth:
         return f"TokenAuth({self.guard!r})"
 
     def init_app(self, app: Flask, guard: Guard | None = None) -> None:
-        """Attach the guard (``guard``, else the one given to the constructor) to ``app``."""
+        """Attach the guard (``guard``, else the one given to the constructor) to ``app``.
+
+        A guard with a :class:`~tokensmith.oauth.ProtectedResourceMetadata` also gets its
+        RFC 9728 document served at its well-known path (``GET`` and ``HEAD``, no token; the
+        first such guard of an app wins)."""
         chosen = guard if guard is not None else self.guard
         if not isinstance(chosen, Guard):
             raise ConfigurationError(
                 "TokenAuth needs a Guard: TokenAuth(guard) or init_app(app, guard)"
             )
         app.extensions.setdefault(EXTENSION, {})[self] = chosen
+        document = chosen.metadata
+        if document is not None and _METADATA_ENDPOINT not in app.view_functions:
+            app.add_url_rule(document.path, _METADATA_ENDPOINT, _metadata_view(document),
+                             methods=["GET"])  # fmt: skip
 
     def guard_for(self, app: Flask) -> Guard:
         """The guard this extension uses in ``app``."""
@@ -134,6 +144,13 @@ def current_token() -> VerifiedToken:
     if not isinstance(token, VerifiedToken):
         raise ConfigurationError("current_token() is for views protected by require_token()")
     return token
+
+
+def _metadata_view(document: ResourceMetadataDocument) -> Callable[[], Response]:
+    def resource_metadata() -> Response:
+        return _response(document.answer("GET", if_none_match=request.headers.get("If-None-Match")))
+
+    return resource_metadata
 
 
 def _facts() -> RequestFacts:

@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Final
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
+from starlette.routing import Route
 
-from ..web.guard import Guard
+from ..web.guard import Guard, ResourceMetadataDocument
 from ..web.request import RequestFacts
 from ._common import checked_guard
 from .asgi import SCOPE_KEY
@@ -63,9 +64,28 @@ def exception_handlers(guard: Guard) -> dict[type[Exception], Handler]:
 
 
 def install(app: Starlette, guard: Guard) -> None:
-    """Register the handler answering every refusal on ``app`` (Starlette or FastAPI)."""
+    """Register the handler answering every refusal on ``app`` (Starlette or FastAPI), and,
+    for a guard with a :class:`~tokensmith.oauth.ProtectedResourceMetadata`, a route serving
+    its RFC 9728 document at its well-known path (``GET``/``HEAD``, no token, not in the
+    OpenAPI schema)."""
     for kind, handler in exception_handlers(guard).items():
         app.add_exception_handler(kind, handler)
+    document = guard.metadata
+    if document is not None:
+        app.router.routes.append(
+            Route(document.path, _metadata_endpoint(document), methods=["GET"],
+                  include_in_schema=False)
+        )  # fmt: skip
+
+
+def _metadata_endpoint(
+    document: ResourceMetadataDocument,
+) -> Callable[[Request], Awaitable[Response]]:
+    async def resource_metadata(request: Request) -> Response:
+        tag = request.headers.get("if-none-match")
+        return response(document.answer(request.method, if_none_match=tag))
+
+    return resource_metadata
 
 
 async def authenticate(

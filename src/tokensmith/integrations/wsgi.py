@@ -8,7 +8,10 @@ server (gunicorn, uWSGI, waitress, mod_wsgi, wsgiref) in front of any WSGI app::
 Each request is authenticated by :meth:`Guard.authenticate
 <tokensmith.web.Guard.authenticate>` before the app sees it; a refusal is answered here with
 :meth:`Guard.answer <tokensmith.web.Guard.answer>` (401/403/400, 503 + ``Retry-After``) and
-the app is not called. The verified token is in the environ under :data:`ENVIRON_KEY`
+the app is not called. A guard built with a
+:class:`~tokensmith.oauth.ProtectedResourceMetadata` has its RFC 9728 document served at its
+well-known path, without a token. The verified token is in the environ under
+:data:`ENVIRON_KEY`
 (``"tokensmith.token"``: clients can only set ``HTTP_*`` keys); read it with
 :func:`verified_token`.
 """
@@ -65,6 +68,12 @@ class TokenMiddleware:
         return f"TokenMiddleware({self.guard!r}, scopes={list(self.scopes)!r})"
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        metadata = self.guard.metadata
+        if metadata is not None and environ.get("PATH_INFO") == metadata.path:
+            method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+            answer = metadata.answer(method, if_none_match=environ.get("HTTP_IF_NONE_MATCH"))
+            body = respond(start_response, answer)
+            return [] if method == "HEAD" else body
         if environ.get("PATH_INFO", "") in self.public_paths:
             return self.app(environ, start_response)
         try:

@@ -7,6 +7,7 @@ from typing import Any, Final
 
 from .._sentinels import NoAudience, Unchecked, UnsafeAnyAudience
 from ..claims import VerifiedToken
+from ..confirmation import Confirmation
 from ..errors import ConfigurationError, InvalidClaim
 from ..signer import IssuedToken, Signer
 from ..validator import Validator
@@ -38,12 +39,14 @@ def issue_access_token(
     scopes: Iterable[str] | None = None,
     claims: Mapping[str, Any] | None = None,
     ttl: float | None = None,
+    confirmation: Confirmation | None = None,
 ) -> IssuedToken:
     """Issue an RFC 9068 access token: ``typ: at+jwt``, ``client_id``, ``jti``, ``iat``, ``aud``.
 
     ``subject`` is the resource owner; when there is none (client credentials) it defaults to
     the ``client_id``, as RFC 9068 §2.2 prescribes. ``claims`` may add ``auth_time``, ``acr``,
-    ``sid`` and the like, but not ``client_id``, which this function sets.
+    ``sid`` and the like, but not ``client_id``, which this function sets. ``confirmation``
+    (the token request's verified DPoP proof, RFC 9449 §5) binds the token: it gets ``cnf``.
     """
     if not isinstance(client_id, str) or not client_id:
         raise ConfigurationError("client_id must be a non-empty string")
@@ -60,6 +63,7 @@ def issue_access_token(
         claims=extra,
         ttl=ttl,
         token_type=ACCESS_TOKEN_TYPE,
+        confirmation=confirmation,
     )
 
 

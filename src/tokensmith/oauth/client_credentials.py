@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from ..confirmation import Confirmation
 from ..errors import (
     ConfigurationError,
     InvalidScope,
@@ -28,6 +29,7 @@ from ..errors import (
 )
 from ..signer import IssuedToken, Signer
 from .access_tokens import issue_access_token
+from .dpop_binding import access_token_type, require_dpop
 from .params import request_param
 from .responses import OAuthResponse, json_response
 
@@ -59,6 +61,9 @@ class Client:
     :param default_scopes: granted when a request names no scope (empty: such requests fail).
     :param grant_types: grants this client may use.
     :param redirect_uris: registered redirect URIs (exact match) for the code flow.
+    :param dpop_bound_access_tokens: the RFC 9449 §5.2 client metadata: every token request of
+        this client must carry a DPoP proof (else
+        :class:`~tokensmith.errors.DPoPProofRequired`).
     """
 
     client_id: str
@@ -67,6 +72,7 @@ class Client:
     default_scopes: frozenset[str] = frozenset()
     grant_types: frozenset[str] = frozenset({"client_credentials"})
     redirect_uris: tuple[str, ...] = field(default=())
+    dpop_bound_access_tokens: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.client_id, str) or not self.client_id:
@@ -86,6 +92,8 @@ class Client:
         object.__setattr__(self, "audience", audiences[0] if len(audiences) == 1 else audiences)
         object.__setattr__(self, "grant_types", frozenset(self.grant_types))
         object.__setattr__(self, "redirect_uris", tuple(self.redirect_uris))
+        if not isinstance(self.dpop_bound_access_tokens, bool):
+            raise ConfigurationError("dpop_bound_access_tokens must be a bool")
 
 
 def parse_scope(scope: object) -> tuple[str, ...]:
@@ -125,10 +133,14 @@ def token_response(
     id_token: str | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> OAuthResponse:
-    """The RFC 6749 §5.1 success response (200, ``no-store``) for an issued access token."""
+    """The RFC 6749 §5.1 success response (200, ``no-store``) for an issued access token.
+
+    ``token_type`` is ``DPoP`` when the access token is DPoP-bound (RFC 9449 §5.1), ``Bearer``
+    otherwise (see :func:`~tokensmith.oauth.access_token_type`).
+    """
     body: dict[str, Any] = dict(extra or {})
     body["access_token"] = issued.token
-    body["token_type"] = "Bearer"
+    body["token_type"] = access_token_type(issued)
     body["expires_in"] = issued.expires_in
     if scopes is not None:
         body["scope"] = " ".join(scopes)
@@ -147,6 +159,7 @@ def client_credentials_grant(
     ttl: float | None = None,
     strict_scopes: bool = False,
     claims: Mapping[str, Any] | None = None,
+    confirmation: Confirmation | None = None,
 ) -> OAuthResponse:
     """Answer a client-credentials token request for an *already authenticated* ``client``.
 
@@ -160,6 +173,12 @@ def client_credentials_grant(
     registered without ``audience`` is a :class:`~tokensmith.errors.ConfigurationError` (the
     server's mistake, not the client's).
     The access token is an RFC 9068 token whose ``sub`` is the client.
+
+    ``confirmation`` is what the request proved (from
+    :func:`~tokensmith.oauth.verify_token_request_proof`): the access token is bound to it and
+    the response says ``token_type: DPoP`` (RFC 9449 §5). A client registered with
+    ``dpop_bound_access_tokens`` and no DPoP key proven raises
+    :class:`~tokensmith.errors.DPoPProofRequired` (``invalid_request``).
     """
     if not isinstance(client, Client):
         raise ConfigurationError("client must be a Client")
@@ -167,6 +186,7 @@ def client_credentials_grant(
         raise UnsupportedGrantType("this endpoint handles grant_type=client_credentials")
     if "client_credentials" not in client.grant_types:
         raise UnauthorizedClient("this client may not use the client_credentials grant")
+    require_dpop(client, confirmation)
     if not client.audience:
         raise ConfigurationError("no audience is registered for this client")
     scopes = grant_scopes(client, request_param(params, "scope"), strict_scopes=strict_scopes)
@@ -177,5 +197,6 @@ def client_credentials_grant(
         scopes=scopes,
         claims=claims,
         ttl=ttl,
+        confirmation=confirmation,
     )
     return token_response(issued, scopes=scopes)

@@ -20,8 +20,11 @@ from types import MappingProxyType
 from typing import Any, Final, Protocol, runtime_checkable
 
 from .._options import seconds
+from .._secrets import secrets_equal
 from .._text import is_unicode
+from ..confirmation import Confirmation
 from ..errors import (
+    AuthorizationCodeKeyMismatch,
     AuthorizationCodeReused,
     ConfigurationError,
     InvalidGrant,
@@ -53,6 +56,7 @@ class AuthorizationGrant:
 
     ``grant_id`` is random and names this grant: put it in the tokens you issue from the code
     (as ``sid``) so that a reused code can revoke them (``revoke_session(grant_id, ...)``).
+    ``dpop_jkt`` is the DPoP key the authorization request bound the code to (RFC 9449 §10).
     """
 
     grant_id: str
@@ -66,6 +70,7 @@ class AuthorizationGrant:
     nonce: str | None = field(default=None, repr=False)
     auth_time: float | None = None
     extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, repr=False)
+    dpop_jkt: str | None = None
 
 
 @runtime_checkable
@@ -183,6 +188,7 @@ class AuthorizationCodes:
         nonce: str | None = None,
         auth_time: float | None = None,
         extra: Mapping[str, Any] | None = None,
+        dpop_jkt: str | None = None,
     ) -> str:
         """Issue a code for an authorization the user just granted; returns the code.
 
@@ -192,6 +198,9 @@ class AuthorizationCodes:
         this instance) or a ``nonce`` that is not text raises
         :class:`~tokensmith.errors.InvalidRequest`. ``scopes`` is the request's ``scope``
         string or scope tokens; anything else is :class:`~tokensmith.errors.InvalidScope`.
+        ``dpop_jkt`` is the request's parameter of that name (RFC 9449 §10): the code can then
+        only be redeemed with a DPoP proof by that key; a value that is not a JWK SHA-256
+        thumbprint is :class:`~tokensmith.errors.InvalidRequest`.
         """
         for name, value in (
             ("client_id", client_id),
@@ -202,6 +211,7 @@ class AuthorizationCodes:
                 raise ConfigurationError(f"{name} must be a non-empty string")
         if nonce is not None and (not isinstance(nonce, str) or not is_unicode(nonce)):
             raise InvalidRequest("nonce must be text")
+        _check_dpop_jkt(dpop_jkt)
         granted = _requested_scopes(scopes)
         challenge: PKCEChallenge | None = None
         if code_challenge is not None or code_challenge_method is not None:
@@ -224,6 +234,7 @@ class AuthorizationCodes:
             nonce=nonce,
             auth_time=auth_time,
             extra=MappingProxyType(dict(extra or {})),
+            dpop_jkt=dpop_jkt,
         )
         self._store.put(code_hash(code), grant, retain_until=now + self._ttl + self._reuse_window)
         return code
@@ -235,6 +246,7 @@ class AuthorizationCodes:
         client_id: str,
         redirect_uri: object,
         code_verifier: object = None,
+        confirmation: Confirmation | None = None,
     ) -> AuthorizationGrant:
         """Redeem a code at the token endpoint; returns its grant or raises why not.
 
@@ -242,9 +254,15 @@ class AuthorizationCodes:
         Refusals: :class:`~tokensmith.errors.InvalidRequest` (no code),
         :class:`~tokensmith.errors.AuthorizationCodeReused` (second use: revoke the grant's
         tokens), :class:`~tokensmith.errors.InvalidGrant` (unknown, expired, other client,
-        other redirect URI, PKCE failure). The code is consumed by the first attempt, whatever
-        its outcome.
+        other redirect URI, PKCE failure),
+        :class:`~tokensmith.errors.AuthorizationCodeKeyMismatch` (a code bound with
+        ``dpop_jkt`` and no ``confirmation`` by that DPoP key). The code is consumed by the
+        first attempt, whatever its outcome. ``confirmation`` is the token request's verified
+        DPoP proof (:func:`~tokensmith.oauth.verify_token_request_proof`); bind the tokens you
+        issue from the grant to it.
         """
+        if confirmation is not None and not isinstance(confirmation, Confirmation):
+            raise ConfigurationError("confirmation must be a Confirmation or None")
         if not isinstance(code, str) or not code:
             raise InvalidRequest("the code parameter is missing")
         found = self._store.consume(code_hash(code))
@@ -264,20 +282,44 @@ class AuthorizationCodes:
             raise InvalidGrant("the authorization code was issued to another client")
         if redirect_uri != grant.redirect_uri:  # exact string match, RFC 6749 §4.1.3
             raise InvalidGrant("redirect_uri does not match the authorization request")
+        self._check_pkce(grant, code_verifier)
+        _check_code_binding(grant.dpop_jkt, confirmation)
+        return grant
+
+    def _check_pkce(self, grant: AuthorizationGrant, code_verifier: object) -> None:
         if grant.challenge is None:
             if code_verifier is not None:  # PKCE downgrade (RFC 9700 §2.1.1)
                 raise InvalidGrant("code_verifier sent for a code issued without PKCE")
-        else:
-            if code_verifier is None:
-                raise InvalidGrant("code_verifier is required for this code")
-            try:
-                verify_code_verifier(code_verifier, grant.challenge, allow_plain=self._allow_plain)
-            except InvalidRequest as exc:
-                raise InvalidGrant(exc.message) from None
-        return grant
+            return
+        if code_verifier is None:
+            raise InvalidGrant("code_verifier is required for this code")
+        try:
+            verify_code_verifier(code_verifier, grant.challenge, allow_plain=self._allow_plain)
+        except InvalidRequest as exc:
+            raise InvalidGrant(exc.message) from None
 
     def __repr__(self) -> str:
         return f"AuthorizationCodes(ttl={self._ttl!r})"
+
+
+def _check_dpop_jkt(dpop_jkt: object) -> None:
+    if dpop_jkt is None:
+        return
+    if not isinstance(dpop_jkt, str):
+        raise InvalidRequest("dpop_jkt must be a JWK SHA-256 thumbprint")
+    try:
+        Confirmation(jkt=dpop_jkt)
+    except ConfigurationError:
+        raise InvalidRequest("dpop_jkt must be a JWK SHA-256 thumbprint") from None
+
+
+def _check_code_binding(dpop_jkt: str | None, confirmation: Confirmation | None) -> None:
+    """RFC 9449 §10: the token request's proof key must be the one ``dpop_jkt`` named."""
+    if dpop_jkt is None:
+        return
+    proven = None if confirmation is None else confirmation.jkt
+    if proven is None or not secrets_equal(dpop_jkt, proven):
+        raise AuthorizationCodeKeyMismatch("the code is bound to another DPoP key (dpop_jkt)")
 
 
 def _requested_scopes(scopes: object) -> tuple[str, ...]:

@@ -55,7 +55,7 @@ def token_hash(value: str, alg: str, *, curve: str | None = None) -> str:
     """The ``at_hash`` / ``c_hash`` of ``value`` for an ID token signed with ``alg``.
 
     ``curve`` matters only for ``EdDSA`` (``Ed25519``, the default, or ``Ed448``; see the
-    module docstring for the hash choice).
+    module docstring for the hash choice); RFC 9864's ``Ed25519`` and ``Ed448`` name theirs.
     """
     if not isinstance(value, str) or not value.isascii():
         raise ConfigurationError("value must be an ASCII string (an access token or a code)")
@@ -201,7 +201,8 @@ class IDTokenValidator:
         if not isinstance(value, str) or not value.isascii():  # no token or code looks so
             raise TokenHashMismatch(f"the ID token's {name} does not match", claim=name)
         curve = None
-        if ALGORITHMS[token.algorithm].hash is None:  # EdDSA: the hash is the curve's
+        row = ALGORITHMS[token.algorithm]
+        if row.hash is None and len(row.curves) > 1:  # EdDSA: the hash is the key's curve's
             curve = self._curve(token)
         if not secrets_equal(token_hash(value, token.algorithm, curve=curve), claimed):
             raise TokenHashMismatch(f"the ID token's {name} does not match", claim=name)

@@ -43,9 +43,12 @@ ERROR_DESCRIPTIONS: Final[Mapping[str, str]] = MappingProxyType(
         "invalid_scope": "The requested scope is invalid, unknown, or not allowed for this client.",
         "unsupported_token_type": "This server does not revoke tokens of this type.",
         "temporarily_unavailable": "The server cannot answer now; retry later.",
+        "invalid_dpop_proof": "The DPoP proof is missing, invalid, or not for this request.",
+        "use_dpop_nonce": "Sign a new DPoP proof with the nonce in the DPoP-Nonce header.",
     }
 )
-"""The ``error_description`` of each RFC 6749 §5.2 error code: one fixed text per code.
+"""The ``error_description`` of each RFC 6749 §5.2 error code (and RFC 9449's two DPoP codes):
+one fixed text per code.
 
 The exception's message is never sent: it is written for operators, and a per-reason text
 would tell a client (or an attacker probing with stolen tokens) whether a refresh token is
@@ -86,9 +89,13 @@ def error_response(
     it), never ``exc.message``: every ``invalid_grant`` refusal, for one, gets the same body.
     When client authentication failed and the client tried an ``Authorization`` header scheme
     (``"Basic"``), pass it as ``auth_scheme``: the 401 then carries the ``WWW-Authenticate``
-    challenge RFC 6749 §5.2 requires.
+    challenge RFC 6749 §5.2 requires. Without it, the exception's own
+    :attr:`~tokensmith.errors.InvalidClient.auth_scheme` is used (set by
+    :class:`~tokensmith.oauth.ClientAuthenticator`).
     """
     headers = dict(NO_STORE_HEADERS)
+    if auth_scheme is None and isinstance(exc, InvalidClient):
+        auth_scheme = exc.auth_scheme
     if auth_scheme is not None and isinstance(exc, InvalidClient):
         if not _SCHEME.fullmatch(auth_scheme):
             raise ConfigurationError("auth_scheme must be an HTTP authentication scheme name")

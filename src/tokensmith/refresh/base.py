@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final, Protocol, runtime_checkable
 
+from ..confirmation import JKT, X5T_S256, Confirmation
 from ..errors import BackendUnavailable, ConfigurationError
 
 __all__ = [
@@ -38,7 +39,9 @@ class RefreshFamily:
     ``family_id`` is also the ``sid`` claim of the family's access tokens, so revoking the
     session in a :class:`~tokensmith.RevocationList` kills them. ``expires_at`` is the absolute
     limit: no token of the family is usable at or after it. ``scopes`` is the original grant;
-    a refresh may narrow an access token's scopes, never the family's.
+    a refresh may narrow an access token's scopes, never the family's. ``confirmation`` is
+    the DPoP key (``jkt``) the family's refresh tokens are bound to (RFC 9449 §5.8): a refresh
+    must prove it. ``None`` (the default, and every family stored before it existed): unbound.
     """
 
     family_id: str
@@ -49,20 +52,27 @@ class RefreshFamily:
     created_at: float
     expires_at: float
     claims: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, repr=False)
+    confirmation: Confirmation | None = None
 
     def to_json(self) -> str:
-        """The family as one JSON document (how SQL and Redis backends store it)."""
+        """The family as one JSON document (how SQL and Redis backends store it).
+
+        An unbound family's document has no ``cnf`` member, exactly as before bindings existed.
+        """
+        document: dict[str, Any] = {
+            "family_id": self.family_id,
+            "subject": self.subject,
+            "audience": list(self.audience),
+            "scopes": list(self.scopes),
+            "client_id": self.client_id,
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+            "claims": dict(self.claims),
+        }
+        if self.confirmation is not None:
+            document["cnf"] = self.confirmation.claim()
         return json.dumps(
-            {
-                "family_id": self.family_id,
-                "subject": self.subject,
-                "audience": list(self.audience),
-                "scopes": list(self.scopes),
-                "client_id": self.client_id,
-                "created_at": self.created_at,
-                "expires_at": self.expires_at,
-                "claims": dict(self.claims),
-            },
+            document,
             separators=(",", ":"),
             ensure_ascii=False,
             allow_nan=False,
@@ -82,10 +92,20 @@ class RefreshFamily:
                 created_at=float(data["created_at"]),
                 expires_at=float(data["expires_at"]),
                 claims=MappingProxyType(dict(data["claims"])),
+                confirmation=_confirmation(data.get("cnf")),
             )
-        except (ValueError, TypeError, KeyError, AttributeError):
+        except (ValueError, TypeError, KeyError, AttributeError, ConfigurationError):
             raise BackendUnavailable("a stored refresh-token family is damaged") from None
         return family
+
+
+def _confirmation(cnf: object) -> Confirmation | None:
+    """The stored ``cnf`` member back as a confirmation (absent in unbound and older records)."""
+    if cnf is None:
+        return None
+    if not isinstance(cnf, dict) or set(cnf) - {JKT, X5T_S256}:
+        raise ValueError("damaged cnf")
+    return Confirmation(jkt=cnf.get(JKT), x5t_s256=cnf.get(X5T_S256))
 
 
 class RotateOutcome(enum.Enum):

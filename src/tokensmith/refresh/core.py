@@ -6,6 +6,12 @@ token atomically and returns a new refresh token and a new access token. Present
 was already consumed is reuse (RFC 9700 §4.14.2): the family is revoked in the store, the
 session's access tokens are revoked in the revocation list, an audit event
 ``refresh.reuse_detected`` is emitted and :class:`~tokensmith.errors.RefreshTokenReused` raised.
+
+DPoP (RFC 9449 §5, §5.8): a ``confirmation`` (the token request's verified proof) binds the
+access tokens; a public client's family is also bound to the proof's key, so every refresh must
+prove that key (:class:`~tokensmith.errors.RefreshTokenKeyMismatch` otherwise, before anything
+is consumed). A confidential client's refresh tokens stay bound to its authentication instead
+(``confidential_client=True``: the family's ``client_id``, which the caller authenticates).
 """
 
 from __future__ import annotations
@@ -21,12 +27,15 @@ from types import MappingProxyType
 from typing import Any, Final, NoReturn
 
 from .._options import seconds
+from .._secrets import secrets_equal
 from ..claims import fingerprint
+from ..confirmation import Confirmation
 from ..errors import (
     ConfigurationError,
     InvalidRefreshToken,
     InvalidScope,
     RefreshTokenExpired,
+    RefreshTokenKeyMismatch,
     RefreshTokenReused,
     RefreshTokenRevoked,
 )
@@ -126,8 +135,9 @@ class RefreshManager:
     :param absolute_ttl: no refresh is possible this long after :meth:`start` (login again).
     :param revocation: where the session's access tokens are revoked on reuse and on
         :meth:`revoke_family`; without one, they stay valid until they expire.
-    :param audit: receives ``token.issued``, ``refresh.rotated``, ``refresh.reuse_detected``
-        and ``token.revoked`` events (fingerprints, never tokens).
+    :param audit: receives ``token.issued``, ``refresh.rotated``, ``refresh.reuse_detected``,
+        ``token.revoked`` and ``token.refused`` (a DPoP-bound refresh token presented without
+        its key) events (fingerprints, never tokens).
     :param pepper: a secret (>= 32 bytes) keying the stored hashes; see
         :func:`refresh_token_hash`. Every process sharing a store needs the same pepper.
     :param token_type: the access tokens' ``typ`` header (e.g. ``"at+jwt"``, RFC 9068). With
@@ -184,17 +194,35 @@ class RefreshManager:
         scopes: Iterable[str] = (),
         claims: Mapping[str, Any] | None = None,
         client_id: str | None = None,
+        confirmation: Confirmation | None = None,
+        confidential_client: bool = False,
     ) -> TokenPair:
         """Open a new family (one login) and return its first access and refresh tokens.
 
         ``claims`` are custom access-token claims, kept for every renewal (JSON values; ``sid``
         and ``client_id`` are set by the manager). ``client_id`` binds the family to a client:
         :meth:`refresh` then requires the same ``client_id``.
+
+        ``confirmation`` is what the token request proved (a verified DPoP proof's key, see
+        :func:`~tokensmith.oauth.verify_token_request_proof`): the access token is bound to it
+        and, unless ``confidential_client``, so is the family (RFC 9449 §5.8: a public client's
+        refresh tokens need a proof by the same key). ``confidential_client=True`` keeps the
+        refresh tokens bound to the client's authentication only; it needs a ``client_id``.
         """
         if not isinstance(subject, str) or not subject:
             raise ConfigurationError("subject must be a non-empty string")
         if client_id is not None and (not isinstance(client_id, str) or not client_id):
             raise ConfigurationError("client_id must be a non-empty string or None")
+        _check_confirmation(confirmation)
+        if not isinstance(confidential_client, bool):
+            raise ConfigurationError("confidential_client must be a bool")
+        if confidential_client and client_id is None:
+            raise ConfigurationError(
+                "a confidential client's refresh tokens are bound to its client_id: pass it"
+            )
+        bound = None
+        if not confidential_client and confirmation is not None and confirmation.jkt is not None:
+            bound = Confirmation(jkt=confirmation.jkt)
         now = self._clock()
         family = RefreshFamily(
             family_id=secrets.token_urlsafe(16),  # _FAMILY_CHARS characters
@@ -205,8 +233,9 @@ class RefreshManager:
             created_at=now,
             expires_at=now + self._absolute_ttl,
             claims=_claims(claims),
+            confirmation=bound,
         )
-        access = self._issue_access(family, family.scopes, now)
+        access = self._issue_access(family, family.scopes, now, confirmation)
         token = _new_token(family.family_id)
         expires_at = min(now + self._idle_ttl, family.expires_at)
         self._store.create_family(family, self._hash(token), expires_at=expires_at)
@@ -220,6 +249,7 @@ class RefreshManager:
         *,
         scopes: Iterable[str] | None = None,
         client_id: str | None = None,
+        confirmation: Confirmation | None = None,
     ) -> TokenPair:
         """Rotate: consume ``refresh_token`` and return a new refresh token and access token.
 
@@ -228,12 +258,20 @@ class RefreshManager:
         :class:`~tokensmith.errors.InvalidScope` without consuming the token. ``client_id``
         must equal the one given to :meth:`start`.
 
+        ``confirmation`` is what this refresh request proved (its verified DPoP proof): the new
+        access token is bound to it. A family bound to a DPoP key (a public client's, see
+        :meth:`start`) needs a proof by that very key; an unbound family stays unbound whatever
+        the request proves.
+
         Raises :class:`~tokensmith.errors.InvalidRefreshToken` (malformed, unknown, other
-        client), :class:`~tokensmith.errors.RefreshTokenExpired`,
+        client), :class:`~tokensmith.errors.RefreshTokenKeyMismatch` (no proof, or one by
+        another key, for a DPoP-bound family; the token is not consumed),
+        :class:`~tokensmith.errors.RefreshTokenExpired`,
         :class:`~tokensmith.errors.RefreshTokenRevoked` or
         :class:`~tokensmith.errors.RefreshTokenReused` (all OAuth ``invalid_grant``).
         """
         family_id = _checked_token(refresh_token)
+        _check_confirmation(confirmation)
         token_hash = self._hash(refresh_token)
         presented = fingerprint(refresh_token)
         now = self._clock()
@@ -254,8 +292,13 @@ class RefreshManager:
         # the rotation, so a signing failure never leaves the client holding a consumed token.
         if client_id != family.client_id:
             raise InvalidRefreshToken("the refresh token was not issued to this client")
+        try:
+            _check_binding(family, confirmation)
+        except RefreshTokenKeyMismatch as exc:  # a bound token without its key: maybe stolen
+            self._emit("token.refused", now, family, None, presented, exc.code)
+            raise
         granted = family.scopes if scopes is None else _narrowed(scopes, family.scopes)
-        access = self._issue_access(family, granted, now)
+        access = self._issue_access(family, granted, now, confirmation)
         new_token = _new_token(family_id)
         result = self._store.rotate(
             token_hash,
@@ -336,7 +379,11 @@ class RefreshManager:
             )
 
     def _issue_access(
-        self, family: RefreshFamily, scopes: tuple[str, ...], now: float
+        self,
+        family: RefreshFamily,
+        scopes: tuple[str, ...],
+        now: float,
+        confirmation: Confirmation | None,
     ) -> IssuedToken:
         if family.client_id is None and _is_rfc9068(self._token_type):
             raise ConfigurationError(
@@ -355,6 +402,7 @@ class RefreshManager:
             claims=claims,
             ttl=max(ttl, 1.0),
             token_type=self._token_type,
+            confirmation=confirmation,
         )
 
     def _hash(self, token: str) -> str:
@@ -395,6 +443,24 @@ class RefreshManager:
 
 def _new_token(family_id: str) -> str:
     return f"{REFRESH_TOKEN_PREFIX}{family_id}{_SEPARATOR}{secrets.token_urlsafe(32)}"
+
+
+def _check_confirmation(confirmation: object) -> None:
+    if confirmation is not None and not isinstance(confirmation, Confirmation):
+        raise ConfigurationError("confirmation must be a Confirmation or None")
+
+
+def _check_binding(family: RefreshFamily, confirmation: Confirmation | None) -> None:
+    """RFC 9449 §5.8: a family bound to a DPoP key is refreshed only with a proof by that key
+    (compared in constant time)."""
+    bound = None if family.confirmation is None else family.confirmation.jkt
+    if bound is None:
+        return
+    proven = None if confirmation is None else confirmation.jkt
+    if proven is None:
+        raise RefreshTokenKeyMismatch("the refresh token is DPoP-bound: a proof is required")
+    if not secrets_equal(bound, proven):
+        raise RefreshTokenKeyMismatch("the DPoP proof is not by the refresh token's key")
 
 
 def _is_rfc9068(token_type: str | None) -> bool:

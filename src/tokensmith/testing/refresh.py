@@ -13,6 +13,7 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
+from ..confirmation import Confirmation
 from ..errors import ConfigurationError
 from ..refresh.base import RefreshFamily, RefreshStore, RotateOutcome, RotateResult
 from .clock import FakeClock
@@ -35,6 +36,7 @@ def _family(
     lifetime: float = 30 * _DAY,
     claims: dict[str, Any] | None = None,
     client_id: str | None = "client-1",
+    confirmation: Confirmation | None = None,
 ) -> RefreshFamily:
     now = clock()
     return RefreshFamily(
@@ -46,6 +48,7 @@ def _family(
         created_at=now,
         expires_at=now + lifetime,
         claims=MappingProxyType(claims or {}),
+        confirmation=confirmation,
     )
 
 
@@ -110,6 +113,29 @@ class RefreshStoreContract:
             assert record.family == family
             assert dict(record.family.claims) == claims
             assert record.family.client_id is None
+
+        self._run(scenario)
+
+    def test_bound_family_round_trips(self) -> None:
+        """A family bound to a DPoP key (RFC 9449 §5.8) keeps its binding through the store,
+        for its first token and for successors."""
+
+        def scenario(store: RefreshStore, clock: FakeClock) -> None:
+            bound = Confirmation(jkt="0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbW")
+            family = _family(clock, "fam-bound", confirmation=bound)
+            store.create_family(family, _h("t1"), expires_at=clock() + 60)
+            record = store.find(_h("t1"), family_id="fam-bound")
+            assert record is not None
+            assert record.family == family
+            assert record.family.confirmation == bound
+            result = store.rotate(
+                _h("t1"), _h("t2"), family_id="fam-bound", now=clock(), expires_at=clock() + 60
+            )
+            assert result.family is not None
+            assert result.family.confirmation == bound
+            successor = store.find(_h("t2"), family_id="fam-bound")
+            assert successor is not None
+            assert successor.family.confirmation == bound
 
         self._run(scenario)
 

@@ -8,6 +8,9 @@
   strictly) and :func:`www_authenticate`, the status and headers answering a refusal (§3);
 * :mod:`~tokensmith.web.dpop` — :func:`dpop_token` / :func:`dpop_proof` (RFC 9449 §7.1,
   ``Authorization: DPoP`` and the ``DPoP`` header) and :func:`dpop_challenge`;
+* :mod:`~tokensmith.web.client_cert` — :func:`certificate_from_header`: the client
+  certificate a TLS-terminating proxy forwards (nginx, RFC 9440, Envoy), for RFC 8705
+  certificate-bound tokens (read from trusted proxies only, by :class:`TransportSecurity`);
 * :mod:`~tokensmith.web.cookies` — :func:`token_cookie` / :func:`delete_token_cookie`:
   ``HttpOnly; Secure; SameSite`` and ``__Host-`` by default;
 * :mod:`~tokensmith.web.csrf` — :class:`CSRFProtector`, signed double-submit CSRF tokens;
@@ -31,6 +34,10 @@ if _typing.TYPE_CHECKING:
     from .bearer import form_token as form_token
     from .bearer import refuse_query_token as refuse_query_token
     from .bearer import www_authenticate as www_authenticate
+    from .client_cert import MAX_CLIENT_CERT_DER as MAX_CLIENT_CERT_DER
+    from .client_cert import MAX_CLIENT_CERT_HEADER as MAX_CLIENT_CERT_HEADER
+    from .client_cert import ClientCertHeader as ClientCertHeader
+    from .client_cert import certificate_from_header as certificate_from_header
     from .cookies import delete_token_cookie as delete_token_cookie
     from .cookies import token_cookie as token_cookie
     from .csrf import CSRFProtector as CSRFProtector
@@ -40,6 +47,7 @@ if _typing.TYPE_CHECKING:
     from .dpop import dpop_token as dpop_token
     from .guard import Answer as Answer
     from .guard import Guard as Guard
+    from .guard import ResourceMetadataDocument as ResourceMetadataDocument
     from .guard import TokenValidator as TokenValidator
     from .netrules import DEFAULT_BINDING_CLAIM as DEFAULT_BINDING_CLAIM
     from .netrules import NetworkPolicy as NetworkPolicy
@@ -68,6 +76,10 @@ _LAZY = {
     "form_token": ".bearer",
     "refuse_query_token": ".bearer",
     "www_authenticate": ".bearer",
+    "MAX_CLIENT_CERT_DER": ".client_cert",
+    "MAX_CLIENT_CERT_HEADER": ".client_cert",
+    "ClientCertHeader": ".client_cert",
+    "certificate_from_header": ".client_cert",
     "delete_token_cookie": ".cookies",
     "token_cookie": ".cookies",
     "CSRFProtector": ".csrf",
@@ -77,6 +89,7 @@ _LAZY = {
     "dpop_token": ".dpop",
     "Answer": ".guard",
     "Guard": ".guard",
+    "ResourceMetadataDocument": ".guard",
     "TokenValidator": ".guard",
     "DEFAULT_BINDING_CLAIM": ".netrules",
     "NetworkPolicy": ".netrules",

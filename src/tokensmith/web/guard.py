@@ -50,7 +50,7 @@ if TYPE_CHECKING:
     from .csrf import CSRFProtector
     from .request import RequestFacts
 
-__all__ = ["Answer", "Guard", "TokenValidator"]
+__all__ = ["Answer", "Guard", "ResourceMetadataDocument", "TokenValidator"]
 
 _UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _BEARER: Final = "bearer"
@@ -66,21 +66,41 @@ class TokenValidator(Protocol):
         self,
         token: str,
         *,
-        scopes: Iterable[str] | None = ...,
+        scopes: Iterable[str] = ...,
         confirmation: Confirmation | None = ...,
     ) -> VerifiedToken:
-        """Validate ``token`` (bound to ``confirmation``, when given) or raise a
-        :class:`~tokensmith.TokenError`."""
+        """Validate ``token`` or raise a :class:`~tokensmith.TokenError`. The guard passes
+        ``confirmation`` only when the request proved something (a DPoP proof's key, a client
+        certificate)."""
         ...
 
     async def avalidate(
         self,
         token: str,
         *,
-        scopes: Iterable[str] | None = ...,
+        scopes: Iterable[str] = ...,
         confirmation: Confirmation | None = ...,
     ) -> VerifiedToken:
         """The async face of :meth:`validate`."""
+        ...
+
+
+class ResourceMetadataDocument(Protocol):
+    """What a guard needs of an RFC 9728 metadata document:
+    :class:`~tokensmith.oauth.ProtectedResourceMetadata` is one."""
+
+    @property
+    def url(self) -> str:
+        """The document's absolute URL, named in every challenge."""
+        ...
+
+    @property
+    def path(self) -> str:
+        """The path of :attr:`url`, where a server answers with :meth:`answer`."""
+        ...
+
+    def answer(self, method: str = ..., *, if_none_match: str | None = ...) -> Answer:
+        """The HTTP answer to a request for the document."""
         ...
 
 
@@ -88,7 +108,8 @@ class Answer:
     """An HTTP answer to a refusal: status, headers, and a small JSON body.
 
     The body names the RFC 6750 error and its fixed description (never the exception message,
-    never the token); adapters send it with ``Content-Type: application/json``.
+    never the token); adapters send it with ``Content-Type: application/json``. The RFC 9728
+    metadata document is sent as one too (:meth:`ResourceMetadataDocument.answer`).
     """
 
     __slots__ = ("body", "headers", "status")
@@ -125,9 +146,12 @@ class Guard:
     :param transport: who may send credentials in clear text and which proxies are believed
         (default: TLS required, loopback excepted, no trusted proxy). See
         :class:`~tokensmith.web.TransportSecurity`.
-    :param resource_metadata: the absolute URL of this resource's RFC 9728 metadata document;
-        added to every challenge as ``resource_metadata="..."`` so clients can discover which
-        authorization server to ask (MCP clients require it).
+    :param resource_metadata: this resource's RFC 9728 metadata: a
+        :class:`~tokensmith.oauth.ProtectedResourceMetadata` (kept as ``guard.metadata``; the
+        ASGI and WSGI middleware serve it at its well-known path), or the absolute URL of a
+        document served elsewhere. Its URL is added to every challenge as
+        ``resource_metadata="..."`` so clients can discover which authorization server to ask
+        (MCP clients require it).
     :param cookie: the name of a cookie that may carry the token when there is no
         ``Authorization`` header (e.g. ``"__Host-token"``, see
         :func:`~tokensmith.web.token_cookie`).
@@ -153,6 +177,7 @@ class Guard:
         "_max_length",
         "cookie",
         "dpop",
+        "metadata",
         "realm",
         "resource_metadata",
         "scopes",
@@ -176,7 +201,7 @@ class Guard:
         realm: str = "api",
         scopes: Iterable[str] = (),
         transport: TransportSecurity | None = None,
-        resource_metadata: str | None = None,
+        resource_metadata: str | ResourceMetadataDocument | None = None,
         cookie: str | None = None,
         csrf: CSRFProtector | None = None,
         csrf_cookie: str = "__Host-csrf",
@@ -194,12 +219,12 @@ class Guard:
         self.realm = realm
         self.scopes = self.checked_scopes(scopes)
         self.transport = transport or TransportSecurity()
-        self.resource_metadata = resource_metadata
+        self.metadata, self.resource_metadata = _metadata(resource_metadata)
         self.cookie = cookie
         self._csrf = csrf
         self._csrf_cookie = csrf_cookie
         self._max_length = max_token_length
-        www_authenticate(None, realm=realm, resource_metadata=resource_metadata)  # checked once
+        www_authenticate(None, realm=realm, resource_metadata=self.resource_metadata)  # checked
 
     def __repr__(self) -> str:
         return f"Guard(realm={self.realm!r}, scopes={list(self.scopes)!r})"
@@ -251,6 +276,7 @@ class Guard:
     def authenticate(self, request: RequestFacts, *, scopes: Iterable[str] = ()) -> VerifiedToken:
         """The verified token of ``request``, or a :class:`~tokensmith.TokensmithError`."""
         token, how = self._credentials(request)
+        proven = self.certificate_confirmation(request)
         with audit_context(ip=self._client(request)):
             if how == _DPOP:
                 assert self.dpop is not None  # only then is the DPoP scheme read
@@ -260,11 +286,10 @@ class Guard:
                     uri=self._request_uri(request),
                     access_token=token,
                 )
-                verified = self.validator.validate(
-                    token, scopes=self._scopes(scopes), confirmation=proof.confirmation
-                )
-            else:
-                verified = self.validator.validate(token, scopes=self._scopes(scopes))
+                proven = _with(proof.confirmation, proven)
+            verified = self.validator.validate(
+                token, scopes=self._scopes(scopes), **_confirmation(proven)
+            )
         self._after(request, verified, how)
         return verified
 
@@ -273,6 +298,7 @@ class Guard:
     ) -> VerifiedToken:
         """The async face of :meth:`authenticate`."""
         token, how = self._credentials(request)
+        proven = self.certificate_confirmation(request)
         with audit_context(ip=self._client(request)):
             if how == _DPOP:
                 assert self.dpop is not None  # only then is the DPoP scheme read
@@ -282,11 +308,10 @@ class Guard:
                     uri=self._request_uri(request),
                     access_token=token,
                 )
-                verified = await self.validator.avalidate(
-                    token, scopes=self._scopes(scopes), confirmation=proof.confirmation
-                )
-            else:
-                verified = await self.validator.avalidate(token, scopes=self._scopes(scopes))
+                proven = _with(proof.confirmation, proven)
+            verified = await self.validator.avalidate(
+                token, scopes=self._scopes(scopes), **_confirmation(proven)
+            )
         self._after(request, verified, how)
         return verified
 
@@ -336,6 +361,22 @@ class Guard:
         if isinstance(extra, str):
             extra = (extra,)
         return (*self.scopes, *extra) if extra else self.scopes
+
+    def certificate_confirmation(self, request: RequestFacts) -> Confirmation | None:
+        """The RFC 8705 confirmation of the request's TLS client certificate (from the
+        connection, or from a trusted proxy's header: see
+        :meth:`TransportSecurity.client_certificate
+        <tokensmith.web.TransportSecurity.client_certificate>`), or ``None`` without one.
+
+        A certificate-bound token (``cnf["x5t#S256"]``) is accepted only with its certificate;
+        an unbound token is accepted with any certificate or none.
+        """
+        der = self.transport.client_certificate(request)
+        if der is None:
+            return None
+        from ..confirmation import Confirmation  # noqa: PLC0415 - only mutual-TLS requests
+
+        return Confirmation.of_certificate(der)
 
     def _client(self, request: RequestFacts) -> str | None:
         try:
@@ -427,6 +468,21 @@ def _body(error: str, exc: TokensmithError | None) -> bytes:
     return json.dumps(document, separators=(",", ":")).encode()
 
 
+def _metadata(
+    value: str | ResourceMetadataDocument | None,
+) -> tuple[ResourceMetadataDocument | None, str | None]:
+    """``resource_metadata=``: the document to serve (if given one) and the URL to name."""
+    if value is None or isinstance(value, str):
+        return None, value
+    if not isinstance(getattr(value, "url", None), str) or not callable(
+        getattr(value, "answer", None)
+    ):
+        raise ConfigurationError(
+            "resource_metadata must be a ProtectedResourceMetadata or its absolute URL"
+        )
+    return value, value.url
+
+
 def _cookie_value(request: RequestFacts, name: str) -> str | None:
     """The value of cookie ``name`` in the request's ``Cookie`` headers (first one wins)."""
     for header in request.get_all("cookie"):
@@ -458,3 +514,14 @@ def _dpop_rule(
     if audiences and dpop is None:
         raise ConfigurationError("dpop_required needs dpop=DPoPVerifier(...)")
     return False, audiences
+
+
+def _with(proof: Confirmation, certificate: Confirmation | None) -> Confirmation:
+    """The DPoP proof's confirmation, and the certificate's when the request had one too."""
+    return proof if certificate is None else proof.plus(certificate)
+
+
+def _confirmation(proven: Confirmation | None) -> dict[str, Confirmation]:
+    """``confirmation=`` for the validator, only when there is one (a validator written
+    before sender-constrained tokens keeps working for requests that prove nothing)."""
+    return {} if proven is None else {"confirmation": proven}

@@ -11,6 +11,11 @@ only, never from anyone else, since any client can send them.
 When TLS ends somewhere tokensmith cannot see and no proxy says so (a service mesh sidecar, a
 load balancer that strips headers), say so explicitly with ``insecure_allow_plain_http=True``:
 the name is loud on purpose.
+
+The same trust decides where a TLS client certificate comes from (RFC 8705 certificate-bound
+tokens): the connection's own certificate from a direct client, and from a trusted proxy only
+the header it is configured to write (``client_cert_header``); a proxy's connection certificate
+is the proxy's, never the client's, and a certificate header from anyone else is ignored.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final, Literal
 
 from ..errors import ConfigurationError, InsecureTransport, NetworkNotAllowed
+from .client_cert import ClientCertHeader, certificate_from_header
 from .netrules import NetworkRule, client_address, forwarded_elements, parse_address
 
 if TYPE_CHECKING:
@@ -43,9 +49,13 @@ class TransportSecurity:
         one is read: a client can send the other and your proxy would pass it on.
     :param insecure_allow_plain_http: accept credentials over plain HTTP from any peer. Only
         for deployments where TLS ends somewhere tokensmith cannot see.
+    :param client_cert_header: the header your proxies forward the client's TLS certificate in
+        (``"x-client-cert"``: nginx's URL-encoded PEM; ``"client-cert"``: RFC 9440;
+        ``"x-forwarded-client-cert"``: Envoy), read from ``trusted_proxies`` only. Default
+        ``None``: no header is ever read (see :meth:`client_certificate`).
     """
 
-    __slots__ = ("_header", "_proxies", "_trusted", "insecure_allow_plain_http")
+    __slots__ = ("_cert_header", "_header", "_proxies", "_trusted", "insecure_allow_plain_http")
 
     def __init__(
         self,
@@ -53,6 +63,7 @@ class TransportSecurity:
         trusted_proxies: Iterable[str] | str = (),
         forwarded_header: Literal["x-forwarded", "forwarded"] = "x-forwarded",
         insecure_allow_plain_http: bool = False,
+        client_cert_header: ClientCertHeader | None = None,
     ) -> None:
         if forwarded_header not in ("x-forwarded", "forwarded"):
             raise ConfigurationError("forwarded_header must be 'x-forwarded' or 'forwarded'")
@@ -63,12 +74,18 @@ class TransportSecurity:
         self._trusted = NetworkRule.of(allow=proxies)  # the same parsing as every IP rule
         self._header = forwarded_header
         self.insecure_allow_plain_http = insecure_allow_plain_http
+        if client_cert_header is not None:
+            certificate_from_header(client_cert_header, ())  # checks the name
+            if not proxies:
+                raise ConfigurationError("client_cert_header needs the trusted_proxies that set it")
+        self._cert_header = client_cert_header
 
     def __repr__(self) -> str:
         return (
             f"TransportSecurity(trusted_proxies={list(self._proxies)!r}, "
             f"forwarded_header={self._header!r}, "
-            f"insecure_allow_plain_http={self.insecure_allow_plain_http!r})"
+            f"insecure_allow_plain_http={self.insecure_allow_plain_http!r}, "
+            f"client_cert_header={self._cert_header!r})"
         )
 
     def is_trusted_proxy(self, peer: str | None) -> bool:
@@ -94,6 +111,21 @@ class TransportSecurity:
         if _is_loopback(request.peer) and not self.is_trusted_proxy(request.peer):
             return  # development on this machine
         raise InsecureTransport(f"the request came over plain HTTP: {_FIX}")
+
+    def client_certificate(self, request: RequestFacts) -> bytes | None:
+        """The DER certificate the client presented in TLS, or ``None``.
+
+        From a trusted proxy: the ``client_cert_header`` it wrote (a malformed one is
+        :class:`~tokensmith.errors.InvalidClientCertificate`), never the connection's
+        certificate, which is the proxy's own. From any other peer: the certificate of its own
+        TLS connection (:attr:`RequestFacts.client_cert <tokensmith.web.RequestFacts>`); a
+        certificate header it sent is ignored, as anyone can send one.
+        """
+        if not self.is_trusted_proxy(request.peer):
+            return request.client_cert
+        if self._cert_header is None:
+            return None
+        return certificate_from_header(self._cert_header, request.get_all(self._cert_header))
 
     def client(self, request: RequestFacts) -> str | None:
         """The client's address (forwarding headers read from trusted proxies only)."""
