@@ -374,3 +374,50 @@ def _algs() -> str:
 
 def test_confirmation_of_the_maker(maker: DPoPProofMaker) -> None:
     assert maker.confirmation == Confirmation(jkt=maker.jkt)
+
+
+def test_a_token_bound_to_a_dpop_key_and_a_certificate(
+    parts: tuple[Signer, Validator], maker: DPoPProofMaker, clock: FakeClock
+) -> None:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from cryptography.x509.oid import NameOID
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "client")])
+    now = datetime.datetime(2023, 11, 14, tzinfo=datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(private, hashes.SHA256())
+    )
+    der = certificate.public_bytes(Encoding.DER)
+    signer, validator = parts
+    guard = Guard(validator, dpop=DPoPVerifier(clock=clock))
+    both = maker.confirmation.plus(Confirmation.of_certificate(der))
+    token = signer.issue("user-1", audience=AUDIENCE, confirmation=both)
+
+    def request(cert: bytes | None) -> RequestFacts:
+        proof = maker.proof("GET", URI, access_token=token)
+        return RequestFacts(
+            method="GET",
+            scheme="https",
+            host="api.example.test",
+            path="/orders",
+            headers=[("authorization", f"DPoP {token}"), ("dpop", proof)],
+            peer="203.0.113.7",
+            client_cert=cert,
+        )
+
+    assert guard.authenticate(request(der)).subject == "user-1"
+    assert asyncio.run(guard.aauthenticate(request(der))).subject == "user-1"
+    refused(lambda: guard.authenticate(request(None)), InvalidConfirmation)
