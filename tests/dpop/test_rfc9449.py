@@ -126,8 +126,8 @@ def _verify_signature(alg: str, jwk: dict[str, Any], data: bytes, sig: bytes) ->
             else padding.PSS(padding.MGF1(_HASHES[alg[2:]]()), digest.digest_size)
         )
         key.verify(sig, data, pad, digest)
-    else:
-        assert alg == "EdDSA" and jwk["kty"] == "OKP"
+    else:  # RFC 8037 EdDSA, or RFC 9864's fully-specified Ed25519 / Ed448
+        assert alg in ("EdDSA", jwk["crv"]) and jwk["kty"] == "OKP"
         cls = ed25519.Ed25519PublicKey if jwk["crv"] == "Ed25519" else ed448.Ed448PublicKey
         cls.from_public_bytes(_unb64(jwk["x"])).verify(sig, data)
 
@@ -167,7 +167,9 @@ def test_the_independent_verifier_accepts_the_rfc_proof() -> None:
     assert rfc_verify(RFC_RESOURCE_PROOF, "GET", uri, 1562262618, RFC_ACCESS_TOKEN) == RFC_JKT
 
 
-@pytest.mark.parametrize("alg", ["ES256", "ES384", "ES512", "PS256", "RS256", "EdDSA"])
+@pytest.mark.parametrize(
+    "alg", ["ES256", "ES384", "ES512", "PS256", "RS256", "EdDSA", "Ed25519", "Ed448"]
+)
 def test_tokensmith_proofs_pass_the_independent_verifier(alg: str) -> None:
     key = Key.generate(alg)
     maker = DPoPProofMaker(key, clock=lambda: 1_700_000_000)
