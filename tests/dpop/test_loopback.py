@@ -9,7 +9,7 @@ import asyncio
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import pytest
@@ -32,7 +32,7 @@ AUDIENCE = "orders-api"
 CALLS: list[int] = []
 
 
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":  # pragma: no cover - lifespan is off
         return
     body = json.dumps({"sub": verified_token(scope).subject}).encode()

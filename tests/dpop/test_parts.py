@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -202,7 +203,7 @@ def test_retry_once_on_a_token_endpoint_400() -> None:
         DPoPResponse(400, {"DPoP-Nonce": "n1"}, "first"),
         DPoPResponse(400, {"DPoP-Nonce": "n2"}, "second"),
     )
-    answer = send_with_dpop(send, maker, "POST", URI)  # type: ignore[arg-type]
+    answer: Any = send_with_dpop(send, maker, "POST", URI)  # type: ignore[arg-type]
     assert answer.response == "second" and len(proofs) == 2  # never a third attempt
     assert json.loads(unb64(proofs[1].split(".")[1]))["nonce"] == "n1"
     assert json.loads(unb64(maker.proof("GET", URI).split(".")[1]))["nonce"] == "n2"

@@ -359,7 +359,7 @@ def test_dpop_token_forms() -> None:
     )
     refused(lambda: dpop_token([("authorization", "DPoP " + "a" * 8200)]), TokenTooLarge)
     assert dpop_proof({"HTTP_DPOP": " a.b.c "}) == "a.b.c"
-    refused(lambda: dpop_proof([("dpop", 3)]), InvalidDPoPProof)
+    refused(lambda: dpop_proof([("dpop", 3)]), InvalidDPoPProof)  # type: ignore[list-item]
 
 
 def _description(cls: type[TokenError]) -> str:
