@@ -45,6 +45,7 @@ __all__ = [
     "InvalidClient",
     "InvalidClientCertificate",
     "InvalidConfirmation",
+    "InvalidDPoPProof",
     "InvalidEncoding",
     "InvalidGrant",
     "InvalidIssuer",
@@ -75,6 +76,7 @@ __all__ = [
     "RefreshTokenKeyMismatch",
     "RefreshTokenReused",
     "RefreshTokenRevoked",
+    "ReplayedDPoPProof",
     "ReplayedToken",
     "ReservedClaim",
     "StateMismatch",
@@ -92,6 +94,7 @@ __all__ = [
     "UnsupportedGrantType",
     "UnsupportedHeader",
     "UnsupportedTokenType",
+    "UseDPoPNonce",
     "WeakKey",
     "WrongPassphrase",
 ]
@@ -291,6 +294,44 @@ class InvalidConfirmation(InvalidClaim):
     (RFC 9449 §7, RFC 8705 §3). Answered ``invalid_token`` (401)."""
 
     code = "invalid_confirmation"
+
+
+class InvalidDPoPProof(TokenError):
+    """The DPoP proof is missing, malformed, or not a proof of this request.
+
+    RFC 9449 §4.3: a second ``DPoP`` header, a JWS that is not ``typ: dpop+jwt``, an
+    algorithm outside the allow-list, a ``jwk`` with private members or below the key floors,
+    a bad signature, another method or URI, an ``iat`` outside the window, or an ``ath`` for
+    another token. Answered 401 with ``WWW-Authenticate: DPoP error="invalid_dpop_proof"``.
+    """
+
+    code = "invalid_dpop_proof"
+    error = "invalid_dpop_proof"
+
+
+class ReplayedDPoPProof(InvalidDPoPProof):
+    """The DPoP proof was already used: a proof is good for one request only.
+
+    Its ``jti`` is in the replay store (RFC 9449 §11.1).
+    """
+
+    code = "dpop_replayed"
+
+
+class UseDPoPNonce(InvalidDPoPProof):
+    """The server requires a current DPoP nonce: sign a new proof with the one it sent.
+
+    The proof carried no nonce, or a stale one (RFC 9449 §8, §9): answered 401
+    ``use_dpop_nonce`` with a fresh nonce in the ``DPoP-Nonce`` header.
+    """
+
+    code = "use_dpop_nonce"
+    error = "use_dpop_nonce"
+
+    def __init__(self, message: str | None = None, *, nonce: str = "") -> None:
+        super().__init__(message)
+        self.nonce = nonce
+        """The fresh nonce to send back in ``DPoP-Nonce`` (not a secret)."""
 
 
 class TokenHashMismatch(InvalidClaim):

@@ -73,6 +73,7 @@ _DEFERRED = (
 # Every package that exports its names lazily (the CLI package only defines the command).
 PACKAGES = (
     "tokensmith",
+    "tokensmith.dpop",
     "tokensmith.issuers",
     "tokensmith.jwks",
     "tokensmith.oauth",

@@ -31,6 +31,7 @@ PACKAGES = tuple(
     f"{name}/__init__.py"
     for name in (
         "cli",
+        "dpop",
         "integrations",
         "issuers",
         "jwks",

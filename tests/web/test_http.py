@@ -211,6 +211,8 @@ def test_extract_token_combinations() -> None:
 # --- WWW-Authenticate ------------------------------------------------------------------------
 
 _RFC6750: dict[str, int] = {"invalid_request": 400, "invalid_token": 401, "insufficient_scope": 403}
+# RFC 9449 §7.1 adds two error codes for the DPoP scheme (tokensmith.web.dpop_challenge).
+_RFC6750.update({"invalid_dpop_proof": 401, "use_dpop_nonce": 401})
 _AUTH_PARAM = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
@@ -256,7 +258,7 @@ def test_every_token_error_maps_to_its_rfc6750_answer(cls: type[TokenError]) -> 
     if issubclass(cls, MissingToken):
         assert status == 401 and set(params) == {"realm"}
         return
-    assert cls.error in _RFC6750, f"{cls.__name__}.error is not an RFC 6750 error code"
+    assert cls.error in _RFC6750, f"{cls.__name__}.error is not an RFC 6750/9449 error code"
     assert status == _RFC6750[cls.error] == cls.status_code
     assert params["error"] == cls.error
     description = params["error_description"]

@@ -6,6 +6,8 @@
   (:mod:`tokensmith.integrations`) is a thin layer over it;
 * :mod:`~tokensmith.web.bearer` — :func:`bearer_token` / :func:`extract_token` (RFC 6750 §2,
   strictly) and :func:`www_authenticate`, the status and headers answering a refusal (§3);
+* :mod:`~tokensmith.web.dpop` — :func:`dpop_token` / :func:`dpop_proof` (RFC 9449 §7.1,
+  ``Authorization: DPoP`` and the ``DPoP`` header) and :func:`dpop_challenge`;
 * :mod:`~tokensmith.web.client_cert` — :func:`certificate_from_header`: the client
   certificate a TLS-terminating proxy forwards (nginx, RFC 9440, Envoy), for RFC 8705
   certificate-bound tokens (read from trusted proxies only, by :class:`TransportSecurity`);
@@ -39,6 +41,10 @@ if _typing.TYPE_CHECKING:
     from .cookies import delete_token_cookie as delete_token_cookie
     from .cookies import token_cookie as token_cookie
     from .csrf import CSRFProtector as CSRFProtector
+    from .dpop import DPOP_NONCE_HEADER as DPOP_NONCE_HEADER
+    from .dpop import dpop_challenge as dpop_challenge
+    from .dpop import dpop_proof as dpop_proof
+    from .dpop import dpop_token as dpop_token
     from .guard import Answer as Answer
     from .guard import Guard as Guard
     from .guard import ResourceMetadataDocument as ResourceMetadataDocument
@@ -77,6 +83,10 @@ _LAZY = {
     "delete_token_cookie": ".cookies",
     "token_cookie": ".cookies",
     "CSRFProtector": ".csrf",
+    "DPOP_NONCE_HEADER": ".dpop",
+    "dpop_challenge": ".dpop",
+    "dpop_proof": ".dpop",
+    "dpop_token": ".dpop",
     "Answer": ".guard",
     "Guard": ".guard",
     "ResourceMetadataDocument": ".guard",

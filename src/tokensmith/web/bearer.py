@@ -30,6 +30,8 @@ from ..errors import (
     TokensmithError,
     TokenTooLarge,
 )
+from ._headers import header_text as _text
+from ._headers import header_values
 
 __all__ = [
     "DEFAULT_MAX_TOKEN_LENGTH",
@@ -57,37 +59,9 @@ _FORM_TYPE: Final = "application/x-www-form-urlencoded"
 # --- extraction -------------------------------------------------------------------------------
 
 
-def _text(value: str | bytes | bytearray) -> str:
-    return value.decode("latin-1") if isinstance(value, bytes | bytearray) else value
-
-
-def _header_pairs(headers: Headers) -> list[tuple[object, object]]:
-    """``(name, value)`` pairs of a mapping or an ASGI-style list; anything else is refused."""
-    if isinstance(headers, Mapping):
-        return list(headers.items())
-    if isinstance(headers, str | bytes | bytearray) or not isinstance(headers, Iterable):
-        raise MalformedAuthorization("the request headers are not names and values")
-    pairs = list(headers)
-    if not all(isinstance(p, tuple | list) and len(p) == 2 for p in pairs):
-        raise MalformedAuthorization("the request headers are not names and values")
-    return [(name, value) for name, value in pairs]
-
-
 def _authorization_values(headers: Headers) -> list[str]:
     """Every ``Authorization`` value, whatever the header name's case or WSGI spelling."""
-    values: list[str] = []
-    for name, value in _header_pairs(headers):
-        if not isinstance(name, str | bytes | bytearray):
-            continue
-        if _text(name).lower() not in _AUTH_NAMES:
-            continue
-        if isinstance(value, str | bytes | bytearray):
-            values.append(_text(value))
-        elif isinstance(value, list | tuple):  # multi-valued header containers
-            values.extend(_text(v) for v in value if isinstance(v, str | bytes | bytearray))
-        else:
-            raise MalformedAuthorization("the Authorization header value is not text")
-    return values
+    return header_values(headers, _AUTH_NAMES)
 
 
 def bearer_token(headers: Headers, *, max_length: int = DEFAULT_MAX_TOKEN_LENGTH) -> str:

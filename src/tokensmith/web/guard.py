@@ -12,7 +12,11 @@ adapter answers the same way:
   credentials over plain HTTP): 400 ``invalid_request``;
 * a backend outage (JWKS, Redis...): 503 with ``Retry-After``, the token not judged;
 * every challenge carries ``resource_metadata=`` when configured (RFC 9728 §5.1), descriptions
-  are fixed texts per error class, and no answer ever contains the token.
+  are fixed texts per error class, and no answer ever contains the token;
+* with ``dpop=`` (RFC 9449), ``Authorization: DPoP <token>`` plus a ``DPoP`` proof is accepted
+  too, the token validated with the proof's key (``cnf.jkt``); challenges then name both
+  schemes (``Bearer ..., DPoP ..., algs="..."``), or only ``DPoP`` where bearer is refused,
+  and a ``use_dpop_nonce`` answer carries the ``DPoP-Nonce`` header.
 """
 
 from __future__ import annotations
@@ -26,24 +30,32 @@ from ..errors import (
     BackendUnavailable,
     ConfigurationError,
     InsufficientScope,
+    InvalidConfirmation,
+    InvalidDPoPProof,
     MissingToken,
     Throttled,
     TokenError,
     TokensmithError,
+    UseDPoPNonce,
 )
 from ..observability.audit import audit_context
 from .bearer import DEFAULT_MAX_TOKEN_LENGTH, bearer_token, refuse_query_token, www_authenticate
+from .dpop import DPOP_NONCE_HEADER, dpop_challenge, dpop_proof, dpop_token
 from .transport import TransportSecurity
 
 if TYPE_CHECKING:
     from ..claims import VerifiedToken
     from ..confirmation import Confirmation
+    from ..dpop.verifier import DPoPVerifier
     from .csrf import CSRFProtector
     from .request import RequestFacts
 
 __all__ = ["Answer", "Guard", "ResourceMetadataDocument", "TokenValidator"]
 
 _UNSAFE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_BEARER: Final = "bearer"
+_DPOP: Final = "dpop"
+_COOKIE: Final = "cookie"
 
 
 class TokenValidator(Protocol):
@@ -58,7 +70,8 @@ class TokenValidator(Protocol):
         confirmation: Confirmation | None = ...,
     ) -> VerifiedToken:
         """Validate ``token`` or raise a :class:`~tokensmith.TokenError`. The guard passes
-        ``confirmation`` only when the request proved something (a client certificate)."""
+        ``confirmation`` only when the request proved something (a DPoP proof's key, a client
+        certificate)."""
         ...
 
     async def avalidate(
@@ -147,13 +160,23 @@ class Guard:
     :param csrf: the :class:`~tokensmith.web.CSRFProtector` checking cookie-authenticated
         unsafe requests: the CSRF cookie ``csrf_cookie`` must equal the ``X-CSRF-Token`` header
         and be bound to the token's session (``sid``, else its ``jti``).
+    :param dpop: a :class:`~tokensmith.dpop.DPoPVerifier`: accept ``Authorization: DPoP``
+        with a ``DPoP`` proof (RFC 9449), checking the proof for this request (method, URI
+        as this server sees it, ``ath``) and the token's ``cnf.jkt`` against the proof's key.
+    :param dpop_required: ``True``: DPoP only, a bearer token is refused; an iterable of
+        audiences: tokens for any of them must come with DPoP, others may be bearer tokens;
+        ``False`` (default): both. A DPoP-bound token presented as a bearer token is always
+        refused (RFC 9449 §7.2).
     """
 
     __slots__ = (
         "_csrf",
         "_csrf_cookie",
+        "_dpop_audiences",
+        "_dpop_only",
         "_max_length",
         "cookie",
+        "dpop",
         "metadata",
         "realm",
         "resource_metadata",
@@ -183,7 +206,11 @@ class Guard:
         csrf: CSRFProtector | None = None,
         csrf_cookie: str = "__Host-csrf",
         max_token_length: int = DEFAULT_MAX_TOKEN_LENGTH,
+        dpop: DPoPVerifier | None = None,
+        dpop_required: bool | Iterable[str] = False,
     ) -> None:
+        self.dpop = dpop
+        self._dpop_only, self._dpop_audiences = _dpop_rule(dpop, dpop_required)
         if cookie is not None and csrf is None:
             raise ConfigurationError(
                 "a token cookie needs csrf=CSRFProtector(...): browsers send cookies on their own"
@@ -210,41 +237,93 @@ class Guard:
         Refuses a token in the URL query (:class:`~tokensmith.TokenInQuery`), several
         credentials, a malformed header, and credentials over plain HTTP
         (:class:`~tokensmith.InsecureTransport`); no credentials at all is
-        :class:`~tokensmith.MissingToken`.
+        :class:`~tokensmith.MissingToken`. With ``dpop_required=True``, a token not sent with
+        the ``DPoP`` scheme is :class:`~tokensmith.InvalidConfirmation`.
         """
+        token, how = self._credentials(request)
+        return token, how == _COOKIE
+
+    def _credentials(self, request: RequestFacts) -> tuple[str, str]:
+        """The token and how it came: ``dpop``, ``bearer`` or ``cookie``."""
         refuse_query_token(request.query)
-        try:
-            token = bearer_token(request.headers, max_length=self._max_length)
-            from_cookie = False
-        except MissingToken:
-            from_jar = self._cookie_token(request)
-            if from_jar is None:
-                raise
-            token, from_cookie = from_jar, True
+        token: str | None = None
+        how = _BEARER
+        if self.dpop is not None:
+            try:
+                token, how = dpop_token(request.headers, max_length=self._max_length), _DPOP
+            except MissingToken:
+                token = None
+        if token is None:
+            try:
+                token, how = bearer_token(request.headers, max_length=self._max_length), _BEARER
+            except MissingToken:
+                from_jar = self._cookie_token(request)
+                if from_jar is None:
+                    raise
+                token, how = from_jar, _COOKIE
         self.transport.check(request)
-        return token, from_cookie
+        if self._dpop_only and how != _DPOP:
+            raise InvalidConfirmation(
+                "this resource accepts DPoP-bound tokens with a DPoP proof only", claim="cnf"
+            )
+        return token, how
+
+    def _request_uri(self, request: RequestFacts) -> str:
+        """The URI the client asked for, as a DPoP proof's ``htu`` names it: the scheme the
+        client used (as a trusted proxy says), the ``Host`` and the path."""
+        return f"{self.transport.scheme(request)}://{request.host}{request.path}"
 
     def authenticate(self, request: RequestFacts, *, scopes: Iterable[str] = ()) -> VerifiedToken:
         """The verified token of ``request``, or a :class:`~tokensmith.TokensmithError`."""
-        token, from_cookie = self.credentials(request)
-        proof = self._proof(request)
+        token, how = self._credentials(request)
+        proven = self.certificate_confirmation(request)
         with audit_context(ip=self._client(request)):
-            verified = self.validator.validate(token, scopes=self._scopes(scopes), **proof)
-        if from_cookie:
-            self._check_csrf(request, verified)
+            if how == _DPOP:
+                assert self.dpop is not None  # only then is the DPoP scheme read
+                proof = self.dpop.verify(
+                    dpop_proof(request.headers),
+                    method=request.method,
+                    uri=self._request_uri(request),
+                    access_token=token,
+                )
+                proven = _with(proof.confirmation, proven)
+            verified = self.validator.validate(
+                token, scopes=self._scopes(scopes), **_confirmation(proven)
+            )
+        self._after(request, verified, how)
         return verified
 
     async def aauthenticate(
         self, request: RequestFacts, *, scopes: Iterable[str] = ()
     ) -> VerifiedToken:
         """The async face of :meth:`authenticate`."""
-        token, from_cookie = self.credentials(request)
-        proof = self._proof(request)
+        token, how = self._credentials(request)
+        proven = self.certificate_confirmation(request)
         with audit_context(ip=self._client(request)):
-            verified = await self.validator.avalidate(token, scopes=self._scopes(scopes), **proof)
-        if from_cookie:
-            self._check_csrf(request, verified)
+            if how == _DPOP:
+                assert self.dpop is not None  # only then is the DPoP scheme read
+                proof = await self.dpop.averify(
+                    dpop_proof(request.headers),
+                    method=request.method,
+                    uri=self._request_uri(request),
+                    access_token=token,
+                )
+                proven = _with(proof.confirmation, proven)
+            verified = await self.validator.avalidate(
+                token, scopes=self._scopes(scopes), **_confirmation(proven)
+            )
+        self._after(request, verified, how)
         return verified
+
+    def _after(self, request: RequestFacts, verified: VerifiedToken, how: str) -> None:
+        """The checks that need the verified token: an audience that requires DPoP, CSRF."""
+        if how != _DPOP and self._dpop_audiences.intersection(verified.audience):
+            raise InvalidConfirmation(
+                "tokens for this audience must be DPoP-bound and sent with a DPoP proof",
+                claim="cnf",
+            )
+        if how == _COOKIE:
+            self._check_csrf(request, verified)
 
     def authorize(self, verified: VerifiedToken, *, scopes: Iterable[str] = ()) -> VerifiedToken:
         """``verified`` again if it grants this guard's scopes and ``scopes``, else
@@ -299,12 +378,6 @@ class Guard:
 
         return Confirmation.of_certificate(der)
 
-    def _proof(self, request: RequestFacts) -> dict[str, Confirmation]:
-        """``confirmation=`` for the validator, only when there is one (a validator written
-        before sender-constrained tokens keeps working for requests without a certificate)."""
-        confirmation = self.certificate_confirmation(request)
-        return {} if confirmation is None else {"confirmation": confirmation}
-
     def _client(self, request: RequestFacts) -> str | None:
         try:
             return self.transport.client(request)
@@ -339,8 +412,36 @@ class Guard:
         status, headers = www_authenticate(
             known, realm=self.realm, scope=required, resource_metadata=self.resource_metadata
         )
+        if self.dpop is not None and (known is None or isinstance(known, TokenError)):
+            headers = self._dpop_headers(known, headers, required)
         code = getattr(known, "error", "") or _STATUS_ERRORS.get(status, "server_error")
         return Answer(status, headers, _body(code, known))
+
+    def _dpop_headers(
+        self,
+        error: TokenError | None,
+        headers: list[tuple[str, str]],
+        scopes: tuple[str, ...] | None,
+    ) -> list[tuple[str, str]]:
+        """One ``WWW-Authenticate`` naming both schemes (``DPoP`` only where bearer tokens are
+        refused): a DPoP refusal is told in the ``DPoP`` challenge alone."""
+        assert self.dpop is not None
+        challenge = dpop_challenge(error, realm=self.realm, algorithms=self.dpop.algorithms)
+        if not self._dpop_only:
+            bearer_error = None if isinstance(error, InvalidDPoPProof) else error
+            _, plain = www_authenticate(
+                bearer_error,
+                realm=self.realm,
+                scope=scopes,
+                resource_metadata=self.resource_metadata,
+            )
+            bearer = next(value for name, value in plain if name == "WWW-Authenticate")
+            challenge = f"{bearer}, {challenge}"
+        kept = [(name, value) for name, value in headers if name != "WWW-Authenticate"]
+        kept.append(("WWW-Authenticate", challenge))
+        if isinstance(error, UseDPoPNonce) and error.nonce:
+            kept.append((DPOP_NONCE_HEADER, error.nonce))
+        return kept
 
     def _challenge_scopes(
         self, error: TokensmithError | None, scopes: Iterable[str]
@@ -390,3 +491,37 @@ def _cookie_value(request: RequestFacts, name: str) -> str | None:
             if sep and key == name:
                 return value.strip().strip('"') or None
     return None
+
+
+def _dpop_rule(
+    dpop: DPoPVerifier | None, required: bool | Iterable[str]
+) -> tuple[bool, frozenset[str]]:
+    """``(DPoP only, audiences that require DPoP)`` from the ``dpop_required`` option."""
+    if dpop is not None:
+        from ..dpop.verifier import DPoPVerifier  # noqa: PLC0415 - loaded only when used
+
+        if not isinstance(dpop, DPoPVerifier):
+            raise ConfigurationError("dpop must be a tokensmith.dpop.DPoPVerifier")
+    if isinstance(required, bool):
+        if required and dpop is None:
+            raise ConfigurationError("dpop_required needs dpop=DPoPVerifier(...)")
+        return required, frozenset()
+    if isinstance(required, str):
+        required = (required,)
+    audiences = frozenset(required)
+    if not all(isinstance(a, str) and a for a in audiences):
+        raise ConfigurationError("dpop_required must be True, False or audience names")
+    if audiences and dpop is None:
+        raise ConfigurationError("dpop_required needs dpop=DPoPVerifier(...)")
+    return False, audiences
+
+
+def _with(proof: Confirmation, certificate: Confirmation | None) -> Confirmation:
+    """The DPoP proof's confirmation, and the certificate's when the request had one too."""
+    return proof if certificate is None else proof.plus(certificate)
+
+
+def _confirmation(proven: Confirmation | None) -> dict[str, Confirmation]:
+    """``confirmation=`` for the validator, only when there is one (a validator written
+    before sender-constrained tokens keeps working for requests that prove nothing)."""
+    return {} if proven is None else {"confirmation": proven}
