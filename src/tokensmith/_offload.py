@@ -53,7 +53,7 @@ _pending = 0
 _executor: ThreadPoolExecutor | None = None
 
 
-def _forget_after_fork() -> None:
+def _forget_after_fork() -> None:  # pragma: no cover - runs in the forked child (tested)
     """In a forked child (gunicorn ``--preload``...) the parent's threads do not exist: a pool
     inherited from it would queue calls that never run. The child starts its own."""
     global _executor, _lock, _pending  # noqa: PLW0603
