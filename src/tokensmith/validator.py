@@ -7,6 +7,12 @@ events, is the shared, synchronous core; :meth:`Validator.validate` and
 backends, the key source and the revocation list. Every refusal is a
 :class:`~tokensmith.errors.TokenError` subclass; an unanswerable backend is
 :class:`~tokensmith.errors.BackendUnavailable`. The policy itself is in :mod:`tokensmith.policy`.
+
+``avalidate()`` never blocks the event loop: an async backend is awaited; a sync one is asked
+on the loop only through its non-blocking twin (``verification_key_nowait``,
+``is_revoked_nowait``: :class:`~tokensmith.stores.NonBlockingKeySource`), and in a worker
+thread (``tokensmith._offload``, bounded) whenever that twin says it would block or the backend
+has none. ``validate()`` over an async backend is refused with a message naming it.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, cast, final
 
 from ._b64 import b64url_decode
-from ._backends import PASSES_THROUGH, backend_failed
+from ._backends import PASSES_THROUGH, backend_failed, nowait_twin
 from ._claims import MAX_NUMERIC_DATE, SCOPE_SETS, assemble, numeric_date, parse_scope_string
 from ._frozen import read_only_members
 from ._jws import json_object, segment_object
@@ -155,8 +161,10 @@ class Validator:
         "_clock",
         "_header_cache",
         "_keys",
+        "_keys_nowait",
         "_needs_async",
         "_revocation",
+        "_revocation_nowait",
         "_settled",
         "policy",
     )
@@ -212,7 +220,21 @@ class Validator:
         self._async_revocation = revocation is not None and inspect.iscoroutinefunction(
             revocation.is_revoked
         )
-        self._needs_async = self._async_keys or self._async_revocation
+        self._needs_async = _async_message(
+            keys if self._async_keys else None,
+            revocation if self._async_revocation else None,
+        )
+        # avalidate() asks a sync backend on the loop only through its non-blocking twin.
+        self._keys_nowait = (
+            None
+            if self._async_keys
+            else nowait_twin(keys, "verification_key", "verification_key_nowait")
+        )
+        self._revocation_nowait = (
+            None
+            if revocation is None or self._async_revocation
+            else nowait_twin(revocation, "is_revoked", "is_revoked_nowait")
+        )
         self._clock = clock
         self._header_cache: dict[str, _Header] = {}
         if cache is not None:
@@ -226,6 +248,14 @@ class Validator:
         self._settled = None if cache is None else trusted_settled_keyset(keys, clock)
         if audit is not None and not callable(audit):
             raise ConfigurationError("audit must be a callable taking an AuditEvent")
+        if audit is not None and (
+            inspect.iscoroutinefunction(audit)
+            or inspect.iscoroutinefunction(getattr(audit, "__call__", None))  # noqa: B004
+        ):  # its coroutine would never be awaited: every event lost
+            raise ConfigurationError(
+                "both faces call audit synchronously; deliver to an async sink through "
+                "tokensmith.observability.AsyncQueueSink(sink)"
+            )
         self._audit = audit
 
     def __repr__(self) -> str:
@@ -241,6 +271,12 @@ class Validator:
             f"Validator(issuer={sorted(p.issuers) if p.issuers is not None else UNCHECKED!r}, "
             f"audience={audience!r})"
         )
+
+    @property
+    def requires_async(self) -> bool:
+        """True when a backend is async, so only :meth:`avalidate` can run (a sync adapter
+        refuses such a validator when it is set up, rather than failing every request)."""
+        return bool(self._needs_async)
 
     # --- the two faces: the same steps, differing only by `await` on the two backends ----------
 
@@ -261,7 +297,7 @@ class Validator:
         :class:`~tokensmith.errors.InvalidConfirmation`).
         """
         if self._needs_async:
-            raise ConfigurationError("this validator has async backends; use avalidate()")
+            raise ConfigurationError(self._needs_async)
         try:  # zero-cost unless raised (3.11+)
             found = self._cached(token)
             if type(found) is _Header:  # a cache hit whose key the key source must confirm
@@ -312,9 +348,22 @@ class Validator:
         return key if type(key) is Key else _checked_key(key)
 
     async def _akey(self, header: _Header) -> Key:
-        """:meth:`_key` for either kind of key source."""
+        """:meth:`_key` for either kind of key source, never blocking the loop: a sync source
+        answers here only through its non-blocking twin, else in a worker thread."""
         if not self._async_keys:
-            return self._key(header)
+            nowait = self._keys_nowait
+            if nowait is not None:
+                try:
+                    key = nowait(header.kid, header.alg)
+                except PASSES_THROUGH:
+                    raise
+                except Exception as exc:
+                    raise backend_failed("the key source", exc) from exc
+                if key is not None:
+                    return key if type(key) is Key else _checked_key(key)
+            from ._offload import run_blocking  # noqa: PLC0415 - only when a backend may block
+
+            return await run_blocking(self._key, header)
         try:
             key = await cast("AsyncKeySource", self._keys).verification_key(header.kid, header.alg)
         except PASSES_THROUGH:
@@ -333,9 +382,22 @@ class Validator:
             raise backend_failed("the revocation list", exc) from exc
 
     async def _arevoked(self, revocation: Revocations, verified: VerifiedToken) -> object:
-        """:meth:`_revoked` for either kind of revocation list."""
+        """:meth:`_revoked` for either kind of revocation list, never blocking the loop (as
+        :meth:`_akey`)."""
         if not self._async_revocation:
-            return self._revoked(revocation, verified)
+            nowait = self._revocation_nowait
+            if nowait is not None:
+                try:
+                    answer = nowait(verified)
+                except PASSES_THROUGH:
+                    raise
+                except Exception as exc:
+                    raise backend_failed("the revocation list", exc) from exc
+                if answer is not None:
+                    return answer
+            from ._offload import run_blocking  # noqa: PLC0415 - only when a backend may block
+
+            return await run_blocking(self._revoked, revocation, verified)
         try:
             return await cast("AsyncRevocationList", revocation).is_revoked(verified)
         except PASSES_THROUGH:
@@ -722,6 +784,34 @@ def _run_check(check: ClaimCheck, verified: VerifiedToken) -> None:
         raise ClaimCheckFailed(f"custom check failed with {type(exc).__name__}") from exc
     if result is False:
         raise ClaimCheckFailed("a custom check refused the token")
+
+
+_SYNC_TWINS: Final = {
+    "AsyncDiscoveredJWKS": "DiscoveredJWKS",
+    "AsyncRemoteJWKS": "RemoteJWKS",
+    "AsyncRedisRevocationList": "RedisRevocationList",
+}
+
+
+def _async_message(keys: object, revocation: object) -> str:
+    """Why ``validate()`` cannot run (async backends, named with their sync twins), or ``""``."""
+    named = [
+        f"{what} ({type(backend).__name__}) is async"
+        + (
+            f"; its sync twin is {_SYNC_TWINS[type(backend).__name__]}"
+            if type(backend).__name__ in _SYNC_TWINS
+            else ""
+        )
+        for what, backend in (("the key source", keys), ("the revocation list", revocation))
+        if backend is not None
+    ]
+    if not named:
+        return ""
+    return (
+        f"validate() cannot wait for async backends: {', and '.join(named)}. Call "
+        "`await validator.avalidate(token)` from async code (a sync framework cannot use this "
+        "validator), or build the validator on sync backends (see docs/sync-or-async.md)"
+    )
 
 
 def _checked_key(key: object) -> Key:

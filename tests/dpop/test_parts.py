@@ -248,6 +248,19 @@ def test_sqlite_replay_store(tmp_path: Path) -> None:
     assert "nonces=False" in repr(verifier)
 
 
+def test_an_empty_sqlite_store_is_kept_and_shared_by_workers(tmp_path: Path) -> None:
+    """An empty store has len() 0: it must not be swapped for a per-process memory store."""
+    store = SQLiteJtiReplayStore(tmp_path / "jti.db")
+    assert len(store) == 0
+    one = DPoPVerifier(replay=store)
+    assert one.replay is store
+    two = DPoPVerifier(replay=SQLiteJtiReplayStore(tmp_path / "jti.db"))  # another worker
+    proof = DPoPProofMaker(Key.generate("ES256")).proof("GET", URI)
+    asyncio.run(one.averify(proof, method="GET", uri=URI))  # the store asked in the pool
+    with pytest.raises(ReplayedDPoPProof):
+        two.verify(proof, method="GET", uri=URI)
+
+
 def test_redis_replay_store_is_shared_by_replicas(redis_url: str) -> None:
     maker = DPoPProofMaker(Key.generate("ES256"))
     one = DPoPVerifier(replay=RedisJtiReplayStore.from_url(redis_url))

@@ -84,3 +84,20 @@ def test_configuration_is_checked_at_start_up(world: World) -> None:
         TokenMiddleware(inner, guard=world.validator)  # type: ignore[arg-type]
     assert type(info.value) is ConfigurationError
     assert "orders:admin" in repr(TokenMiddleware(inner, make_guard(world), scopes="orders:admin"))
+
+
+def test_a_validator_over_async_backends_is_refused_at_start_up() -> None:
+    """A WSGI app cannot await: refused when the middleware is built, not on every request."""
+    from tokensmith import Validator
+    from tokensmith.jwks import AsyncRemoteJWKS
+    from tokensmith.web import Guard
+
+    validator = Validator(
+        AsyncRemoteJWKS("https://issuer.example/jwks.json"),
+        issuer="https://issuer.example",
+        audience="orders",
+    )
+    with pytest.raises(ConfigurationError) as info:
+        TokenMiddleware(inner, guard=Guard(validator))
+    assert type(info.value) is ConfigurationError
+    assert "RemoteJWKS" in str(info.value) and "ASGI" in str(info.value)

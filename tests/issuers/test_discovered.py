@@ -135,3 +135,18 @@ def test_concurrent_first_lookups_discover_once(server: JWKSServer, clock: FakeC
 
     assert len(asyncio.run(many())) == 16
     assert server.count == 4
+
+
+def test_the_sync_face_answers_the_event_loop_only_once_discovered(
+    server: JWKSServer, clock: FakeClock
+) -> None:
+    """avalidate() over the sync DiscoveredJWKS: discovery and the first fetch in a worker
+    thread, then the cached keys on the loop (docs/sync-or-async.md)."""
+    acme = publish(server, clock, "acme")
+    issuer = server.url("/acme")
+    keys = DiscoveredJWKS(issuer, clock=clock)
+    token = acme.issue("u", audience=AUD)
+    kid = Validator(keys, issuer=issuer, audience=AUD, clock=clock).validate(token).key_id
+    fresh = DiscoveredJWKS(issuer, clock=clock)
+    assert fresh.verification_key_nowait(kid, "ES256") is None  # discovery is I/O
+    assert keys.verification_key_nowait(kid, "ES256") is not None  # discovered and cached

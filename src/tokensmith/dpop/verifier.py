@@ -16,7 +16,7 @@ store (a store that may block runs in a worker thread, the in-memory one inline)
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -169,7 +169,9 @@ class DPoPVerifier:
             raise ConfigurationError("replay must be a JtiReplayStore (memory, SQLite, Redis)")
         self.algorithms: frozenset[str] = frozenset(str(a) for a in chosen)
         """The ``alg`` values accepted."""
-        self.replay: JtiReplayStore = replay or MemoryJtiReplayStore(clock=clock)
+        self.replay: JtiReplayStore = (  # not `replay or ...`: an empty store is falsy (len 0)
+            replay if replay is not None else MemoryJtiReplayStore(clock=clock)
+        )
         """Where each proof's ``jti`` is spent."""
         self.nonces = nonces
         """The server's nonces, or ``None`` (nonces not used)."""
@@ -222,14 +224,17 @@ class DPoPVerifier:
         nonce_required: bool | None = None,
     ) -> DPoPProof:
         """The async face of :meth:`verify`: a replay store that may block (SQLite, Redis) is
-        asked from a worker thread, the in-memory one inline."""
+        asked in tokensmith's bounded worker pool (as :meth:`Validator.avalidate
+        <tokensmith.Validator.avalidate>` asks a sync backend), the in-memory one inline."""
         verified, expires_at = self._check(proof, method, uri, access_token, nonce_required)
         issuer = _replay_issuer(verified)
         if isinstance(self.replay, MemoryJtiReplayStore):
             fresh = self.replay.use(issuer, verified.jti, expires_at=expires_at)
         else:
-            fresh = await asyncio.to_thread(
-                self.replay.use, issuer, verified.jti, expires_at=expires_at
+            from .._offload import run_blocking  # noqa: PLC0415 - the validator's bounded pool
+
+            fresh = await run_blocking(
+                functools.partial(self.replay.use, expires_at=expires_at), issuer, verified.jti
             )
         if not fresh:
             raise ReplayedDPoPProof("the DPoP proof was already used")

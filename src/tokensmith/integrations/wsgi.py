@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ..errors import ConfigurationError
 from ..web.guard import Guard
 from ..web.request import RequestFacts
-from ._common import checked_guard
+from ._common import sync_guard
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -60,7 +60,7 @@ class TokenMiddleware:
         public_paths: Iterable[str] = (),
     ) -> None:
         self.app = app
-        self.guard = checked_guard(guard)
+        self.guard = sync_guard(guard)
         self.scopes = Guard.checked_scopes(scopes)
         self.public_paths = frozenset(public_paths)
 

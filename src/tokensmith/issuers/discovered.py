@@ -96,6 +96,12 @@ class DiscoveredJWKS(_Discovery):
         remote = self._remote or self._discover()
         return remote.verification_key(kid, alg)
 
+    def verification_key_nowait(self, kid: str | None, alg: str) -> Key | None:
+        """Once discovery is done, the remote key set's non-blocking answer; before, ``None``
+        (discovery does I/O): see :class:`~tokensmith.stores.NonBlockingKeySource`."""
+        remote = self._remote
+        return None if remote is None else remote.verification_key_nowait(kid, alg)
+
     def _discover(self) -> RemoteJWKS:
         with self._lock:  # one discovery at a time; the others wait for its answer
             if self._remote is not None:

@@ -198,6 +198,21 @@ class RemoteJWKS(_RemoteBase):
                 return key
         return self._slow(kid, alg)
 
+    def verification_key_nowait(self, kid: str | None, alg: str) -> Key | None:
+        """:meth:`verification_key` from the cached set, or ``None`` when it would fetch or
+        wait for a fetch (see :class:`~tokensmith.stores.NonBlockingKeySource`): an unknown
+        ``kid`` that may be refetched, an expired set no other thread is refreshing, no set."""
+        st = self._state
+        now = self._clock()
+        if now < st.check_at:
+            key = st.by_kid.get(kid) if kid is not None else st.by_alg.get(alg)  # type: ignore[union-attr]
+            if key is not None and key.alg == alg:
+                return key
+        action = self._core.decide(st, kid, alg, now, sys.maxsize)  # no fetch answered it yet
+        if action == "expired" and self._lock.locked():  # refreshing: serve it, as _slow does
+            return self._core.stale_key(st, kid, alg, now)
+        return action if isinstance(action, Key) else None  # a reason to fetch: ask in a thread
+
     def _slow(self, kid: str | None, alg: str) -> Key:
         """Single flight on the lock; while another thread refreshes an expired set, a key it
         still holds is served instead of waiting."""

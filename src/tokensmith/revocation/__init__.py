@@ -1,6 +1,7 @@
 """Revocation lists: refuse tokens by ``jti``, by subject ("issued before t") or by session.
 
-:class:`RevocationList` / :class:`AsyncRevocationList` are the protocols a validator consults;
+:class:`RevocationList` / :class:`AsyncRevocationList` are the protocols a validator consults
+(:class:`NonBlockingRevocationList`, optional, lets ``avalidate()`` ask a sync one on the loop);
 :func:`watermark` and :func:`covered_by_watermark` are the rules every backend shares (see
 :mod:`.base`); :func:`revoke_token` revokes a verified token until it expires. Backends:
 :class:`MemoryRevocationList` (one process), :class:`SQLiteRevocationList` (one machine,
@@ -15,6 +16,7 @@ from .._exports import lazy_exports as _lazy_exports
 
 if _typing.TYPE_CHECKING:
     from .base import AsyncRevocationList as AsyncRevocationList
+    from .base import NonBlockingRevocationList as NonBlockingRevocationList
     from .base import RevocationList as RevocationList
     from .base import covered_by_watermark as covered_by_watermark
     from .base import revoke_token as revoke_token
@@ -28,6 +30,7 @@ if _typing.TYPE_CHECKING:
 
 _LAZY = {
     "AsyncRevocationList": ".base",
+    "NonBlockingRevocationList": ".base",
     "RevocationList": ".base",
     "revoke_token": ".base",
     "covered_by_watermark": ".base",

@@ -26,6 +26,7 @@ from ..policy import DEFAULT_LEEWAY, MAX_LEEWAY
 
 __all__ = [
     "AsyncRevocationList",
+    "NonBlockingRevocationList",
     "RevocationList",
     "covered_by_watermark",
     "revoke_token",
@@ -82,6 +83,24 @@ class RevocationList(Protocol):
     ) -> None:
         """Revoke every token carrying ``sid == session_id`` (issued at or before
         ``before + skew``; by default every token of the session)."""
+        ...
+
+
+@runtime_checkable
+class NonBlockingRevocationList(RevocationList, Protocol):
+    """Optional, for a sync revocation list that can often answer from memory: the answer
+    when no blocking is needed, so :meth:`Validator.avalidate <tokensmith.Validator.avalidate>`
+    takes it on the event loop, with no thread hop.
+
+    A sync list without this method is treated as blocking: ``avalidate()`` asks it in a
+    worker thread on every call. A list that never blocks declares it with one line in its
+    class body: ``is_revoked_nowait = is_revoked``. A subclass overriding ``is_revoked``
+    alone is asked in a thread.
+    """
+
+    def is_revoked_nowait(self, token: VerifiedToken) -> bool | None:
+        """What :meth:`is_revoked` would answer (or raise) if it can answer now without
+        blocking; ``None``: it would block, ask :meth:`is_revoked` in a thread. Never blocks."""
         ...
 
 

@@ -61,6 +61,10 @@ class MemoryRevocationList:
                 cutoff = max(cutoff, entry[0])
         return cutoff > -math.inf and covered_by_watermark(token.issued_at, cutoff)
 
+    is_revoked_nowait = is_revoked
+    """:meth:`is_revoked` itself: it never blocks (see
+    :class:`~tokensmith.revocation.NonBlockingRevocationList`)."""
+
     def revoke(self, jti: str, *, issuer: str, expires_at: float) -> None:
         """Revoke one token by ``(issuer, jti)`` until ``expires_at``."""
         check_entry("jti", jti, expires_at)

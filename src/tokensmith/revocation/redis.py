@@ -157,6 +157,18 @@ class RedisRevocationList(_Base):
                 return revoked
         return self._ask(token, self._clock())
 
+    def is_revoked_nowait(self, token: VerifiedToken) -> bool | None:
+        """ "Not revoked" from a warm local cache; ``None`` when :meth:`is_revoked` would ask
+        Redis (see :class:`~tokensmith.revocation.NonBlockingRevocationList`)."""
+        answers = self._answers
+        entries = None if answers is None else answers.entries
+        if entries is None:
+            return None
+        seen = entries.get(cache_key(token))
+        if seen is not None and 0.0 <= self._clock() - seen < answers.max_staleness:  # type: ignore[union-attr]
+            return False
+        return None
+
     def _ask(self, token: VerifiedToken, now: float) -> bool:
         core = self._core
         plan = core.lookup(token)

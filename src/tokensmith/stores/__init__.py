@@ -3,7 +3,8 @@
 * :class:`KeySource` / :class:`AsyncKeySource` — all a :class:`~tokensmith.Validator` needs;
   :class:`KeyStore` — what a :class:`~tokensmith.Signer` needs on top;
   :class:`SettledKeySource` — optional, lets a validated-token cache skip asking an in-process
-  store (see :mod:`.base`);
+  store (see :mod:`.base`); :class:`NonBlockingKeySource` — optional, lets ``avalidate()`` ask a
+  sync source on the event loop when no I/O is needed;
 * :class:`MemoryKeyStore` — one process; :class:`FileKeyStore` — a key directory shared by the
   workers of one machine; :class:`RedisKeyStore` — a key set shared by every replica.
 
@@ -19,6 +20,7 @@ if _typing.TYPE_CHECKING:
     from .base import AsyncKeySource as AsyncKeySource
     from .base import KeySource as KeySource
     from .base import KeyStore as KeyStore
+    from .base import NonBlockingKeySource as NonBlockingKeySource
     from .base import SettledKeySource as SettledKeySource
     from .base import trusted_settled_keyset as trusted_settled_keyset
     from .file import FileKeyStore as FileKeyStore
@@ -29,6 +31,7 @@ _LAZY = {
     "AsyncKeySource": ".base",
     "KeySource": ".base",
     "KeyStore": ".base",
+    "NonBlockingKeySource": ".base",
     "SettledKeySource": ".base",
     "trusted_settled_keyset": ".base",
     "FileKeyStore": ".file",

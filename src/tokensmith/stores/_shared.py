@@ -67,6 +67,22 @@ class SharedKeyStore:
                 raise
         return self._keyset.verification_key(kid, alg, now)
 
+    def verification_key_nowait(self, kid: str | None, alg: str) -> Key | None:
+        """:meth:`verification_key` from the cached set, or ``None`` when it would look at the
+        shared set first (a reload or maintenance is due, or the kid is unknown): see
+        :class:`~tokensmith.stores.NonBlockingKeySource`."""
+        now = self._clock()
+        if now >= self._check_at or now >= self._due:
+            return None
+        try:
+            return self._keyset.verification_key(kid, alg, now)
+        except (AlgorithmMismatch, AmbiguousKey):
+            raise
+        except UnknownKey:
+            if kid is None:
+                raise
+        return None
+
     def settled_keyset(self, now: float) -> KeySet | None:
         """The set :meth:`verification_key` answers from until a reload or maintenance is
         due (see :class:`~tokensmith.stores.SettledKeySource`); every change installs a new set."""

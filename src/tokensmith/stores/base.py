@@ -3,7 +3,10 @@
 Small on purpose: a validator needs only :class:`KeySource`; a signer needs
 :class:`KeyStore`. ``tokensmith.testing`` ships contract tests for both. A store that answers
 from a key set held in the process may also implement :class:`SettledKeySource`, so that a
-validated-token cache knows its answer without asking it on every hit.
+validated-token cache knows its answer without asking it on every hit, and
+:class:`NonBlockingKeySource`, so that :meth:`Validator.avalidate
+<tokensmith.Validator.avalidate>` asks it on the event loop when no I/O is needed (otherwise
+a sync source is asked in a worker thread).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from .._backends import defining_class
 from ..keys import Key
 
 if TYPE_CHECKING:
@@ -20,6 +24,7 @@ __all__ = [
     "AsyncKeySource",
     "KeySource",
     "KeyStore",
+    "NonBlockingKeySource",
     "SettledKeySource",
     "trusted_settled_keyset",
 ]
@@ -48,6 +53,27 @@ class AsyncKeySource(Protocol):
 
     async def verification_key(self, kid: str | None, alg: str) -> Key:
         """The key that may verify a token with this header ``kid`` and ``alg``."""
+        ...
+
+
+@runtime_checkable
+class NonBlockingKeySource(KeySource, Protocol):
+    """Optional, for a sync key source that can often answer from memory: the answer when
+    no blocking is needed, so :meth:`Validator.avalidate <tokensmith.Validator.avalidate>`
+    takes it on the event loop, with no thread hop.
+
+    A sync source without this method is treated as blocking: ``avalidate()`` asks it in a
+    worker thread on every call (see docs/sync-or-async.md). A source that never blocks (a
+    dict of keys in memory) declares it with one line in its class body:
+    ``verification_key_nowait = verification_key``. The twin is trusted under the rule of
+    :func:`trusted_settled_keyset`: a subclass overriding ``verification_key`` alone is asked
+    in a thread.
+    """
+
+    def verification_key_nowait(self, kid: str | None, alg: str) -> Key | None:
+        """What :meth:`verification_key` would answer (a key, or the same exception) if it
+        can answer now without blocking I/O or waiting for a lock held across I/O; ``None``:
+        it would block, ask :meth:`verification_key` in a thread. Never blocks."""
         ...
 
 
@@ -113,8 +139,8 @@ def trusted_settled_keyset(
     * ``source.clock`` is ``clock``: the instants compared are the source's own.
     """
     kind = type(source)
-    answers = _provider(kind, "verification_key")
-    settles = _provider(kind, "settled_keyset")
+    answers = defining_class(kind, "verification_key")
+    settles = defining_class(kind, "settled_keyset")
     if answers is None or settles is None or not issubclass(settles, answers):
         return None
     replaced = getattr(source, "__dict__", {})
@@ -124,11 +150,3 @@ def trusted_settled_keyset(
         return None
     settled: Callable[[float], KeySet | None] = getattr(source, "settled_keyset")  # noqa: B009
     return settled if callable(settled) else None
-
-
-def _provider(kind: type, name: str) -> type | None:
-    """The class of ``kind``'s MRO that defines ``name``."""
-    for klass in kind.__mro__:
-        if name in klass.__dict__:
-            return klass
-    return None

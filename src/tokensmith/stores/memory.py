@@ -80,6 +80,15 @@ class MemoryKeyStore:
             self._maintain_if_due(now)
         return self._keyset.verification_key(kid, alg, now)
 
+    def verification_key_nowait(self, kid: str | None, alg: str) -> Key | None:
+        """:meth:`verification_key` from memory, or ``None`` while rotation maintenance is due
+        (it may generate a key: ``avalidate()`` does that in a worker thread). See
+        :class:`~tokensmith.stores.NonBlockingKeySource`."""
+        now = self._clock()
+        if now >= self._due:
+            return None
+        return self._keyset.verification_key(kid, alg, now)
+
     def settled_keyset(self, now: float) -> KeySet | None:
         """The set :meth:`verification_key` answers from until maintenance is due (see
         :class:`~tokensmith.stores.SettledKeySource`); every change installs a new set."""
