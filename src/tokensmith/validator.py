@@ -169,6 +169,10 @@ class Validator:
         "policy",
     )
 
+    policy: ValidationPolicy
+    """The compiled, frozen :class:`~tokensmith.policy.ValidationPolicy` this validator checks
+    every token against, built once from the constructor's options."""
+
     def __init__(
         self,
         keys: KeySource | AsyncKeySource,
