@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Final
 
-from .._text import HTTP_TOKEN, SCOPE_TOKEN, class_description
+from .._text import SCOPE_TOKEN, class_description
 from ..errors import (
     BackendUnavailable,
     ConfigurationError,
@@ -30,8 +30,8 @@ from ..errors import (
     TokensmithError,
     TokenTooLarge,
 )
+from ._headers import authorization_token, header_values
 from ._headers import header_text as _text
-from ._headers import header_values
 
 __all__ = [
     "DEFAULT_MAX_TOKEN_LENGTH",
@@ -73,32 +73,7 @@ def bearer_token(headers: Headers, *, max_length: int = DEFAULT_MAX_TOKEN_LENGTH
     ``Authorization`` headers or a comma-joined list raise :class:`MultipleCredentials`; a
     ``Bearer`` value that breaks the grammar raises :class:`MalformedAuthorization`.
     """
-    values = _authorization_values(headers)
-    if not values:
-        raise MissingToken("the request has no Authorization header")
-    if len(values) > 1:
-        raise MultipleCredentials("the request has several Authorization headers")
-    value = values[0].strip(_OWS)
-    if len(value) > max_length + 16:
-        raise TokenTooLarge(f"the Authorization header is longer than {max_length} characters")
-    if not value:
-        raise MissingToken("the Authorization header is empty")
-    match = _BEARER.fullmatch(value)
-    if match is not None:
-        token = match.group(1)
-        if len(token) > max_length:
-            raise TokenTooLarge(f"the bearer token is longer than {max_length} characters")
-        return token
-    if "," in value:  # two credentials joined by a proxy or a client
-        raise MultipleCredentials("the Authorization header carries several credentials")
-    scheme = value.split(" ", 1)[0].split("\t", 1)[0]
-    if scheme[:6].lower() == "bearer":  # "Bearer", or "Bearer" glued to something
-        raise MalformedAuthorization(
-            "the Authorization header must be 'Bearer' followed by one space-separated token"
-        )
-    if HTTP_TOKEN.fullmatch(scheme) is None:
-        raise MalformedAuthorization("the Authorization header is not 'scheme credentials'")
-    raise MissingToken("the Authorization header uses another scheme than Bearer")
+    return authorization_token(headers, scheme="Bearer", credentials=_BEARER, max_length=max_length)
 
 
 def refuse_query_token(query: str | bytes | Mapping[str, object] | None) -> None:

@@ -17,17 +17,14 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-from .._text import HTTP_TOKEN
 from ..errors import (
     ConfigurationError,
     InvalidDPoPProof,
     MalformedAuthorization,
     MissingToken,
-    MultipleCredentials,
     TokenError,
-    TokenTooLarge,
 )
-from ._headers import header_values
+from ._headers import authorization_token, header_values
 from .bearer import DEFAULT_MAX_TOKEN_LENGTH, Headers
 
 __all__ = ["DPOP_NONCE_HEADER", "dpop_challenge", "dpop_proof", "dpop_token"]
@@ -37,7 +34,6 @@ DPOP_NONCE_HEADER: Final = "DPoP-Nonce"
 
 # RFC 9449 §7.1: credentials = "DPoP" 1*SP token68 (RFC 9110 §11.2)
 _DPOP: Final = re.compile(r"[Dd][Pp][Oo][Pp] +([A-Za-z0-9\-._~+/]+=*)", re.ASCII)
-_AUTH_NAMES: Final = frozenset({"authorization", "http_authorization"})
 _DPOP_NAMES: Final = frozenset({"dpop", "http_dpop"})
 _OWS: Final = " \t"
 _ALG: Final = re.compile(r"[A-Za-z0-9\-_+]+", re.ASCII)
@@ -51,30 +47,7 @@ def dpop_token(headers: Headers, *, max_length: int = DEFAULT_MAX_TOKEN_LENGTH) 
     :class:`~tokensmith.MultipleCredentials`; a ``DPoP`` value that breaks the ``token68``
     grammar raises :class:`~tokensmith.MalformedAuthorization`.
     """
-    values = header_values(headers, _AUTH_NAMES)
-    if not values:
-        raise MissingToken("the request has no Authorization header")
-    if len(values) > 1:
-        raise MultipleCredentials("the request has several Authorization headers")
-    value = values[0].strip(_OWS)
-    if len(value) > max_length + 16:
-        raise TokenTooLarge(f"the Authorization header is longer than {max_length} characters")
-    match = _DPOP.fullmatch(value)
-    if match is not None:
-        token = match.group(1)
-        if len(token) > max_length:
-            raise TokenTooLarge(f"the DPoP access token is longer than {max_length} characters")
-        return token
-    if "," in value:
-        raise MultipleCredentials("the Authorization header carries several credentials")
-    scheme = value.split(" ", 1)[0].split("\t", 1)[0]
-    if scheme[:4].lower() == "dpop":
-        raise MalformedAuthorization(
-            "the Authorization header must be 'DPoP' followed by one space-separated token"
-        )
-    if scheme and HTTP_TOKEN.fullmatch(scheme) is None:
-        raise MalformedAuthorization("the Authorization header is not 'scheme credentials'")
-    raise MissingToken("the Authorization header does not use the DPoP scheme")
+    return authorization_token(headers, scheme="DPoP", credentials=_DPOP, max_length=max_length)
 
 
 def dpop_proof(headers: Headers, *, max_length: int = DEFAULT_MAX_TOKEN_LENGTH) -> str:
