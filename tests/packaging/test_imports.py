@@ -37,7 +37,6 @@ CORE = frozenset(
         "tokensmith._key_types",
         "tokensmith._options",
         "tokensmith._rsa",
-        "tokensmith._secrets",
         "tokensmith._sentinels",
         "tokensmith._signatures",
         "tokensmith.claims",
