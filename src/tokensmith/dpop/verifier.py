@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Final
 
 from .._b64 import b64url_decode
+from .._backends import nowait_twin
 from .._frozen import Value
 from .._jws import segment_object
 from .._options import integer, one_or_many, seconds
@@ -136,6 +137,7 @@ class DPoPVerifier:
     __slots__ = (
         "_clock",
         "_keys",
+        "_use_nowait",
         "algorithms",
         "leeway",
         "max_age",
@@ -173,6 +175,9 @@ class DPoPVerifier:
             replay if replay is not None else MemoryJtiReplayStore(clock=clock)
         )
         """Where each proof's ``jti`` is spent."""
+        # averify() spends a jti on the loop only through the store's non-blocking twin
+        # (``use_nowait``, trusted under the same rule as a key source's), else in the pool.
+        self._use_nowait = nowait_twin(self.replay, "use", "use_nowait")
         self.nonces = nonces
         """The server's nonces, or ``None`` (nonces not used)."""
         self.max_age = seconds("max_age", max_age, positive=True, maximum=3600)
@@ -228,10 +233,10 @@ class DPoPVerifier:
         <tokensmith.Validator.avalidate>` asks a sync backend), the in-memory one inline."""
         verified, expires_at = self._check(proof, method, uri, access_token, nonce_required)
         issuer = _replay_issuer(verified)
-        if isinstance(self.replay, MemoryJtiReplayStore):
-            fresh = self.replay.use(issuer, verified.jti, expires_at=expires_at)
-        else:
-            from .._offload import run_blocking  # noqa: PLC0415 - the validator's bounded pool
+        inline = self._use_nowait
+        fresh = None if inline is None else inline(issuer, verified.jti, expires_at=expires_at)
+        if fresh is None:  # the store may block: the validator's bounded pool
+            from .._offload import run_blocking  # noqa: PLC0415 - only for blocking stores
 
             fresh = await run_blocking(
                 functools.partial(self.replay.use, expires_at=expires_at), issuer, verified.jti

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
@@ -30,11 +29,11 @@ from dataclasses import dataclass
 from typing import Final
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
-from .._b64 import b64url_decode, b64url_encode
+from .._b64 import b64url_decode
 from .._secrets import secrets_equal
+from ..confirmation import Confirmation
 from ..errors import ClientCertificateMismatch, ConfigurationError
 
 __all__ = [
@@ -82,10 +81,12 @@ def _certificate(certificate: x509.Certificate | bytes | None) -> x509.Certifica
 
 
 def certificate_thumbprint(certificate: x509.Certificate | bytes) -> str:
-    """The certificate's RFC 8705 ``x5t#S256``: base64url SHA-256 of its DER encoding."""
-    cert = _certificate(certificate)
-    der = cert.public_bytes(Encoding.DER)
-    return b64url_encode(hashlib.sha256(der).digest())
+    """The certificate's RFC 8705 ``x5t#S256``: base64url SHA-256 of its DER encoding (the
+    value :meth:`Confirmation.of_certificate <tokensmith.Confirmation.of_certificate>` binds
+    tokens to; DER bytes are parsed first, so unreadable ones are refused)."""
+    thumbprint = Confirmation.of_certificate(_certificate(certificate)).x5t_s256
+    assert thumbprint is not None  # of_certificate always sets it
+    return thumbprint
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,11 @@ class MemoryJtiReplayStore:
             heapq.heappush(self._expiry, (until, key))
             return True
 
+    use_nowait = use
+    """:meth:`use` itself: it never blocks, so an async caller (``DPoPVerifier.averify``) may
+    call it on the event loop (the same convention as
+    :class:`~tokensmith.stores.NonBlockingKeySource`)."""
+
     def _purge(self, now: float) -> None:
         heap = self._expiry
         while heap and heap[0][0] <= now:

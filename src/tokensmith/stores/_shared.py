@@ -72,10 +72,11 @@ class SharedKeyStore:
         shared set first (a reload or maintenance is due, or the kid is unknown): see
         :class:`~tokensmith.stores.NonBlockingKeySource`."""
         now = self._clock()
-        if now >= self._check_at or now >= self._due:
+        keyset = self.settled_keyset(now)  # the one rule for "the answer is in memory"
+        if keyset is None:
             return None
         try:
-            return self._keyset.verification_key(kid, alg, now)
+            return keyset.verification_key(kid, alg, now)
         except (AlgorithmMismatch, AmbiguousKey):
             raise
         except UnknownKey:

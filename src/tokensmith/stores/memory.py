@@ -85,9 +85,8 @@ class MemoryKeyStore:
         (it may generate a key: ``avalidate()`` does that in a worker thread). See
         :class:`~tokensmith.stores.NonBlockingKeySource`."""
         now = self._clock()
-        if now >= self._due:
-            return None
-        return self._keyset.verification_key(kid, alg, now)
+        keyset = self.settled_keyset(now)  # the one rule for "the answer is in memory"
+        return None if keyset is None else keyset.verification_key(kid, alg, now)
 
     def settled_keyset(self, now: float) -> KeySet | None:
         """The set :meth:`verification_key` answers from until maintenance is due (see

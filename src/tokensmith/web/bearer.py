@@ -30,7 +30,7 @@ from ..errors import (
     TokensmithError,
     TokenTooLarge,
 )
-from ._headers import authorization_token, header_values
+from ._headers import authorization_token
 from ._headers import header_text as _text
 
 __all__ = [
@@ -52,16 +52,10 @@ Headers = Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]]
 # RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token
 _BEARER: Final = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)", re.ASCII)
 _OWS: Final = " \t"
-_AUTH_NAMES: Final = frozenset({"authorization", "http_authorization"})
 _FORM_TYPE: Final = "application/x-www-form-urlencoded"
 
 
 # --- extraction -------------------------------------------------------------------------------
-
-
-def _authorization_values(headers: Headers) -> list[str]:
-    """Every ``Authorization`` value, whatever the header name's case or WSGI spelling."""
-    return header_values(headers, _AUTH_NAMES)
 
 
 def bearer_token(headers: Headers, *, max_length: int = DEFAULT_MAX_TOKEN_LENGTH) -> str:
